@@ -1,0 +1,23 @@
+# Two entry points: `make run` and `make test`. Both create or reuse .venv by themselves.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v 'is ignored' || true
+	$(VENV)/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v 'is ignored' || true
+	$(VENV)/bin/python -c 'import aisetl_tui, backend, aistore, pytest'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/aisetl-tui $(ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench.storage $(ARGS)

@@ -1,0 +1,1 @@
+"""Everything that talks to, or is, an AIStore cluster."""

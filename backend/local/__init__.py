@@ -1,0 +1,21 @@
+"""The embedded AIStore-compatible cluster: a proxy and N targets on 127.0.0.1."""
+
+from ._cluster import (
+    DEFAULT_PORT,
+    ClusterError,
+    LocalCluster,
+    RunInfo,
+    default_data_dir,
+    find_running,
+    healthy,
+)
+
+__all__ = [
+    "DEFAULT_PORT",
+    "ClusterError",
+    "LocalCluster",
+    "RunInfo",
+    "default_data_dir",
+    "find_running",
+    "healthy",
+]

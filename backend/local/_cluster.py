@@ -1,0 +1,315 @@
+"""The embedded cluster's supervisor: one proxy and N target processes on 127.0.0.1.
+
+Layout of the data directory::
+
+    cluster.json        identity: cluster UUID and node IDs (stable across restarts)
+    lock                held by the running supervisor
+    run.json            present while running: supervisor pid, endpoint, node pids
+    run/smap.json       the cluster map of this run (ports may differ between runs)
+    proxy/              the proxy's bucket metadata
+    target-<ID>/        one data directory per target
+    logs/<node>.log     each node's log
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._fs import write_atomic
+from ._smap import HOST, ClusterMap, Node, new_node_id, new_uuid
+
+log = logging.getLogger("aisetl.cluster")
+
+DEFAULT_PORT = 8080
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+MAX_RESTARTS_PER_MINUTE = 5
+
+
+class ClusterError(Exception):
+    """The embedded cluster cannot start, or is not where it was expected."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "aisetl-tui" / "cluster"
+
+
+@dataclass
+class RunInfo:
+    """What ``run.json`` says about a running cluster."""
+
+    pid: int
+    endpoint: str
+    nodes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, data_dir: Path) -> RunInfo | None:
+        try:
+            raw = json.loads((data_dir / "run.json").read_text())
+            return cls(raw["pid"], raw["endpoint"], raw.get("nodes", {}))
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+
+
+def healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def find_running(data_dir: Path) -> RunInfo | None:
+    """The cluster running on ``data_dir``, if its supervisor is alive and its proxy answers."""
+    info = RunInfo.read(data_dir)
+    if info is None or not _alive(info.pid):
+        return None
+    return info if healthy(info.endpoint) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class _Child:
+    node: Node
+    sock: socket.socket
+    args: list[str]
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def spawn(self) -> None:
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(
+                self.args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                pass_fds=(self.sock.fileno(),), start_new_session=True,
+            )
+
+
+class LocalCluster:
+    """Starts, watches and stops the processes of one embedded cluster."""
+
+    def __init__(self, data_dir: Path | None = None, targets: int = 2,
+                 port: int | None = None) -> None:
+        if targets < 1:
+            raise ClusterError("a cluster needs at least one target")
+        self.data_dir = (data_dir or default_data_dir()).resolve()
+        self.num_targets = targets
+        self.port = port
+        self.smap: ClusterMap | None = None
+        self._children: list[_Child] = []
+        self._lock_file = None
+
+    @property
+    def endpoint(self) -> str:
+        assert self.smap is not None, "the cluster is not started"
+        return self.smap.proxy.url
+
+    # --- start ------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Start every node, wait until each answers its health check, return the endpoint."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        try:
+            identity = self._identity()
+            self.smap = self._bind(identity)
+            self.smap.save(self.data_dir / "run" / "smap.json")
+            (self.data_dir / "logs").mkdir(exist_ok=True)
+            targets = [c for c in self._children if c.node.daemon_type == "target"]
+            proxies = [c for c in self._children if c.node.daemon_type == "proxy"]
+            for group in (targets, proxies):  # targets first: the proxy syncs buckets to them
+                for child in group:
+                    child.spawn()
+                self._wait_ready(group)
+            self._write_run_info()
+        except BaseException:
+            self.stop()
+            raise
+        return self.endpoint
+
+    def _take_lock(self) -> None:
+        self._lock_file = open(self.data_dir / "lock", "w")  # noqa: SIM115 - held while running
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            info = RunInfo.read(self.data_dir)
+            where = f" at {info.endpoint} (pid {info.pid})" if info else ""
+            raise ClusterError(f"a cluster is already running on {self.data_dir}{where}") from None
+
+    def _identity(self) -> dict:
+        path = self.data_dir / "cluster.json"
+        if path.exists():
+            identity = json.loads(path.read_text())
+            have = len(identity["targets"])
+            if have != self.num_targets:
+                raise ClusterError(
+                    f"{self.data_dir} holds a cluster with {have} target(s); start it with "
+                    f"--targets {have}, or use another --data directory for {self.num_targets}"
+                )
+            return identity
+        identity = {
+            "uuid": new_uuid(),
+            "creation_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "proxy": new_node_id(),
+            "targets": [new_node_id() for _ in range(self.num_targets)],
+            "runs": 0,
+        }
+        write_atomic(path, json.dumps(identity, indent=1).encode())
+        return identity
+
+    def _bind(self, identity: dict) -> ClusterMap:
+        identity["runs"] = identity.get("runs", 0) + 1
+        write_atomic(self.data_dir / "cluster.json", json.dumps(identity, indent=1).encode())
+        proxy_sock = self._proxy_socket()
+        socks = [(identity["proxy"], "proxy", proxy_sock)]
+        socks += [(tid, "target", _listen(0)) for tid in identity["targets"]]
+        nodes = {nid: Node(nid, kind, s.getsockname()[1]) for nid, kind, s in socks}
+        smap = ClusterMap(
+            uuid=identity["uuid"], version=identity["runs"],
+            creation_time=identity["creation_time"], proxy=nodes[identity["proxy"]],
+            targets=tuple(sorted((nodes[t] for t in identity["targets"]),
+                                 key=lambda n: n.daemon_id)),
+        )
+        smap_path = self.data_dir / "run" / "smap.json"
+        for nid, kind, sock in reversed(socks):  # targets, then the proxy
+            root = self.data_dir / ("proxy" if kind == "proxy" else f"target-{nid}")
+            args = [sys.executable, "-m", "backend.local._node", "--role", kind, "--id", nid,
+                    "--smap", str(smap_path), "--root", str(root), "--fd", str(sock.fileno())]
+            self._children.append(_Child(nodes[nid], sock, args,
+                                         self.data_dir / "logs" / f"{kind}-{nid}.log"))
+        return smap
+
+    def _proxy_socket(self) -> socket.socket:
+        if self.port is not None:
+            try:
+                return _listen(self.port)
+            except OSError as err:
+                raise ClusterError(f"cannot listen on {HOST}:{self.port}: {err.strerror}") from None
+        try:
+            return _listen(DEFAULT_PORT)
+        except OSError:
+            return _listen(0)  # the default port is taken: any free port will do
+
+    def _wait_ready(self, children: list[_Child]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        for child in children:
+            while not healthy(child.node.url, timeout=0.5):
+                if child.proc is not None and child.proc.poll() is not None:
+                    raise ClusterError(f"{child.node.pretty} exited with code "
+                                       f"{child.proc.returncode}:\n{_tail(child.log_path)}")
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"{child.node.pretty} did not become ready in "
+                                       f"{READY_TIMEOUT:.0f}s:\n{_tail(child.log_path)}")
+                time.sleep(0.05)
+
+    def _write_run_info(self) -> None:
+        nodes = {c.node.daemon_id: c.proc.pid for c in self._children if c.proc}
+        data = {"pid": os.getpid(), "endpoint": self.endpoint, "nodes": nodes}
+        write_atomic(self.data_dir / "run.json", json.dumps(data, indent=1).encode())
+
+    # --- watch ------------------------------------------------------------------------------
+
+    def check_children(self) -> None:
+        """Restart nodes that died; give up on one that keeps dying."""
+        for child in self._children:
+            if child.proc is None or child.proc.poll() is None:
+                continue
+            now = time.monotonic()
+            child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+            if len(child.restarts) > MAX_RESTARTS_PER_MINUTE:
+                raise ClusterError(f"{child.node.pretty} keeps exiting (last code "
+                                   f"{child.proc.returncode}):\n{_tail(child.log_path)}")
+            log.warning("%s exited with code %s; restarting it", child.node.pretty,
+                        child.proc.returncode)
+            child.spawn()
+            self._wait_ready([child])
+            self._write_run_info()
+
+    def serve_forever(self, poll_seconds: float = 0.2) -> None:
+        """Watch the nodes until SIGINT or SIGTERM, then stop them all."""
+        stopping = False
+
+        def request_stop(_sig: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not stopping:
+                self.check_children()
+                time.sleep(poll_seconds)
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+    # --- stop -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every node (SIGTERM, then SIGKILL after a grace period); idempotent."""
+        procs = [c.proc for c in self._children if c.proc and c.proc.poll() is None]
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for child in self._children:
+            child.sock.close()
+        self._children.clear()
+        if self._lock_file is not None:
+            (self.data_dir / "run.json").unlink(missing_ok=True)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> LocalCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"

@@ -1,0 +1,126 @@
+"""HTTP plumbing shared by the proxy and the targets: errors, action messages, responses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from ._errors import AISHTTPError, bad_request
+
+log = logging.getLogger("aisetl.cluster")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ActMsg(msgspec.Struct, omit_defaults=True):
+    """AIStore's ``apc.ActMsg``: the JSON body of most control requests (GETs included)."""
+
+    action: str = ""
+    name: str = ""
+    value: Any = None
+
+
+_actmsg_decoder = msgspec.json.Decoder(ActMsg)
+
+
+def error_body(request: web.Request, status: int, message: str, tcode: str, node: str) -> str:
+    return json.dumps({
+        "tcode": tcode,
+        "message": message,
+        "method": request.method,
+        "url_path": request.path,
+        "remote_addr": request.remote or "",
+        "caller": "",
+        "node": node,
+        "status": status,
+    })
+
+
+def error_response(request: web.Request, status: int, message: str, tcode: str,
+                   node: str) -> web.Response:
+    body = error_body(request, status, message, tcode, node)
+    if request.method == "HEAD":
+        return web.Response(status=status, headers={"Hdr-Error": body})
+    return web.Response(status=status, text=body, content_type="application/json")
+
+
+def error_middleware(node: str) -> Callable:
+    """Turn every failure into AIStore's error JSON; a bad request never takes the node down."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except AISHTTPError as err:
+            return error_response(request, err.status, err.message, err.tcode, node)
+        except web.HTTPException as err:
+            if err.status < 400:
+                raise
+            message = f"{err.reason}: {request.method} {request.path}"
+            if err.status == 405:
+                message = f"method {request.method} not allowed on {request.path}"
+            elif err.status == 404:
+                message = f"invalid URL path {request.path!r}"
+                return error_response(request, 400, message, "ErrInvalidURLPath", node)
+            return error_response(request, err.status, message, "", node)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as err:
+            log.exception("%s %s failed", request.method, request.path_qs)
+            return error_response(request, 500, f"internal error: {err!r}", "", node)
+
+    return middleware
+
+
+async def read_actmsg(request: web.Request) -> ActMsg | None:
+    """The request's action message, or None when it has no body."""
+    body = await request.read()
+    if not body.strip():
+        return None
+    try:
+        return _actmsg_decoder.decode(body)
+    except msgspec.DecodeError as err:
+        raise bad_request(f"malformed JSON action message in request body: {err}") from None
+
+
+def decode_value(value: Any, kind: type[T], what: str) -> T:
+    try:
+        return msgspec.convert(value, kind, strict=False)
+    except msgspec.ValidationError as err:
+        raise bad_request(f"invalid {what}: {err}") from None
+
+
+def qbool(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1", "yes", "y")
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=msgspec.json.encode(data),
+                        content_type="application/json")
+
+
+def text_response(text: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/plain")
+
+
+class Blocking:
+    """Runs blocking file-system work on a bounded pool, off the event loop."""
+
+    def __init__(self, workers: int = 16) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="io")
+
+    async def __call__(self, fn: Callable[..., R], *args: Any) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

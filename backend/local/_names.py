@@ -1,0 +1,46 @@
+"""Validation of bucket and object names, as AIStore's ``cmn/bck.go`` and ``cos.ValidateWname``."""
+
+from __future__ import annotations
+
+import re
+
+from ._errors import bad_request
+
+_BUCKET_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MAX_BUCKET_NAME = 64
+MAX_NAME_COMPONENT = 255  # bytes, the file system's limit for one path component
+
+
+def validate_bucket_name(name: str) -> str:
+    if not name:
+        raise bad_request("bucket name is empty")
+    if len(name) > MAX_BUCKET_NAME:
+        raise bad_request(f'bucket name "{name}" is too long (max {MAX_BUCKET_NAME} characters)')
+    if not _BUCKET_RE.match(name) or ".." in name or name.startswith("."):
+        raise bad_request(
+            f'bucket name "{name}" is invalid: may only contain letters, numbers, dashes (-), '
+            "underscores (_), and dots (.), must not start with a dot or contain '..'"
+        )
+    return name
+
+
+def validate_object_name(bucket: str, name: str) -> str:
+    def invalid(reason: str) -> Exception:
+        return bad_request(f'invalid object name "ais://{bucket}/{name}": {reason}')
+
+    if not name:
+        raise invalid("empty")
+    if "\x00" in name:
+        raise invalid("contains a NUL character")
+    if name.startswith("/"):
+        raise invalid("absolute path")
+    if name.endswith("/"):
+        raise invalid("trailing '/'")
+    if name.startswith("~/"):
+        raise invalid("leading '~/'")
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            raise invalid("empty, '.' or '..' path component")
+        if len(part.encode()) > MAX_NAME_COMPONENT:
+            raise invalid(f"a path component is longer than {MAX_NAME_COMPONENT} bytes")
+    return name

@@ -1,0 +1,69 @@
+"""Entry point of one cluster node process (proxy or target), started by the supervisor.
+
+The supervisor binds the listening socket and passes its file descriptor, so a node that is
+restarted after a crash comes back on the same port and the cluster map never changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+from aiohttp import web
+
+from ._proxy import Proxy
+from ._smap import ClusterMap
+from ._target import Target
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+async def serve(app: web.Application, sock: socket.socket) -> None:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock, backlog=1024).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+    try:
+        while not stop.is_set():  # an orphaned node exits instead of holding its port
+            if os.getppid() != parent:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PARENT_CHECK_SECONDS)
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--role", choices=["proxy", "target"], required=True)
+    parser.add_argument("--id", required=True)
+    parser.add_argument("--smap", type=Path, required=True)
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--fd", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {args.role} {args.id} %(levelname)s %(message)s")
+    smap = ClusterMap.load(args.smap)
+    if args.role == "proxy":
+        app = Proxy(smap, args.root).app()
+    else:
+        node = smap.target(args.id)
+        if node is None:
+            raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
+        app = Target(smap, node, args.root).app()
+    sock = socket.socket(fileno=args.fd)
+    asyncio.run(serve(app, sock))
+
+
+if __name__ == "__main__":
+    main()

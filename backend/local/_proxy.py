@@ -1,0 +1,303 @@
+"""The proxy (gateway): the cluster map, bucket metadata, listings merged across targets, and
+redirects of object requests to the owning target."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import shutil
+import time
+from collections import OrderedDict
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from . import _lso
+from ._bmd import BucketRegistry
+from ._errors import AISHTTPError, bad_request, bucket_exists, bucket_not_found
+from ._http import (
+    ActMsg,
+    decode_value,
+    error_middleware,
+    json_response,
+    read_actmsg,
+    text_response,
+)
+from ._names import validate_bucket_name, validate_object_name
+from ._smap import ClusterMap, Node, new_uuid
+
+MAX_TRACKED_JOBS = 256
+_page_decoder = msgspec.msgpack.Decoder(_lso.Page)
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"
+
+
+def bck_json(bucket: str) -> dict:
+    return {"name": bucket, "provider": "ais", "namespace": {"uuid": "", "name": ""}}
+
+
+class Proxy:
+    def __init__(self, smap: ClusterMap, root: Path) -> None:
+        self.smap, self.node = smap, smap.proxy
+        self.root = root
+        self.bmd = BucketRegistry(root / "bmd.json")
+        self.started_ns = time.time_ns()
+        self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None
+        return self._session
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[error_middleware(self.node.pretty)])
+        r = app.router
+        r.add_route("*", "/v1/health", self.health)
+        r.add_get("/v1/daemon", self.daemon)
+        r.add_get("/v1/cluster", self.cluster)
+        r.add_get("/v1/reverse/daemon", self.reverse_daemon)
+        r.add_route("*", "/v1/buckets", self.buckets)
+        r.add_route("*", "/v1/buckets/", self.buckets)
+        r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
+        r.add_route("HEAD", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
+        r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
+        app.on_startup.append(self._startup)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _startup(self, _app: web.Application) -> None:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=120)
+        )
+        for bucket in self.bmd.buckets:  # targets re-learn buckets after a crash mid-create
+            await self.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        for task in self._summaries.values():
+            task.cancel()
+        await self.session.close()
+
+    # --- talking to targets -----------------------------------------------------------------
+
+    async def call(self, node: Node, method: str, path: str, msg: ActMsg | None = None) -> bytes:
+        body = msgspec.json.encode(msg) if msg is not None else None
+        headers = {"Content-Type": "application/json"} if body else {}
+        try:
+            async with self.session.request(method, node.url + path, data=body,
+                                            headers=headers) as resp:
+                data = await resp.read()
+        except aiohttp.ClientError as err:
+            raise AISHTTPError(503, f"{node.pretty} is unreachable: {err}",
+                               "ErrNodeUnreachable") from None
+        if resp.status >= 400:
+            try:
+                info = json.loads(data)
+                raise AISHTTPError(resp.status, info["message"], info.get("tcode", ""))
+            except (ValueError, KeyError, TypeError):
+                raise AISHTTPError(resp.status, data.decode(errors="replace")) from None
+        return data
+
+    async def broadcast(self, method: str, path: str, msg: ActMsg | None = None) -> list[bytes]:
+        return await asyncio.gather(*(self.call(t, method, path, msg) for t in self.smap.targets))
+
+    # --- node and cluster -------------------------------------------------------------------
+
+    async def health(self, request: web.Request) -> web.Response:
+        uptime = str(time.time_ns() - self.started_ns)
+        return web.Response(headers={"Ais-Cluster-Uptime": uptime, "Ais-Node-Uptime": uptime})
+
+    async def daemon(self, request: web.Request) -> web.Response:
+        what = request.query.get("what", "")
+        if what == "smap":
+            return json_response(self.smap.to_json())
+        if what == "snode":
+            return json_response(self.node.to_json())
+        if what == "bmd":
+            return json_response(self.bmd_json())
+        if what == "node_status":
+            return json_response({"snode": self.node.to_json(), "tracker": {}, "status": "online",
+                                  "deployment": "embedded", "ais_version": "5.0"})
+        raise bad_request(f"unknown what={what!r} for {self.node.pretty}")
+
+    async def cluster(self, request: web.Request) -> web.Response:
+        what = request.query.get("what", "")
+        if what == "smap":
+            return json_response(self.smap.to_json())
+        if what == "bmd":
+            return json_response(self.bmd_json())
+        if what == "cluster_config":
+            return json_response({"auth": {"enabled": False, "intra_cluster": {"enabled": False}},
+                                  "features": "0"})
+        raise bad_request(f"unknown what={what!r} for GET /v1/cluster")
+
+    def bmd_json(self) -> dict:
+        return {"version": str(self.bmd.version),
+                "providers": {"ais": {"": {b: self.bmd.props(b) for b in self.bmd.buckets}}}}
+
+    async def reverse_daemon(self, request: web.Request) -> web.Response:
+        node_id = request.headers.get("Ais-Node-Id", "")
+        node = self.smap.node(node_id)
+        if node is None:
+            raise AISHTTPError(404, f"node {node_id!r} is not in the cluster map")
+        if node is self.node:
+            return await self.daemon(request)
+        data = await self.call(node, "GET", f"/v1/daemon?{request.query_string}")
+        return web.Response(body=data, content_type="application/json")
+
+    # --- buckets ----------------------------------------------------------------------------
+
+    async def buckets(self, request: web.Request) -> web.Response:
+        msg = await read_actmsg(request)
+        action = msg.action if msg else "list"
+        if request.method == "GET" and action == "list":
+            return json_response(self._list_buckets(request))
+        if request.method == "GET" and action == "summary-bck":
+            return await self.summary(msg, list(self.bmd.buckets))
+        raise bad_request(f"unsupported {request.method} action {action!r} on /v1/buckets")
+
+    def _list_buckets(self, request: web.Request, only: str = "") -> list[dict]:
+        if request.query.get("provider", "ais") not in ("", "ais"):
+            return []
+        return [bck_json(b) for b in sorted(self.bmd.buckets) if not only or b == only]
+
+    def require(self, bucket: str) -> str:
+        if bucket not in self.bmd:
+            raise bucket_not_found(bucket)
+        return bucket
+
+    async def bucket(self, request: web.Request) -> web.Response:
+        bucket = validate_bucket_name(request.match_info["bucket"])
+        if request.query.get("provider", "ais") not in ("", "ais"):
+            raise bad_request(f"provider {request.query['provider']!r} is not supported here: "
+                              "the embedded cluster has ais:// buckets only")
+        if request.method == "HEAD":
+            return await self.head_bucket(request, bucket)
+        msg = await read_actmsg(request)
+        action = msg.action if msg else ""
+        if request.method == "POST" and action == "create-bck":
+            return await self.create_bucket(bucket)
+        if request.method == "DELETE" and action == "destroy-bck":
+            return await self.destroy_bucket(bucket)
+        if request.method == "GET" and action == "list":
+            if msg is None or msg.value is None:
+                return json_response(self._list_buckets(request, only=bucket))
+            return await self.list_objects(request, self.require(bucket), msg.value)
+        if request.method == "GET" and action == "summary-bck":
+            return await self.summary(msg, [self.require(bucket)])
+        if not action:
+            raise bad_request(f"{request.method} /v1/buckets/{bucket}: missing action message")
+        raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")
+
+    async def create_bucket(self, bucket: str) -> web.Response:
+        if bucket in self.bmd:
+            raise bucket_exists(bucket)
+        await self.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+        self.bmd.add(bucket)
+        return web.Response()
+
+    async def destroy_bucket(self, bucket: str) -> web.Response:
+        self.bmd.remove(self.require(bucket))
+        await self.broadcast("DELETE", f"/v1/buckets/{bucket}", ActMsg("destroy-bck"))
+        return web.Response()
+
+    async def head_bucket(self, request: web.Request, bucket: str) -> web.Response:
+        self.require(bucket)
+        headers = {"Ais-Bucket-Props": json.dumps(self.bmd.props(bucket))}
+        if "bsumm_remote" not in request.query:
+            return web.Response(headers=headers)
+        xid = request.query.get("uuid", "")
+        if not xid:
+            prefix = request.match_info.get("prefix", "")
+            xid = self._start_summary([bucket], prefix)
+            return web.Response(status=202, headers={**headers, "Ais-Xaction-Id": xid})
+        result = self._summary_result(xid)
+        if result is None:
+            return web.Response(status=202, headers=headers)
+        return web.Response(headers={**headers, "Ais-Bucket-Summ": json.dumps(result[0])})
+
+    # --- summaries --------------------------------------------------------------------------
+
+    async def summary(self, msg: ActMsg | None, buckets: list[str]) -> web.Response:
+        value = (msg.value if msg else None) or {}
+        xid = value.get("uuid", "")
+        if not xid:
+            return text_response(self._start_summary(buckets, value.get("prefix", "")), 202)
+        result = self._summary_result(xid)
+        return json_response(result) if result is not None else text_response(xid, 202)
+
+    def _start_summary(self, buckets: list[str], prefix: str) -> str:
+        xid = new_uuid()
+        self._summaries[xid] = asyncio.ensure_future(self._summarize(buckets, prefix))
+        while len(self._summaries) > MAX_TRACKED_JOBS:
+            self._summaries.popitem(last=False)[1].cancel()
+        return xid
+
+    def _summary_result(self, xid: str) -> list[dict] | None:
+        task = self._summaries.get(xid)
+        if task is None:
+            raise AISHTTPError(404, f"bucket summary job {xid} not found", "ErrXactNotFound")
+        if not task.done():
+            return None
+        return task.result()
+
+    async def _summarize(self, buckets: list[str], prefix: str) -> list[dict]:
+        usage = shutil.disk_usage(self.root)
+        out = []
+        for bucket in buckets:
+            msg = ActMsg("summary-bck", value={"prefix": prefix})
+            replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
+            totals = [json.loads(r) for r in replies]
+            count = sum(t["count"] for t in totals)
+            size = sum(t["size"] for t in totals)
+            mins = [t["min"] for t in totals if t["count"]]
+            out.append({
+                **bck_json(bucket),
+                "ObjCount": {"obj_count_present": str(count), "obj_count_remote": "0"},
+                "ObjSize": {"obj_min_size": min(mins, default=0),
+                            "obj_avg_size": size // count if count else 0,
+                            "obj_max_size": max((t["max"] for t in totals), default=0)},
+                "TotalSize": {"size_on_disk": str(size), "size_all_present_objs": str(size),
+                              "size_all_remote_objs": "0", "total_disks_size": str(usage.total)},
+                "used_pct": size * 100 // usage.total if usage.total else 0,
+                "is_present": True,
+            })
+        return out
+
+    # --- objects ----------------------------------------------------------------------------
+
+    async def list_objects(self, request: web.Request, bucket: str, value: Any) -> web.Response:
+        lso = decode_value(value, _lso.LsoMsg, "list-objects message")
+        msg = ActMsg("list", value=msgspec.to_builtins(lso))
+        replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
+        pages = [_page_decoder.decode(r).entries for r in replies]
+        size = lso.page_size
+        entries = list(islice(heapq.merge(*pages, key=lambda e: e.n), size))
+        token = entries[-1].n if len(entries) == size else ""
+        as_msgpack = "msgpack" in request.headers.get("Accept", "")
+        body = _lso.response_body(lso.uuid or new_uuid(), token, entries, as_msgpack)
+        ctype = "application/msgpack" if as_msgpack else "application/json"
+        return web.Response(body=body, content_type=ctype)
+
+    async def redirect_object(self, request: web.Request) -> web.Response:
+        bucket = validate_bucket_name(request.match_info["bucket"])
+        obj = validate_object_name(bucket, request.match_info["obj"])
+        self.require(bucket)
+        owner = self.smap.owner(bucket, obj)
+        sep = "&" if "?" in request.raw_path else "?"
+        location = (f"{owner.url}{request.raw_path}{sep}pid={self.node.daemon_id}"
+                    f"&utm={_base36(time.time_ns())}")
+        status = 301 if request.method == "GET" else 307
+        return web.Response(status=status, headers={"Location": location})

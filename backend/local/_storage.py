@@ -1,0 +1,341 @@
+"""One target's object store: one file per object, metadata in an extended attribute.
+
+Layout under the target's data directory::
+
+    objects/<bucket>/<object name>   the objects; names with '/' become subdirectories
+    tmp/                             writes in progress; cleared at start-up
+    trash/                           destroyed buckets, removed in the background
+
+A write streams into ``tmp/``, is fsynced, gets its metadata attribute, and is renamed into
+place, so a crash leaves either the old object, the new one, or (for a new name) nothing.
+Every method is synchronous and thread-safe; the server calls them from worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import takewhile
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+import xxhash
+from sortedcontainers import SortedDict
+
+from ._errors import AISHTTPError, bad_request, bucket_not_found, object_conflict, object_not_found
+
+XATTR = "user.ais.lom"
+DEFAULT_CKSUM = "xxhash2"
+_HASHERS: dict[str, Callable[[], object]] = {
+    "xxhash2": xxhash.xxh64,
+    "md5": hashlib.md5,
+    "sha256": hashlib.sha256,
+    "sha512": hashlib.sha512,
+}
+_LOCK_STRIPES = 64
+
+
+class ObjectMeta(msgspec.Struct, kw_only=True):
+    """What survives a restart beside the bytes (the size is the file's)."""
+
+    cksum_type: str
+    cksum_value: str
+    version: int
+    atime_ns: int
+    size: int = 0
+
+
+_meta_encoder = msgspec.json.Encoder()
+_meta_decoder = msgspec.json.Decoder(ObjectMeta)
+
+
+def _read_meta(target: str | int, size: int) -> ObjectMeta:
+    meta = _meta_decoder.decode(os.getxattr(target, XATTR))
+    meta.size = size
+    return meta
+
+
+@dataclass
+class _BucketIndex:
+    """Sorted names with sizes, loaded on first use, then kept current by writes and deletes."""
+
+    sizes: SortedDict
+    total: int
+
+
+class ObjectWriter:
+    """Streams one object into a temporary file; ``commit`` makes it visible atomically."""
+
+    def __init__(self, store: ObjectStore, bucket: str, obj: str, expect: tuple[str, str] | None):
+        self._store, self._bucket, self._obj = store, bucket, obj
+        fd, self._tmp = tempfile.mkstemp(dir=store.tmp_dir)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self._size = 0
+        self._hash = xxhash.xxh64()
+        self._expect = expect
+        self._check = None
+        if expect and expect[0] != DEFAULT_CKSUM:
+            self._check = _HASHERS[expect[0]]()
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        if self._check is not None:
+            self._check.update(chunk)
+        self._size += len(chunk)
+
+    def commit(self, expected_size: int | None = None) -> ObjectMeta:
+        try:
+            if expected_size is not None and expected_size != self._size:
+                raise bad_request(
+                    f"ais://{self._bucket}/{self._obj}: received {self._size} bytes, "
+                    f"expected {expected_size} (Content-Length)"
+                )
+            value = self._hash.hexdigest()
+            if self._expect:
+                got = self._check.hexdigest() if self._check is not None else value
+                if got != self._expect[1].lower():
+                    raise AISHTTPError(
+                        400,
+                        f"ais://{self._bucket}/{self._obj}: BAD DATA CHECKSUM: "
+                        f"{self._expect[0]}({self._expect[1]}) != {self._expect[0]}({got})",
+                        "ErrBadCksum",
+                    )
+            os.fsync(self._file.fileno())
+            self._file.close()
+            meta = ObjectMeta(
+                cksum_type=DEFAULT_CKSUM, cksum_value=value, version=1,
+                atime_ns=time.time_ns(), size=self._size,
+            )
+            self._store._commit(self._bucket, self._obj, self._tmp, meta)
+            return meta
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        self._file.close()
+        Path(self._tmp).unlink(missing_ok=True)
+
+
+class ObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects_dir = root / "objects"
+        self.tmp_dir = root / "tmp"
+        self.trash_dir = root / "trash"
+        for d in (self.objects_dir, self.tmp_dir, self.trash_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._index_lock = threading.Lock()
+        self._indexes: dict[str, _BucketIndex] = {}
+
+    def recover(self) -> None:
+        """Drop what a crash left behind: partial writes and half-destroyed buckets."""
+        for d in (self.tmp_dir, self.trash_dir):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+
+    # --- buckets ---------------------------------------------------------------------------
+
+    def bucket_names(self) -> list[str]:
+        return sorted(p.name for p in self.objects_dir.iterdir() if p.is_dir())
+
+    def has_bucket(self, bucket: str) -> bool:
+        return (self.objects_dir / bucket).is_dir()
+
+    def require_bucket(self, bucket: str) -> Path:
+        path = self.objects_dir / bucket
+        if not path.is_dir():
+            raise bucket_not_found(bucket)
+        return path
+
+    def create_bucket(self, bucket: str) -> None:
+        (self.objects_dir / bucket).mkdir(exist_ok=True)
+
+    def destroy_bucket(self, bucket: str) -> None:
+        with self._index_lock:
+            self._indexes.pop(bucket, None)
+            try:
+                doomed = self.trash_dir / f"{bucket}.{uuid.uuid4().hex}"
+                os.rename(self.objects_dir / bucket, doomed)
+            except FileNotFoundError:
+                return
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    # --- objects ---------------------------------------------------------------------------
+
+    def _path(self, bucket: str, obj: str) -> Path:
+        return self.objects_dir / bucket / obj
+
+    def _lock(self, bucket: str, obj: str) -> threading.Lock:
+        return self._locks[hash((bucket, obj)) % _LOCK_STRIPES]
+
+    def writer(self, bucket: str, obj: str, expect: tuple[str, str] | None = None) -> ObjectWriter:
+        self.require_bucket(bucket)
+        if expect and expect[0] not in _HASHERS:
+            if expect[0] == "none":
+                expect = None
+            else:
+                raise bad_request(
+                    f"unsupported checksum type {expect[0]!r} (supported: {', '.join(_HASHERS)})"
+                )
+        return ObjectWriter(self, bucket, obj, expect)
+
+    def put_bytes(self, bucket: str, obj: str, data: bytes,
+                  expect: tuple[str, str] | None = None) -> ObjectMeta:
+        w = self.writer(bucket, obj, expect)
+        w.write(data)
+        return w.commit()
+
+    def _commit(self, bucket: str, obj: str, tmp: str, meta: ObjectMeta) -> None:
+        path = self._path(bucket, obj)
+        with self._lock(bucket, obj):
+            old_size = None
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                st = None
+            if st is not None:
+                if stat.S_ISDIR(st.st_mode):
+                    raise object_conflict(bucket, obj, "a virtual directory has this name")
+                old_size = st.st_size
+                with contextlib.suppress(OSError):  # a lost attribute restarts the version
+                    meta.version = _read_meta(str(path), old_size).version + 1
+            os.setxattr(tmp, XATTR, _meta_encoder.encode(meta))
+            for _ in range(3):  # a concurrent delete may prune the parent directory
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(tmp, path)
+                    break
+                except FileNotFoundError:
+                    continue
+                except (NotADirectoryError, FileExistsError) as err:
+                    raise object_conflict(bucket, obj, "a parent path is an object") from err
+                except IsADirectoryError as err:
+                    raise object_conflict(bucket, obj, "a virtual directory has this name") from err
+            else:
+                raise object_conflict(bucket, obj, "its directory keeps disappearing")
+            self._index_update(bucket, obj, meta.size, old_size)
+
+    def open(self, bucket: str, obj: str) -> tuple[BinaryIO, ObjectMeta]:
+        """Open an object for reading; the caller closes the file."""
+        self.require_bucket(bucket)
+        try:
+            f = open(self._path(bucket, obj), "rb")  # noqa: SIM115 - handed to the caller
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise object_not_found(bucket, obj) from None
+        try:
+            meta = _read_meta(f.fileno(), os.fstat(f.fileno()).st_size)
+            meta.atime_ns = time.time_ns()
+            os.setxattr(f.fileno(), XATTR, _meta_encoder.encode(meta))
+        except BaseException:
+            f.close()
+            raise
+        return f, meta
+
+    def head(self, bucket: str, obj: str) -> ObjectMeta:
+        self.require_bucket(bucket)
+        path = self._path(bucket, obj)
+        try:
+            if path.is_dir():
+                raise FileNotFoundError
+            return _read_meta(str(path), path.stat().st_size)
+        except (FileNotFoundError, NotADirectoryError):
+            raise object_not_found(bucket, obj) from None
+
+    def delete(self, bucket: str, obj: str) -> None:
+        root = self.require_bucket(bucket)
+        path = self._path(bucket, obj)
+        with self._lock(bucket, obj):
+            try:
+                if path.is_dir():
+                    raise FileNotFoundError
+                size = path.stat().st_size
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError):
+                raise object_not_found(bucket, obj) from None
+            self._index_update(bucket, obj, None, size)
+        parent = path.parent
+        while parent != root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    # --- listing and totals ----------------------------------------------------------------
+
+    def _index(self, bucket: str) -> _BucketIndex:
+        """The bucket's index; the caller holds ``_index_lock``."""
+        index = self._indexes.get(bucket)
+        if index is None:
+            root = self.require_bucket(bucket)
+            sizes = SortedDict()
+            for name, size in _walk(root, ""):
+                sizes[name] = size
+            index = self._indexes[bucket] = _BucketIndex(sizes, sum(sizes.values()))
+        return index
+
+    def _index_update(self, bucket: str, obj: str, size: int | None, old: int | None) -> None:
+        with self._index_lock:
+            index = self._indexes.get(bucket)
+            if index is None:
+                return
+            if old is not None and obj in index.sizes:
+                index.total -= index.sizes.pop(obj)
+            if size is not None:
+                index.sizes[obj] = size
+                index.total += size
+
+    def list_names(self, bucket: str, prefix: str, after: str, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` (name, size) pairs with ``prefix``, names strictly after ``after``."""
+        with self._index_lock:
+            sizes = self._index(bucket).sizes
+            start = max(prefix, after)
+            exclusive = bool(after) and start == after
+            out: list[tuple[str, int]] = []
+            for name in sizes.irange(minimum=start, inclusive=(not exclusive, True)):
+                if not name.startswith(prefix) or len(out) >= limit:
+                    break
+                out.append((name, sizes[name]))
+            return out
+
+    def meta_of(self, bucket: str, obj: str) -> ObjectMeta | None:
+        try:
+            return self.head(bucket, obj)
+        except AISHTTPError:
+            return None  # deleted since it was listed
+
+    def totals(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        """Count, total, smallest and largest size of the bucket's objects (with ``prefix``)."""
+        with self._index_lock:
+            index = self._index(bucket)
+            if prefix:
+                names = index.sizes.irange(minimum=prefix)
+                sizes = [index.sizes[n] for n in takewhile(lambda n: n.startswith(prefix), names)]
+                total = sum(sizes)
+            else:
+                sizes, total = index.sizes.values(), index.total
+            return {"count": len(sizes), "size": total,
+                    "min": min(sizes, default=0), "max": max(sizes, default=0)}
+
+
+def _walk(root: Path, rel: str) -> Iterator[tuple[str, int]]:
+    with os.scandir(root / rel if rel else root) as it:
+        for entry in it:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(root, name)
+            else:
+                yield name, entry.stat(follow_symlinks=False).st_size

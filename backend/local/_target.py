@@ -1,0 +1,315 @@
+"""A storage target: objects on local disk, listing pages and totals for the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from . import _lso
+from ._errors import AISHTTPError, bad_request
+from ._http import (
+    Blocking,
+    decode_value,
+    error_middleware,
+    json_response,
+    read_actmsg,
+)
+from ._names import validate_bucket_name, validate_object_name
+from ._smap import ClusterMap, Node
+from ._storage import ObjectMeta, ObjectStore
+
+SMALL_BODY = 256 * 1024
+CHUNK = 1024 * 1024
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class FileSlice(web.StreamResponse):
+    """Sends ``count`` bytes of an open file from ``offset`` with sendfile, then closes it."""
+
+    def __init__(self, f: BinaryIO, offset: int, count: int, status: int, headers: dict) -> None:
+        super().__init__(status=status, headers=headers)
+        self._file, self._offset, self._count = f, offset, count
+        self.content_length = count
+
+    async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
+        if self.prepared:
+            return self._payload_writer
+        try:
+            writer = await super().prepare(request)
+            if request.method != "HEAD" and self._count and request.transport is not None:
+                await asyncio.get_running_loop().sendfile(
+                    request.transport, self._file, self._offset, self._count
+                )
+            await super().write_eof()
+            return writer
+        finally:
+            self._file.close()
+
+
+def object_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta, root: Path) -> dict:
+    return {
+        "Ais-Checksum-Type": meta.cksum_type,
+        "Ais-Checksum-Value": meta.cksum_value,
+        "Ais-Atime": str(meta.atime_ns),
+        "Ais-Version": str(meta.version),
+        "Ais-Present": "true",
+        "Ais-Name": obj,
+        "Ais-Bucket-Name": bucket,
+        "Ais-Bucket-Provider": "ais",
+        "Ais-Location": f"{node.pretty}:{root}",
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(offset, count) of a single ``bytes=a-b`` range, or None if it cannot be satisfied."""
+    m = _RANGE_RE.match(header.strip())
+    if not m or (not m[1] and not m[2]):
+        return None
+    if not m[1]:  # suffix: the last n bytes
+        n = min(int(m[2]), size)
+        return (size - n, n) if n > 0 else None
+    start = int(m[1])
+    end = min(int(m[2]), size - 1) if m[2] else size - 1
+    if start >= size or end < start:
+        return None
+    return start, end - start + 1
+
+
+def parse_uname(uname: str) -> tuple[str, str]:
+    """``ais/@#/bucket/object`` → (bucket, object)."""
+    parts = uname.split("/", 3)
+    if len(parts) != 4 or parts[0] not in ("ais", "") or parts[1] != "@#":
+        raise bad_request(f"invalid destination {uname!r}: expected ais/@#/<bucket>/<object>")
+    return parts[2], parts[3]
+
+
+class Target:
+    def __init__(self, smap: ClusterMap, node: Node, root: Path) -> None:
+        self.smap, self.node = smap, node
+        self.store = ObjectStore(root)
+        self.io = Blocking()
+        self.stats: Counter[str] = Counter()
+        self.started_ns = time.time_ns()
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None
+        return self._session
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[error_middleware(self.node.pretty)],
+                              client_max_size=16 * 1024 * 1024)
+        app.router.add_get("/v1/health", self.health)
+        app.router.add_get("/v1/daemon", self.daemon)
+        app.router.add_route("*", "/v1/buckets/{bucket}", self.bucket)
+        app.router.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.object)
+        app.on_startup.append(self._startup)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _startup(self, _app: web.Application) -> None:
+        await self.io(self.store.recover)
+        self._session = aiohttp.ClientSession(auto_decompress=False)
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.session.close()
+        self.io.shutdown()
+
+    # --- node -------------------------------------------------------------------------------
+
+    async def health(self, _request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    async def daemon(self, request: web.Request) -> web.Response:
+        what = request.query.get("what", "")
+        if what == "smap":
+            return json_response(self.smap.to_json())
+        if what == "node_status":
+            return json_response(self.node_status())
+        if what == "snode":
+            return json_response(self.node.to_json())
+        raise bad_request(f"unknown what={what!r} for {self.node.pretty}")
+
+    def node_status(self) -> dict:
+        tracker = {k: {"v": str(v)} for k, v in sorted(self.stats.items())}
+        tracker["up.ns.time"] = {"v": str(time.time_ns() - self.started_ns)}
+        return {
+            "snode": self.node.to_json(), "tracker": tracker, "status": "online",
+            "deployment": "embedded", "ais_version": "5.0", "smap_version": str(self.smap.version),
+        }
+
+    # --- buckets (called by the proxy) ------------------------------------------------------
+
+    async def bucket(self, request: web.Request) -> web.Response:
+        bucket = validate_bucket_name(request.match_info["bucket"])
+        msg = await read_actmsg(request)
+        action = msg.action if msg else ""
+        if request.method == "POST" and action == "create-bck":
+            await self.io(self.store.create_bucket, bucket)
+            return web.Response()
+        if request.method == "DELETE" and action == "destroy-bck":
+            await self.io(self.store.destroy_bucket, bucket)
+            return web.Response()
+        if request.method == "GET" and action == "list" and msg is not None:
+            lso = decode_value(msg.value, _lso.LsoMsg, "list-objects message")
+            page = await self.io(self._list_page, bucket, lso)
+            return web.Response(body=msgspec.msgpack.encode(page),
+                                content_type="application/msgpack")
+        if request.method == "GET" and action == "summary-bck":
+            prefix = (msg.value or {}).get("prefix", "") if msg else ""
+            return json_response(await self.io(self.store.totals, bucket, prefix))
+        raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")
+
+    def _list_page(self, bucket: str, lso: _lso.LsoMsg) -> _lso.Page:
+        after = max(lso.continuation_token, lso.start_after)
+        names = self.store.list_names(bucket, lso.prefix, after, lso.page_size)
+        wanted = lso.wanted()
+        need_meta = bool(wanted & {"checksum", "atime", "version"})
+        location = f"{self.node.pretty}:{self.store.root}"
+        entries = []
+        for name, size in names:
+            e = _lso.Entry(n=name, f=_lso.ENTRY_CACHED)
+            if "size" in wanted:
+                e.s = size
+            if need_meta:
+                meta = self.store.meta_of(bucket, name)
+                if meta is None:
+                    continue
+                if "checksum" in wanted:
+                    e.cs = meta.cksum_value
+                if "atime" in wanted:
+                    e.a = _lso.format_atime(meta.atime_ns, lso.time_format)
+                if "version" in wanted:
+                    e.v = str(meta.version)
+            if "location" in wanted:
+                e.t = location
+            if "copies" in wanted:
+                e.c = 1
+            entries.append(e)
+        return _lso.Page(entries)
+
+    # --- objects ----------------------------------------------------------------------------
+
+    async def object(self, request: web.Request) -> web.StreamResponse:
+        bucket = validate_bucket_name(request.match_info["bucket"])
+        obj = validate_object_name(bucket, request.match_info["obj"])
+        method = request.method
+        if method == "GET":
+            return await self.get_object(request, bucket, obj)
+        if method == "HEAD":
+            meta = await self.io(self.store.head, bucket, obj)
+            headers = object_headers(self.node, bucket, obj, meta, self.store.root)
+            headers["Content-Length"] = str(meta.size)
+            return web.Response(headers=headers)
+        if method == "PUT":
+            if "object_to" in request.query:
+                return await self.copy_object(request, bucket, obj)
+            return await self.put_object(request, bucket, obj)
+        if method == "DELETE":
+            await self.io(self.store.delete, bucket, obj)
+            self.stats["del.n"] += 1
+            return web.Response()
+        raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
+
+    async def get_object(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
+        f, meta = await self.io(self.store.open, bucket, obj)
+        headers = object_headers(self.node, bucket, obj, meta, self.store.root)
+        offset, count, status = 0, meta.size, 200
+        range_header = request.headers.get("Range")
+        if range_header and meta.size:
+            rng = parse_range(range_header, meta.size)
+            if rng is None:
+                f.close()
+                return web.Response(status=416, headers={"Content-Range": f"bytes */{meta.size}"})
+            offset, count, status = *rng, 206
+            headers["Content-Range"] = f"bytes {offset}-{offset + count - 1}/{meta.size}"
+        self.stats["get.n"] += 1
+        self.stats["get.size"] += count
+        return FileSlice(f, offset, count, status, headers)
+
+    async def put_object(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        expect = None
+        if ctype := request.headers.get("Ais-Checksum-Type"):
+            expect = (ctype.lower(), request.headers.get("Ais-Checksum-Value", ""))
+        length = request.content_length
+        if length is not None and length <= SMALL_BODY:
+            data = await request.read()
+            if len(data) != length:
+                raise bad_request(f"ais://{bucket}/{obj}: body shorter than Content-Length")
+            meta = await self.io(self.store.put_bytes, bucket, obj, data, expect)
+        else:
+            meta = await self._stream_in(bucket, obj, request.content.iter_chunked(CHUNK),
+                                         length, expect)
+        self.stats["put.n"] += 1
+        self.stats["put.size"] += meta.size
+        return web.Response(headers=_put_headers(meta))
+
+    async def _stream_in(self, bucket: str, obj: str, chunks: AsyncIterator[bytes],
+                         length: int | None, expect: tuple[str, str] | None = None) -> ObjectMeta:
+        writer = await self.io(self.store.writer, bucket, obj, expect)
+        try:
+            async for chunk in chunks:
+                await self.io(writer.write, chunk)
+        except BaseException:
+            await self.io(writer.abort)
+            raise
+        return await self.io(writer.commit, length)
+
+    async def copy_object(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """Single-object copy (``object_to``): write locally or stream to the owning target."""
+        dst_bucket, dst_obj = parse_uname(request.query["object_to"])
+        validate_bucket_name(dst_bucket)
+        validate_object_name(dst_bucket, dst_obj or obj)
+        dst_obj = dst_obj or obj
+        f, meta = await self.io(self.store.open, bucket, obj)
+        owner = self.smap.owner(dst_bucket, dst_obj)
+        try:
+            if owner.daemon_id == self.node.daemon_id:
+                await self._stream_in(dst_bucket, dst_obj, self._read_chunks(f), meta.size)
+            else:
+                await self._send(owner, dst_bucket, dst_obj, self._read_chunks(f), meta.size)
+        finally:
+            f.close()
+        return web.Response()
+
+    async def _read_chunks(self, f: BinaryIO) -> AsyncIterator[bytes]:
+        while chunk := await self.io(f.read, CHUNK):
+            yield chunk
+
+    async def _send(self, owner: Node, bucket: str, obj: str, chunks: AsyncIterator[bytes],
+                    size: int) -> None:
+        url = f"{owner.url}/v1/objects/{bucket}/{quote(obj)}"
+        headers = {"Content-Length": str(size)}
+        async with self.session.put(url, data=chunks, headers=headers) as resp:
+            if resp.status >= 400:
+                raise AISHTTPError(resp.status, _error_message(await resp.text()))
+
+
+def _put_headers(meta: ObjectMeta) -> dict[str, str]:
+    return {
+        "Ais-Checksum-Type": meta.cksum_type,
+        "Ais-Checksum-Value": meta.cksum_value,
+        "Ais-Atime": str(meta.atime_ns),
+        "Ais-Version": str(meta.version),
+    }
+
+
+def _error_message(body: str) -> str:
+    try:
+        return msgspec.json.decode(body)["message"]
+    except (msgspec.DecodeError, KeyError, TypeError):
+        return body
+
