@@ -30,7 +30,8 @@ class ActMsg(msgspec.Struct, omit_defaults=True):
     value: Any = None
 
 
-_actmsg_decoder = msgspec.json.Decoder(ActMsg)
+_actmsg_json = msgspec.json.Decoder(ActMsg)
+_actmsg_msgpack = msgspec.msgpack.Decoder(ActMsg)
 
 
 def error_body(request: web.Request, status: int, message: str, tcode: str, node: str) -> str:
@@ -83,14 +84,16 @@ def error_middleware(node: str) -> Callable:
 
 
 async def read_actmsg(request: web.Request) -> ActMsg | None:
-    """The request's action message, or None when it has no body."""
+    """The request's action message (JSON, or msgpack by Content-Type), or None if no body."""
     body = await request.read()
     if not body.strip():
         return None
+    is_msgpack = request.content_type == "application/msgpack"
     try:
-        return _actmsg_decoder.decode(body)
+        return (_actmsg_msgpack if is_msgpack else _actmsg_json).decode(body)
     except msgspec.DecodeError as err:
-        raise bad_request(f"malformed JSON action message in request body: {err}") from None
+        kind = "msgpack" if is_msgpack else "JSON"
+        raise bad_request(f"malformed {kind} action message in request body: {err}") from None
 
 
 def decode_value(value: Any, kind: type[T], what: str) -> T:

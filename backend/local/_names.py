@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from ._errors import bad_request
 
@@ -44,3 +45,15 @@ def validate_object_name(bucket: str, name: str) -> str:
         if len(part.encode()) > MAX_NAME_COMPONENT:
             raise invalid(f"a path component is longer than {MAX_NAME_COMPONENT} bytes")
     return name
+
+
+def object_path_names(raw_path: str) -> tuple[str, str]:
+    """Validated (bucket, object) of ``/v1/objects/<bucket>/<object>``, from the raw path.
+
+    The raw path, not the router's normalized one, so that ``a/../b`` is refused rather than
+    silently stored as ``b``.
+    """
+    path = raw_path.split("?", 1)[0].removeprefix("/v1/objects/")
+    bucket, _, obj = path.partition("/")
+    bucket = validate_bucket_name(unquote(bucket))
+    return bucket, validate_object_name(bucket, unquote(obj))

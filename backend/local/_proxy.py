@@ -28,7 +28,7 @@ from ._http import (
     read_actmsg,
     text_response,
 )
-from ._names import validate_bucket_name, validate_object_name
+from ._names import object_path_names, validate_bucket_name
 from ._smap import ClusterMap, Node, new_uuid
 
 MAX_TRACKED_JOBS = 256
@@ -72,7 +72,7 @@ class Proxy:
         r.add_route("*", "/v1/buckets", self.buckets)
         r.add_route("*", "/v1/buckets/", self.buckets)
         r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
-        r.add_route("HEAD", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
+        r.add_route("*", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
         r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
         app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
@@ -179,7 +179,10 @@ class Proxy:
         return bucket
 
     async def bucket(self, request: web.Request) -> web.Response:
-        bucket = validate_bucket_name(request.match_info["bucket"])
+        bucket = request.match_info["bucket"]
+        if "prefix" in request.match_info and request.method != "HEAD":
+            bucket += "/" + request.match_info["prefix"]  # only HEAD (info) takes a prefix
+        validate_bucket_name(bucket)
         if request.query.get("provider", "ais") not in ("", "ais"):
             raise bad_request(f"provider {request.query['provider']!r} is not supported here: "
                               "the embedded cluster has ais:// buckets only")
@@ -292,8 +295,7 @@ class Proxy:
         return web.Response(body=body, content_type=ctype)
 
     async def redirect_object(self, request: web.Request) -> web.Response:
-        bucket = validate_bucket_name(request.match_info["bucket"])
-        obj = validate_object_name(bucket, request.match_info["obj"])
+        bucket, obj = object_path_names(request.raw_path)
         self.require(bucket)
         owner = self.smap.owner(bucket, obj)
         sep = "&" if "?" in request.raw_path else "?"

@@ -24,7 +24,7 @@ from ._http import (
     json_response,
     read_actmsg,
 )
-from ._names import validate_bucket_name, validate_object_name
+from ._names import object_path_names, validate_bucket_name, validate_object_name
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
 
@@ -204,8 +204,7 @@ class Target:
     # --- objects ----------------------------------------------------------------------------
 
     async def object(self, request: web.Request) -> web.StreamResponse:
-        bucket = validate_bucket_name(request.match_info["bucket"])
-        obj = validate_object_name(bucket, request.match_info["obj"])
+        bucket, obj = object_path_names(request.raw_path)
         method = request.method
         if method == "GET":
             return await self.get_object(request, bucket, obj)

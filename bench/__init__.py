@@ -1,0 +1,1 @@
+"""Benchmarks of the embedded cluster (run with ``python -m bench.<name>``)."""

@@ -1,0 +1,502 @@
+"""Object-storage throughput of the embedded cluster, next to the raw limit of the same disk.
+
+Run with ``python -m bench.storage`` (or ``make bench``); ``--help`` lists the options.
+
+What is measured, in one run, in a fresh temporary directory under ``--dir`` (the cluster's
+data and the raw files share that directory, so they share the disk):
+
+Through the cluster (a ``LocalCluster`` with 2 targets), with ``--clients`` concurrent clients
+(asyncio tasks sharing one keep-alive ``aiohttp.ClientSession``):
+
+* PUT of ``--small-count`` objects of ``--small-kib`` KiB, then GET of the same objects;
+* PUT of ``--large-count`` objects of ``--large-mib`` MiB, then GET of the same objects.
+
+Each request goes to the proxy with ``allow_redirects=False``; the client reads ``Location``
+and sends the request again to the owning target. As the AIStore SDK does, a PUT reaches the
+proxy without its body (the proxy only redirects) and the target with the whole body and its
+Content-Length. Every GET is checked byte for byte against what was PUT (cheap next to a
+request), so a broken cluster cannot post good numbers.
+
+The raw limit, with as many threads as clients, on the same data:
+
+* write + fsync + rename per file: what the targets do for a crash-safe PUT (they also set
+  an extended attribute, and write to ``tmp/`` first, as here);
+* plain write (open, write, close), without fsync;
+* read of the files the fsync'd write has just made, into a buffer. Like the cluster's GETs,
+  which follow the PUTs, these reads are served from a warm page cache, not from the device.
+
+Dirty pages are flushed (``sync``) before every timed phase so that one phase's write-back
+does not slow the next one. Throughput is in MB/s (10^6 bytes per second). The raw numbers
+are Python doing plain system calls on threads: a limit for this machine, not for the device.
+The CPU columns are the seconds of CPU time the phase took in the benchmark process (client)
+and in the cluster's proxy and target processes: the cluster and its clients share the cores.
+
+Targets (printed with PASS or MISS): a large-object GET reaches at least 50 % of the raw read
+throughput, and small-object PUTs reach at least 1,000 objects/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import aiohttp
+from yarl import URL
+
+from backend.local import LocalCluster, RunInfo
+
+KiB = 1024
+MiB = 1024 * KiB
+BUCKET = "bench"
+STRIDE = 64  # object i is the pool's bytes from i * STRIDE: every object differs
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    """The cluster answered something other than what a working cluster answers."""
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """``count`` distinct objects of ``size`` bytes, all views into one random pool."""
+
+    label: str
+    count: int
+    size: int
+    pool: bytes = field(repr=False)
+
+    @classmethod
+    def random(cls, label: str, count: int, size: int) -> Dataset:
+        return cls(label, count, size, os.urandom(size + count * STRIDE))
+
+    def name(self, i: int) -> str:
+        return f"{self.label}-{i:06d}"
+
+    def payload(self, i: int) -> memoryview:
+        return memoryview(self.pool)[i * STRIDE : i * STRIDE + self.size]
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    phase: str
+    count: int
+    size: int
+    seconds: float
+    cpu: dict[str, float]
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def objects_per_s(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.count * self.size / self.seconds / 1e6
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "objects_per_s": self.objects_per_s, "mb_per_s": self.mb_per_s}
+
+
+@dataclass
+class Ratio:
+    label: str
+    value: float
+    unit: str  # "%" or "/s"
+    goal: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.goal is None:
+            return ""
+        return "PASS" if self.value >= self.goal else "MISS"
+
+
+class CpuMeter:
+    """CPU seconds used by this process and by the cluster's nodes, between two readings."""
+
+    def __init__(self, nodes: dict[str, list[int]]) -> None:
+        self.nodes = nodes  # "proxy" / "targets" -> pids
+
+    def read(self) -> dict[str, float]:
+        out = {"client": time.process_time()}
+        for role, pids in self.nodes.items():
+            out[role] = sum(_proc_cpu_seconds(pid) for pid in pids)
+        return out
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {k: round(after[k] - before[k], 2) for k in before}
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def _percentile_ms(latencies: list[float], pct: int) -> float:
+    if len(latencies) < 2:
+        return latencies[0] * 1000 if latencies else 0.0
+    return statistics.quantiles(latencies, n=100)[pct - 1] * 1000
+
+
+# --- through the cluster ----------------------------------------------------------------------
+
+
+class ClusterClient:
+    """PUT and GET through the proxy, following its redirect to the target by hand."""
+
+    def __init__(self, session: aiohttp.ClientSession, endpoint: str) -> None:
+        self.session = session
+        self.endpoint = endpoint
+
+    async def create_bucket(self, bucket: str) -> None:
+        url = f"{self.endpoint}/v1/buckets/{bucket}"
+        async with self.session.post(url, json={"action": "create-bck"}) as resp:
+            await _expect(resp, 200, f"create bucket {bucket}")
+
+    async def _target_url(self, method: str, bucket: str, name: str) -> URL:
+        url = f"{self.endpoint}/v1/objects/{bucket}/{name}"
+        async with self.session.request(method, url, allow_redirects=False) as resp:
+            await _expect(resp, 307 if method == "PUT" else 301, f"{method} {url} (proxy)")
+            return URL(resp.headers["Location"], encoded=True)
+
+    async def put(self, bucket: str, name: str, data: memoryview) -> None:
+        url = await self._target_url("PUT", bucket, name)
+        headers = {"Content-Length": str(len(data))}
+        async with self.session.put(url, data=data, headers=headers) as resp:
+            await _expect(resp, 200, f"PUT {url}")
+
+    async def get_into(self, bucket: str, name: str, buf: bytearray) -> int:
+        """GET an object into ``buf``; returns its length (fails if it does not fit)."""
+        url = await self._target_url("GET", bucket, name)
+        async with self.session.get(url) as resp:
+            if resp.status != 200:
+                await _expect(resp, 200, f"GET {url}")
+            n = 0
+            async for chunk in resp.content.iter_any():
+                if n + len(chunk) > len(buf):
+                    raise BenchError(f"GET {url}: more than the {len(buf)} bytes PUT")
+                buf[n : n + len(chunk)] = chunk
+                n += len(chunk)
+            return n
+
+
+async def _expect(resp: aiohttp.ClientResponse, status: int, what: str) -> None:
+    body = await resp.read()
+    if resp.status != status:
+        text = body[:500].decode(errors="replace")
+        raise BenchError(f"{what}: HTTP {resp.status} (expected {status}): {text}")
+
+
+async def run_clients(clients: int, count: int, scratch_size: int,
+                      op: Callable[[int, bytearray], Awaitable[None]]) -> tuple[float, list[float]]:
+    """Run ``op(i, scratch)`` for every i on ``clients`` tasks; (seconds, per-op latencies)."""
+    indices = iter(range(count))  # shared: each task takes the next index
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        scratch = bytearray(scratch_size)
+        for i in indices:
+            t0 = time.perf_counter()
+            await op(i, scratch)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return time.perf_counter() - start, latencies
+
+
+async def bench_cluster(endpoint: str, datasets: list[Dataset], clients: int,
+                        meter: CpuMeter) -> list[Result]:
+    results: list[Result] = []
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
+    connector = aiohttp.TCPConnector(limit=4 * clients, keepalive_timeout=60)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector,
+                                     auto_decompress=False) as session:
+        client = ClusterClient(session, endpoint)
+        await client.create_bucket(BUCKET)
+        for ds in datasets:
+
+            async def put(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
+                await client.put(BUCKET, ds.name(i), ds.payload(i))
+
+            async def get(i: int, scratch: bytearray, ds: Dataset = ds) -> None:
+                n = await client.get_into(BUCKET, ds.name(i), scratch)
+                if n != ds.size or scratch != ds.payload(i):
+                    raise BenchError(f"GET {ds.name(i)}: {n} bytes that differ from the PUT")
+
+            for verb, op, scratch in (("PUT", put, 0), ("GET", get, ds.size)):
+                os.sync()
+                before = meter.read()
+                seconds, latencies = await run_clients(clients, ds.count, scratch, op)
+                results.append(Result(
+                    f"cluster {verb} {ds.label}", ds.count, ds.size, seconds,
+                    meter.delta(before, meter.read()),
+                    _percentile_ms(latencies, 50), _percentile_ms(latencies, 99),
+                ))
+                _progress(results[-1])
+    return results
+
+
+# --- the raw limit ----------------------------------------------------------------------------
+
+
+def run_threads(threads: int, count: int, scratch_size: int,
+                op: Callable[[int, bytearray], None]) -> float:
+    """Run ``op(i, scratch)`` for every i on ``threads`` threads; returns the seconds taken."""
+    stop = threading.Event()  # set on failure or Ctrl-C so the other threads end early
+
+    def worker(first: int) -> None:
+        scratch = bytearray(scratch_size)
+        for i in range(first, count, threads):
+            if stop.is_set():
+                return
+            op(i, scratch)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        futures = [pool.submit(worker, t) for t in range(threads)]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            stop.set()
+            raise
+    return time.perf_counter() - start
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def bench_raw(root: Path, datasets: list[Dataset], threads: int, meter: CpuMeter) -> list[Result]:
+    results: list[Result] = []
+    synced, plain, tmp = root / "fsync", root / "plain", root / "tmp"
+    for d in (synced, plain, tmp):
+        d.mkdir()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+
+    for ds in datasets:
+
+        def write_fsync_rename(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
+            tmp_path = tmp / ds.name(i)
+            fd = os.open(tmp_path, flags, 0o644)
+            try:
+                _write_all(fd, ds.payload(i))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp_path, synced / ds.name(i))
+
+        def write_plain(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
+            fd = os.open(plain / ds.name(i), flags, 0o644)
+            try:
+                _write_all(fd, ds.payload(i))
+            finally:
+                os.close(fd)
+
+        def read(i: int, scratch: bytearray, ds: Dataset = ds) -> None:
+            with open(synced / ds.name(i), "rb", buffering=0) as f:
+                n = f.readinto(scratch)
+            if n != ds.size:
+                raise BenchError(f"raw read of {ds.name(i)}: {n} bytes, expected {ds.size}")
+
+        phases: list[tuple[str, Callable[[int, bytearray], None], int]] = [
+            ("write+fsync+rename", write_fsync_rename, 0),
+            ("read (warm cache)", read, ds.size),  # the files just written
+            ("write, no fsync", write_plain, 0),
+        ]
+        for label, op, scratch in phases:
+            os.sync()
+            before = meter.read()
+            seconds = run_threads(threads, ds.count, scratch, op)
+            results.append(Result(f"raw {label} {ds.label}", ds.count, ds.size, seconds,
+                                  meter.delta(before, meter.read())))
+            _progress(results[-1])
+    return results
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def _progress(r: Result) -> None:
+    print(f"  {r.phase}: {r.objects_per_s:,.0f} objects/s, {r.mb_per_s:,.1f} MB/s "
+          f"({r.seconds:.2f} s)", file=sys.stderr, flush=True)
+
+
+def ratios(results: dict[str, Result]) -> list[Ratio]:
+    def pct(a: float, b: float) -> float:
+        return 100 * a / b
+
+    r = results
+    return [
+        Ratio("large GET MB/s vs raw read", pct(r["cluster GET large"].mb_per_s,
+                                                r["raw read (warm cache) large"].mb_per_s), "%", 50),
+        Ratio("small PUT objects/s", r["cluster PUT small"].objects_per_s, "/s", 1000),
+        Ratio("small PUT objects/s vs raw write+fsync+rename",
+              pct(r["cluster PUT small"].objects_per_s,
+                  r["raw write+fsync+rename small"].objects_per_s), "%"),
+        Ratio("small GET objects/s vs raw read",
+              pct(r["cluster GET small"].objects_per_s,
+                  r["raw read (warm cache) small"].objects_per_s), "%"),
+        Ratio("large PUT MB/s vs raw write+fsync+rename",
+              pct(r["cluster PUT large"].mb_per_s,
+                  r["raw write+fsync+rename large"].mb_per_s), "%"),
+        Ratio("large PUT MB/s vs raw write, no fsync",
+              pct(r["cluster PUT large"].mb_per_s, r["raw write, no fsync large"].mb_per_s), "%"),
+    ]
+
+
+def _size(n: int) -> str:
+    return f"{n // MiB} MiB" if n >= MiB and n % MiB == 0 else f"{n / KiB:g} KiB"
+
+
+def table(results: list[Result], rows: list[Ratio]) -> str:
+    head = (f"{'phase':<34} {'objects':>7} {'size':>7} {'seconds':>8} {'objects/s':>10} "
+            f"{'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7}  CPU s client/proxy/targets")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lat = (f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f}" if r.p50_ms is not None
+               else f"{'':>7} {'':>7}")
+        cpu = "/".join(f"{r.cpu[k]:.1f}" for k in ("client", "proxy", "targets") if k in r.cpu)
+        lines.append(f"{r.phase:<34} {r.count:>7} {_size(r.size):>7} {r.seconds:>8.2f} "
+                     f"{r.objects_per_s:>10,.0f} {r.mb_per_s:>8,.1f} {lat}  {cpu}")
+    lines += ["", f"{'ratio':<48} {'value':>10} {'target':>10}", "-" * 75]
+    for q in rows:
+        value = f"{q.value:,.1f} %" if q.unit == "%" else f"{q.value:,.0f} /s"
+        goal = "" if q.goal is None else (f">= {q.goal:g} %" if q.unit == "%"
+                                          else f">= {q.goal:,.0f} /s")
+        lines.append(f"{q.label:<48} {value:>10} {goal:>10}  {q.verdict}".rstrip())
+    return "\n".join(lines)
+
+
+def log_problems(data_dir: Path, limit: int = 10) -> list[str]:
+    """Lines of the nodes' logs that report warnings, errors or tracebacks."""
+    found: list[str] = []
+    for log in sorted((data_dir / "logs").glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if any(w in line for w in (" WARNING ", " ERROR ", "Traceback", "Error")):
+                found.append(f"{log.name}: {line}")
+    return found[:limit] + ([f"... and {len(found) - limit} more"] if len(found) > limit else [])
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def _interrupt(_sig: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
+    info = RunInfo.read(cluster.data_dir)
+    assert info is not None and cluster.smap is not None
+    proxy = cluster.smap.proxy.daemon_id
+    return {"proxy": [pid for nid, pid in info.nodes.items() if nid == proxy],
+            "targets": [pid for nid, pid in info.nodes.items() if nid != proxy]}
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict:
+    datasets = [Dataset.random("small", args.small_count, args.small_kib * KiB),
+                Dataset.random("large", args.large_count, args.large_mib * MiB)]
+    print(f"working in {workdir}", file=sys.stderr)
+    results: list[Result] = []
+    with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
+        print(f"cluster at {cluster.endpoint}", file=sys.stderr)
+        meter = CpuMeter(_node_pids(cluster))
+        results += asyncio.run(bench_cluster(cluster.endpoint, datasets, args.clients, meter))
+    problems = log_problems(workdir / "cluster")
+    results += bench_raw(workdir / "raw", datasets, args.clients, CpuMeter({}))
+
+    by_phase = {r.phase: r for r in results}
+    order = [f"{kind} {ds.label}" for ds in datasets for kind in (
+        "cluster PUT", "raw write+fsync+rename", "raw write, no fsync",
+        "cluster GET", "raw read (warm cache)")]
+    results = [by_phase[p] for p in order]
+    rows = ratios(by_phase)
+    print()
+    print(f"{args.clients} concurrent clients / threads, 2 targets, {os.cpu_count()} CPUs, "
+          f"data under {args.dir}")
+    print("raw reads and cluster GETs both read objects just written: page cache warm\n")
+    print(table(results, rows))
+    if problems:
+        print("\ncluster log lines with warnings or errors:")
+        print("\n".join(f"  {p}" for p in problems))
+    return {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "cpus": os.cpu_count(),
+        "results": [r.to_json() for r in results],
+        "ratios": [{**asdict(q), "verdict": q.verdict} for q in rows],
+        "cluster_log_problems": problems,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.storage",
+                                description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()),
+                   help="where to make the temporary working directory (default: %(default)s)")
+    p.add_argument("--clients", type=int, default=8,
+                   help="concurrent clients, and raw I/O threads (default: %(default)s)")
+    p.add_argument("--small-count", type=int, default=10_000, help="default: %(default)s")
+    p.add_argument("--small-kib", type=int, default=4, help="default: %(default)s")
+    p.add_argument("--large-count", type=int, default=64, help="default: %(default)s")
+    p.add_argument("--large-mib", type=int, default=16, help="default: %(default)s")
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    args = p.parse_args(argv)
+    if min(args.clients, args.small_count, args.small_kib, args.large_count, args.large_mib) < 1:
+        p.error("every count and size must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # clean up on kill as on Ctrl-C
+    workdir = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.dir))
+    try:
+        report = run(args, workdir)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def _unused(_: Iterator[int]) -> None:  # pragma: no cover
+    pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
