@@ -49,7 +49,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -299,7 +299,7 @@ def bench_raw(root: Path, datasets: list[Dataset], threads: int, meter: CpuMeter
     results: list[Result] = []
     synced, plain, tmp = root / "fsync", root / "plain", root / "tmp"
     for d in (synced, plain, tmp):
-        d.mkdir()
+        d.mkdir(parents=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
     for ds in datasets:
@@ -356,8 +356,9 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
 
     r = results
     return [
-        Ratio("large GET MB/s vs raw read", pct(r["cluster GET large"].mb_per_s,
-                                                r["raw read (warm cache) large"].mb_per_s), "%", 50),
+        Ratio("large GET MB/s vs raw read",
+              pct(r["cluster GET large"].mb_per_s, r["raw read (warm cache) large"].mb_per_s),
+              "%", 50),
         Ratio("small PUT objects/s", r["cluster PUT small"].objects_per_s, "/s", 1000),
         Ratio("small PUT objects/s vs raw write+fsync+rename",
               pct(r["cluster PUT small"].objects_per_s,
@@ -387,12 +388,12 @@ def table(results: list[Result], rows: list[Ratio]) -> str:
         cpu = "/".join(f"{r.cpu[k]:.1f}" for k in ("client", "proxy", "targets") if k in r.cpu)
         lines.append(f"{r.phase:<34} {r.count:>7} {_size(r.size):>7} {r.seconds:>8.2f} "
                      f"{r.objects_per_s:>10,.0f} {r.mb_per_s:>8,.1f} {lat}  {cpu}")
-    lines += ["", f"{'ratio':<48} {'value':>10} {'target':>10}", "-" * 75]
+    lines += ["", f"{'ratio':<48} {'value':>10} {'target':>12}", "-" * 77]
     for q in rows:
         value = f"{q.value:,.1f} %" if q.unit == "%" else f"{q.value:,.0f} /s"
         goal = "" if q.goal is None else (f">= {q.goal:g} %" if q.unit == "%"
                                           else f">= {q.goal:,.0f} /s")
-        lines.append(f"{q.label:<48} {value:>10} {goal:>10}  {q.verdict}".rstrip())
+        lines.append(f"{q.label:<48} {value:>10} {goal:>12}  {q.verdict}".rstrip())
     return "\n".join(lines)
 
 
@@ -429,7 +430,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
         print(f"cluster at {cluster.endpoint}", file=sys.stderr)
         meter = CpuMeter(_node_pids(cluster))
-        results += asyncio.run(bench_cluster(cluster.endpoint, datasets, args.clients, meter))
+        try:
+            results += asyncio.run(bench_cluster(cluster.endpoint, datasets, args.clients, meter))
+        except BenchError:
+            print("\n".join(log_problems(workdir / "cluster")), file=sys.stderr)
+            raise
     problems = log_problems(workdir / "cluster")
     results += bench_raw(workdir / "raw", datasets, args.clients, CpuMeter({}))
 
@@ -492,10 +497,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
-
-
-def _unused(_: Iterator[int]) -> None:  # pragma: no cover
-    pass
 
 
 if __name__ == "__main__":

@@ -1,0 +1,192 @@
+"""Durability: objects survive a restart; a target killed mid-write leaves no partial object."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import xxhash
+from aistore import Client
+from aistore.sdk.errors import AISError, ErrObjNotFound
+
+from backend.local import LocalCluster, RunInfo, find_running
+
+
+def payload(name: str) -> bytes:
+    rng = random.Random(name)
+    size = rng.choice([1, 4096, 100_000, 700_000, 3_000_000])
+    return rng.randbytes(size)
+
+
+def test_restart_serves_the_same_buckets_and_objects(tmp_dir: Path) -> None:
+    names = [f"dir{i % 5}/obj-{i}" for i in range(120)]
+    with LocalCluster(tmp_dir, targets=2, port=0) as c:
+        targets_before = {t.daemon_id for t in c.smap.targets}
+        bck = Client(c.endpoint).bucket("durable")
+        bck.create()
+        for name in names:
+            bck.object(name).get_writer().put_content(payload(name))
+        bck.object(names[0]).get_writer().put_content(payload(names[0]))  # version 2
+        heads = {n: bck.object(n).head() for n in names}
+
+    with LocalCluster(tmp_dir, targets=2, port=0) as c:
+        assert {t.daemon_id for t in c.smap.targets} == targets_before
+        client = Client(c.endpoint)
+        assert [b.name for b in client.cluster().list_buckets()] == ["durable"]
+        bck = client.bucket("durable")
+        assert sorted(e.name for e in bck.list_all_objects()) == sorted(names)
+        for name in names:
+            assert bck.object(name).get_reader().read_all() == payload(name)
+            head = bck.object(name).head()
+            assert head.checksum_value == heads[name].checksum_value
+            assert head.obj_version == heads[name].obj_version
+        assert bck.object(names[0]).head().obj_version == "2"
+
+
+def test_restart_with_another_target_count_is_refused(tmp_dir: Path) -> None:
+    with LocalCluster(tmp_dir, targets=2, port=0):
+        pass
+    with pytest.raises(Exception, match="holds a cluster with 2 target"):
+        LocalCluster(tmp_dir, targets=3, port=0).start()
+
+
+def test_second_cluster_on_the_same_directory_is_refused(tmp_dir: Path) -> None:
+    with LocalCluster(tmp_dir, targets=1, port=0), pytest.raises(Exception, match="already"):
+        LocalCluster(tmp_dir, targets=1, port=0).start()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def supervisor(tmp_dir: Path):
+    """``aisetl-tui cluster`` in the foreground, as a user runs it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aisetl_tui.cli", "cluster", "--data", str(tmp_dir),
+         "--port", "0", "--targets", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        info = wait_for(lambda: find_running(tmp_dir), what="the cluster to start")
+        yield proc, info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_sigkill_of_a_target_during_puts(supervisor, tmp_dir: Path) -> None:
+    proc, info = supervisor
+    client = Client(info.endpoint, max_pool_size=8)
+    bck = client.bucket("crashy")
+    bck.create()
+    victim = next(t for t in client.cluster().get_info().tmap)
+    victim_pid = info.nodes[victim]
+
+    attempted: list[str] = []
+    stop = threading.Event()
+
+    def writer(worker: int) -> None:
+        i = 0
+        while not stop.is_set():
+            name = f"w{worker}/obj-{i}"
+            attempted.append(name)
+            with contextlib.suppress(AISError, OSError, requests.RequestException):
+                bck.object(name).get_writer().put_content(payload(name))  # the victim may drop it
+            i += 1
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    os.kill(victim_pid, signal.SIGKILL)
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join(60)
+
+    # The supervisor restarts the dead target on the same port; the map is unchanged.
+    restarted = wait_for(
+        lambda: (i := RunInfo.read(tmp_dir)) and i.nodes[victim] != victim_pid and i,
+        what="the target to be restarted",
+    )
+    assert not alive(victim_pid)
+    assert find_running(tmp_dir) is not None
+    assert restarted.endpoint == info.endpoint
+
+    complete = absent = 0
+    for name in attempted:
+        obj = bck.object(name)
+        try:
+            data = obj.get_reader().read_all()
+        except ErrObjNotFound:
+            absent += 1
+            continue
+        assert data == payload(name), f"{name} is partial or corrupt"
+        assert obj.head().checksum_value == xxhash.xxh64(data).hexdigest()
+        complete += 1
+    assert complete > 10
+    listed = {e.name for e in bck.list_all_objects()}
+    assert len(listed) == complete
+    assert not any(p.is_file() for p in tmp_dir.glob(f"target-{victim}/tmp/*"))
+
+    # Ctrl-C stops the supervisor and every node it started.
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert f"t[{victim}] exited with code -9; restarting it" in out
+    for pid in restarted.nodes.values():
+        wait_for(lambda pid=pid: not alive(pid), timeout=10, what=f"pid {pid} to exit")
+    assert RunInfo.read(tmp_dir) is None
+
+
+def test_background_start_status_stop(tmp_dir: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "aisetl_tui.cli", "cluster", *args, "--data", str(tmp_dir),
+             "--port", "0", "--targets", "1"],
+            capture_output=True, text=True, timeout=90,
+        )
+
+    assert cli("status").returncode == 3
+    started = cli("start")
+    assert started.returncode == 0, started.stderr
+    assert "started: http://127.0.0.1:" in started.stdout
+    info = RunInfo.read(tmp_dir)
+    assert info is not None
+    try:
+        assert "already running" in cli("start").stdout
+        status = cli("status")
+        assert status.returncode == 0 and info.endpoint in status.stdout
+        assert Client(info.endpoint).cluster().is_ready()
+    finally:
+        stopped = cli("stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not alive(info.pid)
+    for pid in info.nodes.values():
+        assert not alive(pid)
+    assert json.loads((tmp_dir / "cluster.json").read_text())["targets"]
