@@ -231,36 +231,34 @@ async def run_clients(clients: int, count: int, scratch_size: int,
     return time.perf_counter() - start, latencies
 
 
-async def bench_cluster(endpoint: str, datasets: list[Dataset], clients: int,
-                        meter: CpuMeter) -> list[Result]:
-    results: list[Result] = []
+def _session(clients: int) -> aiohttp.ClientSession:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
     connector = aiohttp.TCPConnector(limit=4 * clients, keepalive_timeout=60)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector,
-                                     auto_decompress=False) as session:
+    return aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False)
+
+
+async def create_bucket(endpoint: str, bucket: str) -> None:
+    async with _session(1) as session:
+        await ClusterClient(session, endpoint).create_bucket(bucket)
+
+
+async def cluster_phase(endpoint: str, verb: str, ds: Dataset,
+                        clients: int) -> tuple[float, list[float]]:
+    """PUT or GET every object of ``ds`` with ``clients`` clients; (seconds, latencies)."""
+    async with _session(clients) as session:
         client = ClusterClient(session, endpoint)
-        await client.create_bucket(BUCKET)
-        for ds in datasets:
 
-            async def put(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
-                await client.put(BUCKET, ds.name(i), ds.payload(i))
+        async def put(i: int, _scratch: bytearray) -> None:
+            await client.put(BUCKET, ds.name(i), ds.payload(i))
 
-            async def get(i: int, scratch: bytearray, ds: Dataset = ds) -> None:
-                n = await client.get_into(BUCKET, ds.name(i), scratch)
-                if n != ds.size or scratch != ds.payload(i):
-                    raise BenchError(f"GET {ds.name(i)}: {n} bytes that differ from the PUT")
+        async def get(i: int, scratch: bytearray) -> None:
+            n = await client.get_into(BUCKET, ds.name(i), scratch)
+            if n != ds.size or scratch != ds.payload(i):  # bytearray == memoryview: a memcmp
+                raise BenchError(f"GET {ds.name(i)}: {n} bytes that differ from the PUT")
 
-            for verb, op, scratch in (("PUT", put, 0), ("GET", get, ds.size)):
-                os.sync()
-                before = meter.read()
-                seconds, latencies = await run_clients(clients, ds.count, scratch, op)
-                results.append(Result(
-                    f"cluster {verb} {ds.label}", ds.count, ds.size, seconds,
-                    meter.delta(before, meter.read()),
-                    _percentile_ms(latencies, 50), _percentile_ms(latencies, 99),
-                ))
-                _progress(results[-1])
-    return results
+        if verb == "PUT":
+            return await run_clients(clients, ds.count, 0, put)
+        return await run_clients(clients, ds.count, ds.size, get)
 
 
 # --- the raw limit ----------------------------------------------------------------------------
@@ -295,59 +293,77 @@ def _write_all(fd: int, data: memoryview) -> None:
         data = data[os.write(fd, data) :]
 
 
-def bench_raw(root: Path, datasets: list[Dataset], threads: int, meter: CpuMeter) -> list[Result]:
-    results: list[Result] = []
-    synced, plain, tmp = root / "fsync", root / "plain", root / "tmp"
-    for d in (synced, plain, tmp):
-        d.mkdir(parents=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+class RawDisk:
+    """The same objects as plain files: the limit of this disk, as seen from Python."""
 
-    for ds in datasets:
+    FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 
-        def write_fsync_rename(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
-            tmp_path = tmp / ds.name(i)
-            fd = os.open(tmp_path, flags, 0o644)
-            try:
-                _write_all(fd, ds.payload(i))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp_path, synced / ds.name(i))
+    def __init__(self, root: Path) -> None:
+        self.synced, self.plain, self.tmp = root / "fsync", root / "plain", root / "tmp"
+        for d in (self.synced, self.plain, self.tmp):
+            d.mkdir(parents=True)
 
-        def write_plain(i: int, _scratch: bytearray, ds: Dataset = ds) -> None:
-            fd = os.open(plain / ds.name(i), flags, 0o644)
-            try:
-                _write_all(fd, ds.payload(i))
-            finally:
-                os.close(fd)
+    def write_fsync_rename(self, ds: Dataset, i: int, _scratch: bytearray) -> None:
+        """What a target does for a PUT: write to tmp/, fsync, rename into place."""
+        tmp = self.tmp / ds.name(i)
+        fd = os.open(tmp, self.FLAGS, 0o644)
+        try:
+            _write_all(fd, ds.payload(i))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.synced / ds.name(i))
 
-        def read(i: int, scratch: bytearray, ds: Dataset = ds) -> None:
-            with open(synced / ds.name(i), "rb", buffering=0) as f:
-                n = f.readinto(scratch)
-            if n != ds.size:
-                raise BenchError(f"raw read of {ds.name(i)}: {n} bytes, expected {ds.size}")
+    def write_plain(self, ds: Dataset, i: int, _scratch: bytearray) -> None:
+        fd = os.open(self.plain / ds.name(i), self.FLAGS, 0o644)
+        try:
+            _write_all(fd, ds.payload(i))
+        finally:
+            os.close(fd)
 
-        phases: list[tuple[str, Callable[[int, bytearray], None], int]] = [
-            ("write+fsync+rename", write_fsync_rename, 0),
-            ("read (warm cache)", read, ds.size),  # the files just written
-            ("write, no fsync", write_plain, 0),
-        ]
-        for label, op, scratch in phases:
-            os.sync()
-            before = meter.read()
-            seconds = run_threads(threads, ds.count, scratch, op)
-            results.append(Result(f"raw {label} {ds.label}", ds.count, ds.size, seconds,
-                                  meter.delta(before, meter.read())))
-            _progress(results[-1])
-    return results
+    def read(self, ds: Dataset, i: int, scratch: bytearray) -> None:
+        """Read a file that ``write_fsync_rename`` made, into a buffer."""
+        with open(self.synced / ds.name(i), "rb", buffering=0) as f:
+            n = f.readinto(scratch)
+        if n != ds.size:
+            raise BenchError(f"raw read of {ds.name(i)}: {n} bytes, expected {ds.size}")
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Runner:
+    """Runs the phases, each after a ``sync``, and records what they took."""
+
+    clients: int
+    meter: CpuMeter
+    results: list[Result] = field(default_factory=list)
+
+    def cluster(self, endpoint: str, verb: str, ds: Dataset) -> None:
+        os.sync()
+        before = self.meter.read()
+        seconds, latencies = asyncio.run(cluster_phase(endpoint, verb, ds, self.clients))
+        self._record(f"cluster {verb} {ds.label}", ds, seconds, before,
+                     _percentile_ms(latencies, 50), _percentile_ms(latencies, 99))
+
+    def raw(self, label: str, ds: Dataset, op: Callable[[Dataset, int, bytearray], None],
+            scratch: int) -> None:
+        os.sync()
+        before = self.meter.read()
+        seconds = run_threads(self.clients, ds.count, scratch, lambda i, buf: op(ds, i, buf))
+        self._record(f"raw {label} {ds.label}", ds, seconds, before)
+
+    def _record(self, phase: str, ds: Dataset, seconds: float, before: dict[str, float],
+                p50_ms: float | None = None, p99_ms: float | None = None) -> None:
+        cpu = self.meter.delta(before, self.meter.read())
+        r = Result(phase, ds.count, ds.size, seconds, cpu, p50_ms, p99_ms)
+        self.results.append(r)
+        print(f"  {r.phase}: {r.objects_per_s:,.0f} objects/s, {r.mb_per_s:,.1f} MB/s "
+              f"({r.seconds:.2f} s)", file=sys.stderr, flush=True)
 
 
 # --- report -----------------------------------------------------------------------------------
-
-
-def _progress(r: Result) -> None:
-    print(f"  {r.phase}: {r.objects_per_s:,.0f} objects/s, {r.mb_per_s:,.1f} MB/s "
-          f"({r.seconds:.2f} s)", file=sys.stderr, flush=True)
 
 
 def ratios(results: dict[str, Result]) -> list[Ratio]:
@@ -410,8 +426,8 @@ def log_problems(data_dir: Path, limit: int = 10) -> list[str]:
 # --- main -------------------------------------------------------------------------------------
 
 
-def _interrupt(_sig: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+def _terminate(_sig: int, _frame: object) -> None:
+    signal.raise_signal(signal.SIGINT)  # asyncio.run turns SIGINT into a clean cancellation
 
 
 def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
@@ -426,23 +442,25 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     datasets = [Dataset.random("small", args.small_count, args.small_kib * KiB),
                 Dataset.random("large", args.large_count, args.large_mib * MiB)]
     print(f"working in {workdir}", file=sys.stderr)
-    results: list[Result] = []
+    raw = RawDisk(workdir / "raw")
     with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
-        print(f"cluster at {cluster.endpoint}", file=sys.stderr)
-        meter = CpuMeter(_node_pids(cluster))
+        ep = cluster.endpoint
+        print(f"cluster at {ep}", file=sys.stderr)
+        runner = Runner(args.clients, CpuMeter(_node_pids(cluster)))
         try:
-            results += asyncio.run(bench_cluster(cluster.endpoint, datasets, args.clients, meter))
+            asyncio.run(create_bucket(ep, BUCKET))
+            for ds in datasets:  # each cluster phase next to its raw counterpart, in time too
+                runner.cluster(ep, "PUT", ds)
+                runner.raw("write+fsync+rename", ds, raw.write_fsync_rename, 0)
+                runner.raw("write, no fsync", ds, raw.write_plain, 0)
+                runner.cluster(ep, "GET", ds)
+                runner.raw("read (warm cache)", ds, raw.read, ds.size)
         except BenchError:
             print("\n".join(log_problems(workdir / "cluster")), file=sys.stderr)
             raise
     problems = log_problems(workdir / "cluster")
-    results += bench_raw(workdir / "raw", datasets, args.clients, CpuMeter({}))
-
+    results = runner.results
     by_phase = {r.phase: r for r in results}
-    order = [f"{kind} {ds.label}" for ds in datasets for kind in (
-        "cluster PUT", "raw write+fsync+rename", "raw write, no fsync",
-        "cluster GET", "raw read (warm cache)")]
-    results = [by_phase[p] for p in order]
     rows = ratios(by_phase)
     print()
     print(f"{args.clients} concurrent clients / threads, 2 targets, {os.cpu_count()} CPUs, "
@@ -481,7 +499,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # clean up on kill as on Ctrl-C
+    # Clean up on Ctrl-C and on kill alike, even when started with SIGINT ignored (``&``).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
     workdir = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.dir))
     try:
         report = run(args, workdir)

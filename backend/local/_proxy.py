@@ -29,9 +29,12 @@ from ._http import (
     text_response,
 )
 from ._names import object_path_names, validate_bucket_name
+from ._proxy_jobs import ProxyJobs
 from ._smap import ClusterMap, Node, new_uuid
+from .etl._proxy_etl import ProxyEtls
 
 MAX_TRACKED_JOBS = 256
+JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
 _page_decoder = msgspec.msgpack.Decoder(_lso.Page)
 
 
@@ -55,6 +58,8 @@ class Proxy:
         self.bmd = BucketRegistry(root / "bmd.json")
         self.started_ns = time.time_ns()
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
+        self.etls = ProxyEtls(self)
+        self.jobs = ProxyJobs(self)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -68,12 +73,14 @@ class Proxy:
         r.add_route("*", "/v1/health", self.health)
         r.add_get("/v1/daemon", self.daemon)
         r.add_get("/v1/cluster", self.cluster)
+        r.add_put("/v1/cluster", self.cluster_action)
         r.add_get("/v1/reverse/daemon", self.reverse_daemon)
         r.add_route("*", "/v1/buckets", self.buckets)
         r.add_route("*", "/v1/buckets/", self.buckets)
         r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         r.add_route("*", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
         r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
+        self.etls.add_routes(app)
         app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
         return app
@@ -84,6 +91,7 @@ class Proxy:
         )
         for bucket in self.bmd.buckets:  # targets re-learn buckets after a crash mid-create
             await self.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+        self.etls.on_startup()
 
     async def _cleanup(self, _app: web.Application) -> None:
         for task in self._summaries.values():
@@ -92,26 +100,38 @@ class Proxy:
 
     # --- talking to targets -----------------------------------------------------------------
 
-    async def call(self, node: Node, method: str, path: str, msg: ActMsg | None = None) -> bytes:
-        body = msgspec.json.encode(msg) if msg is not None else None
-        headers = {"Content-Type": "application/json"} if body else {}
+    async def call(self, node: Node, method: str, path: str, body: Any = None,
+                   timeout: float | None = None) -> bytes:
+        """One request to a node; its error (AIStore JSON) is raised as our own."""
+        data = msgspec.json.encode(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data else {}
+        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
         try:
-            async with self.session.request(method, node.url + path, data=body,
-                                            headers=headers) as resp:
-                data = await resp.read()
-        except aiohttp.ClientError as err:
-            raise AISHTTPError(503, f"{node.pretty} is unreachable: {err}",
+            async with self.session.request(method, node.url + path, data=data,
+                                            headers=headers, timeout=client_timeout) as resp:
+                reply = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise AISHTTPError(503, f"{node.pretty} is unreachable: {err!r}",
                                "ErrNodeUnreachable") from None
         if resp.status >= 400:
             try:
-                info = json.loads(data)
+                info = json.loads(reply)
                 raise AISHTTPError(resp.status, info["message"], info.get("tcode", ""))
             except (ValueError, KeyError, TypeError):
-                raise AISHTTPError(resp.status, data.decode(errors="replace")) from None
-        return data
+                raise AISHTTPError(resp.status, reply.decode(errors="replace")) from None
+        return reply
 
-    async def broadcast(self, method: str, path: str, msg: ActMsg | None = None) -> list[bytes]:
-        return await asyncio.gather(*(self.call(t, method, path, msg) for t in self.smap.targets))
+    async def broadcast(self, method: str, path: str, body: Any = None,
+                        timeout: float | None = None) -> list[bytes]:
+        """The same request to every target; the first failure is raised after all answer."""
+        replies = await asyncio.gather(
+            *(self.call(t, method, path, body, timeout) for t in self.smap.targets),
+            return_exceptions=True,
+        )
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return replies  # type: ignore[return-value]
 
     # --- node and cluster -------------------------------------------------------------------
 
@@ -138,10 +158,16 @@ class Proxy:
             return json_response(self.smap.to_json())
         if what == "bmd":
             return json_response(self.bmd_json())
+        if what in JOB_QUERIES:
+            return json_response(await self.jobs.answer(what, await request.read()))
         if what == "cluster_config":
             return json_response({"auth": {"enabled": False, "intra_cluster": {"enabled": False}},
                                   "features": "0"})
         raise bad_request(f"unknown what={what!r} for GET /v1/cluster")
+
+    async def cluster_action(self, request: web.Request) -> web.Response:
+        await self.jobs.control(await read_actmsg(request))
+        return web.Response()
 
     def bmd_json(self) -> dict:
         return {"version": str(self.bmd.version),
@@ -200,6 +226,9 @@ class Proxy:
             return await self.list_objects(request, self.require(bucket), msg.value)
         if request.method == "GET" and action == "summary-bck":
             return await self.summary(msg, [self.require(bucket)])
+        if request.method == "POST" and action in ("etl-bck", "etl-listrange"):
+            assert msg is not None
+            return await self.etls.start_offline(request, self.require(bucket), action, msg.value)
         if not action:
             raise bad_request(f"{request.method} /v1/buckets/{bucket}: missing action message")
         raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")

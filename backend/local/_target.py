@@ -27,6 +27,8 @@ from ._http import (
 from ._names import object_path_names, validate_bucket_name, validate_object_name
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
+from ._xact import XactRegistry
+from .etl._manager import TargetEtls
 
 SMALL_BODY = 256 * 1024
 CHUNK = 1024 * 1024
@@ -101,6 +103,8 @@ class Target:
         self.store = ObjectStore(root)
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
+        self.xacts = XactRegistry()
+        self.etls = TargetEtls(self)
         self.started_ns = time.time_ns()
         self._session: aiohttp.ClientSession | None = None
 
@@ -116,6 +120,7 @@ class Target:
         app.router.add_get("/v1/daemon", self.daemon)
         app.router.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         app.router.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.object)
+        self.etls.add_routes(app)
         app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
         return app
@@ -207,16 +212,16 @@ class Target:
         bucket, obj = object_path_names(request.raw_path)
         method = request.method
         if method == "GET":
+            if request.query.get("etl_name"):
+                return await self.etls.inline(request, bucket, obj)
             return await self.get_object(request, bucket, obj)
         if method == "HEAD":
-            meta = await self.io(self.store.head, bucket, obj)
-            headers = object_headers(self.node, bucket, obj, meta, self.store.root)
-            headers["Content-Length"] = str(meta.size)
-            return web.Response(headers=headers)
+            return await self.head_object(bucket, obj)
         if method == "PUT":
             if "object_to" in request.query:
                 return await self.copy_object(request, bucket, obj)
-            return await self.put_object(request, bucket, obj)
+            meta = await self.receive(request, bucket, obj)
+            return web.Response(headers=_put_headers(meta))
         if method == "DELETE":
             await self.io(self.store.delete, bucket, obj)
             self.stats["del.n"] += 1
@@ -239,7 +244,14 @@ class Target:
         self.stats["get.size"] += count
         return FileSlice(f, offset, count, status, headers)
 
-    async def put_object(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+    async def head_object(self, bucket: str, obj: str) -> web.Response:
+        meta = await self.io(self.store.head, bucket, obj)
+        headers = object_headers(self.node, bucket, obj, meta, self.store.root)
+        headers["Content-Length"] = str(meta.size)
+        return web.Response(headers=headers)
+
+    async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
+        """Store the request's body as ``ais://bucket/obj``, atomically."""
         expect = None
         if ctype := request.headers.get("Ais-Checksum-Type"):
             expect = (ctype.lower(), request.headers.get("Ais-Checksum-Value", ""))
@@ -254,7 +266,7 @@ class Target:
                                          length, expect)
         self.stats["put.n"] += 1
         self.stats["put.size"] += meta.size
-        return web.Response(headers=_put_headers(meta))
+        return meta
 
     async def _stream_in(self, bucket: str, obj: str, chunks: AsyncIterator[bytes],
                          length: int | None, expect: tuple[str, str] | None = None) -> ObjectMeta:
@@ -273,6 +285,8 @@ class Target:
         validate_bucket_name(dst_bucket)
         validate_object_name(dst_bucket, dst_obj or obj)
         dst_obj = dst_obj or obj
+        if request.query.get("etl_name"):
+            return await self.etls.copy(request, bucket, obj, dst_bucket, dst_obj)
         f, meta = await self.io(self.store.open, bucket, obj)
         owner = self.smap.owner(dst_bucket, dst_obj)
         try:

@@ -1,0 +1,103 @@
+"""Jobs as the proxy answers for them: per-target snapshots merged, status, abort."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AISHTTPError, bad_request
+from ._http import ActMsg
+from ._xact import ZERO_TIME
+
+if TYPE_CHECKING:
+    from ._proxy import Proxy
+
+
+def _lower_keys(raw: Any) -> dict[str, Any]:
+    return {k.lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def query_of(body: bytes) -> dict[str, Any]:
+    """``xact.QueryMsg`` from a request body; Go reads its JSON keys case-insensitively."""
+    if not body.strip():
+        return {}
+    try:
+        raw = _lower_keys(json.loads(body))
+    except ValueError as err:
+        raise bad_request(f"malformed JSON job query: {err}") from None
+    bck = _lower_keys(raw.get("bck"))
+    return {"id": raw.get("id") or "", "kind": raw.get("kind") or "",
+            "bck": {"name": bck.get("name", "")},
+            "show_active": bool(raw.get("show_active") or raw.get("onlyrunning"))}
+
+
+def _ns(rfc3339: str) -> int:
+    if rfc3339 == ZERO_TIME:
+        return 0
+    return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1e9)
+
+
+def status_of(xid: str, snaps: Iterable[dict]) -> dict:
+    """``nl.Status`` of one job from its per-target snapshots."""
+    snaps = list(snaps)
+    ended = [_ns(s["end-time"]) for s in snaps]
+    return {
+        "kind": snaps[0]["kind"], "uuid": xid,
+        "err": next((s["err"] for s in snaps if s["err"]), ""),
+        "end_time": max(ended) if all(ended) else 0,
+        "aborted": any(s["aborted"] for s in snaps),
+        "is_idle": all(s["is_idle"] for s in snaps),
+    }
+
+
+class ProxyJobs:
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+
+    async def snaps(self, query: dict[str, Any]) -> dict[str, list[dict]]:
+        replies = await self.proxy.broadcast("GET", "/v1/xactions", query)
+        out = {}
+        for target, reply in zip(self.proxy.smap.targets, replies, strict=True):
+            if snaps := json.loads(reply):
+                out[target.daemon_id] = snaps
+        return out
+
+    async def answer(self, what: str, body: bytes) -> Any:
+        query = query_of(body)
+        multi = await self.snaps(query)
+        by_id: dict[str, list[dict]] = {}
+        for snaps in multi.values():
+            for snap in snaps:
+                by_id.setdefault(snap["id"], []).append(snap)
+        if what == "qryxstats":
+            if not multi:
+                raise AISHTTPError(404, f"job {query['id'] or query['kind'] or ''} not found",
+                                   "ErrXactNotFound")
+            return multi
+        if what == "status":
+            if not query["id"]:
+                raise bad_request("what=status needs a job ID")
+            if query["id"] not in by_id:
+                raise AISHTTPError(404, f"job {query['id']} not found", "ErrXactNotFound")
+            return status_of(query["id"], by_id[query["id"]])
+        if what == "status_all":
+            return [status_of(xid, snaps) for xid, snaps in by_id.items()]
+        # running_all: unique "kind[xid]" of running jobs
+        return sorted({f"{snaps[0]['kind']}[{xid}]" for xid, snaps in by_id.items()
+                       if any(_ns(s["end-time"]) == 0 for s in snaps)})
+
+    async def control(self, msg: ActMsg | None) -> None:
+        """``PUT /v1/cluster`` with ``{"action": "stop", "value": {"ID": ...}}``."""
+        if msg is None or msg.action != "stop":
+            action = msg.action if msg else ""
+            raise bad_request(f"unsupported cluster action {action!r} (the embedded cluster can "
+                              "stop jobs; it has no startable jobs)")
+        value = _lower_keys(msg.value)
+        xid = value.get("id") or ""
+        if not xid:
+            raise bad_request("stop: the job ID is required")
+        if not await self.snaps({"id": xid}):
+            raise AISHTTPError(404, f"job {xid} not found", "ErrXactNotFound")
+        await self.proxy.broadcast("PUT", "/v1/xactions", {"id": xid, "reason": "aborted by user"})

@@ -1,0 +1,123 @@
+"""Jobs ("xactions") as a target sees them, with AIStore's snapshot JSON (``core.Snap``)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ._smap import new_uuid
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+MAX_FINISHED = 256
+MAX_OBJ_ERRORS = 1000
+COUNTERS = ("loc-objs", "loc-bytes", "out-objs", "out-bytes", "in-objs", "in-bytes")
+DISPLAY_NAMES = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
+KINDS_BY_DISPLAY = {v: k for k, v in DISPLAY_NAMES.items()}
+
+
+def new_xid(prefix: str = "") -> str:
+    return prefix + new_uuid()
+
+
+def _rfc3339(ts: float | None) -> str:
+    if ts is None:
+        return ZERO_TIME
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def bck_json(bucket: str | None) -> dict:
+    return {"name": bucket or "", "provider": "ais" if bucket else "",
+            "namespace": {"uuid": "", "name": ""}}
+
+
+@dataclass
+class Xaction:
+    id: str
+    kind: str
+    src: str | None = None
+    dst: str | None = None
+    etl: str = ""
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+    aborted: bool = False
+    err: str = ""
+    idle: bool = False
+    stats: Counter[str] = field(default_factory=Counter)
+    obj_errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_OBJ_ERRORS))
+    error_count: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None
+
+    def add(self, kind: str, objs: int, size: int) -> None:
+        self.stats[f"{kind}-objs"] += objs
+        self.stats[f"{kind}-bytes"] += size
+
+    def object_error(self, obj_name: str, msg: str, ecode: int = 500) -> None:
+        self.error_count += 1
+        self.obj_errors.append({"obj_name": obj_name, "msg": msg, "ecode": ecode})
+
+    def finish(self, err: str = "") -> None:
+        if self.ended is None:
+            self.err = self.err or err
+            self.ended = time.time()
+
+    def abort(self, reason: str) -> None:
+        if self.ended is None:
+            self.aborted = True
+            self.finish(reason)
+
+    def snap(self) -> dict:
+        return {
+            "ext": None,
+            "start-time": _rfc3339(self.started),
+            "end-time": _rfc3339(self.ended),
+            "bck": bck_json(self.src),
+            "src-bck": bck_json(self.src),
+            "dst-bck": bck_json(self.dst),
+            "id": self.id,
+            "kind": self.kind,
+            "ctlmsg": f"etl: {self.etl}" if self.etl else "",
+            "abort-err": self.err if self.aborted else "",
+            "err": self.err,
+            "glob.id": "0",
+            "stats": {k: str(self.stats[k]) for k in COUNTERS},
+            "aborted": self.aborted,
+            "is_idle": self.idle or self.ended is not None,
+        }
+
+
+class XactRegistry:
+    """Running jobs, plus a bounded history of finished ones."""
+
+    def __init__(self) -> None:
+        self._all: OrderedDict[str, Xaction] = OrderedDict()
+
+    def add(self, xact: Xaction) -> Xaction:
+        self._all[xact.id] = xact
+        finished = [x for x in self._all.values() if not x.running]
+        for old in finished[: max(0, len(finished) - MAX_FINISHED)]:
+            del self._all[old.id]
+        return xact
+
+    def get(self, xid: str) -> Xaction | None:
+        return self._all.get(xid)
+
+    def query(self, xid: str = "", kind: str = "", bucket: str = "",
+              only_running: bool = False) -> Iterable[Xaction]:
+        kind = KINDS_BY_DISPLAY.get(kind, kind)
+        for x in self._all.values():
+            if xid and x.id != xid:
+                continue
+            if kind and x.kind != kind:
+                continue
+            if bucket and bucket not in (x.src, x.dst):
+                continue
+            if only_running and not x.running:
+                continue
+            yield x

@@ -1,0 +1,162 @@
+"""Runs inside a transformer process: serves one ETL with the SDK's ETL web-server framework.
+
+Modes (``AISETL_MODE``):
+
+* ``class`` — what ``aistorage/runtime_python`` does: unpickle ``ETL_CLASS_PAYLOAD`` (an
+  ``ETLServer`` subclass sent by ``Etl.init_class``), instantiate it and serve it;
+* ``code`` — a legacy ``init code`` ETL: ``transform(input_bytes)`` from the user's ``code.py``;
+* ``io`` — a legacy ``io://`` ETL: run ``code.py`` once per object, object on stdin, result on
+  stdout; a non-zero exit is an error whose text is the script's stderr (its traceback).
+
+Every transform error is answered with its real text (not a generic message), so the target
+can report ``ETL error: <what went wrong>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import inspect
+import os
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from aistore.sdk.etl.webserver.base_etl_server import ETLServer
+from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
+from aistore.sdk.etl.webserver.flask_server import FlaskServer
+from aistore.sdk.etl.webserver.http_multi_threaded_server import HTTPMultiThreadedServer
+
+HOST = "127.0.0.1"
+_last_error = threading.local()
+
+
+def _remember_errors(transform: Callable) -> Callable:
+    def wrapped(self: ETLServer, data: Any, path: str, etl_args: str) -> bytes:
+        try:
+            return transform(self, data, path, etl_args)
+        except Exception:
+            _last_error.text = traceback.format_exc()
+            raise
+
+    return wrapped
+
+
+class _Handler(HTTPMultiThreadedServer.RequestHandler):
+    """Answers errors with the transform's own error text, in plain text."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        text = getattr(_last_error, "text", None) if code >= 500 else None
+        _last_error.text = None
+        body = (text or message or explain or "error").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _LocalServer(HTTPMultiThreadedServer):
+    RequestHandler = _Handler
+
+
+def _load_module(path: str) -> Any:
+    spec = importlib.util.spec_from_file_location("code", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["code"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def code_server(path: str, func_name: str) -> type[ETLServer]:
+    func = getattr(_load_module(path), func_name)
+    takes_args = len(inspect.signature(func).parameters) >= 2
+
+    class CodeServer(_LocalServer):
+        @_remember_errors
+        def transform(self, data: bytes, path: str, etl_args: str) -> bytes:
+            result = func(data, etl_args) if takes_args else func(data)
+            return result.encode() if isinstance(result, str) else bytes(result)
+
+    return CodeServer
+
+
+def _fail(text: str) -> None:
+    _last_error.text = text
+    raise RuntimeError(text)
+
+
+def io_server(path: str, timeout: float | None) -> type[ETLServer]:
+    class IoServer(_LocalServer):
+        def transform(self, data: bytes, path_: str, etl_args: str) -> bytes:
+            env = {**os.environ, "ETL_ARGS": etl_args, "OBJ_PATH": path_}
+            try:
+                done = subprocess.run([sys.executable, path], input=data, capture_output=True,
+                                      timeout=timeout, env=env, check=False)
+            except subprocess.TimeoutExpired:
+                _fail(f"io:// script did not finish within {timeout:g}s")
+            sys.stderr.buffer.write(done.stderr)
+            if done.returncode != 0:
+                _fail(f"io:// script exited with code {done.returncode}:\n"
+                      + done.stderr.decode(errors="replace"))
+            return done.stdout
+
+    return IoServer
+
+
+def class_server() -> type[ETLServer]:
+    payload = os.environ.get("ETL_CLASS_PAYLOAD", "")
+    if not payload:
+        raise SystemExit("ETL_CLASS_PAYLOAD is not set")
+    import cloudpickle
+
+    try:
+        cls = cloudpickle.loads(base64.b64decode(payload))
+    except Exception as err:
+        raise SystemExit(f"Failed to deserialize ETL_CLASS_PAYLOAD: {err!r}") from err
+    if not isinstance(cls, type) or not issubclass(cls, ETLServer):
+        raise SystemExit(f"ETL_CLASS_PAYLOAD holds {cls!r}, not an ETLServer subclass")
+    if issubclass(cls, HTTPMultiThreadedServer):  # give it our error reporting too
+        attrs: dict[str, Any] = {"RequestHandler": _Handler}
+        if cls.transform is not ETLServer.transform:
+            attrs["transform"] = _remember_errors(cls.transform)
+        cls = type(cls.__name__, (cls,), attrs)
+    return cls
+
+
+def serve(cls: type[ETLServer], port: int) -> None:
+    server = cls()
+    server.host, server.port = HOST, port
+    if isinstance(server, FastAPIServer):
+        import uvicorn
+
+        uvicorn.run(server.app, host=HOST, port=port, log_level="warning", access_log=False,
+                    ws_max_size=16 * 1024**3, ws_ping_interval=None, ws_ping_timeout=None)
+    elif isinstance(server, FlaskServer):
+        server.app.run(host=HOST, port=port, threaded=True)
+    else:
+        server.start()
+
+
+def main() -> None:
+    mode = os.environ["AISETL_MODE"]
+    port = int(os.environ["AISETL_PORT"])
+    code = os.environ.get("AISETL_CODE", "")
+    if mode == "class":
+        cls = class_server()
+    elif mode == "code":
+        cls = code_server(code, os.environ["AISETL_FUNC"])
+    elif mode == "io":
+        timeout = float(os.environ.get("AISETL_OBJ_TIMEOUT", "0")) or None
+        cls = io_server(code, timeout)
+    else:
+        raise SystemExit(f"unknown AISETL_MODE {mode!r}")
+    serve(cls, port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Talking to a transformer, as an AIStore target does (hpush, hpull, ws, io)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
+
+from ._msgs import HPULL, WS, EtlSpec
+from ._pod import Pod
+
+MAX_ERROR_TEXT = 16 * 1024
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class TransformError(Exception):
+    """A transformer failed on one object; ``str()`` is what the user reads."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Delivered:
+    """The transformer wrote the result to its destination itself (direct put)."""
+
+    size: int
+
+
+def escaped_uname(bucket: str, obj: str) -> str:
+    return quote(f"ais/@#/{bucket}/{obj}", safe="")
+
+
+def _error_text(body: bytes) -> str:
+    text = body[:MAX_ERROR_TEXT].decode(errors="replace").strip()
+    try:
+        info = json.loads(text)
+        if isinstance(info, dict):
+            text = str(info.get("detail") or info.get("error") or info.get("message") or text)
+    except ValueError:
+        if "<" in text and ">" in text:  # an HTML error page: keep its words
+            text = " ".join(_TAGS.sub(" ", text).split())
+    return text
+
+
+class Communicator:
+    """Sends one object at a time to one target's transformer."""
+
+    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession,
+                 fqn_mode: bool) -> None:
+        self.spec, self.pod, self.session = spec, pod, session
+        self.fqn_mode = fqn_mode  # only transformers built on the SDK framework read etl_fqn
+        self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
+
+    def pull_url(self, bucket: str, obj: str, fqn: Path, etl_args: str) -> str:
+        """Where an hpull client is redirected to (and where the target itself GETs)."""
+        query = f"etl_fqn={quote(str(fqn), safe='')}"
+        if etl_args:
+            query += f"&etl_args={quote(etl_args, safe='')}"
+        return f"{self.pod.url}/{escaped_uname(bucket, obj)}?{query}"
+
+    @contextlib.asynccontextmanager
+    async def open(self, bucket: str, obj: str, fqn: Path, etl_args: str,
+                   node_url: str = "") -> AsyncIterator[aiohttp.ClientResponse]:
+        """One request to the transformer; the response is 200 (the result) or 204 (delivered)."""
+        if not self.pod.running:
+            raise TransformError(f"transformer {self.pod.name} is not running", 503)
+        headers = {"Ais-Node-Url": node_url} if node_url else {}
+        timeout = aiohttp.ClientTimeout(total=self.spec.obj_timeout)
+        f = None
+        try:
+            if self.spec.comm == HPULL:
+                request = self.session.get(self.pull_url(bucket, obj, fqn, etl_args),
+                                           headers=headers, timeout=timeout)
+            else:
+                url = f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
+                params = {"etl_args": etl_args} if etl_args else {}
+                if self.fqn_mode:
+                    params["etl_fqn"] = str(fqn)
+                    headers["Content-Length"] = "0"
+                    data = None
+                else:
+                    f = open(fqn, "rb")  # noqa: SIM115 - closed below
+                    data = f
+                request = self.session.put(url, params=params, data=data, headers=headers,
+                                           timeout=timeout)
+            async with request as resp:
+                if resp.status >= 400:
+                    raise self._failure(resp.status, await resp.read())
+                yield resp
+        except TimeoutError:
+            raise TransformError(f"ETL error: {self.spec.name} did not transform "
+                                 f"ais://{bucket}/{obj} within {self.spec.obj_timeout:g}s "
+                                 "(obj_timeout)", 504) from None
+        except aiohttp.ClientError as err:
+            raise TransformError(f"ETL error: cannot reach transformer {self.pod.name}: {err}",
+                                 502) from None
+        finally:
+            if f is not None:
+                f.close()
+
+    def _failure(self, status: int, body: bytes) -> TransformError:
+        text = _error_text(body)
+        if status in (405, 501) and self.spec.comm != HPULL and "Transfer-Encoding" not in text:
+            text += (f" — the transformer answered {status} to PUT: with hpush:// AIStore sends "
+                     "each object as PUT /<bucket>/<object>; make the server handle PUT")
+        return TransformError(f"ETL error: {text}", 500 if status < 500 else status)
+
+    async def transform(self, bucket: str, obj: str, fqn: Path, etl_args: str,
+                        node_url: str = "") -> bytes | Delivered:
+        """The whole result, or :class:`Delivered` if it went straight to ``node_url``."""
+        if self.spec.comm == WS:
+            return await self._ws(obj, fqn, etl_args, node_url)
+        async with self.open(bucket, obj, fqn, etl_args, node_url) as resp:
+            if resp.status == 204:
+                return Delivered(int(resp.headers.get("Ais-Direct-Put-Length", "0") or 0))
+            try:
+                return await resp.read()
+            except aiohttp.ClientError as err:
+                raise TransformError(f"ETL error: transformer {self.pod.name} broke off: {err}",
+                                     502) from None
+
+    # --- ws:// ------------------------------------------------------------------------------
+
+    async def _ws(self, obj: str, fqn: Path, etl_args: str, node_url: str) -> bytes | Delivered:
+        if not self.pod.running:
+            raise TransformError(f"transformer {self.pod.name} is not running", 503)
+        ctrl = {"fqn": quote(str(fqn), safe=""), "path": obj}
+        if etl_args:
+            ctrl["etl_args"] = etl_args
+        if node_url:
+            ctrl["pipeline"] = node_url
+        ws = await self._ws_take()
+        ok = False
+        try:
+            await ws.send_bytes(json.dumps(ctrl).encode())
+            msg = await ws.receive(timeout=self.spec.obj_timeout)
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                ok = True
+                return msg.data
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                ok = True
+                if msg.data.strip().isdigit() and node_url:
+                    return Delivered(int(msg.data))
+                raise TransformError(f"ETL error: {msg.data}")
+            raise TransformError(f"ETL error: transformer {self.pod.name} closed the websocket")
+        except TimeoutError:
+            raise TransformError(f"ETL error: {self.spec.name} did not transform {obj} within "
+                                 f"{self.spec.obj_timeout:g}s (obj_timeout)", 504) from None
+        except aiohttp.ClientError as err:
+            raise TransformError(f"ETL error: websocket to {self.pod.name} failed: {err}",
+                                 502) from None
+        finally:
+            if ok and not ws.closed:
+                self._ws_idle.append(ws)
+            else:
+                await ws.close()
+
+    async def _ws_take(self) -> aiohttp.ClientWebSocketResponse:
+        while self._ws_idle:
+            ws = self._ws_idle.pop()
+            if not ws.closed:
+                return ws
+        try:
+            return await self.session.ws_connect(f"{self.pod.url}/ws", max_msg_size=0,
+                                                 autoping=False)
+        except aiohttp.ClientError as err:
+            raise TransformError(f"ETL error: cannot open websocket to {self.pod.name}: {err}",
+                                 502) from None
+
+    async def close(self) -> None:
+        idle, self._ws_idle = self._ws_idle, []
+        await asyncio.gather(*(ws.close() for ws in idle), return_exceptions=True)

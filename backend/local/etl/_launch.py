@@ -1,0 +1,147 @@
+"""What to run for an ETL on this machine: the transformer's argv, environment and port."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from ._msgs import IO, EtlSpec
+from ._pod import Launch, PodError, free_port
+
+BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
+HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str]) -> Launch:
+    """Write the ETL's files into ``workdir``, install what it needs, and say how to start it.
+
+    ``log`` collects notes for the transformer's log (what was installed, what differs from a
+    real pod).
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {"AIS_TARGET_URL": target_url, "direct_put": str(spec.direct_put).lower(),
+           "DIRECT_PUT": str(spec.direct_put).lower(), **spec.env}
+    deps: list[str] = []
+    if spec.kind == "code":
+        code_path = workdir / "code.py"
+        code_path.write_text(spec.code)
+        env.update(AISETL_MODE="io" if spec.comm == IO else "code", AISETL_CODE=str(code_path),
+                   AISETL_FUNC=spec.func, AISETL_OBJ_TIMEOUT=str(spec.obj_timeout))
+        if spec.runtime != f"python{HOST_PYTHON}v2":
+            log.append(f"note: runtime {spec.runtime} runs on this machine's Python {HOST_PYTHON}")
+        launch = Launch(list(BOOTSTRAP), env, port)
+        deps = spec.dependencies
+    elif spec.is_class_runtime:
+        env["AISETL_MODE"] = "class"
+        tag = spec.image.rpartition(":")[2]
+        if tag != HOST_PYTHON:
+            log.append(f"note: {spec.image} runs on this machine's Python {HOST_PYTHON}")
+        if os_packages := env.get("OS_PACKAGES"):
+            log.append(f"note: OS_PACKAGES ({os_packages}) are not installed by the embedded "
+                       "cluster; they must already be on this machine")
+        launch = Launch(list(BOOTSTRAP), env, port)
+        deps = [p.strip() for p in env.get("PACKAGES", "").split(",") if p.strip()]
+    else:
+        launch = command_launch(spec, port, env)
+    launch.env["AISETL_PORT"] = str(port)
+    launch.health_path = spec.health_path
+    if deps:
+        site = await install_missing(deps, workdir / "deps", spec.init_timeout, log)
+        if site is not None:
+            launch.env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    return launch
+
+
+def command_launch(spec: EtlSpec, port: int, env: dict[str, str]) -> Launch:
+    """Run a container's command as a host process, its port replaced by a free local one."""
+    needs_k8s = ("the embedded cluster runs a container's command as a process on this machine; "
+                 "run this image on a Kubernetes-backed AIStore cluster")
+    if not spec.command:
+        raise PodError(f'cannot run image "{spec.image}": it has no command, and {needs_k8s}')
+    argv = [_localize(arg, spec.container_port, port) for arg in spec.command]
+    exe = shutil.which(argv[0]) or (argv[0] if os.path.isfile(argv[0]) else None)
+    if exe is None:
+        raise PodError(f'cannot run image "{spec.image}": its command "{argv[0]}" does not exist '
+                       f"on this machine, and {needs_k8s}")
+    if _is_python_script(exe):
+        argv = [sys.executable, exe, *argv[1:]]
+    env["PORT"] = str(port)
+    return Launch(argv, env, port)
+
+
+def _localize(arg: str, container_port: int, port: int) -> str:
+    if arg == str(container_port):
+        return str(port)
+    if arg == "0.0.0.0":
+        return "127.0.0.1"
+    return arg.replace(f":{container_port}", f":{port}") if "0.0.0.0:" in arg else arg
+
+
+def _is_python_script(path: str) -> bool:
+    if path.endswith(".py"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(200)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+def missing_requirements(requirements: list[str]) -> list[str]:
+    """The requirements this Python does not already satisfy."""
+    missing = []
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as err:
+            raise PodError(f"invalid dependency {text!r}: {err}") from None
+        try:
+            version = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(text)
+            continue
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            missing.append(text)
+    return missing
+
+
+async def install_missing(requirements: list[str], target: Path, timeout: float,
+                          log: list[str]) -> Path | None:
+    """pip-install the missing requirements into ``target``; None if nothing was needed."""
+    missing = missing_requirements(requirements)
+    present = [r for r in requirements if r not in missing]
+    if present:
+        log.append(f"dependencies already on this machine: {', '.join(present)}")
+    if not missing:
+        return None
+    marker = target / ".installed.json"
+    if marker.exists() and json.loads(marker.read_text()) == missing:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-input", "--target", str(target), *missing,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise PodError(f"installing {', '.join(missing)} took longer than {timeout:g}s") from None
+    if proc.returncode != 0:
+        tail = "\n".join(out.decode(errors="replace").splitlines()[-10:])
+        raise PodError(f"installing dependencies {', '.join(missing)} failed:\n{tail}")
+    marker.write_text(json.dumps(missing))
+    log.append(f"installed dependencies: {', '.join(missing)}")
+    return target

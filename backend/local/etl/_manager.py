@@ -1,0 +1,351 @@
+"""ETLs on one target: its transformers, inline transforms, offline jobs, and the object
+endpoint that transformers use (``AIS_TARGET_URL``)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import aiohttp
+import msgspec
+from aiohttp import web
+
+from .._errors import AISHTTPError, bad_request
+from .._http import ActMsg, decode_value, json_response, qbool
+from .._names import validate_bucket_name, validate_object_name
+from .._smap import Node
+from .._xact import Xaction
+from ._comm import Communicator, TransformError, escaped_uname
+from ._launch import prepare
+from ._msgs import HPULL, EtlSpec, etl_not_found, parse_init_msg
+from ._offline import TCBMsg, run_job
+from ._pod import Pod, PodError
+
+if TYPE_CHECKING:
+    from .._target import Target
+
+log = logging.getLogger("aisetl.cluster")
+MAX_INLINE_ERRORS = 1000
+OBJECT_ROUTE = "/v1/etl/_object/"
+
+
+@dataclass
+class TargetEtl:
+    spec: EtlSpec
+    pod: Pod
+    comm: Communicator
+    xid: str
+    secret: str
+    stage: str = "Running"
+    reason: str = ""
+    inline: Xaction | None = None
+    obj_count: int = 0
+    in_bytes: int = 0
+    out_bytes: int = 0
+    errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_INLINE_ERRORS))
+
+    def count_in(self, size: int) -> None:
+        self.in_bytes += size
+
+    def info(self) -> dict:
+        return {"id": self.spec.name, "stage": self.stage, "xaction_id": self.xid,
+                "obj_count": self.obj_count, "in_bytes": self.in_bytes,
+                "out_bytes": self.out_bytes}
+
+
+class TargetEtls:
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.etls: dict[str, TargetEtl] = {}
+        self._jobs: dict[str, asyncio.Task] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_put("/v1/etl", self.init)
+        r.add_get("/v1/etl", self.list)
+        r.add_route("*", OBJECT_ROUTE + "{name}/{secret}/{uname:.+}", self.object_access)
+        r.add_get("/v1/etl/{name}", self.details)
+        r.add_delete("/v1/etl/{name}", self.stop_request)
+        r.add_get("/v1/etl/{name}/logs", self.logs)
+        r.add_get("/v1/etl/{name}/health", self.health)
+        r.add_get("/v1/etl/{name}/metrics", self.metrics)
+        r.add_get("/v1/xactions", self.query_xactions)
+        r.add_post("/v1/xactions", self.start_job)
+        r.add_put("/v1/xactions", self.abort_job)
+        app.on_shutdown.append(self._shutdown)
+
+    def get(self, name: str, running: bool = True) -> TargetEtl:
+        etl = self.etls.get(name)
+        if etl is None or (running and etl.stage != "Running"):
+            raise etl_not_found(name)
+        return etl
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def init(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        spec = parse_init_msg(body["msg"])
+        old = self.etls.get(spec.name)
+        if old is not None:
+            await self._stop(old, "re-initialized")
+        node = self.target.node
+        workdir = self.target.store.root / "etl" / spec.name
+        target_url = f"{node.url}{OBJECT_ROUTE}{spec.name}/{body['secret']}"
+        notes: list[str] = []
+        pod_name = f"{spec.name}-{node.daemon_id.lower()}"
+        try:
+            launch = await prepare(spec, workdir, target_url, notes)
+        except PodError as err:
+            raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
+        pod = Pod(pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
+        pod.logs.extend(notes)
+        sdk_framework = spec.kind == "code" or spec.is_class_runtime
+        comm = Communicator(spec, pod, self.target.session, fqn_mode=sdk_framework)
+        etl = TargetEtl(spec, pod, comm, body["xid"], body["secret"])
+        etl.inline = self.target.xacts.add(Xaction(etl.xid, "etl-inline", etl=spec.name))
+        etl.inline.idle = True
+        self.etls[spec.name] = etl
+        try:
+            await pod.start(spec.init_timeout)
+        except PodError as err:
+            etl.stage, etl.reason = "Aborted", str(err)
+            etl.inline.abort(str(err))
+            raise AISHTTPError(500, f"{node.pretty}: ETL {spec.name} failed to start: {err}"
+                               ) from None
+        return web.Response()
+
+    def _pod_exited(self, pod: Pod, reason: str) -> None:
+        etl = next((e for e in self.etls.values() if e.pod is pod), None)
+        if etl is None or etl.stage != "Running":
+            return
+        log.warning("%s", reason)
+        etl.stage, etl.reason = "Aborted", reason
+        self._abort_jobs(etl.spec.name, reason)
+        if etl.inline:
+            etl.inline.abort(reason)
+        asyncio.get_running_loop().create_task(self._report_abort(etl.spec.name, reason))
+
+    async def _report_abort(self, name: str, reason: str) -> None:
+        proxy = self.target.smap.proxy
+        msg = ActMsg("etl-aborted", name=name, value={"reason": reason,
+                                                      "target": self.target.node.daemon_id})
+        with contextlib.suppress(aiohttp.ClientError):
+            await self.target.session.post(f"{proxy.url}/v1/etl/{name}/_aborted",
+                                           data=msgspec.json.encode(msg))
+
+    async def stop_request(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        etl = self.etls.get(name)
+        if etl is not None:
+            await self._stop(etl, request.query.get("reason") or "user abort")
+            if qbool(request, "delete"):
+                del self.etls[name]
+        return web.Response()
+
+    async def _stop(self, etl: TargetEtl, reason: str) -> None:
+        if etl.stage == "Running":
+            etl.stage, etl.reason = "Aborted", reason
+        self._abort_jobs(etl.spec.name, reason)
+        if etl.inline:
+            etl.inline.abort(reason)
+        await etl.pod.stop()
+        await etl.comm.close()
+
+    async def _shutdown(self, _app: web.Application) -> None:
+        for task in self._jobs.values():
+            task.cancel()
+        await asyncio.gather(*(self._stop(e, "target shutting down") for e in self.etls.values()),
+                             return_exceptions=True)
+
+    # --- views ------------------------------------------------------------------------------
+
+    async def list(self, _request: web.Request) -> web.Response:
+        return json_response([e.info() for e in self.etls.values()])
+
+    async def details(self, request: web.Request) -> web.Response:
+        etl = self.get(request.match_info["name"], running=False)
+        xid = request.query.get("uuid", "")
+        if xid:
+            xact = self.target.xacts.get(xid)
+            errors = list(xact.obj_errors) if xact else []
+        else:
+            errors = list(etl.errors)
+        return json_response({"obj_errors": errors, "stage": etl.stage, "reason": etl.reason})
+
+    async def logs(self, request: web.Request) -> web.Response:
+        etl = self.get(request.match_info["name"], running=False)
+        text = "\n".join(etl.pod.logs) + ("\n" if etl.pod.logs else "")
+        return json_response({"target_id": self.target.node.daemon_id,
+                              "logs": base64.b64encode(text.encode()).decode()})
+
+    async def health(self, request: web.Request) -> web.Response:
+        etl = self.get(request.match_info["name"], running=False)
+        status = "Running" if etl.pod.running else ("Failed" if etl.reason else "Succeeded")
+        return json_response({"target_id": self.target.node.daemon_id, "health_status": status,
+                              "pod_name": etl.pod.name, "restarts": etl.pod.restarts,
+                              "started": etl.pod.started})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        etl = self.get(request.match_info["name"], running=False)
+        cpu, mem = etl.pod.metrics()
+        return json_response({"target_id": self.target.node.daemon_id, "cpu": cpu, "mem": mem})
+
+    # --- inline -----------------------------------------------------------------------------
+
+    async def inline(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
+        """``GET /v1/objects/B/O?etl_name=...``: the transformed object, streamed."""
+        etl = self.get(request.query["etl_name"])
+        etl_args = request.query.get("etl_args", "")
+        meta = await self.target.io(self.target.store.head, bucket, obj)
+        fqn = self.target.store.objects_dir / bucket / obj
+        etl.count_in(meta.size)
+        if etl.spec.comm == HPULL:
+            etl.obj_count += 1
+            location = etl.comm.pull_url(bucket, obj, fqn, etl_args)
+            return web.Response(status=307, headers={"Location": location})
+        try:
+            if etl.spec.comm in ("hpush://", "io://"):
+                return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args)
+            data = await etl.comm.transform(bucket, obj, fqn, etl_args)
+        except TransformError as err:
+            self._inline_error(etl, bucket, obj, err)
+            raise AISHTTPError(err.status, str(err), "ErrETL") from None
+        assert isinstance(data, bytes)
+        self._count_out(etl, len(data))
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
+                             fqn, etl_args: str) -> web.StreamResponse:
+        async with etl.comm.open(bucket, obj, fqn, etl_args) as upstream:
+            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            if upstream.content_length is not None:
+                resp.content_length = upstream.content_length
+            await resp.prepare(request)
+            size = 0
+            async for chunk in upstream.content.iter_chunked(1 << 20):
+                await resp.write(chunk)
+                size += len(chunk)
+            await resp.write_eof()
+        self._count_out(etl, size)
+        return resp
+
+    def _count_out(self, etl: TargetEtl, size: int) -> None:
+        etl.obj_count += 1
+        etl.out_bytes += size
+        if etl.inline:
+            etl.inline.add("loc", 1, size)
+
+    def _inline_error(self, etl: TargetEtl, bucket: str, obj: str, err: TransformError) -> None:
+        etl.errors.append({"obj_name": f"ais://{bucket}/{obj}", "msg": str(err),
+                           "ecode": err.status})
+
+    async def copy(self, request: web.Request, bucket: str, obj: str, dst_bucket: str,
+                   dst_obj: str) -> web.Response:
+        """Single-object copy with transform: transform here, write where the owner is."""
+        etl = self.get(request.query["etl_name"])
+        meta = await self.target.io(self.target.store.head, bucket, obj)
+        fqn = self.target.store.objects_dir / bucket / obj
+        etl.count_in(meta.size)
+        try:
+            data = await etl.comm.transform(bucket, obj, fqn, request.query.get("etl_args", ""))
+        except TransformError as err:
+            self._inline_error(etl, bucket, obj, err)
+            raise AISHTTPError(err.status, str(err), "ErrETL") from None
+        assert isinstance(data, bytes)
+        owner = self.target.smap.owner(dst_bucket, dst_obj)
+        if owner.daemon_id == self.target.node.daemon_id:
+            await self.target.io(self.target.store.put_bytes, dst_bucket, dst_obj, data)
+        else:
+            await self.send_to(owner, etl, dst_bucket, dst_obj, data, etl.xid)
+        self._count_out(etl, len(data))
+        return web.Response()
+
+    async def send_to(self, owner: Node, etl: TargetEtl, bucket: str, obj: str, data: bytes,
+                      xid: str) -> None:
+        url = (f"{owner.url}{OBJECT_ROUTE}{etl.spec.name}/{etl.secret}/"
+               f"{escaped_uname(bucket, obj)}?owt=3&uuid={xid}")
+        async with self.target.session.put(url, data=data) as resp:
+            if resp.status >= 400:
+                text = (await resp.read()).decode(errors="replace")
+                raise AISHTTPError(resp.status, f"writing ais://{bucket}/{obj} on "
+                                   f"{owner.pretty} failed: {text}")
+
+    # --- the transformers' own object access ------------------------------------------------
+
+    async def object_access(self, request: web.Request) -> web.StreamResponse:
+        """``AIS_TARGET_URL/<uname>``: GET (hpull) and PUT (direct put) for transformers."""
+        name, secret = request.match_info["name"], request.match_info["secret"]
+        etl = self.etls.get(name)
+        if etl is None or etl.secret != secret:
+            raise AISHTTPError(403, f"etl job {name}: invalid ETL object access")
+        raw = request.raw_path.split("?", 1)[0]
+        uname = unquote(raw.split("/", 6)[6])
+        parts = uname.split("/", 3)
+        if len(parts) != 4 or parts[1] != "@#":
+            raise bad_request(f"invalid object uname {uname!r}")
+        bucket = validate_bucket_name(parts[2])
+        obj = validate_object_name(bucket, parts[3])
+        if request.method == "GET":
+            return await self.target.get_object(request, bucket, obj)
+        if request.method == "HEAD":
+            return await self.target.head_object(bucket, obj)
+        if request.method == "PUT":
+            meta = await self.target.receive(request, bucket, obj)
+            if xact := self.target.xacts.get(request.query.get("uuid", "")):
+                xact.add("in", 1, meta.size)
+            return web.Response()
+        raise AISHTTPError(405, f"method {request.method} not allowed on ETL object access")
+
+    # --- offline jobs -----------------------------------------------------------------------
+
+    async def start_job(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        msg = decode_value(body["msg"], TCBMsg, "transform message")
+        etl = self.get(msg.etl_name)
+        xact = self.target.xacts.add(Xaction(body["xid"], body["kind"], src=body["src"],
+                                             dst=body["dst"], etl=etl.spec.name))
+        task = asyncio.create_task(run_job(self, etl, xact, body["src"], body["dst"], msg))
+        self._jobs[xact.id] = task
+        task.add_done_callback(lambda _t, xid=xact.id: self._jobs.pop(xid, None))
+        return web.Response()
+
+    def _abort_jobs(self, etl_name: str, reason: str) -> None:
+        for xact in self.target.xacts.query(only_running=True):
+            if xact.etl == etl_name and xact.kind != "etl-inline":
+                xact.abort(reason)
+
+    async def query_xactions(self, request: web.Request) -> web.Response:
+        query = _query(await _raw_json(request))
+        xacts = self.target.xacts.query(query.get("id", ""), query.get("kind", ""),
+                                        (query.get("bck") or {}).get("name", ""),
+                                        bool(query.get("show_active")))
+        return json_response([x.snap() for x in xacts])
+
+    async def abort_job(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        xact = self.target.xacts.get(body.get("id", ""))
+        if xact is not None:
+            xact.abort(body.get("reason") or "aborted by user")
+        return web.Response()
+
+
+async def _raw_json(request: web.Request) -> dict:
+    with contextlib.suppress(ValueError):
+        data = await request.json()
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def _query(raw: dict) -> dict:
+    """``xact.QueryMsg`` keys, whatever their case (Go decodes JSON case-insensitively)."""
+    lower = {k.lower(): v for k, v in raw.items()}
+    return {"id": lower.get("id") or "", "kind": lower.get("kind") or "",
+            "bck": lower.get("bck") or {}, "show_active": lower.get("show_active")
+            or lower.get("onlyrunning") or False}

@@ -1,0 +1,235 @@
+"""ETL init messages (``PUT /v1/etl``): parsing and validation exactly where AIStore validates.
+
+Three shapes arrive, told apart as AIStore's ``UnmarshalInitMsg`` does:
+
+* ``ETLSpecMsg`` — ``runtime: {image, command, env}`` (current);
+* ``InitSpecMsg`` — ``spec``: a base64 Kubernetes Pod YAML (deprecated);
+* ``InitCodeMsg`` — ``code`` + ``runtime: "python3.Xv2"`` (legacy ``ais etl init code``).
+
+Each becomes an :class:`EtlSpec`: what a target needs to start one transformer.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .._errors import AISHTTPError, bad_request
+from ._duration import parse_duration
+
+HPUSH, HPULL, WS, IO = "hpush://", "hpull://", "ws://", "io://"
+COMM_TYPES = (HPUSH, HPULL, WS, IO)
+CODE_RUNTIMES = tuple(f"python3.{minor}v2" for minor in range(9, 14))
+CLASS_RUNTIME_IMAGE = "aistorage/runtime_python"
+DEFAULT_INIT_TIMEOUT = 45.0
+DEFAULT_OBJ_TIMEOUT = 10.0
+MAX_CHUNK_SIZE = 1024 * 1024
+SPEC_PORT = 8000
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass
+class EtlSpec:
+    """A validated init message, normalized."""
+
+    name: str
+    comm: str
+    init_timeout: float
+    obj_timeout: float
+    direct_put: bool
+    env: dict[str, str]
+    kind: str  # "code" | "image"
+    raw: dict[str, Any] = field(repr=False)  # the message as received, for GET /v1/etl/<name>
+    # code ETLs
+    code: str = ""
+    func: str = ""
+    runtime: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    chunk_size: int = 0
+    # image ETLs
+    image: str = ""
+    command: list[str] = field(default_factory=list)
+    container_port: int = SPEC_PORT
+    health_path: str = "/health"
+
+    @property
+    def is_class_runtime(self) -> bool:
+        return self.image.split(":")[0].removeprefix("docker.io/") == CLASS_RUNTIME_IMAGE
+
+
+def etl_not_found(name: str) -> AISHTTPError:
+    return AISHTTPError(404, f"etl job {name} does not exist", "ErrETLNotFound")
+
+
+def validate_name(name: str) -> str:
+    if not 6 <= len(name) <= 32 or not _NAME_RE.match(name):
+        raise bad_request(
+            f'invalid ETL name "{name}": must be 6 to 32 characters long, contain only '
+            "lowercase letters, digits and '-', and start and end with a letter or digit"
+        )
+    return name
+
+
+def parse_init_msg(msg: Any) -> EtlSpec:
+    if not isinstance(msg, dict):
+        raise bad_request("ETL init message must be a JSON object")
+    runtime = msg.get("runtime")
+    if isinstance(runtime, dict):
+        return _parse_spec_msg(msg, runtime)
+    has_code, has_spec = bool(msg.get("code")) or "code" in msg, "spec" in msg
+    if has_code and has_spec:
+        raise bad_request("ETL init message has both 'code' and 'spec'; send one of them")
+    if has_code:
+        return _parse_code_msg(msg)
+    if has_spec:
+        return _parse_pod_spec_msg(msg)
+    raise bad_request("ETL init message needs 'runtime' (with an image), 'spec' or 'code'")
+
+
+def _base(msg: dict, *, code: bool) -> dict[str, Any]:
+    name = validate_name(str(msg.get("name", "")))
+    comm = str(msg.get("communication") or HPUSH)
+    if not comm.endswith("://"):
+        comm += "://"
+    allowed = (HPUSH, HPULL, IO) if code else (HPUSH, HPULL, WS)
+    if comm not in allowed:
+        raise bad_request(f'unknown communication type "{comm}" for ETL "{name}" '
+                          f"(expected one of {', '.join(allowed)})")
+    direct_put = bool(msg.get("support_direct_put", False))
+    try:
+        init_timeout = parse_duration(msg.get("init_timeout"), DEFAULT_INIT_TIMEOUT)
+        obj_timeout = parse_duration(msg.get("obj_timeout"), DEFAULT_OBJ_TIMEOUT)
+    except ValueError as err:
+        raise bad_request(f'ETL "{name}": {err}') from None
+    return {"name": name, "comm": comm, "init_timeout": init_timeout, "obj_timeout": obj_timeout,
+            "direct_put": direct_put, "env": _env(msg.get("env"), name), "raw": msg}
+
+
+def _check_ws(base: dict) -> None:
+    if base["comm"] == WS and not base["direct_put"]:
+        raise bad_request(f'ETL "{base["name"]}": ws:// communication is not supported without '
+                          "direct put; set support_direct_put")
+
+
+def _env(env: Any, name: str) -> dict[str, str]:
+    if env in (None, []):
+        return {}
+    if not isinstance(env, list) or not all(isinstance(e, dict) and "name" in e for e in env):
+        raise bad_request(f'ETL "{name}": env must be a list of {{"name": ..., "value": ...}}')
+    return {str(e["name"]): str(e.get("value", "")) for e in env}
+
+
+def _parse_spec_msg(msg: dict, runtime: dict) -> EtlSpec:
+    base = _base(msg, code=False)
+    _check_ws(base)
+    image = runtime.get("image")
+    if not image or not isinstance(image, str):
+        raise bad_request(f'ETL "{base["name"]}": runtime.image is required')
+    command = runtime.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    base["env"].update(_env(runtime.get("env"), base["name"]))
+    return EtlSpec(**base, kind="image", image=image, command=[str(c) for c in command])
+
+
+def _b64(msg: dict, key: str, name: str) -> bytes:
+    value = msg.get(key) or ""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise bad_request(f'ETL "{name}": "{key}" is not valid base64') from None
+
+
+def _parse_pod_spec_msg(msg: dict) -> EtlSpec:
+    name = validate_name(str(msg.get("name", "")))
+    try:
+        pod = yaml.safe_load(_b64(msg, "spec", name).decode())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise bad_request(f'ETL "{name}": pod spec is not valid YAML: {err}') from None
+    if not isinstance(pod, dict) or not isinstance(pod.get("spec"), dict):
+        raise bad_request(f'ETL "{name}": pod spec must be a Kubernetes Pod with a "spec"')
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    msg = dict(msg)
+    if "support_direct_put" in annotations:
+        msg["support_direct_put"] = str(annotations["support_direct_put"]).lower() == "true"
+    base = _base(msg, code=False)
+    _check_ws(base)
+    spec = pod["spec"]
+    containers = spec.get("containers") or []
+    if len(containers) != 1:
+        raise bad_request(f'ETL "{name}": pod spec must have exactly one container, '
+                          f"found {len(containers)}")
+    container = containers[0]
+    ports = container.get("ports") or []
+    if len(ports) != 1 or ports[0].get("name") != "default":
+        raise bad_request(f'ETL "{name}": the container must declare exactly one port, '
+                          'named "default" (ports: [{name: default, containerPort: ...}])')
+    probe = ((container.get("readinessProbe") or {}).get("httpGet")) or {}
+    if not probe.get("path") or probe.get("port") != "default":
+        raise bad_request(
+            f'ETL "{name}": the container needs a readinessProbe with httpGet on port "default" '
+            "and a path, e.g. readinessProbe: {httpGet: {path: /health, port: default}}"
+        )
+    affinity = spec.get("affinity") or {}
+    if affinity.get("nodeAffinity") or affinity.get("podAntiAffinity"):
+        raise bad_request(f'ETL "{name}": pod spec must not set node affinity or anti-affinity '
+                          "(AIStore places each transformer next to its target)")
+    command = [str(c) for c in (container.get("command") or []) + (container.get("args") or [])]
+    base["env"].update(_env(container.get("env"), name))
+    return EtlSpec(**base, kind="image", image=str(container.get("image", "")), command=command,
+                   container_port=int(ports[0].get("containerPort") or SPEC_PORT),
+                   health_path=str(probe["path"]))
+
+
+def _parse_code_msg(msg: dict) -> EtlSpec:
+    base = _base(msg, code=True)
+    name = base["name"]
+    runtime = str(msg.get("runtime", ""))
+    if runtime not in CODE_RUNTIMES:
+        raise bad_request(f'ETL "{name}": unknown runtime "{runtime}" '
+                          f"(expected one of {', '.join(CODE_RUNTIMES)})")
+    code_bytes = _b64(msg, "code", name)
+    if not code_bytes.strip():
+        raise bad_request(f'ETL "{name}": code is empty')
+    try:
+        code = code_bytes.decode()
+        tree = ast.parse(code, filename="code.py")
+    except UnicodeDecodeError:
+        raise bad_request(f'ETL "{name}": code is not UTF-8 text') from None
+    except SyntaxError as err:
+        raise bad_request(
+            f'ETL "{name}": code has a syntax error: {err.msg} (code.py, line {err.lineno})'
+        ) from None
+    funcs = msg.get("funcs") or msg.get("Funcs") or {}
+    func = str(funcs.get("transform", "") if isinstance(funcs, dict) else "")
+    if base["comm"] != IO:
+        if not func:
+            raise bad_request(f'ETL "{name}": funcs.transform (the function name) is required')
+        if func not in _top_level_names(tree):
+            raise bad_request(f'ETL "{name}": code defines no top-level function "{func}"')
+    chunk_size = int(msg.get("chunk_size") or 0)
+    if not 0 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise bad_request(f'ETL "{name}": chunk_size must be between 0 and {MAX_CHUNK_SIZE}')
+    deps = _b64(msg, "dependencies", name).decode(errors="replace")
+    dependencies = [line.strip() for line in deps.splitlines()
+                    if line.strip() and not line.strip().startswith("#")]
+    return EtlSpec(**base, kind="code", code=code, func=func, runtime=runtime,
+                   dependencies=dependencies, chunk_size=chunk_size)
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names

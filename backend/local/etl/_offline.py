@@ -1,0 +1,142 @@
+"""Offline transforms (``etl-bck``, ``etl-listrange``): the message and one target's share."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import msgspec
+from braceexpand import braceexpand
+
+from .._errors import AISHTTPError
+from .._names import validate_object_name
+from .._xact import Xaction
+from ._comm import Delivered, TransformError, escaped_uname
+
+if TYPE_CHECKING:
+    from ._manager import TargetEtl, TargetEtls
+
+AUTO_WORKERS = 4
+MAX_WORKERS = 64
+
+
+class TCBMsg(msgspec.Struct, kw_only=True, rename={
+    "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
+    "latest": "latest-ver"}):
+    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
+
+    etl_name: str = ""
+    pipeline: list[str] | None = None
+    request_timeout: str | int = ""
+    ext: dict[str, str] | None = None
+    prefix: str = ""
+    prepend: str = ""
+    dry_run: bool = False
+    force: bool = False
+    latest: bool = False
+    synchronize: bool = False
+    num_workers: int = 0
+    continue_on_error: bool = False
+    objnames: list[str] | None = None
+    template: str = ""
+
+    def dst_name(self, name: str) -> str:
+        """``ToName``: the ext remap (``{"jpg": "png"}``), then the prepend."""
+        if self.ext:
+            base, dot, ext = name.rpartition(".")
+            if dot and ext in self.ext:
+                name = f"{base}.{self.ext[ext].lstrip('.')}"
+        return self.prepend + name
+
+    @property
+    def workers(self) -> int:
+        if self.num_workers < 0:
+            return 1
+        return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
+
+    def listed_names(self) -> list[str] | None:
+        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
+        if self.objnames:
+            return list(self.objnames)
+        if self.template:
+            return list(braceexpand(self.template))
+        return None
+
+
+async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
+                  msg: TCBMsg) -> None:
+    """Transform the source objects this target owns, ``msg.workers`` at a time."""
+    target = etls.target
+    try:
+        names = await target.io(_my_names, etls, src, msg)
+    except AISHTTPError as err:
+        xact.finish(err.message)
+        return
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for name in names:
+        queue.put_nowait(name)
+
+    async def worker() -> None:
+        while not xact.aborted and not queue.empty():
+            name = queue.get_nowait()
+            try:
+                await _one(etls, etl, xact, src, dst, name, msg)
+            except (TransformError, AISHTTPError, OSError) as err:
+                text = err.message if isinstance(err, AISHTTPError) else str(err)
+                xact.object_error(f"ais://{src}/{name}", text,
+                                  getattr(err, "status", 500))
+                if not msg.continue_on_error:
+                    xact.abort(f"{text} (object ais://{src}/{name})")
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        for w in workers:
+            w.cancel()
+        xact.abort("aborted")
+        raise
+    if xact.error_count and not xact.err:
+        xact.err = f"{xact.error_count} object(s) failed to transform; see the job's errors"
+    xact.finish()
+
+
+def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[str]:
+    target = etls.target
+    listed = msg.listed_names()
+    if listed is None:
+        out: list[str] = []
+        after = ""
+        while page := target.store.list_names(src, msg.prefix, after, 10_000):
+            out.extend(name for name, _ in page)
+            after = page[-1][0]
+        return out
+    me = target.node.daemon_id
+    return [n for n in listed if target.smap.owner(src, n).daemon_id == me]
+
+
+async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
+               name: str, msg: TCBMsg) -> None:
+    target = etls.target
+    validate_object_name(src, name)
+    await target.io(target.store.head, src, name)  # 404 if listed but missing
+    fqn = target.store.objects_dir / src / name
+    dst_name = validate_object_name(dst, msg.dst_name(name))
+    owner = target.smap.owner(dst, dst_name)
+    local = owner.daemon_id == target.node.daemon_id
+    node_url = ""
+    if not local and etl.spec.direct_put and not msg.dry_run:
+        node_url = f"{owner.url}/{escaped_uname(dst, dst_name)}?owt=3&uuid={xact.id}"
+    result = await etl.comm.transform(src, name, fqn, "", node_url)
+    if isinstance(result, Delivered):
+        xact.add("out", 1, result.size)
+        return
+    if msg.dry_run:
+        xact.add("loc", 1, len(result))
+    elif local:
+        await target.io(target.store.put_bytes, dst, dst_name, result)
+        xact.add("loc", 1, len(result))
+    else:
+        await etls.send_to(owner, etl, dst, dst_name, result, xact.id)
+        xact.add("out", 1, len(result))
+

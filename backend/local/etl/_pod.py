@@ -1,0 +1,181 @@
+"""One transformer process ("pod") per ETL per target: start, readiness, logs, metrics, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from .._smap import HOST
+
+LOG_LINES = 2000
+LOG_LINE_MAX = 4096
+STOP_GRACE = 5.0
+
+
+class PodError(Exception):
+    """The transformer could not be started or became unready."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Launch:
+    """How to run a transformer: argv, environment, and where it listens."""
+
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    cwd: Path | None = None
+    health_path: str = "/health"
+
+
+@dataclass
+class Pod:
+    name: str
+    launch: Launch
+    log_file: Path
+    on_exit: Callable[[Pod, str], None] | None = None
+    logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    started: float = 0.0
+    restarts: int = 0
+    _proc: asyncio.subprocess.Process | None = None
+    _reader: asyncio.Task | None = None
+    _watcher: asyncio.Task | None = None
+    _stopping: bool = False
+    _ps: psutil.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.launch.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    async def start(self, timeout: float) -> None:
+        """Spawn the process and wait until its health check answers 200."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.launch.env}
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.launch.argv, env=env, cwd=self.launch.cwd,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )
+        self.started = time.time()
+        self._reader = asyncio.create_task(self._read_logs())
+        try:
+            await self._wait_ready(timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        url = self.url + self.launch.health_path
+        last = "no answer"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while True:
+                assert self._proc is not None
+                if self._proc.returncode is not None:
+                    await self._drain_logs()
+                    raise PodError(f"{self.name} exited with code {self._proc.returncode} "
+                                   f"before it became ready{self.tail_text()}")
+                try:
+                    async with session.get(url) as resp:
+                        if resp.status == 200:
+                            return
+                        last = f"GET {self.launch.health_path} returned {resp.status}"
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+                if time.monotonic() > deadline:
+                    hint = ""
+                    if last != "no answer":
+                        hint = (f" ({last}; the readiness probe needs 200 from "
+                                f"GET {self.launch.health_path})")
+                    raise PodError(f"{self.name} did not become ready within {timeout:g}s"
+                                   f"{hint}{self.tail_text()}")
+                await asyncio.sleep(0.05)
+
+    async def _read_logs(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        with open(self.log_file, "ab") as f:
+            while line := await self._proc.stdout.readline():
+                f.write(line)
+                f.flush()
+                self.logs.append(line[:LOG_LINE_MAX].decode(errors="replace").rstrip("\n"))
+
+    async def _drain_logs(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
+
+    async def _watch(self) -> None:
+        assert self._proc is not None
+        code = await self._proc.wait()
+        if self._stopping:
+            return
+        await self._drain_logs()
+        if self.on_exit is not None:
+            self.on_exit(self, f"transformer {self.name} exited with code {code}"
+                         f"{self.tail_text()}")
+
+    def tail_text(self, lines: int = 15) -> str:
+        tail = list(self.logs)[-lines:]
+        return (":\n" + "\n".join(tail)) if tail else ""
+
+    async def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL it after a grace period."""
+        self._stopping = True
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_GRACE)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # helpers it may have left behind
+                os.killpg(proc.pid, signal.SIGKILL)
+        for task in (self._watcher, self._reader):
+            if task is not None and not task.done():
+                task.cancel()
+
+    def metrics(self) -> tuple[float, int]:
+        """(CPU in cores since the previous call, resident memory in bytes) of its process tree."""
+        if not self.running or self.pid is None:
+            return 0.0, 0
+        try:
+            if self._ps is None or self._ps.pid != self.pid:
+                self._ps = psutil.Process(self.pid)
+            procs = [self._ps, *self._ps.children(recursive=True)]
+            cpu = mem = 0
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    cpu += p.cpu_percent(None)
+                    mem += p.memory_info().rss
+            return cpu / 100.0, mem
+        except psutil.Error:
+            return 0.0, 0

@@ -1,0 +1,258 @@
+"""ETLs as the proxy sees them: the ETL metadata (etlMD), init/stop/start/delete across all
+targets, merged views, and the start of offline transforms."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import string
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .._errors import AISHTTPError, bad_request, bucket_not_found
+from .._fs import write_atomic
+from .._http import decode_value, json_response, text_response
+from .._names import validate_bucket_name
+from .._xact import new_xid
+from ._msgs import etl_not_found, parse_init_msg
+from ._offline import TCBMsg
+
+if TYPE_CHECKING:
+    from .._proxy import Proxy
+
+INIT_SLACK = 120.0  # beyond init_timeout: installing dependencies, starting processes
+
+
+def _secret() -> str:
+    return "".join(secrets.choice(string.ascii_letters) for _ in range(10))
+
+
+class ProxyEtls:
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self._path = proxy.root / "etl.json"
+        self.md: dict[str, dict[str, Any]] = {}
+        if self._path.exists():
+            self.md = json.loads(self._path.read_text())
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_put("/v1/etl", self.init)
+        r.add_get("/v1/etl", self.list)
+        r.add_get("/v1/etl/{name}", self.details)
+        r.add_delete("/v1/etl/{name}", self.delete)
+        r.add_post("/v1/etl/{name}/start", self.start)
+        r.add_post("/v1/etl/{name}/stop", self.stop)
+        r.add_post("/v1/etl/{name}/_aborted", self.aborted)
+        r.add_get("/v1/etl/{name}/logs", self.logs)
+        r.add_get("/v1/etl/{name}/logs/{target}", self.logs)
+        r.add_get("/v1/etl/{name}/health", self.per_target)
+        r.add_get("/v1/etl/{name}/metrics", self.per_target)
+
+    def on_startup(self) -> None:
+        """Transformers do not survive a cluster restart; say so rather than pretend."""
+        changed = False
+        for entry in self.md.values():
+            if entry["stage"] != "Aborted":
+                entry.update(stage="Aborted", reason="the cluster restarted; start the ETL again")
+                changed = True
+        if changed:
+            self._save()
+
+    def _save(self) -> None:
+        write_atomic(self._path, json.dumps(self.md, indent=1).encode())
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    def entry(self, name: str) -> dict[str, Any]:
+        if name not in self.md:
+            raise etl_not_found(name)
+        return self.md[name]
+
+    def require_running(self, name: str) -> dict[str, Any]:
+        entry = self.entry(name)
+        if entry["stage"] != "Running":
+            raise AISHTTPError(404, f"etl job {name} is not running (stage {entry['stage']})",
+                               "ErrETLNotFound")
+        return entry
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def init(self, request: web.Request) -> web.Response:
+        try:
+            msg = await request.json()
+        except ValueError as err:
+            raise bad_request(f"malformed JSON in ETL init message: {err}") from None
+        spec = parse_init_msg(msg)
+        async with self._lock(spec.name):
+            if spec.name in self.md:
+                raise AISHTTPError(409, f"{self.proxy.node.pretty}: etl job {spec.name} already "
+                                   "exists", "ErrETLAlreadyExists")
+            self.md[spec.name] = {"msg": msg, "stage": "Initializing", "xid": "", "reason": ""}
+            xid = await self._start_everywhere(spec.name, spec.init_timeout)
+        return text_response(xid)
+
+    async def _start_everywhere(self, name: str, init_timeout: float) -> str:
+        entry = self.md[name]
+        entry.update(stage="Initializing", xid=new_xid("etl-"), secret=_secret(), reason="")
+        self._save()
+        body = {"msg": entry["msg"], "xid": entry["xid"], "secret": entry["secret"]}
+        try:
+            await self.proxy.broadcast("PUT", "/v1/etl", body, timeout=init_timeout + INIT_SLACK)
+        except AISHTTPError as err:
+            await self._stop_targets(name, "init failed")
+            entry.update(stage="Aborted", reason=err.message)
+            self._save()
+            raise
+        entry["stage"] = "Running"
+        self._save()
+        return entry["xid"]
+
+    async def _stop_targets(self, name: str, reason: str, delete: bool = False) -> None:
+        query = f"?reason={reason.replace(' ', '+')}" + ("&delete=true" if delete else "")
+        await asyncio.gather(
+            *(self.proxy.call(t, "DELETE", f"/v1/etl/{name}{query}")
+              for t in self.proxy.smap.targets),
+            return_exceptions=True,
+        )
+
+    async def stop(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        async with self._lock(name):
+            entry = self.entry(name)
+            await self._stop_targets(name, "user abort")
+            if entry["stage"] != "Aborted":
+                entry.update(stage="Aborted", reason="user abort")
+            self._save()
+        return web.Response()
+
+    async def start(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        async with self._lock(name):
+            entry = self.entry(name)
+            if entry["stage"] != "Aborted":
+                raise bad_request(f"can't start ETL[{name}] during {entry['stage']} stage")
+            spec = parse_init_msg(entry["msg"])
+            xid = await self._start_everywhere(name, spec.init_timeout)
+        return text_response(xid)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        async with self._lock(name):
+            self.entry(name)
+            await self._stop_targets(name, "deleted", delete=True)
+            del self.md[name]
+            self._save()
+        return web.Response()
+
+    async def aborted(self, request: web.Request) -> web.Response:
+        """A target's transformer died: the ETL is Aborted cluster-wide, with the reason."""
+        name = request.match_info["name"]
+        value = (await request.json()).get("value") or {}
+        entry = self.md.get(name)
+        if entry is not None and entry["stage"] == "Running":
+            entry.update(stage="Aborted", reason=str(value.get("reason", "transformer failed")))
+            self._save()
+            await self._stop_targets(name, "another transformer failed")
+        return web.Response()
+
+    # --- views ------------------------------------------------------------------------------
+
+    async def _gather_json(self, path: str) -> list[Any]:
+        replies = await self.proxy.broadcast("GET", path)
+        return [json.loads(r) for r in replies]
+
+    async def list(self, _request: web.Request) -> web.Response:
+        per_target = await self._gather_json("/v1/etl")
+        out = []
+        for name in sorted(self.md):
+            entry = self.md[name]
+            info = {"id": name, "stage": entry["stage"], "xaction_id": entry.get("xid", ""),
+                    "obj_count": 0, "in_bytes": 0, "out_bytes": 0}
+            for infos in per_target:
+                for i in infos:
+                    if i["id"] == name and i["xaction_id"] == info["xaction_id"]:
+                        for key in ("obj_count", "in_bytes", "out_bytes"):
+                            info[key] += i[key]
+            out.append(info)
+        return json_response(out)
+
+    async def details(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        entry = self.entry(name)
+        uuid = request.query.get("uuid", "")
+        replies = await asyncio.gather(
+            *(self.proxy.call(t, "GET", f"/v1/etl/{name}?uuid={uuid}")
+              for t in self.proxy.smap.targets),
+            return_exceptions=True,
+        )
+        errors = [e for r in replies if isinstance(r, bytes) for e in json.loads(r)["obj_errors"]]
+        out: dict[str, Any] = {"init_msg": entry["msg"], "stage": entry["stage"],
+                               "reason": entry.get("reason", "")}
+        if errors:
+            out["obj_errors"] = errors
+        return json_response(out)
+
+    async def logs(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.entry(name)
+        wanted = request.match_info.get("target")
+        targets = [t for t in self.proxy.smap.targets if not wanted or t.daemon_id == wanted]
+        if not targets:
+            raise AISHTTPError(404, f"target {wanted} is not in the cluster map")
+        replies = await asyncio.gather(
+            *(self.proxy.call(t, "GET", f"/v1/etl/{name}/logs") for t in targets),
+            return_exceptions=True,
+        )
+        return json_response([json.loads(r) for r in replies if isinstance(r, bytes)])
+
+    async def per_target(self, request: web.Request) -> web.Response:
+        """``/health`` and ``/metrics``: one entry per target, sorted by target ID."""
+        name = request.match_info["name"]
+        self.entry(name)
+        what = request.path.rsplit("/", 1)[1]
+        replies = await asyncio.gather(
+            *(self.proxy.call(t, "GET", f"/v1/etl/{name}/{what}")
+              for t in self.proxy.smap.targets),
+            return_exceptions=True,
+        )
+        out = [json.loads(r) for r in replies if isinstance(r, bytes)]
+        return json_response(sorted(out, key=lambda e: e["target_id"]))
+
+    # --- offline transforms -----------------------------------------------------------------
+
+    async def start_offline(self, request: web.Request, src: str, action: str,
+                            value: Any) -> web.Response:
+        if not isinstance(value, dict):
+            raise bad_request(f"{action}: the message value must be a JSON object")
+        if action == "etl-bck":
+            dst = _bck_to(request.query.get("bck_to", ""))
+        else:
+            dst = str((value.get("tobck") or {}).get("name", ""))
+        validate_bucket_name(dst)
+        msg = decode_value(value, TCBMsg, f"{action} message")
+        if not msg.etl_name:
+            raise bad_request(f"{action}: the ETL name (id) is required")
+        self.require_running(msg.etl_name)
+        if dst == src and not msg.dry_run:
+            raise bad_request(f"cannot transform ais://{src} into itself (only with dry_run)")
+        if dst not in self.proxy.bmd:
+            if msg.dry_run:
+                raise bucket_not_found(dst)
+            await self.proxy.create_bucket(dst)
+        kind = "etl-bck" if action == "etl-bck" else "etl-listrange"
+        xid = new_xid("" if kind == "etl-bck" else "tco-")
+        body = {"xid": xid, "kind": kind, "src": src, "dst": dst, "msg": value}
+        await self.proxy.broadcast("POST", "/v1/xactions", body)
+        return text_response(xid)
+
+
+def _bck_to(uname: str) -> str:
+    parts = uname.split("/")
+    if len(parts) < 3 or parts[0] not in ("", "ais") or parts[1] != "@#" or not parts[2]:
+        raise bad_request(f"invalid destination bck_to={uname!r}: expected ais/@#/<bucket>/")
+    return parts[2]
