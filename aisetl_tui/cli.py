@@ -17,6 +17,7 @@ from backend.local import (
     default_data_dir,
     find_running,
 )
+from backend.local.etl import ImageError, ImageRegistry
 
 START_TIMEOUT = 60.0
 
@@ -39,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
                        ("status", "show whether it runs, and where"),
                        ("stop", "stop the one running in the background")]:
         _cluster_args(actions.add_parser(name, help=text))
+    image = sub.add_parser("image", help="local images for the embedded cluster's ETLs")
+    image_actions = image.add_subparsers(dest="action", required=True)
+    build = image_actions.add_parser(
+        "build", help="bind an image name to a build context (a directory with a Dockerfile)")
+    build.add_argument("-t", "--tag", required=True, help="image name, as ETL specs use it")
+    build.add_argument("context", type=Path, help="directory with the Dockerfile")
+    image_actions.add_parser("ls", help="list local images")
+    remove = image_actions.add_parser("rm", help="forget a local image")
+    remove.add_argument("tag")
+    for p in image_actions.choices.values():
+        p.add_argument("--data", type=Path, default=None, help="the cluster's data directory")
     return parser
 
 
@@ -118,8 +130,32 @@ def stop(args: argparse.Namespace) -> int:
     return 1
 
 
+def images(args: argparse.Namespace) -> int:
+    registry = ImageRegistry((args.data or default_data_dir()).resolve())
+    if args.action == "build":
+        try:
+            image = registry.add(args.tag, args.context)
+        except ImageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"{args.tag} -> {image.context}")
+        for step in image.skipped:
+            print(f"  note: RUN {step}  (not run: what it installs must be on this machine)")
+        return 0
+    if args.action == "rm":
+        if not registry.remove(args.tag):
+            print(f"error: no local image {args.tag}", file=sys.stderr)
+            return 1
+        return 0
+    for name, context in sorted(registry.all().items()):
+        print(f"{name}\t{context}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "image":
+        return images(args)
     if args.command != "cluster":
         # Until the app lands, the default command runs the embedded cluster in the foreground.
         args = build_parser().parse_args(["cluster", *(argv or sys.argv[1:])])

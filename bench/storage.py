@@ -6,7 +6,7 @@ What is measured, in one run, in a fresh temporary directory under ``--dir`` (th
 data and the raw files share that directory, so they share the disk):
 
 Through the cluster (a ``LocalCluster`` with 2 targets), with ``--clients`` concurrent clients
-(asyncio tasks sharing one keep-alive ``aiohttp.ClientSession``):
+(asyncio tasks sharing a keep-alive ``aiohttp.ClientSession`` per phase):
 
 * PUT of ``--small-count`` objects of ``--small-kib`` KiB, then GET of the same objects;
 * PUT of ``--large-count`` objects of ``--large-mib`` MiB, then GET of the same objects.
@@ -25,11 +25,13 @@ The raw limit, with as many threads as clients, on the same data:
 * read of the files the fsync'd write has just made, into a buffer. Like the cluster's GETs,
   which follow the PUTs, these reads are served from a warm page cache, not from the device.
 
-Dirty pages are flushed (``sync``) before every timed phase so that one phase's write-back
-does not slow the next one. Throughput is in MB/s (10^6 bytes per second). The raw numbers
-are Python doing plain system calls on threads: a limit for this machine, not for the device.
-The CPU columns are the seconds of CPU time the phase took in the benchmark process (client)
-and in the cluster's proxy and target processes: the cluster and its clients share the cores.
+Each raw phase runs right after its cluster counterpart (the disk's speed drifts over time),
+and dirty pages are flushed (``sync``) before every timed phase so that one phase's
+write-back does not slow the next one. Throughput is in MB/s (10^6 bytes per second). The
+raw numbers are Python doing plain system calls on threads: a limit for this machine, not for
+the device. The CPU columns are the seconds of CPU time the phase took in the benchmark
+process (client) and in the cluster's proxy and target processes: the cluster and its clients
+share the cores.
 
 Targets (printed with PASS or MISS): a large-object GET reaches at least 50 % of the raw read
 throughput, and small-object PUTs reach at least 1,000 objects/s.
@@ -439,6 +441,7 @@ def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict:
+    load_at_start = os.getloadavg()[0]
     datasets = [Dataset.random("small", args.small_count, args.small_kib * KiB),
                 Dataset.random("large", args.large_count, args.large_mib * MiB)]
     print(f"working in {workdir}", file=sys.stderr)
@@ -464,7 +467,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     rows = ratios(by_phase)
     print()
     print(f"{args.clients} concurrent clients / threads, 2 targets, {os.cpu_count()} CPUs, "
-          f"data under {args.dir}")
+          f"data under {args.dir}; load average {load_at_start:.2f} at start, "
+          f"{os.getloadavg()[0]:.2f} at end (other work on the machine skews the numbers)")
     print("raw reads and cluster GETs both read objects just written: page cache warm\n")
     print(table(results, rows))
     if problems:
@@ -473,6 +477,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     return {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "cpus": os.cpu_count(),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()[0]},
         "results": [r.to_json() for r in results],
         "ratios": [{**asdict(q), "verdict": q.verdict} for q in rows],
         "cluster_log_problems": problems,

@@ -45,3 +45,44 @@ def bucket(client: Client):
     bck.create()
     yield bck
     bck.delete(missing_ok=True)
+
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFESTS = REPO / "manifests"
+TUTORIAL = Path(__file__).resolve().parent / "data" / "tutorial"
+
+
+@pytest.fixture(scope="session")
+def http(cluster: LocalCluster):
+    """A plain HTTP client of the cluster, for the requests the SDK no longer makes."""
+    import httpx
+
+    with httpx.Client(base_url=cluster.endpoint, timeout=120, follow_redirects=True) as c:
+        yield c
+
+
+def code_msg(name: str, code: bytes, comm: str = "hpull://", func: str = "transform",
+             runtime: str = "python3.11v2", **extra) -> dict:
+    """What ``ais etl init code`` sends (the legacy InitCodeMsg)."""
+    import base64
+
+    msg = {"name": name, "runtime": runtime, "communication": comm,
+           "funcs": {"transform": func}, "code": base64.b64encode(code).decode()}
+    return {**msg, **extra}
+
+
+def spec_msg(name: str, pod_yaml: str, comm: str = "hpush://", **extra) -> dict:
+    """What ``ais etl init spec`` sends (the InitSpecMsg: a base64 Pod YAML)."""
+    import base64
+
+    return {"name": name, "communication": comm, "spec": base64.b64encode(pod_yaml.encode())
+            .decode(), **extra}
+
+
+@pytest.fixture
+def etl_cleanup(http):
+    """Names appended here are stopped and deleted after the test."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        http.delete(f"/v1/etl/{name}")

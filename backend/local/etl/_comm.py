@@ -112,7 +112,7 @@ class Communicator:
         if status in (405, 501) and self.spec.comm != HPULL and "Transfer-Encoding" not in text:
             text += (f" — the transformer answered {status} to PUT: with hpush:// AIStore sends "
                      "each object as PUT /<bucket>/<object>; make the server handle PUT")
-        return TransformError(f"ETL error: {text}", 500 if status < 500 else status)
+        return TransformError(f"ETL error: {text}", 500)
 
     async def transform(self, bucket: str, obj: str, fqn: Path, etl_args: str,
                         node_url: str = "") -> bytes | Delivered:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from ._images import ImageRegistry, LocalImage
 from ._msgs import IO, EtlSpec
 from ._pod import Launch, PodError, free_port
 
@@ -19,7 +20,8 @@ BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str]) -> Launch:
+async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
+                  images: ImageRegistry) -> Launch:
     """Write the ETL's files into ``workdir``, install what it needs, and say how to start it.
 
     ``log`` collects notes for the transformer's log (what was installed, what differs from a
@@ -50,7 +52,7 @@ async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str])
         launch = Launch(list(BOOTSTRAP), env, port)
         deps = [p.strip() for p in env.get("PACKAGES", "").split(",") if p.strip()]
     else:
-        launch = command_launch(spec, port, env)
+        launch = command_launch(spec, port, env, images.find(spec.image), log)
     launch.env["AISETL_PORT"] = str(port)
     launch.health_path = spec.health_path
     if deps:
@@ -61,21 +63,43 @@ async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str])
     return launch
 
 
-def command_launch(spec: EtlSpec, port: int, env: dict[str, str]) -> Launch:
-    """Run a container's command as a host process, its port replaced by a free local one."""
-    needs_k8s = ("the embedded cluster runs a container's command as a process on this machine; "
-                 "run this image on a Kubernetes-backed AIStore cluster")
-    if not spec.command:
-        raise PodError(f'cannot run image "{spec.image}": it has no command, and {needs_k8s}')
-    argv = [_localize(arg, spec.container_port, port) for arg in spec.command]
+def command_launch(spec: EtlSpec, port: int, env: dict[str, str], image: LocalImage | None,
+                   log: list[str]) -> Launch:
+    """Run a container's command as a host process, its port replaced by a free local one.
+
+    With a local image (``aisetl-tui image build``), the paths its Dockerfile copied into the
+    image are mapped back to the build context.
+    """
+    needs_k8s = ("the embedded cluster runs a container's command as a process on this machine "
+                 "(register a build context with `aisetl-tui image build -t IMAGE DIR`), or run "
+                 "it on a Kubernetes-backed AIStore cluster")
+    command = spec.command or (image.default_command if image else [])
+    if not command:
+        raise PodError(f'cannot run image "{spec.image}": it has no command; {needs_k8s}')
+    argv = [_localize(arg, spec.container_port, port) for arg in command]
+    cwd = None
+    if image is not None:
+        argv = [_host_arg(image, arg) for arg in argv]
+        cwd = image.host_path(image.workdir) or image.context
+        if not cwd.is_dir():
+            cwd = image.context
+        env.update({k: v for k, v in image.env.items() if k not in env})
+        log.extend(f"note: Dockerfile step not run here: RUN {step}" for step in image.skipped)
     exe = shutil.which(argv[0]) or (argv[0] if os.path.isfile(argv[0]) else None)
     if exe is None:
         raise PodError(f'cannot run image "{spec.image}": its command "{argv[0]}" does not exist '
-                       f"on this machine, and {needs_k8s}")
+                       f"on this machine; {needs_k8s}")
     if _is_python_script(exe):
         argv = [sys.executable, exe, *argv[1:]]
     env["PORT"] = str(port)
-    return Launch(argv, env, port)
+    return Launch(argv, env, port, cwd=cwd)
+
+
+def _host_arg(image: LocalImage, arg: str) -> str:
+    if not arg or arg.startswith("-"):
+        return arg
+    path = image.host_path(arg)
+    return str(path) if path is not None and path.exists() else arg
 
 
 def _localize(arg: str, container_port: int, port: int) -> str:

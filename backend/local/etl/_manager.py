@@ -22,6 +22,7 @@ from .._names import validate_bucket_name, validate_object_name
 from .._smap import Node
 from .._xact import Xaction
 from ._comm import Communicator, TransformError, escaped_uname
+from ._images import ImageError, ImageRegistry
 from ._launch import prepare
 from ._msgs import HPULL, EtlSpec, etl_not_found, parse_init_msg
 from ._offline import TCBMsg, run_job
@@ -100,8 +101,9 @@ class TargetEtls:
         notes: list[str] = []
         pod_name = f"{spec.name}-{node.daemon_id.lower()}"
         try:
-            launch = await prepare(spec, workdir, target_url, notes)
-        except PodError as err:
+            images = ImageRegistry(self.target.store.root.parent)
+            launch = await prepare(spec, workdir, target_url, notes, images)
+        except (PodError, ImageError) as err:
             raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
         pod = Pod(pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(notes)
@@ -188,7 +190,8 @@ class TargetEtls:
         etl = self.get(request.match_info["name"], running=False)
         status = "Running" if etl.pod.running else ("Failed" if etl.reason else "Succeeded")
         return json_response({"target_id": self.target.node.daemon_id, "health_status": status,
-                              "pod_name": etl.pod.name, "restarts": etl.pod.restarts,
+                              "pod_name": etl.pod.name, "pid": etl.pod.pid if etl.pod.running
+                              else None, "restarts": etl.pod.restarts,
                               "started": etl.pod.started})
 
     async def metrics(self, request: web.Request) -> web.Response:

@@ -21,6 +21,8 @@ from .._smap import HOST
 LOG_LINES = 2000
 LOG_LINE_MAX = 4096
 STOP_GRACE = 5.0
+NO_SUCH_ROUTE = (404, 405, 501)
+ROUTE_GRACE = 2.0  # how long a health check may answer "no such route" before init fails
 
 
 class PodError(Exception):
@@ -91,8 +93,8 @@ class Pod:
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        url = self.url + self.launch.health_path
-        last = "no answer"
+        path = self.launch.health_path
+        last, refused_since = "no answer", None
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             while True:
                 assert self._proc is not None
@@ -101,19 +103,22 @@ class Pod:
                     raise PodError(f"{self.name} exited with code {self._proc.returncode} "
                                    f"before it became ready{self.tail_text()}")
                 try:
-                    async with session.get(url) as resp:
+                    async with session.get(self.url + path) as resp:
                         if resp.status == 200:
                             return
-                        last = f"GET {self.launch.health_path} returned {resp.status}"
+                        last = f"GET {path} returned {resp.status}"
+                        if resp.status in NO_SUCH_ROUTE:  # will not change: fail fast
+                            refused_since = refused_since or time.monotonic()
                 except (aiohttp.ClientError, TimeoutError):
                     pass
-                if time.monotonic() > deadline:
-                    hint = ""
-                    if last != "no answer":
-                        hint = (f" ({last}; the readiness probe needs 200 from "
-                                f"GET {self.launch.health_path})")
-                    raise PodError(f"{self.name} did not become ready within {timeout:g}s"
-                                   f"{hint}{self.tail_text()}")
+                now = time.monotonic()
+                if refused_since is not None and now - refused_since > ROUTE_GRACE:
+                    raise PodError(f"{self.name} is not ready: {last}; the server must answer "
+                                   f"GET {path} with 200 (the readiness probe){self.tail_text()}")
+                if now > deadline:
+                    raise PodError(f"{self.name} did not become ready within {timeout:g}s "
+                                   f"({last}; the readiness probe needs 200 from GET {path})"
+                                   f"{self.tail_text()}")
                 await asyncio.sleep(0.05)
 
     async def _read_logs(self) -> None:
