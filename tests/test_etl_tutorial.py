@@ -107,7 +107,7 @@ def test_flow3_server_without_health_or_put(http, cluster, transform_bucket,
     pod = (MANIFESTS / "md5" / "spec.yaml").read_text().replace(":v1", ":v0")
     etl_cleanup.append("tutorial-md5")
     resp = http.put("/v1/etl", json=spec_msg("tutorial-md5", pod))
-    assert resp.status_code == 500
+    assert resp.status_code == 400
     message = resp.json()["message"]
     assert "GET /health returned 501" in message
     assert "must answer GET /health with 200" in message

@@ -118,7 +118,8 @@ class TargetEtls:
         except PodError as err:
             etl.stage, etl.reason = "Aborted", str(err)
             etl.inline.abort(str(err))
-            raise AISHTTPError(500, f"{node.pretty}: ETL {spec.name} failed to start: {err}"
+            # 400, not 5xx: the cause is the ETL itself, and the SDK would retry a 5xx
+            raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name} failed to start: {err}"
                                ) from None
         return web.Response()
 
