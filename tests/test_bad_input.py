@@ -120,9 +120,13 @@ def test_unsatisfiable_range(http: httpx.Client, bucket) -> None:
     assert resp.headers["Content-Range"] == "bytes */10"
 
 
-def test_object_path_conflicts(http: httpx.Client, bucket) -> None:
+def test_object_path_conflicts(http: httpx.Client, bucket, cluster: LocalCluster) -> None:
+    """An object and a "directory" of the same name cannot live on one target."""
+    owner = cluster.smap.owner(bucket.name, "a").daemon_id
+    nested = next(f"a/{i}" for i in range(1000)
+                  if cluster.smap.owner(bucket.name, f"a/{i}").daemon_id == owner)
     assert http.put(f"/v1/objects/{bucket.name}/a", content=b"file").status_code == 200
-    resp = http.put(f"/v1/objects/{bucket.name}/a/b", content=b"nested")
+    resp = http.put(f"/v1/objects/{bucket.name}/{nested}", content=b"nested")
     assert resp.status_code == 409
     assert "parent path is an object" in error_of(resp)["message"]
     assert listed(bucket) == ["a"]

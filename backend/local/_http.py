@@ -119,7 +119,7 @@ def text_response(text: str, status: int = 200) -> web.Response:
 class Blocking:
     """Runs blocking file-system work on a bounded pool, off the event loop."""
 
-    def __init__(self, workers: int = 16) -> None:
+    def __init__(self, workers: int = 8) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="io")
 
     async def __call__(self, fn: Callable[..., R], *args: Any) -> R:

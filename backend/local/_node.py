@@ -15,6 +15,7 @@ import signal
 import socket
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 from ._proxy import Proxy
@@ -62,7 +63,7 @@ def main() -> None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
         app = Target(smap, node, args.root).app()
     sock = socket.socket(fileno=args.fd)
-    asyncio.run(serve(app, sock))
+    uvloop.run(serve(app, sock))
 
 
 if __name__ == "__main__":

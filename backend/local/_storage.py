@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import uuid
@@ -78,8 +78,8 @@ class ObjectWriter:
 
     def __init__(self, store: ObjectStore, bucket: str, obj: str, expect: tuple[str, str] | None):
         self._store, self._bucket, self._obj = store, bucket, obj
-        fd, self._tmp = tempfile.mkstemp(dir=store.tmp_dir)
-        self._file = os.fdopen(fd, "wb", buffering=0)
+        self._tmp = store.tmp_name()
+        self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort
         self._size = 0
         self._hash = xxhash.xxh64()
         self._expect = expect
@@ -139,6 +139,10 @@ class ObjectStore:
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._index_lock = threading.Lock()
         self._indexes: dict[str, _BucketIndex] = {}
+        self._tmp_seq = itertools.count()
+
+    def tmp_name(self) -> str:
+        return f"{self.tmp_dir}/{os.getpid()}.{next(self._tmp_seq)}"
 
     def recover(self) -> None:
         """Drop what a crash left behind: partial writes and half-destroyed buckets."""
@@ -213,13 +217,15 @@ class ObjectStore:
                 with contextlib.suppress(OSError):  # a lost attribute restarts the version
                     meta.version = _read_meta(str(path), old_size).version + 1
             os.setxattr(tmp, XATTR, _meta_encoder.encode(meta))
-            for _ in range(3):  # a concurrent delete may prune the parent directory
+            for _ in range(3):  # the parent may be missing, or pruned by a concurrent delete
                 try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(tmp, path)
                     break
                 except FileNotFoundError:
-                    continue
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                    except (NotADirectoryError, FileExistsError) as err:
+                        raise object_conflict(bucket, obj, "a parent path is an object") from err
                 except (NotADirectoryError, FileExistsError) as err:
                     raise object_conflict(bucket, obj, "a parent path is an object") from err
                 except IsADirectoryError as err:

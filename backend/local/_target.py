@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -36,11 +38,13 @@ _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class FileSlice(web.StreamResponse):
-    """Sends ``count`` bytes of an open file from ``offset`` with sendfile, then closes it."""
+    """Sends ``count`` bytes of an open file from ``offset`` (sendfile where the event loop
+    has it, else chunked reads on the I/O pool), then closes the file."""
 
-    def __init__(self, f: BinaryIO, offset: int, count: int, status: int, headers: dict) -> None:
+    def __init__(self, f: BinaryIO, offset: int, count: int, status: int, headers: dict,
+                 io: Blocking) -> None:
         super().__init__(status=status, headers=headers)
-        self._file, self._offset, self._count = f, offset, count
+        self._file, self._offset, self._count, self._io = f, offset, count, io
         self.content_length = count
 
     async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
@@ -49,13 +53,37 @@ class FileSlice(web.StreamResponse):
         try:
             writer = await super().prepare(request)
             if request.method != "HEAD" and self._count and request.transport is not None:
-                await asyncio.get_running_loop().sendfile(
-                    request.transport, self._file, self._offset, self._count
-                )
+                try:
+                    await asyncio.get_running_loop().sendfile(
+                        request.transport, self._file, self._offset, self._count, fallback=False
+                    )
+                except NotImplementedError:
+                    await self._copy()
             await super().write_eof()
             return writer
         finally:
             self._file.close()
+
+    async def _copy(self) -> None:
+        fd, offset, end = self._file.fileno(), self._offset, self._offset + self._count
+        while offset < end:
+            chunk = await self._io(os.pread, fd, min(CHUNK, end - offset), offset)
+            if not chunk:
+                raise ConnectionResetError("object shrank while being sent")
+            await self.write(chunk)
+            offset += len(chunk)
+
+
+@dataclass
+class _Read:
+    """An object opened for GET: small ones are read whole, large ones stay open."""
+
+    meta: ObjectMeta
+    status: int
+    offset: int = 0
+    count: int = 0
+    data: bytes | None = None
+    file: BinaryIO | None = None
 
 
 def object_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta, root: Path) -> dict:
@@ -228,21 +256,32 @@ class Target:
             return web.Response()
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
 
-    async def get_object(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
-        f, meta = await self.io(self.store.open, bucket, obj)
-        headers = object_headers(self.node, bucket, obj, meta, self.store.root)
+    def _open_read(self, bucket: str, obj: str, range_header: str | None) -> _Read:
+        f, meta = self.store.open(bucket, obj)
         offset, count, status = 0, meta.size, 200
-        range_header = request.headers.get("Range")
         if range_header and meta.size:
             rng = parse_range(range_header, meta.size)
             if rng is None:
                 f.close()
-                return web.Response(status=416, headers={"Content-Range": f"bytes */{meta.size}"})
-            offset, count, status = *rng, 206
-            headers["Content-Range"] = f"bytes {offset}-{offset + count - 1}/{meta.size}"
+                return _Read(meta, 416)
+            (offset, count), status = rng, 206
+        if count > SMALL_BODY:
+            return _Read(meta, status, offset, count, file=f)
+        with f:
+            return _Read(meta, status, offset, count, data=os.pread(f.fileno(), count, offset))
+
+    async def get_object(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
+        r = await self.io(self._open_read, bucket, obj, request.headers.get("Range"))
+        if r.status == 416:
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{r.meta.size}"})
+        headers = object_headers(self.node, bucket, obj, r.meta, self.store.root)
+        if r.status == 206:
+            headers["Content-Range"] = f"bytes {r.offset}-{r.offset + r.count - 1}/{r.meta.size}"
         self.stats["get.n"] += 1
-        self.stats["get.size"] += count
-        return FileSlice(f, offset, count, status, headers)
+        self.stats["get.size"] += r.count
+        if r.file is not None:
+            return FileSlice(r.file, r.offset, r.count, r.status, headers, self.io)
+        return web.Response(body=r.data, status=r.status, headers=headers)
 
     async def head_object(self, bucket: str, obj: str) -> web.Response:
         meta = await self.io(self.store.head, bucket, obj)
