@@ -43,11 +43,15 @@ def status_of(xid: str, snaps: Iterable[dict]) -> dict:
     """``nl.Status`` of one job from its per-target snapshots."""
     snaps = list(snaps)
     ended = [_ns(s["end-time"]) for s in snaps]
+    aborted = any(s["aborted"] for s in snaps)
+    failed = sum((s.get("ext") or {}).get("obj_errors", 0) for s in snaps)
+    err = next((s["err"] for s in snaps if s["err"] and (s["aborted"] or not aborted)), "")
+    if failed and not aborted:
+        err = f"{failed} object(s) failed to transform; see the job's errors"
     return {
-        "kind": snaps[0]["kind"], "uuid": xid,
-        "err": next((s["err"] for s in snaps if s["err"]), ""),
+        "kind": snaps[0]["kind"], "uuid": xid, "err": err,
         "end_time": max(ended) if all(ended) else 0,
-        "aborted": any(s["aborted"] for s in snaps),
+        "aborted": aborted,
         "is_idle": all(s["is_idle"] for s in snaps),
     }
 

@@ -74,7 +74,7 @@ class Xaction:
 
     def snap(self) -> dict:
         return {
-            "ext": None,
+            "ext": {"obj_errors": self.error_count} if self.error_count else None,
             "start-time": _rfc3339(self.started),
             "end-time": _rfc3339(self.ended),
             "bck": bck_json(self.src),
