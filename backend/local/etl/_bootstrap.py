@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import importlib.util
 import inspect
+import io
+import json
 import os
 import subprocess
 import sys
@@ -72,14 +74,34 @@ def _load_module(path: str) -> Any:
     return module
 
 
-def code_server(path: str, func_name: str) -> type[ETLServer]:
-    func = getattr(_load_module(path), func_name)
-    takes_args = len(inspect.signature(func).parameters) >= 2
+def code_server(path: str, names: dict[str, str], chunk_size: int) -> type[ETLServer]:
+    """The legacy python runtime's contract: ``transform(data)``, or ``transform(data, context)``
+    with optional ``before(context)`` / ``after(context)``; with ``chunk_size`` the object
+    arrives in chunks and the result is ``context["result"]`` (or what ``after`` returns)."""
+    module = _load_module(path)
+    func = getattr(module, names["transform"])
+    before = getattr(module, names["before"]) if names.get("before") else None
+    after = getattr(module, names["after"]) if names.get("after") else None
+    takes_context = len(inspect.signature(func).parameters) >= 2
+    if (chunk_size or before or after) and not takes_context:
+        raise SystemExit(f"{names['transform']}() must take (data, context) when chunk_size, "
+                         "before or after is used")
 
     class CodeServer(_LocalServer):
         @_remember_errors
-        def transform(self, data: bytes, path: str, etl_args: str) -> bytes:
-            result = func(data, etl_args) if takes_args else func(data)
+        def transform(self, data: bytes | str, path: str, etl_args: str) -> bytes:
+            context: dict[str, Any] = {"etl_args": etl_args}
+            if before:
+                before(context)
+            if chunk_size:
+                with open(data, "rb") if isinstance(data, str) else io.BytesIO(data) as f:
+                    while chunk := f.read(chunk_size):
+                        func(chunk, context)
+            else:
+                context["result"] = func(data, context) if takes_context else func(data)
+            if after:
+                context["result"] = after(context)
+            result = context.get("result") or b""
             return result.encode() if isinstance(result, str) else bytes(result)
 
     return CodeServer
@@ -149,7 +171,8 @@ def main() -> None:
     if mode == "class":
         cls = class_server()
     elif mode == "code":
-        cls = code_server(code, os.environ["AISETL_FUNC"])
+        names = json.loads(os.environ["AISETL_FUNCS"])
+        cls = code_server(code, names, int(os.environ.get("AISETL_CHUNK_SIZE", "0")))
     elif mode == "io":
         timeout = float(os.environ.get("AISETL_OBJ_TIMEOUT", "0")) or None
         cls = io_server(code, timeout)

@@ -36,7 +36,10 @@ async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
         code_path = workdir / "code.py"
         code_path.write_text(spec.code)
         env.update(AISETL_MODE="io" if spec.comm == IO else "code", AISETL_CODE=str(code_path),
-                   AISETL_FUNC=spec.func, AISETL_OBJ_TIMEOUT=str(spec.obj_timeout))
+                   AISETL_FUNCS=json.dumps(spec.funcs), AISETL_OBJ_TIMEOUT=str(spec.obj_timeout),
+                   AISETL_CHUNK_SIZE=str(spec.chunk_size))
+        if spec.chunk_size:  # read the object in chunks from its file, not whole from the body
+            env["ETL_DIRECT_FQN"] = "true"
         if spec.runtime != f"python{HOST_PYTHON}v2":
             log.append(f"note: runtime {spec.runtime} runs on this machine's Python {HOST_PYTHON}")
         launch = Launch(list(BOOTSTRAP), env, port)

@@ -48,7 +48,7 @@ class EtlSpec:
     raw: dict[str, Any] = field(repr=False)  # the message as received, for GET /v1/etl/<name>
     # code ETLs
     code: str = ""
-    func: str = ""
+    funcs: dict[str, str] = field(default_factory=dict)  # transform, and optionally before/after
     runtime: str = ""
     dependencies: list[str] = field(default_factory=list)
     chunk_size: int = 0
@@ -206,20 +206,25 @@ def _parse_code_msg(msg: dict) -> EtlSpec:
         raise bad_request(
             f'ETL "{name}": code has a syntax error: {err.msg} (code.py, line {err.lineno})'
         ) from None
-    funcs = msg.get("funcs") or msg.get("Funcs") or {}
-    func = str(funcs.get("transform", "") if isinstance(funcs, dict) else "")
+    raw_funcs = msg.get("funcs") or msg.get("Funcs") or {}
+    if not isinstance(raw_funcs, dict):
+        raise bad_request(f'ETL "{name}": funcs must be an object like {{"transform": "name"}}')
+    funcs = {k.lower(): str(v) for k, v in raw_funcs.items() if v}
     if base["comm"] != IO:
-        if not func:
+        if not funcs.get("transform"):
             raise bad_request(f'ETL "{name}": funcs.transform (the function name) is required')
-        if func not in _top_level_names(tree):
-            raise bad_request(f'ETL "{name}": code defines no top-level function "{func}"')
+        defined = _top_level_names(tree)
+        for role, func in funcs.items():
+            if func not in defined:
+                raise bad_request(f'ETL "{name}": code defines no top-level function "{func}" '
+                                  f"(funcs.{role})")
     chunk_size = int(msg.get("chunk_size") or 0)
     if not 0 <= chunk_size <= MAX_CHUNK_SIZE:
         raise bad_request(f'ETL "{name}": chunk_size must be between 0 and {MAX_CHUNK_SIZE}')
     deps = _b64(msg, "dependencies", name).decode(errors="replace")
     dependencies = [line.strip() for line in deps.splitlines()
                     if line.strip() and not line.strip().startswith("#")]
-    return EtlSpec(**base, kind="code", code=code, func=func, runtime=runtime,
+    return EtlSpec(**base, kind="code", code=code, funcs=funcs, runtime=runtime,
                    dependencies=dependencies, chunk_size=chunk_size)
 
 
