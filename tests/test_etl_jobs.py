@@ -1,0 +1,83 @@
+"""Offline jobs as a monitor sees them: live per-target counters, running list, abort; and the
+runtime-spec flow (ETLSpecMsg) from manifests/."""
+
+from __future__ import annotations
+
+import time
+
+import yaml
+
+from backend.local.etl import ImageRegistry
+from tests.conftest import MANIFESTS, code_msg
+
+SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.01)\n    return data[::-1]\n"
+
+
+def qry(http, xid: str) -> dict:
+    return http.request("GET", "/v1/cluster", params={"what": "qryxstats"},
+                        json={"id": xid}).json()
+
+
+def loc_objs(snaps: dict) -> int:
+    return sum(int(s["stats"]["loc-objs"]) + int(s["stats"]["out-objs"])
+               for per_target in snaps.values() for s in per_target)
+
+
+def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup) -> None:
+    etl_cleanup.append("slow-reverse")
+    assert http.put("/v1/etl", json=code_msg("slow-reverse", SLOW, comm="hpush://")
+                    ).status_code == 200
+    for i in range(400):
+        bucket.object(f"o{i:03}").get_writer().put_content(b"abc%d" % i)
+    resp = http.post(f"/v1/buckets/{bucket.name}", params={"bck_to": "ais/@#/reversed/"},
+                     json={"action": "etl-bck", "value": {"id": "slow-reverse",
+                                                          "num-workers": 2}})
+    xid = resp.text
+
+    time.sleep(0.5)
+    first = qry(http, xid)
+    assert set(first) == {t.daemon_id for t in client.cluster().get_info().tmap.values()}
+    time.sleep(0.5)
+    second = qry(http, xid)
+    assert loc_objs(second) > loc_objs(first) > 0
+    snap = next(iter(second.values()))[0]
+    assert snap["kind"] == "etl-bck" and snap["end-time"] == "0001-01-01T00:00:00Z"
+    assert snap["src-bck"]["name"] == bucket.name and snap["dst-bck"]["name"] == "reversed"
+
+    running = http.request("GET", "/v1/cluster", params={"what": "running_all"},
+                           json={"kind": "etl-bck", "show_active": True}).json()
+    assert f"etl-bck[{xid}]" in running
+
+    resp = http.put("/v1/cluster", json={"action": "stop", "value": {"ID": xid}})
+    assert resp.status_code == 200
+    status = http.request("GET", "/v1/cluster", params={"what": "status"}, json={"id": xid}).json()
+    deadline = time.monotonic() + 10
+    while not status["end_time"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = http.request("GET", "/v1/cluster", params={"what": "status"},
+                              json={"id": xid}).json()
+    assert status["aborted"] and status["end_time"]
+    done = loc_objs(qry(http, xid))
+    assert done < 400
+    time.sleep(0.3)
+    assert loc_objs(qry(http, xid)) == done  # nothing moves after the abort
+    client.bucket("reversed").delete(missing_ok=True)
+
+
+def test_unknown_job(http) -> None:
+    resp = http.request("GET", "/v1/cluster", params={"what": "status"}, json={"id": "nope"})
+    assert resp.status_code == 404
+    resp = http.put("/v1/cluster", json={"action": "stop", "value": {"ID": "nope"}})
+    assert resp.status_code == 404
+
+
+def test_runtime_spec_from_manifests(http, cluster, bucket, etl_cleanup) -> None:
+    ImageRegistry(cluster.data_dir).add("docker.io/aistore/md5_server:v1", MANIFESTS / "md5")
+    msg = yaml.safe_load((MANIFESTS / "md5" / "etl_spec.yaml").read_text())
+    msg["name"] = "runtime-md5"
+    etl_cleanup.append("runtime-md5")
+    resp = http.put("/v1/etl", json=msg)
+    assert resp.status_code == 200, resp.text
+    bucket.object("shard.in").get_writer().put_content(b"some text :)\n")
+    resp = http.get(f"/v1/objects/{bucket.name}/shard.in", params={"etl_name": "runtime-md5"})
+    assert resp.text == "393c6706efb128fbc442d3f7d084a426"
