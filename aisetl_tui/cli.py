@@ -1,11 +1,11 @@
-"""Command line: ``aisetl-tui`` and ``aisetl-tui cluster [start|status|stop]``."""
+"""Command line: ``aisetl-tui`` (the app), ``aisetl-tui cluster [start|status|stop]``, and
+``aisetl-tui image build|ls|rm``."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +16,7 @@ from backend.local import (
     RunInfo,
     default_data_dir,
     find_running,
+    start_in_background,
 )
 from backend.local.etl import ImageError, ImageRegistry
 
@@ -32,6 +33,14 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aisetl-tui", description=__doc__)
+    parser.add_argument("--endpoint", default=os.environ.get("AIS_ENDPOINT"),
+                        help="AIStore endpoint (default: $AIS_ENDPOINT, else the embedded "
+                             "cluster, started if it is not running)")
+    parser.add_argument("--readonly", action="store_true", help="hide every mutating action")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the embedded cluster's data directory")
+    parser.add_argument("--targets", type=int, default=2,
+                        help="targets of the embedded cluster when it is started (default 2)")
     sub = parser.add_subparsers(dest="command")
     cluster = sub.add_parser("cluster", help="run the embedded AIStore-compatible cluster")
     _cluster_args(cluster)
@@ -75,31 +84,15 @@ def run_foreground(args: argparse.Namespace) -> int:
 
 def start_background(args: argparse.Namespace) -> int:
     data = (args.data or default_data_dir()).resolve()
-    if (running := find_running(data)) is not None:
-        print(f"already running: {running.endpoint} (pid {running.pid})")
-        return 0
-    data.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "aisetl_tui.cli", "cluster", "--data", str(data),
-           "--targets", str(args.targets)]
-    if args.port is not None:
-        cmd += ["--port", str(args.port)]
-    log_path = data / "supervisor.log"
-    with open(log_path, "ab") as logf:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                                start_new_session=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if (running := find_running(data)) is not None and running.pid == proc.pid:
-            print(f"started: {running.endpoint} (pid {running.pid})")
-            return 0
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            print("error: the cluster did not start:\n" + "\n".join(tail), file=sys.stderr)
-            return 1
-        time.sleep(0.1)
-    print(f"error: the cluster did not start in {START_TIMEOUT:.0f}s; see {log_path}",
-          file=sys.stderr)
-    return 1
+    already = find_running(data)
+    try:
+        info = start_in_background(data, args.targets, args.port, START_TIMEOUT)
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    verb = "already running" if already else "started"
+    print(f"{verb}: {info.endpoint} (pid {info.pid})")
+    return 0
 
 
 def status(args: argparse.Namespace) -> int:
@@ -152,13 +145,27 @@ def images(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_app(args: argparse.Namespace) -> int:
+    from .app import AisEtlApp
+    from .config import ConfigError, load_keymap
+
+    try:
+        keymap = load_keymap()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    app = AisEtlApp(endpoint=args.endpoint, data_dir=args.data, readonly=args.readonly,
+                    keymap=keymap, targets=args.targets)
+    app.run()
+    return app.return_code or 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "image":
         return images(args)
-    if args.command != "cluster":
-        # Until the app lands, the default command runs the embedded cluster in the foreground.
-        args = build_parser().parse_args(["cluster", *(argv or sys.argv[1:])])
+    if args.command is None:
+        return run_app(args)
     handlers = {None: run_foreground, "start": start_background, "status": status, "stop": stop}
     return handlers[args.action](args)
 

@@ -8,6 +8,7 @@ from ._cluster import (
     default_data_dir,
     find_running,
     healthy,
+    start_in_background,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "default_data_dir",
     "find_running",
     "healthy",
+    "start_in_background",
 ]

@@ -313,3 +313,31 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+def start_in_background(data_dir: Path | None = None, targets: int = 2, port: int | None = None,
+                        timeout: float = 60.0) -> RunInfo:
+    """The cluster running on ``data_dir``, started as a detached process if it is not.
+
+    Its output goes to ``supervisor.log`` in the data directory.
+    """
+    data = (data_dir or default_data_dir()).resolve()
+    if (running := find_running(data)) is not None:
+        return running
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "aisetl_tui.cli", "cluster", "--data", str(data),
+           "--targets", str(targets)]
+    if port is not None:
+        cmd += ["--port", str(port)]
+    log_path = data / "supervisor.log"
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                                start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (running := find_running(data)) is not None and running.pid == proc.pid:
+            return running
+        if proc.poll() is not None:
+            raise ClusterError("the embedded cluster did not start:\n" + _tail(log_path, 5))
+        time.sleep(0.1)
+    raise ClusterError(f"the embedded cluster did not start in {timeout:.0f}s; see {log_path}")

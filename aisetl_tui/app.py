@@ -1,0 +1,183 @@
+"""The app: connects (to the embedded cluster by default), keeps the status line current,
+and routes commands to screens. Screens hold state, widgets render, workers do the I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from backend.ais import AisClient, AisError, load_token
+from backend.local import ClusterError, start_in_background
+
+from .screens.buckets import BucketsScreen
+from .screens.command_bar import CommandBar
+from .screens.etls import EtlsScreen
+from .screens.help import HelpScreen
+from .screens.jobs import JobsScreen
+from .screens.pods import PodsScreen
+from .widgets.status import ClusterStatus
+
+HEALTH_EVERY = 2.0
+MAX_BACKOFF = 8.0
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What the app knows about a transform it started (the cluster does not keep it)."""
+
+    xid: str
+    etl: str
+    src: str
+    dst: str
+    prefix: str
+    started: float
+
+
+class AisEtlApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "aisetl-tui"
+    MODES = {"buckets": BucketsScreen, "etls": EtlsScreen, "pods": PodsScreen,
+             "jobs": JobsScreen}
+    BINDINGS = [
+        Binding("colon", "command_bar", "Command", id="app.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("1", "switch_mode('buckets')", "Buckets", show=False, id="app.buckets"),
+        Binding("2", "switch_mode('etls')", "ETLs", show=False, id="app.etls"),
+        Binding("3", "switch_mode('pods')", "Pods", show=False, id="app.pods"),
+        Binding("4", "switch_mode('jobs')", "Jobs", show=False, id="app.jobs"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    status: reactive[ClusterStatus] = reactive(ClusterStatus, always_update=True)
+
+    def __init__(self, endpoint: str | None = None, data_dir: Path | None = None,
+                 readonly: bool = False, keymap: dict[str, str] | None = None,
+                 targets: int = 2) -> None:
+        super().__init__()
+        self.endpoint_arg = endpoint
+        self.data_dir = data_dir
+        self.targets = targets
+        self.readonly = readonly
+        self.keymap = keymap or {}
+        self.client: AisClient | None = None
+        self.supports_init_code = False
+        self.jobs: dict[str, JobRecord] = {}
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.switch_mode("buckets")
+        self.connect()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    # --- connection -------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        """Find or start the cluster, then watch it: say so within seconds when it is gone,
+        retry with backoff, and refresh the screen when it is back."""
+        endpoint, embedded = self.endpoint_arg, self.endpoint_arg is None
+        if endpoint is None:
+            self.status = ClusterStatus(state="starting", embedded=True,
+                                        detail="starting the embedded cluster…")
+            try:
+                info = await asyncio.to_thread(start_in_background, self.data_dir, self.targets)
+            except ClusterError as err:
+                self.status = ClusterStatus(state="unreachable", embedded=True, detail=str(err))
+                return
+            endpoint = info.endpoint
+        self.client = AisClient(endpoint, token=load_token())
+        self.supports_init_code = embedded
+        self.status = ClusterStatus(endpoint=endpoint, embedded=embedded, state="connecting")
+        backoff, was_connected = 1.0, False
+        while True:
+            try:
+                smap = await self.client.cluster_map()
+            except AisError as err:
+                self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
+                                            state="unreachable",
+                                            detail=f"{err} (retrying in {backoff:.0f}s)")
+                was_connected = False
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
+                                        proxies=len(smap.proxies), targets=len(smap.targets),
+                                        state="connected")
+            if not was_connected:
+                was_connected = True
+                refresh = getattr(self.screen, "refresh_now", None)
+                if refresh is not None:
+                    refresh()
+            await asyncio.sleep(HEALTH_EVERY)
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def action_command_bar(self) -> None:
+        self.push_screen(CommandBar(), lambda text: self.run_command(text or ""))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen))
+
+    def run_command(self, text: str) -> None:
+        try:
+            words = shlex.split(text)
+        except ValueError:
+            words = text.split()
+        if not words:
+            return
+        verb, args = words[0].lower(), words[1:]
+        arg = args[0] if args else None
+        modes = {"buckets": "buckets", "b": "buckets", "etls": "etls", "etl": "etls",
+                 "e": "etls", "pods": "pods", "p": "pods", "jobs": "jobs", "j": "jobs"}
+        if verb in ("q", "quit", "exit"):
+            self.exit()
+        elif verb in ("help", "h", "?"):
+            self.action_help()
+        elif verb in ("pods", "p") and arg:
+            self.push_screen(PodsScreen(only=arg))
+        elif verb in modes:
+            self.switch_mode(modes[verb])
+        elif verb in ("objects", "o", "ls") and arg:
+            from .screens.objects import ObjectsScreen
+
+            self.push_screen(ObjectsScreen(arg.removeprefix("ais://").strip("/")))
+        elif verb == "init" and not self.readonly and args[:1] in (["code"], ["spec"]):
+            from .screens.etl_init import InitCodeScreen, InitSpecScreen
+
+            form = InitCodeScreen if args[0] == "code" else InitSpecScreen
+            self.push_screen(form(args[1] if len(args) > 1 else ""))
+        elif verb == "transform" and not self.readonly:
+            from .screens.offline import OfflineFormScreen
+
+            self.push_screen(OfflineFormScreen(src=arg))
+        else:
+            self.notify(f"unknown command {text!r}: press ? for the list", severity="warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, command in [("Buckets", "buckets"), ("ETLs", "etls"), ("Pods", "pods"),
+                               ("Jobs", "jobs"), ("Init ETL from code", "init code"),
+                               ("Init ETL from spec", "init spec"),
+                               ("Transform a bucket", "transform")]:
+            yield SystemCommand(title, f":{command}",
+                                lambda command=command: self.run_command(command))
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def remember_job(self, xid: str, etl: str, src: str, dst: str, prefix: str = "") -> None:
+        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time())

@@ -1,0 +1,121 @@
+"""Throughput, progress and ETA of an offline transform, from per-target cumulative counters.
+
+Pure functions and small value types: no I/O, no widgets, so they are easy to test. Rates divide
+by the measured time between two samples (never the nominal poll interval), and survive
+counters that reset (a restarted job or target) and targets that appear or disappear.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+HISTORY = 300  # samples kept per target for the chart (5 minutes at one per second)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """One target's cumulative counters for one job, as of one sample."""
+
+    objs: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Rate:
+    objs_per_s: float
+    bytes_per_s: float
+
+
+ZERO = Rate(0.0, 0.0)
+
+
+def rate(prev: Counters | None, cur: Counters, seconds: float) -> Rate:
+    """The rate between two samples; a counter that went backwards restarted from zero."""
+    if prev is None or seconds <= 0:
+        return ZERO
+    d_objs = cur.objs - prev.objs if cur.objs >= prev.objs else cur.objs
+    d_bytes = cur.bytes - prev.bytes if cur.bytes >= prev.bytes else cur.bytes
+    return Rate(d_objs / seconds, d_bytes / seconds)
+
+
+@dataclass
+class NodeSeries:
+    """What the monitor keeps per target: the last sample, the current rate, its history."""
+
+    last: Counters | None = None
+    last_time: float = 0.0
+    current: Rate = ZERO
+    history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+class ThroughputTracker:
+    """Feeds samples in; per-target rates and bounded histories come out."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeSeries] = {}
+
+    def add(self, when: float, counters: Mapping[str, Counters]) -> None:
+        """Record one poll's counters, taken at monotonic time ``when``."""
+        for target, cur in counters.items():
+            node = self.nodes.setdefault(target, NodeSeries())
+            node.current = rate(node.last, cur, when - node.last_time) if node.last else ZERO
+            node.last, node.last_time = cur, when
+            node.history.append(node.current.bytes_per_s)
+        for target, node in self.nodes.items():
+            if target not in counters:  # a target that stopped reporting moves nothing
+                node.current = ZERO
+                node.history.append(0.0)
+
+    def total(self) -> Rate:
+        return Rate(sum(n.current.objs_per_s for n in self.nodes.values()),
+                    sum(n.current.bytes_per_s for n in self.nodes.values()))
+
+
+@dataclass(frozen=True)
+class Progress:
+    done_objs: int
+    done_bytes: int
+    total_objs: int | None
+    total_bytes: int | None
+
+    @property
+    def fraction(self) -> float | None:
+        """Completed share by objects, or None while the total is unknown."""
+        if not self.total_objs:
+            return None
+        return min(1.0, self.done_objs / self.total_objs)
+
+
+def progress(counters: Iterable[Counters], total_objs: int | None,
+             total_bytes: int | None) -> Progress:
+    done = list(counters)
+    return Progress(sum(c.objs for c in done), sum(c.bytes for c in done), total_objs,
+                    total_bytes)
+
+
+def eta_seconds(p: Progress, objs_per_s: float) -> float | None:
+    """Seconds left at the current rate; None when it cannot be told."""
+    if p.total_objs is None or objs_per_s <= 0:
+        return None
+    return max(0.0, (p.total_objs - p.done_objs) / objs_per_s)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02}m"
+    return f"{minutes}m{secs:02}s" if minutes else f"{secs}s"

@@ -1,0 +1,144 @@
+"""What every screen shares: the status line, the footer, a filter, and polling that never
+overlaps, re-arms only after it finishes, and stops while the screen is not visible."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from backend.ais import AisClient, AisError
+
+from ..widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from ..app import AisEtlApp
+
+class AppScreen(Screen):
+    """A full screen with the status line on top and the footer of its keys at the bottom."""
+
+    TITLE_TEXT: ClassVar[str] = ""
+    MUTATING: ClassVar[frozenset[str]] = frozenset()  # actions hidden with --readonly
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    @property
+    def ais(self) -> AisEtlApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def client(self) -> AisClient | None:
+        return self.ais.client
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.title_text())
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        yield Static("", id="problem")
+        yield Input(placeholder="filter (Enter to apply, Esc to clear)", id="filter")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def title_text(self) -> str:
+        return self.TITLE_TEXT
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.MUTATING and self.ais.readonly)
+
+    def action_back(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.display:
+            self._close_filter(clear=True)
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    # --- problems ---------------------------------------------------------------------------
+
+    def show_problem(self, message: str) -> None:
+        problem = self.query_one("#problem", Static)
+        problem.update(message)
+        problem.display = bool(message)
+
+    # --- filter -----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value)
+        self._close_filter(clear=False)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter(event.value)
+
+    def _close_filter(self, clear: bool) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if clear:
+            filter_input.value = ""
+            self.apply_filter("")
+        filter_input.display = False
+        self.focus_main()
+
+    def apply_filter(self, text: str) -> None:
+        """Screens with a table filter it; the default does nothing."""
+
+    def focus_main(self) -> None:
+        self.focus_next()
+
+
+class PollingScreen(AppScreen):
+    """Fetches on a timer while visible. One fetch at a time (an exclusive worker), the next
+    one scheduled only when the previous has finished."""
+
+    INTERVAL: ClassVar[float] = 3.0
+    _timer: Timer | None = None
+
+    def on_screen_resume(self) -> None:
+        self.refresh_now()
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def refresh_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.run_worker(self._poll(), exclusive=True, group="poll")
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+
+    async def _poll(self) -> None:
+        try:
+            client = self.client
+            if client is None:
+                return
+            data = await self.fetch(client)
+            self.show_problem("")
+            self.render_data(data)
+        except AisError as err:
+            self.show_problem(f"[red]{err}[/]")
+        finally:
+            if self.is_current:
+                self._timer = self.set_timer(self.INTERVAL, self.refresh_now)
+
+    async def fetch(self, client: AisClient) -> Any:
+        raise NotImplementedError
+
+    def render_data(self, data: Any) -> None:
+        raise NotImplementedError

@@ -1,0 +1,133 @@
+"""Buckets: name, object count and size; create, destroy, open."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from backend.ais import AisClient, AisError, BucketSummary
+
+from ..rates import human_bytes
+from ..widgets.table import KeyedTable
+from ._base import PollingScreen
+from .dialogs import ConfirmScreen, PromptScreen
+
+_BUCKET_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """AIStore's rule for bucket names, checked before anything is sent."""
+    if not _BUCKET_RE.match(name) or ".." in name or name.startswith("."):
+        return ("1-64 letters, digits, '-', '_' or '.'; no leading '.' and no '..'")
+    return None
+
+
+class BucketsScreen(PollingScreen):
+    TITLE_TEXT = "buckets"
+    INTERVAL = 5.0
+    MUTATING = frozenset({"create", "destroy"})
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="buckets.open"),
+        Binding("c", "create", "Create", id="buckets.create"),
+        Binding("ctrl+d", "destroy", "Destroy", id="buckets.destroy"),
+        Binding("t", "transform", "Transform", id="buckets.transform"),
+        Binding("slash", "filter", "Filter", id="buckets.filter"),
+        Binding("ctrl+r", "refresh", "Refresh", id="buckets.refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield KeyedTable(["NAME", "OBJECTS", "SIZE"], id="buckets")
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#buckets", KeyedTable)
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        self.table.set_filter(text)
+
+    async def fetch(self, client: AisClient) -> list[BucketSummary | str]:
+        buckets = await client.list_buckets()
+        names = [b.name for b in buckets if b.provider in ("ais", "")]
+        self.render_data(list(names))  # names first: the table fills before the counts arrive
+        summaries = await asyncio.gather(*(client.bucket_summary(n) for n in names),
+                                         return_exceptions=True)
+        return [s if isinstance(s, BucketSummary) else n for n, s in zip(names, summaries,
+                                                                         strict=True)]
+
+    def render_data(self, data: list[BucketSummary | str]) -> None:
+        rows = {}
+        for item in data:
+            if isinstance(item, BucketSummary):
+                rows[item.name] = (item.name, f"{item.count:,}", human_bytes(item.size))
+            else:
+                old = self.table._rows.get(item)
+                rows[item] = old if old else (item, "…", "…")
+        self.table.sync(rows)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("open", "destroy", "transform") and self.table.selected_key is None:
+            return False
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        """Enter on the table (the table, not the screen, receives the key)."""
+        self.action_open()
+
+    def action_open(self) -> None:
+        if (name := self.table.selected_key) is not None:
+            from .objects import ObjectsScreen
+
+            self.app.push_screen(ObjectsScreen(name))
+
+    def action_create(self) -> None:
+        def created(name: str | None) -> None:
+            if name:
+                self.run_worker(self._create(name), group="mutate")
+
+        self.app.push_screen(PromptScreen("Create bucket ais://", placeholder="name",
+                                          validate=bucket_name_problem), created)
+
+    async def _create(self, name: str) -> None:
+        assert self.client is not None
+        try:
+            await self.client.create_bucket(name)
+            self.notify(f"created ais://{name}")
+        except AisError as err:
+            self.notify(str(err), severity="error")
+        self.refresh_now()
+
+    def action_destroy(self) -> None:
+        name = self.table.selected_key
+        if name is None:
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_worker(self._destroy(name), group="mutate")
+
+        self.app.push_screen(ConfirmScreen(
+            f"Destroy bucket [b]ais://{name}[/b] and every object in it?", "Destroy"), confirmed)
+
+    async def _destroy(self, name: str) -> None:
+        assert self.client is not None
+        try:
+            await self.client.destroy_bucket(name)
+            self.notify(f"destroyed ais://{name}")
+        except AisError as err:
+            self.notify(str(err), severity="error")
+        self.refresh_now()
+
+    def action_transform(self) -> None:
+        if (name := self.table.selected_key) is not None:
+            from .offline import OfflineFormScreen
+
+            self.app.push_screen(OfflineFormScreen(src=name))

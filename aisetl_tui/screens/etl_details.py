@@ -1,0 +1,101 @@
+"""One ETL: how it was initialized (code or spec, highlighted), its stage and why, and the
+per-object errors of its inline transforms."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import yaml
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from backend.ais import AisError, EtlDetails
+
+from ._base import AppScreen
+from .etls import stage_text
+
+MAX_ENV_VALUE = 60
+
+
+def _decode(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode(errors="replace")
+    except (binascii.Error, ValueError):
+        return value
+
+
+def init_msg_view(msg: dict) -> list[RenderableType]:
+    """The parts of an init message worth reading, code and specs highlighted."""
+    parts: list[RenderableType] = []
+    shown = {k: v for k, v in msg.items() if k not in ("code", "spec", "dependencies")}
+    env = (shown.get("runtime") or {}).get("env") if isinstance(shown.get("runtime"), dict) \
+        else None
+    if env:
+        shown["runtime"] = {**shown["runtime"], "env": [
+            {**e, "value": (str(e.get("value", ""))[:MAX_ENV_VALUE] + "…")
+             if len(str(e.get("value", ""))) > MAX_ENV_VALUE else e.get("value", "")}
+            for e in env]}
+    parts.append(Syntax(yaml.safe_dump(shown, sort_keys=False), "yaml", word_wrap=True))
+    if msg.get("code"):
+        parts += [Text("code", style="bold"), Syntax(_decode(msg["code"]), "python",
+                                                     line_numbers=True, word_wrap=True)]
+    if msg.get("dependencies"):
+        parts += [Text("dependencies", style="bold"), Text(_decode(msg["dependencies"]))]
+    if msg.get("spec"):
+        parts += [Text("pod spec", style="bold"), Syntax(_decode(msg["spec"]), "yaml",
+                                                         line_numbers=True, word_wrap=True)]
+    return parts
+
+
+def errors_view(details: EtlDetails) -> RenderableType:
+    if not details.obj_errors:
+        return Text("no per-object errors", style="dim")
+    lines = [Text.assemble((e.obj_name, "bold"), f"  [{e.ecode}]  ", e.message)
+             for e in details.obj_errors[-200:]]
+    return Group(*lines)
+
+
+class EtlDetailsScreen(AppScreen):
+    TITLE_TEXT = "etl"
+    BINDINGS = [Binding("ctrl+r", "refresh", "Refresh", id="etl.refresh")]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.etl_name = name
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="stage")
+            yield Static(id="msg")
+            yield Static(Text("inline transform errors", style="bold"))
+            yield Static(id="errors")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(exclusive=True)
+    async def load(self) -> None:
+        assert self.ais.client is not None
+        try:
+            details = await self.ais.client.etl_details(self.etl_name)
+        except AisError as err:
+            self.show_problem(f"[red]{err}[/]")
+            return
+        stage = Text.assemble((self.etl_name, "bold"), "  ", stage_text(details.stage))
+        if details.reason:
+            stage.append(f"\n{details.reason}", style="red" if details.stage == "Aborted" else "")
+        self.query_one("#stage", Static).update(stage)
+        self.query_one("#msg", Static).update(Group(*init_msg_view(details.init_msg)))
+        self.query_one("#errors", Static).update(errors_view(details))
+
+

@@ -1,0 +1,204 @@
+"""Init an ETL from a Python file (code) or from a YAML spec, validated before it is sent.
+
+AIStore 5.0 has no ``init code``: against a cluster without it, the code becomes a runtime spec
+whose ``ETL_CLASS_PAYLOAD`` wraps the function (or io:// script) in an ``ETLServer`` class, as
+the SDK's ``init_class`` does.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from rich.syntax import Syntax
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from backend.ais import (
+    AisError,
+    class_init_msg,
+    code_init_msg,
+    spec_init_msg,
+    validate_etl_name,
+)
+
+RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
+MAX_PREVIEW = 200_000
+
+
+def code_problem(code: str, func: str, io_script: bool) -> str | None:
+    """What is wrong with the code, as AIStore would say it, or None."""
+    if not code.strip():
+        return "the code file is empty"
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as err:
+        return f"syntax error: {err.msg} (line {err.lineno})"
+    if io_script:
+        return None
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    if func not in defined:
+        return f'the code defines no top-level function "{func}"'
+    return None
+
+
+def read_text(path_text: str) -> tuple[str | None, str | None]:
+    """(file text, None) or (None, why it cannot be read)."""
+    if not path_text.strip():
+        return None, "choose a file"
+    path = Path(path_text).expanduser()
+    try:
+        if path.stat().st_size > 10 * 1024 * 1024:
+            return None, f"{path} is larger than 10 MiB"
+        return path.read_text(), None
+    except (OSError, UnicodeDecodeError) as err:
+        return None, f"cannot read {path}: {err}"
+
+
+class _InitForm(ModalScreen[bool]):
+    """Shared frame: fields on the left, preview on the right, errors under the buttons."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="init.cancel"),
+                Binding("ctrl+s", "submit", "Init", id="init.submit")]
+    LANGUAGE = "python"
+
+    def __init__(self, path: str = "") -> None:
+        super().__init__()
+        self.initial_path = path
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-dialog"):
+            with VerticalScroll(classes="fields"):
+                yield from self.compose_fields()
+                with Horizontal(classes="buttons"):
+                    yield Button("Cancel", id="cancel")
+                    yield Button("Init", id="submit", variant="primary")
+                yield Static("", id="form-error", classes="error")
+            with VerticalScroll(classes="preview"):
+                yield Static("", id="preview")
+
+    def compose_fields(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+        self._preview()
+
+    @on(Input.Changed, "#path")
+    def _preview(self) -> None:
+        text, problem = read_text(self.query_one("#path", Input).value)
+        preview = self.query_one("#preview", Static)
+        if text is None:
+            preview.update(problem or "")
+        else:
+            preview.update(Syntax(text[:MAX_PREVIEW], self.LANGUAGE, line_numbers=True,
+                                  word_wrap=True))
+
+    def value(self, widget_id: str) -> str:
+        widget = self.query_one(f"#{widget_id}")
+        if isinstance(widget, Select):
+            return str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value.strip()
+
+    def fail(self, message: str) -> None:
+        self.query_one("#form-error", Static).update(f"[red]{message}[/]")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#submit")
+    def action_submit(self) -> None:
+        name = self.value("name")
+        if problem := validate_etl_name(name):
+            self.fail(f"name: {problem}")
+            return
+        text, problem = read_text(self.value("path"))
+        if text is None:
+            self.fail(problem or "choose a file")
+            return
+        try:
+            msg = self.build(name, text)
+        except ValueError as err:
+            self.fail(str(err))
+            return
+        self.fail("")
+        self.query_one("#form-error", Static).update(f"initializing {name}…")
+        self.query_one("#submit", Button).disabled = True
+        self._send(name, msg)
+
+    def build(self, name: str, text: str) -> dict:
+        raise NotImplementedError
+
+    @work(exclusive=True)
+    async def _send(self, name: str, msg: dict) -> None:
+        client = self.app.client  # type: ignore[attr-defined]
+        try:
+            await client.init_etl(msg)
+        except AisError as err:
+            self.fail(str(err))
+            self.query_one("#submit", Button).disabled = False
+            return
+        self.notify(f"ETL {name} is running")
+        self.dismiss(True)
+
+
+def _field(label: str, widget) -> ComposeResult:
+    yield Label(label)
+    yield widget
+
+
+class InitCodeScreen(_InitForm):
+    def compose_fields(self) -> ComposeResult:
+        yield Static("[b]Init ETL from code[/b]")
+        yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
+        yield from _field("Code file", Input(self.initial_path, placeholder="./code.py",
+                                             id="path"))
+        yield from _field("Runtime", Select([(r, r) for r in RUNTIMES], value="python3.11v2",
+                                            allow_blank=False, id="runtime"))
+        yield from _field("Communication", Select(
+            [("hpush://", "hpush"), ("hpull://", "hpull"), ("io:// (stdin → stdout)", "io"),
+             ("ws://", "ws")], value="hpush", allow_blank=False, id="comm"))
+        yield from _field("Transform function", Input("transform", id="func"))
+        yield from _field("Dependencies (comma separated)", Input(id="deps"))
+        yield from _field("Init timeout", Input("5m", id="init_timeout"))
+        yield from _field("Object timeout", Input("45s", id="obj_timeout"))
+
+    def build(self, name: str, text: str) -> dict:
+        comm, func = self.value("comm"), self.value("func") or "transform"
+        io_script = comm == "io"
+        if problem := code_problem(text, func, io_script):
+            raise ValueError(problem)
+        deps = [d.strip() for d in self.value("deps").split(",") if d.strip()]
+        common = {"init_timeout": self.value("init_timeout") or "5m",
+                  "obj_timeout": self.value("obj_timeout") or "45s", "dependencies": deps}
+        if self.app.supports_init_code and comm != "ws":  # type: ignore[attr-defined]
+            return code_init_msg(name, text, runtime=self.value("runtime"), comm=comm,
+                                 func=func, **common)
+        return class_init_msg(name, text, comm="hpush" if io_script else comm, func=func,
+                              io_script=io_script, **common)
+
+
+class InitSpecScreen(_InitForm):
+    LANGUAGE = "yaml"
+
+    def compose_fields(self) -> ComposeResult:
+        yield Static("[b]Init ETL from a spec[/b] (a Pod or a runtime spec, YAML)")
+        yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
+        yield from _field("Spec file", Input(self.initial_path, placeholder="./spec.yaml",
+                                             id="path"))
+        yield from _field("Communication", Select(
+            [("hpush://", "hpush"), ("hpull://", "hpull"), ("ws://", "ws")], value="hpush",
+            allow_blank=False, id="comm"))
+        yield from _field("Init timeout", Input("5m", id="init_timeout"))
+        yield from _field("Object timeout", Input("45s", id="obj_timeout"))
+
+    def build(self, name: str, text: str) -> dict:
+        return spec_init_msg(name, text, comm=self.value("comm"),
+                             init_timeout=self.value("init_timeout") or "5m",
+                             obj_timeout=self.value("obj_timeout") or "45s")

@@ -1,0 +1,166 @@
+"""ETLs: stage, communication, counters; details, init, stop/start/delete, logs, pods."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from backend.ais import AisClient, AisError, EtlInfo
+
+from ..rates import human_bytes
+from ..widgets.table import KeyedTable
+from ._base import PollingScreen
+from .dialogs import ConfirmScreen
+
+STAGE_STYLE = {"Running": "green", "Initializing": "yellow", "Aborted": "red"}
+
+
+def stage_text(stage: str) -> Text:
+    return Text(stage, style=STAGE_STYLE.get(stage, ""))
+
+
+class EtlsScreen(PollingScreen):
+    TITLE_TEXT = "etls"
+    INTERVAL = 3.0
+    MUTATING = frozenset({"init_code", "init_spec", "stop", "start", "delete", "offline"})
+    BINDINGS = [
+        Binding("enter", "details", "Details", id="etls.details"),
+        Binding("c", "init_code", "Init code", id="etls.init_code"),
+        Binding("y", "init_spec", "Init spec", id="etls.init_spec"),
+        Binding("s", "stop", "Stop", id="etls.stop"),
+        Binding("r", "start", "Start", id="etls.start"),
+        Binding("ctrl+d", "delete", "Delete", id="etls.delete"),
+        Binding("l", "logs", "Logs", id="etls.logs"),
+        Binding("p", "pods", "Pods", id="etls.pods"),
+        Binding("o", "offline", "Transform bucket", id="etls.offline"),
+        Binding("slash", "filter", "Filter", id="etls.filter"),
+        Binding("ctrl+r", "refresh", "Refresh", id="etls.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._comm: dict[tuple[str, str], str] = {}  # (name, xid) → communication
+        self.etls: dict[str, EtlInfo] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield KeyedTable(["NAME", "STAGE", "COMM", "OBJECTS", "IN", "OUT", "JOB"], id="etls")
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#etls", KeyedTable)
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        self.table.set_filter(text)
+
+    async def fetch(self, client: AisClient) -> list[EtlInfo]:
+        etls = await client.list_etls()
+        missing = [e for e in etls if (e.name, e.xid) not in self._comm]
+        details = await asyncio.gather(*(client.etl_details(e.name) for e in missing),
+                                       return_exceptions=True)
+        for etl, d in zip(missing, details, strict=True):
+            if not isinstance(d, BaseException):
+                self._comm[(etl.name, etl.xid)] = str(d.init_msg.get("communication", ""))
+        return etls
+
+    def render_data(self, etls: list[EtlInfo]) -> None:
+        self.etls = {e.name: e for e in etls}
+        self.table.sync({e.name: (e.name, stage_text(e.stage), self._comm.get((e.name, e.xid), ""),
+                                  f"{e.obj_count:,}", human_bytes(e.in_bytes),
+                                  human_bytes(e.out_bytes), e.xid) for e in etls})
+        self.refresh_bindings()
+
+    @property
+    def selected(self) -> EtlInfo | None:
+        key = self.table.selected_key
+        return self.etls.get(key) if key else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        etl = self.selected
+        if action in ("details", "delete", "logs", "pods") and etl is None:
+            return False
+        if action in ("stop", "offline") and (etl is None or etl.stage != "Running"):
+            return False
+        if action == "start" and (etl is None or etl.stage != "Aborted"):
+            return False
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self) -> None:
+        """Enter on the table (the table, not the screen, receives the key)."""
+        self.action_details()
+
+    def action_details(self) -> None:
+        if (etl := self.selected) is not None:
+            from .etl_details import EtlDetailsScreen
+
+            self.app.push_screen(EtlDetailsScreen(etl.name))
+
+    def action_init_code(self) -> None:
+        from .etl_init import InitCodeScreen
+
+        self.app.push_screen(InitCodeScreen(), lambda _: self.refresh_now())
+
+    def action_init_spec(self) -> None:
+        from .etl_init import InitSpecScreen
+
+        self.app.push_screen(InitSpecScreen(), lambda _: self.refresh_now())
+
+    def action_logs(self) -> None:
+        if (etl := self.selected) is not None:
+            from .logs import LogsScreen
+
+            self.app.push_screen(LogsScreen(etl.name))
+
+    def action_pods(self) -> None:
+        if (etl := self.selected) is not None:
+            from .pods import PodsScreen
+
+            self.app.push_screen(PodsScreen(only=etl.name))
+
+    def action_offline(self) -> None:
+        if (etl := self.selected) is not None:
+            from .offline import OfflineFormScreen
+
+            self.app.push_screen(OfflineFormScreen(etl=etl.name))
+
+    def _lifecycle(self, verb: str, question: str | None = None) -> None:
+        etl = self.selected
+        if etl is None:
+            return
+
+        async def run() -> None:
+            assert self.client is not None
+            calls = {"stop": self.client.stop_etl, "start": self.client.start_etl,
+                     "delete": self.client.delete_etl}
+            try:
+                await calls[verb](etl.name)
+                self.notify(f"{verb}: {etl.name}")
+            except AisError as err:
+                self.notify(str(err), severity="error", timeout=10)
+            self.refresh_now()
+
+        if question is None:
+            self.run_worker(run(), group="mutate")
+            return
+        self.app.push_screen(ConfirmScreen(question, verb.capitalize()),
+                             lambda ok: self.run_worker(run(), group="mutate") if ok else None)
+
+    def action_stop(self) -> None:
+        self._lifecycle("stop", f"Stop ETL [b]{self.table.selected_key}[/b]? Its transformers "
+                        "are removed and running transforms abort.")
+
+    def action_start(self) -> None:
+        self._lifecycle("start")
+
+    def action_delete(self) -> None:
+        self._lifecycle("delete", f"Delete ETL [b]{self.table.selected_key}[/b]?")

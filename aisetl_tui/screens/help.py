@@ -1,0 +1,65 @@
+"""Every key of the current screen, and the commands of the command bar."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+COMMANDS = {
+    ":buckets": "buckets (also :b)",
+    ":objects <bucket>": "objects of a bucket",
+    ":etls": "ETLs (also :e)",
+    ":pods [etl]": "transformer pods (also :p)",
+    ":jobs": "transform jobs (also :j)",
+    ":init code [file]": "init an ETL from Python code",
+    ":init spec [file]": "init an ETL from a YAML spec",
+    ":transform [bucket]": "start an offline bucket transform",
+    ":help": "this help",
+    ":quit": "quit (also :q)",
+}
+
+
+def keys_table(screen: Screen) -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("KEY", style="cyan", no_wrap=True)
+    table.add_column("ACTION")
+    table.add_column("ID", style="dim")
+    seen: set[str] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.description or binding.description in seen or not active.enabled:
+            continue
+        seen.add(binding.description)
+        table.add_row(screen.app.get_key_display(binding), binding.description, binding.id or "")
+    return table
+
+
+def commands_table() -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("COMMAND", style="cyan", no_wrap=True)
+    table.add_column("")
+    for command, text in COMMANDS.items():
+        table.add_row(command, text)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close", id="help.close")]
+
+    def __init__(self, of: Screen) -> None:
+        super().__init__()
+        self.of = of
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog help"):
+            yield Static("[b]Keys of this screen[/b]  (remap them by ID in keymap.toml)")
+            yield Static(keys_table(self.of))
+            yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")
+            yield Static(commands_table())
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,141 @@
+"""Transform one object inline: input and output side by side, and copy the result."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from backend.ais import AisError
+
+from ..rates import human_bytes
+from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
+from ._base import AppScreen
+from .dialogs import PromptScreen
+
+
+def parse_destination(text: str, default_name: str) -> tuple[str, str]:
+    """``bucket`` or ``bucket/name`` (an optional ``ais://`` in front)."""
+    text = text.removeprefix("ais://").strip("/")
+    bucket, _, name = text.partition("/")
+    return bucket, name or default_name
+
+
+class InlineTransformScreen(AppScreen):
+    TITLE_TEXT = "inline transform"
+    MUTATING = frozenset({"copy"})
+    BINDINGS = [
+        Binding("ctrl+t", "run", "Transform", id="inline.run"),
+        Binding("h", "toggle_hex", "Text/Hex", id="inline.hex"),
+        Binding("ctrl+o", "copy", "Copy result to…", id="inline.copy"),
+    ]
+
+    def __init__(self, bucket: str, name: str, etl: str | None = None) -> None:
+        super().__init__()
+        self.bucket, self.obj, self.etl = bucket, name, etl
+        self.input_data = b""
+        self.output: bytes | None = None
+        self.as_hex = False
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="inline-controls"):
+            yield Label("ETL ")
+            yield Select([], prompt="choose a running ETL", id="etl")
+            yield Label(" args ")
+            yield Input(placeholder="etl_args (optional)", id="args")
+        with Horizontal(id="panes"):
+            with Vertical():
+                yield Static(f"input: ais://{self.bucket}/{self.obj}", id="in-caption")
+                yield TextArea(read_only=True, id="input")
+            with Vertical():
+                yield Static("output", id="out-caption")
+                yield TextArea(read_only=True, id="output")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="load")
+    async def load(self) -> None:
+        client = self.ais.client
+        assert client is not None
+        try:
+            etls = [e.name for e in await client.list_etls() if e.stage == "Running"]
+            self.input_data = await client.get_object(self.bucket, self.obj, PREVIEW_BYTES)
+        except AisError as err:
+            self.show_problem(f"[red]{err}[/]")
+            return
+        select = self.query_one("#etl", Select)
+        select.set_options([(n, n) for n in etls])
+        if self.etl in etls:
+            select.value = self.etl
+        elif len(etls) == 1:
+            select.value = etls[0]
+        if not etls:
+            self.show_problem("no ETL is running: init one on the ETLs screen (:etls)")
+        self.as_hex = not looks_like_text(self.input_data)
+        self._show()
+        if select.value is not Select.NULL:
+            self.action_run()
+
+    def _show(self) -> None:
+        self.query_one("#input", TextArea).load_text(render_bytes(self.input_data, self.as_hex))
+        out = self.query_one("#output", TextArea)
+        out.load_text("" if self.output is None else render_bytes(self.output, self.as_hex))
+
+    @on(Select.Changed, "#etl")
+    def _etl_chosen(self) -> None:
+        self.action_run()
+
+    @on(Input.Submitted, "#args")
+    def action_run(self) -> None:
+        etl = self.query_one("#etl", Select).value
+        if etl is Select.NULL:
+            return
+        self.transform(str(etl), self.query_one("#args", Input).value)
+
+    @work(exclusive=True, group="transform")
+    async def transform(self, etl: str, args: str) -> None:
+        assert self.ais.client is not None
+        caption = self.query_one("#out-caption", Static)
+        caption.update(f"output of {etl}: transforming…")
+        try:
+            self.output = await self.ais.client.transform_object(
+                self.bucket, self.obj, etl, args, max_bytes=None)
+        except AisError as err:
+            self.output = None
+            caption.update(f"[red]{etl} failed[/]")
+            self.query_one("#output", TextArea).load_text(str(err))
+            return
+        caption.update(f"output of {etl}: {human_bytes(len(self.output))}")
+        self._show()
+
+    def action_toggle_hex(self) -> None:
+        self.as_hex = not self.as_hex
+        self._show()
+
+    def action_copy(self) -> None:
+        etl = self.query_one("#etl", Select).value
+        if etl is Select.NULL:
+            self.notify("choose an ETL first", severity="warning")
+            return
+
+        def chosen(text: str | None) -> None:
+            if text:
+                bucket, name = parse_destination(text, self.obj)
+                self._copy(str(etl), bucket, name)
+
+        self.app.push_screen(PromptScreen(
+            f"Copy the transformed ais://{self.bucket}/{self.obj} to (bucket or bucket/name)",
+            placeholder=f"{self.bucket}-{etl}"), chosen)
+
+    @work(group="copy")
+    async def _copy(self, etl: str, bucket: str, name: str) -> None:
+        assert self.ais.client is not None
+        try:
+            await self.ais.client.copy_transformed(self.bucket, self.obj, etl, bucket, name,
+                                                   self.query_one("#args", Input).value)
+            self.notify(f"copied to ais://{bucket}/{name}")
+        except AisError as err:
+            self.notify(str(err), severity="error", timeout=10)

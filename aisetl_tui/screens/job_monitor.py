@@ -1,0 +1,221 @@
+"""The job monitor: ``etl-bucket[xid] src => dst``, overall progress with ETA, a per-node
+table with a total row, a live per-node throughput chart, the errors so far, and abort."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, Sparkline, Static
+
+from backend.ais import AisClient, AisError, JobSnap, ObjError
+
+from ..rates import (
+    Counters,
+    ThroughputTracker,
+    eta_seconds,
+    human_bytes,
+    human_duration,
+    progress,
+)
+from ..widgets.table import KeyedTable
+from ._base import PollingScreen
+from .dialogs import ConfirmScreen
+
+ERRORS_EVERY = 3  # fetch the per-object errors every third poll
+MAX_ERRORS_SHOWN = 50
+DISPLAY_KIND = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
+
+
+@dataclass
+class Poll:
+    when: float
+    snaps: list[JobSnap]
+    errors: list[ObjError] | None
+
+
+def snap_state(s: JobSnap) -> str:
+    if s.aborted:
+        return "aborted"
+    if s.ended is not None:
+        return "finished"
+    return "idle" if s.idle else "running"
+
+
+def node_counters(s: JobSnap) -> Counters:
+    """What this target produced: written here, or sent to the destination's owner."""
+    return Counters(s.loc_objs + s.out_objs, s.loc_bytes + s.out_bytes)
+
+
+class JobMonitorScreen(PollingScreen):
+    TITLE_TEXT = "job"
+    INTERVAL = 1.0
+    MUTATING = frozenset({"abort"})
+    BINDINGS = [Binding("a", "abort", "Abort", id="job.abort")]
+
+    def __init__(self, xid: str) -> None:
+        super().__init__()
+        self.xid = xid
+        self.tracker = ThroughputTracker()
+        self.totals: tuple[int, int] | None = None
+        self.finished = False
+        self.etl: str | None = None
+        self._polls = 0
+        self._errors: list[ObjError] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"job {self.xid}", id="caption")
+        with Horizontal(id="overall"):
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Label("", id="overall-text")
+        yield KeyedTable(["TARGET", "OBJECTS", "BYTES", "OBJ/S", "MB/S", "STATE"],
+                         sort_rows=False, id="nodes")
+        yield Static("[b]throughput per node (MB/s, last minutes)[/b]")
+        yield Vertical(id="chart")
+        yield Static("", id="errors")
+
+    def on_mount(self) -> None:
+        record = self.ais.jobs.get(self.xid)
+        if record is not None:
+            self.etl = record.etl
+
+    # --- polling ----------------------------------------------------------------------------
+
+    async def fetch(self, client: AisClient) -> Poll:
+        snaps = await client.job_snaps(self.xid)
+        when = time.monotonic()
+        if self.totals is None and snaps:
+            record = self.ais.jobs.get(self.xid)
+            summary = await client.bucket_summary(snaps[0].src, record.prefix if record else "")
+            self.totals = (summary.count, summary.size)
+        if self.etl is None and snaps:
+            self.etl = await self._find_etl(client)
+        errors = None
+        done = bool(snaps) and all(s.ended is not None for s in snaps)
+        if self.etl and (self._polls % ERRORS_EVERY == 0 or done):
+            errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
+        self._polls += 1
+        return Poll(when, snaps, errors)
+
+    async def _find_etl(self, client: AisClient) -> str | None:
+        """For a job this app did not start: the ETL whose details know the job."""
+        etls = await client.list_etls()
+        found = await asyncio.gather(*(client.etl_details(e.name, job_id=self.xid)
+                                       for e in etls), return_exceptions=True)
+        for etl, details in zip(etls, found, strict=True):
+            if not isinstance(details, BaseException) and details.obj_errors:
+                return etl.name
+        return etls[0].name if len(etls) == 1 else None
+
+    def render_data(self, poll: Poll) -> None:
+        snaps = poll.snaps
+        if not snaps:
+            self.show_problem(f"job {self.xid}: no target reports it yet")
+            return
+        first = snaps[0]
+        kind = DISPLAY_KIND.get(first.kind, first.kind)
+        self.query_one("#caption", Static).update(Text.assemble(
+            (f"{kind}[{self.xid}] ", "bold"), f"ais://{first.src} => ais://{first.dst}",
+            f"   ETL {self.etl}" if self.etl else ""))
+        by_target = {s.target_id: s for s in snaps}
+        self.tracker.add(poll.when, {t: node_counters(s) for t, s in by_target.items()})
+        self._render_progress(snaps)
+        self._render_nodes(by_target)
+        self._render_chart()
+        if poll.errors is not None:
+            self._errors = poll.errors
+        self._render_errors(snaps)
+        if all(s.ended is not None for s in snaps):
+            self.finished = True
+            self.refresh_bindings()
+
+    def _render_progress(self, snaps: list[JobSnap]) -> None:
+        total_objs, total_bytes = self.totals or (None, None)
+        p = progress([node_counters(s) for s in snaps], total_objs, total_bytes)
+        rate = self.tracker.total()
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=total_objs or None, progress=p.done_objs)
+        states = {snap_state(s) for s in snaps}
+        state = "aborted" if "aborted" in states else (
+            "finished" if states == {"finished"} else "running")
+        of = f" / {total_objs:,}" if total_objs is not None else ""
+        eta = ""
+        if state == "running":
+            eta = f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}"
+        err = next((s.err for s in snaps if s.err), "")
+        text = Text(f"{p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)} · "
+                    f"{rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s{eta} · ")
+        text.append(state, style={"running": "yellow", "finished": "green"}.get(state, "red"))
+        if err:
+            text.append(f"\n{err}", style="red")
+        self.query_one("#overall-text", Label).update(text)
+
+    def _render_nodes(self, by_target: dict[str, JobSnap]) -> None:
+        rows = {}
+        for target, s in sorted(by_target.items()):
+            c, r = node_counters(s), self.tracker.nodes[target].current
+            rows[target] = (target, f"{c.objs:,}", human_bytes(c.bytes), f"{r.objs_per_s:,.0f}",
+                            f"{r.bytes_per_s / 1e6:,.1f}", snap_state(s))
+        total = self.tracker.total()
+        objs = sum(node_counters(s).objs for s in by_target.values())
+        size = sum(node_counters(s).bytes for s in by_target.values())
+        rows["~total"] = (Text("Total:", style="bold"), f"{objs:,}", human_bytes(size),
+                          f"{total.objs_per_s:,.0f}", f"{total.bytes_per_s / 1e6:,.1f}", "")
+        self.query_one("#nodes", KeyedTable).sync(rows)
+
+    def _render_chart(self) -> None:
+        chart = self.query_one("#chart", Vertical)
+        for target, node in sorted(self.tracker.nodes.items()):
+            line_id = f"spark-{target}"
+            lines = chart.query(f"#{line_id}")
+            if not lines:
+                row = Horizontal(Label(f"{target:>12} ", classes="spark-label"),
+                                 Sparkline([], id=line_id), classes="spark-row")
+                chart.mount(row)
+                continue
+            sparkline = lines.first(Sparkline)
+            sparkline.data = [v / 1e6 for v in node.history]
+
+    def _render_errors(self, snaps: list[JobSnap]) -> None:
+        count = max(len(self._errors), sum(s.obj_errors for s in snaps))
+        widget = self.query_one("#errors", Static)
+        if not count:
+            widget.update("")
+            return
+        text = Text(f"errors so far: {count}\n", style="bold red")
+        for e in self._errors[-MAX_ERRORS_SHOWN:]:
+            text.append(f"{e.obj_name}  ", style="bold")
+            text.append(e.message.splitlines()[-1] if e.message else "")
+            text.append("\n")
+        widget.update(text)
+
+    async def _poll(self) -> None:
+        if self.finished:
+            return  # the last render showed the final state; nothing moves any more
+        await super()._poll()
+
+    # --- abort ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "abort" and self.finished:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_abort(self) -> None:
+        async def abort() -> None:
+            assert self.client is not None
+            try:
+                await self.client.abort_job(self.xid)
+                self.notify(f"aborting {self.xid}")
+            except AisError as err:
+                self.notify(str(err), severity="error")
+            self.refresh_now()
+
+        self.app.push_screen(ConfirmScreen(f"Abort job [b]{self.xid}[/b]? Objects already "
+                                           "written stay in the destination.", "Abort"),
+                             lambda ok: self.run_worker(abort(), group="mutate") if ok else None)

@@ -1,0 +1,219 @@
+"""Objects of one bucket: a paged listing that stays fast on 100,000 objects (the next page is
+fetched as the cursor nears the end), a server-side prefix filter, upload with progress,
+view, delete, and transform one object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, ProgressBar, Static
+
+from backend.ais import AisError, ObjectEntry
+
+from ..rates import human_bytes
+from ._base import AppScreen
+from .dialogs import ConfirmScreen, PromptScreen
+
+PAGE_SIZE = 1000
+PREFETCH_ROWS = 100  # fetch the next page when the cursor is this close to the end
+
+
+def upload_plan(path: Path, prefix: str = "") -> list[tuple[Path, str]]:
+    """(local file, object name) pairs for a file or a whole directory tree."""
+    if path.is_file():
+        return [(path, prefix + path.name)]
+    if path.is_dir():
+        return [(p, prefix + p.relative_to(path).as_posix())
+                for p in sorted(path.rglob("*")) if p.is_file()]
+    raise FileNotFoundError(f"{path} does not exist")
+
+
+class ObjectsScreen(AppScreen):
+    TITLE_TEXT = "objects"
+    MUTATING = frozenset({"upload", "delete"})
+    BINDINGS = [
+        Binding("enter", "view", "View", id="objects.view"),
+        Binding("u", "upload", "Upload", id="objects.upload"),
+        Binding("ctrl+d", "delete", "Delete", id="objects.delete"),
+        Binding("i", "inline", "Transform", id="objects.inline"),
+        Binding("slash", "filter", "Prefix", id="objects.filter"),
+        Binding("ctrl+r", "refresh", "Refresh", id="objects.refresh"),
+    ]
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__()
+        self.bucket = bucket
+        self.prefix = ""
+        self._token: str | None = None  # None: nothing loaded yet; "": all loaded
+        self._uuid = ""
+        self._loading = False
+        self._count = 0
+
+    def title_text(self) -> str:
+        return f"ais://{self.bucket}"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="summary")
+        table = DataTable(cursor_type="row", zebra_stripes=True, id="objects")
+        table.add_column("NAME", key="name")
+        table.add_column("SIZE", key="size")
+        yield table
+        yield ProgressBar(id="upload", show_eta=True)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#objects", DataTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#upload", ProgressBar).display = False
+        self.reload()
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def _show_summary(self) -> None:
+        more = "" if self._token == "" else " (more below)"
+        where = f" with prefix {self.prefix!r}" if self.prefix else ""
+        self.query_one("#summary", Static).update(
+            f"ais://{self.bucket}: {self._count:,} objects listed{where}{more}")
+
+    # --- listing ----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.table.clear()
+        self._token, self._uuid, self._count = None, "", 0
+        self.load_page()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def apply_filter(self, text: str) -> None:
+        if text != self.prefix:
+            self.prefix = text
+            self.reload()
+
+    @work(exclusive=True, group="list")
+    async def load_page(self) -> None:
+        if self._loading or self._token == "" or self.ais.client is None:
+            return
+        self._loading = True
+        try:
+            page = await self.ais.client.list_objects(
+                self.bucket, prefix=self.prefix, page_size=PAGE_SIZE, token=self._token or "",
+                uuid=self._uuid)
+        except AisError as err:
+            self.show_problem(f"[red]{err}[/]")
+            return
+        finally:
+            self._loading = False
+        self.show_problem("")
+        self._token, self._uuid = page.token, page.uuid
+        self._add(page.entries)
+
+    def _add(self, entries: list[ObjectEntry]) -> None:
+        with self.app.batch_update():
+            for e in entries:
+                self.table.add_row(e.name, human_bytes(e.size), key=e.name)
+        self._count += len(entries)
+        self._show_summary()
+
+    @on(DataTable.RowHighlighted)
+    def _maybe_more(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+        if self._token and event.cursor_row >= self._count - PREFETCH_ROWS:
+            self.load_page()
+
+    @property
+    def selected(self) -> str | None:
+        if self.table.row_count == 0:
+            return None
+        return str(self.table.get_row_at(self.table.cursor_row)[0])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("view", "delete", "inline") and self.selected is None:
+            return False
+        return super().check_action(action, parameters)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self) -> None:
+        """Enter on the table (the table, not the screen, receives the key)."""
+        self.action_view()
+
+    def action_view(self) -> None:
+        if (name := self.selected) is not None:
+            from .object_view import ObjectViewScreen
+
+            self.app.push_screen(ObjectViewScreen(self.bucket, name))
+
+    def action_inline(self) -> None:
+        if (name := self.selected) is not None:
+            from .inline import InlineTransformScreen
+
+            self.app.push_screen(InlineTransformScreen(self.bucket, name))
+
+    def action_delete(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._delete(name)
+
+        self.app.push_screen(ConfirmScreen(f"Delete [b]ais://{self.bucket}/{name}[/b]?",
+                                           "Delete"), confirmed)
+
+    @work(group="mutate")
+    async def _delete(self, name: str) -> None:
+        assert self.ais.client is not None
+        try:
+            await self.ais.client.delete_object(self.bucket, name)
+            self.notify(f"deleted ais://{self.bucket}/{name}")
+            self.reload()
+        except AisError as err:
+            self.notify(str(err), severity="error")
+
+    def action_upload(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._upload(Path(path).expanduser())
+
+        def problem(text: str) -> str | None:
+            path = Path(text).expanduser()
+            return None if path.exists() else f"{path} does not exist"
+
+        self.app.push_screen(PromptScreen(
+            f"Upload a file or a directory into ais://{self.bucket} (names keep the "
+            "directory's relative paths)", placeholder=str(Path.cwd()) + "/",
+            validate=problem), chosen)
+
+    @work(exclusive=True, group="upload")
+    async def _upload(self, path: Path) -> None:
+        assert self.ais.client is not None
+        try:
+            plan = upload_plan(path, self.prefix)
+        except OSError as err:
+            self.notify(str(err), severity="error")
+            return
+        bar = self.query_one("#upload", ProgressBar)
+        total = sum(p.stat().st_size for p, _ in plan) or 1
+        bar.update(total=total, progress=0)
+        bar.display = True
+        done = 0
+        try:
+            for local, name in plan:
+                def step(sent: int, base: int = done) -> None:
+                    bar.update(progress=base + sent)
+
+                await self.ais.client.put_file(self.bucket, name, local, progress=step)
+                done += local.stat().st_size
+            self.notify(f"uploaded {len(plan)} object(s) to ais://{self.bucket}")
+        except (AisError, OSError) as err:
+            self.notify(f"upload stopped: {err}", severity="error")
+        finally:
+            bar.display = False
+            self.reload()

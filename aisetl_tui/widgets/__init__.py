@@ -1,0 +1,1 @@
+"""Widgets: they render what screens give them and never fetch anything themselves."""

@@ -1,0 +1,53 @@
+"""The status line on every screen: endpoint, kind of cluster, node counts, connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    endpoint: str = ""
+    embedded: bool = False
+    proxies: int = 0
+    targets: int = 0
+    state: str = "connecting"  # starting | connecting | connected | unreachable
+    detail: str = ""
+
+
+_STATE_STYLE = {"connected": ("●", "green"), "unreachable": ("○", "red"),
+                "connecting": ("◌", "yellow"), "starting": ("◌", "yellow")}
+
+
+def status_text(status: ClusterStatus, title: str) -> Text:
+    mark, style = _STATE_STYLE.get(status.state, ("?", "white"))
+    text = Text.assemble(("aisetl-tui", "bold"), " ▸ ", (title, "bold cyan"), "  ")
+    kind = "embedded" if status.embedded else "remote"
+    if status.endpoint:
+        text.append(f"{kind} {status.endpoint}")
+    if status.state == "connected":
+        text.append(f" · {status.proxies} proxy · {status.targets} targets")
+    text.append("  ")
+    text.append(f"{mark} {status.state}", style=style)
+    if status.detail:
+        text.append(f" — {status.detail}", style=style if status.state != "connected" else "")
+    return text
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { dock: top; height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title = title
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status", self._show, init=True)
+
+    def _show(self, status: ClusterStatus) -> None:
+        self.update(status_text(status, self.title))

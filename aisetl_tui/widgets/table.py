@@ -1,0 +1,67 @@
+"""A DataTable updated in place by row key, so polling keeps the cursor and scroll."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+Cell = str | Text
+
+
+class KeyedTable(DataTable):
+    """Rows are identified by a key; ``sync`` adds, updates and removes only what changed."""
+
+    def __init__(self, columns: Sequence[str], sort_rows: bool = True, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.sort_rows = sort_rows
+        self._columns = list(columns)
+        self._rows: dict[str, Sequence[Cell]] = {}
+        self.filter_text = ""
+
+    def on_mount(self) -> None:
+        for name in self._columns:
+            self.add_column(name, key=name)
+
+    @property
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:
+            return None
+
+    def _visible(self, key: str, row: Sequence[Cell]) -> bool:
+        if not self.filter_text:
+            return True
+        needle = self.filter_text.lower()
+        return any(needle in str(cell).lower() for cell in row) or needle in key.lower()
+
+    def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
+        """Show exactly ``rows`` (filtered), touching only the cells that changed."""
+        self._rows = dict(rows)
+        wanted = {k: r for k, r in rows.items() if self._visible(k, r)}
+        added = False
+        with self.app.batch_update():
+            for key in [k.value for k in list(self.rows) if k.value not in wanted]:
+                self.remove_row(key)
+            for key, row in wanted.items():
+                try:
+                    current = self.get_row(key)
+                except RowDoesNotExist:
+                    self.add_row(*row, key=key)
+                    added = True
+                    continue
+                for column, (old, new) in zip(self._columns, zip(current, row, strict=True),
+                                              strict=True):
+                    if str(old) != str(new) or type(old) is not type(new):
+                        self.update_cell(key, column, new)
+            if added and self.sort_rows:
+                self.sort(self._columns[0], key=lambda cell: str(cell).lower())
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.sync(self._rows)
