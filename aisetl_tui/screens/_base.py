@@ -118,7 +118,7 @@ class PollingScreen(AppScreen):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.run_worker(self._poll(), exclusive=True, group="poll")
+        self.run_worker(self._poll, exclusive=True, group="poll")
 
     def action_refresh(self) -> None:
         self.refresh_now()

@@ -30,7 +30,10 @@ from typing import Any
 from aistore.sdk.etl.webserver.base_etl_server import ETLServer
 from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
 from aistore.sdk.etl.webserver.flask_server import FlaskServer
-from aistore.sdk.etl.webserver.http_multi_threaded_server import HTTPMultiThreadedServer
+from aistore.sdk.etl.webserver.http_multi_threaded_server import (
+    HTTPMultiThreadedServer,
+    ThreadedHTTPServer,
+)
 
 HOST = "127.0.0.1"
 _last_error = threading.local()
@@ -48,7 +51,26 @@ def _remember_errors(transform: Callable) -> Callable:
 
 
 class _Handler(HTTPMultiThreadedServer.RequestHandler):
-    """Answers errors with the transform's own error text, in plain text."""
+    """HTTP/1.1 with keep-alive (one connection per target worker instead of one per object),
+    and errors answered with the transform's own error text."""
+
+    protocol_version = "HTTP/1.1"
+    _has_length = False
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._has_length = False
+        super().send_response(code, message)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "content-length":
+            self._has_length = True
+        super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        if not self._has_length:  # a streamed body ends when the connection closes
+            super().send_header("Connection", "close")
+            self.close_connection = True
+        super().end_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None):
         text = getattr(_last_error, "text", None) if code >= 500 else None
@@ -151,6 +173,9 @@ def class_server() -> type[ETLServer]:
 
 
 def serve(cls: type[ETLServer], port: int) -> None:
+    # Keep-alive connections must not hold up a stop: don't wait for their threads.
+    ThreadedHTTPServer.daemon_threads = True
+    ThreadedHTTPServer.block_on_close = False
     server = cls()
     server.host, server.port = HOST, port
     if isinstance(server, FastAPIServer):

@@ -118,8 +118,9 @@ def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[str]:
 async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
                name: str, msg: TCBMsg) -> None:
     target = etls.target
-    validate_object_name(src, name)
-    await target.io(target.store.head, src, name)  # 404 if listed but missing
+    if msg.objnames or msg.template:  # names from the request may not exist
+        validate_object_name(src, name)
+        await target.io(target.store.head, src, name)
     fqn = target.store.objects_dir / src / name
     dst_name = validate_object_name(dst, msg.dst_name(name))
     owner = target.smap.owner(dst, dst_name)

@@ -1,0 +1,55 @@
+"""The async AIStore client the app uses for everything.
+
+    async with AisClient("http://127.0.0.1:8080", token=load_token()) as ais:
+        page = await ais.list_objects("images", prefix="train/")
+
+Every call has a timeout and never blocks the event loop; every failure is an
+:class:`AisError` whose ``str()`` is one readable line.
+"""
+
+from ._auth import load_token
+from ._client import AisClient
+from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, NotFound
+from ._etl_msgs import class_init_msg, code_init_msg, spec_init_msg, validate_etl_name
+from ._models import (
+    BucketInfo,
+    BucketSummary,
+    ClusterMap,
+    EtlDetails,
+    EtlInfo,
+    EtlLogs,
+    EtlPod,
+    JobSnap,
+    JobStatus,
+    Node,
+    ObjectEntry,
+    ObjectPage,
+    ObjError,
+)
+
+__all__ = [
+    "AisClient",
+    "AisError",
+    "AlreadyExists",
+    "ApiError",
+    "BucketInfo",
+    "BucketSummary",
+    "ClusterMap",
+    "ConnectionFailed",
+    "EtlDetails",
+    "EtlInfo",
+    "EtlLogs",
+    "EtlPod",
+    "JobSnap",
+    "JobStatus",
+    "Node",
+    "NotFound",
+    "ObjError",
+    "ObjectEntry",
+    "ObjectPage",
+    "class_init_msg",
+    "code_init_msg",
+    "load_token",
+    "spec_init_msg",
+    "validate_etl_name",
+]

@@ -1,0 +1,91 @@
+"""The exception tree: every failure of :class:`~backend.ais.AisClient` is an :class:`AisError`.
+
+::
+
+    AisError                  base; ``str(e)`` is one readable line, ``e.message`` the full text
+    ├── ConnectionFailed      the cluster (or a node it redirected to) cannot be reached
+    └── ApiError              an error answer (``status``, ``message``, ``tcode``)
+        ├── NotFound          404
+        └── AlreadyExists     409
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+MAX_MESSAGE = 500
+
+
+def _one_line(text: str) -> str:
+    """The first line of ``text``; for multi-line text (a traceback) also its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0]
+    return f"{lines[0]} … {lines[-1]}"
+
+
+class AisError(Exception):
+    """Base of every error raised by the AIStore client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return _one_line(self.message) or type(self).__name__
+
+
+class ConnectionFailed(AisError):
+    """The endpoint is unreachable: connection refused, timed out, or dropped."""
+
+
+class ApiError(AisError):
+    """An error answer from AIStore, parsed from its error JSON (``cmn.ErrHTTP``)."""
+
+    def __init__(self, status: int, message: str, tcode: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.tcode = tcode
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, message={self.message!r})"
+
+
+class NotFound(ApiError):
+    """404: no such bucket, object, ETL or job."""
+
+
+class AlreadyExists(ApiError):
+    """409: the bucket or ETL already exists."""
+
+
+def _clip(text: str) -> str:
+    """At most ~500 characters of a plain-text error; its start and its end (where a
+    traceback says what went wrong) survive."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:200].rstrip()}\n…\n{text[-(MAX_MESSAGE - 200):].lstrip()}"
+
+
+def api_error(status: int, body: bytes, headers: Mapping[str, str], reason: str = "") -> ApiError:
+    """The :class:`ApiError` for an error response.
+
+    AIStore puts its error JSON in the body, or in the ``Hdr-Error`` header for HEAD requests;
+    a transformer may answer with plain text, which becomes the message as is.
+    """
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        text = headers.get("Hdr-Error", "").strip()
+    message, tcode = _clip(text), ""
+    try:
+        info = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        info = None
+    if isinstance(info, dict) and isinstance(info.get("message"), str):
+        message, tcode = info["message"], str(info.get("tcode") or "")
+    message = message.strip() or f"HTTP {status} {reason}".strip()
+    cls = {404: NotFound, 409: AlreadyExists}.get(status, ApiError)
+    return cls(status, message, tcode)

@@ -1,0 +1,242 @@
+"""ETL init messages (the body of ``PUT /v1/etl``), built from what the user wrote.
+
+* :func:`code_init_msg` — the legacy ``InitCodeMsg`` (``ais etl init code``);
+* :func:`class_init_msg` — the same code as an ``ETLSpecMsg`` for the ``runtime_python`` image
+  (``Etl.init_class``), for AIStore 5.0, which has no ``init code``;
+* :func:`spec_init_msg` — a Pod YAML (``InitSpecMsg``) or a runtime spec (``ETLSpecMsg``).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+COMM_TYPES = ("hpush", "hpull", "ws")
+CODE_COMM_TYPES = ("hpush", "hpull", "io")
+CLASS_IMAGE = "aistorage/runtime_python"
+_PICKLE_LOCK = threading.Lock()  # register_pickle_by_value is process-wide
+_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                   "h": 3600.0}
+
+
+def validate_etl_name(name: str) -> str | None:
+    """None if ``name`` is a valid ETL name, else why not (AIStore's and the SDK's rule)."""
+    if not 6 <= len(name) <= 32:
+        return f"ETL name {name!r} must be 6 to 32 characters long (it has {len(name)})"
+    if not _NAME_RE.match(name):
+        return (f"ETL name {name!r} may contain only lowercase letters, digits and '-', and must "
+                "start and end with a letter or digit")
+    return None
+
+
+def _check_name(name: str) -> None:
+    if reason := validate_etl_name(name):
+        raise ValueError(reason)
+
+
+def _comm(comm: str, allowed: Sequence[str]) -> str:
+    """``"hpush"`` or ``"hpush://"`` → ``"hpush://"``."""
+    bare = comm.strip().removesuffix("://").lower() or "hpush"
+    if bare not in allowed:
+        raise ValueError(f"unknown communication type {comm!r} "
+                         f"(expected one of {', '.join(allowed)})")
+    return f"{bare}://"
+
+
+def _b64(data: str | bytes) -> str:
+    return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
+
+
+def parse_duration(text: str) -> float:
+    """A Go duration (``"45s"``, ``"1m30s"``) in seconds."""
+    text = text.strip()
+    if text == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    for m in _DURATION_RE.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m[1]) * _DURATION_UNITS[m[2]]
+        pos = m.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"invalid duration {text!r} (expected e.g. 45s, 5m, 1h30m)")
+    return total
+
+
+def code_init_msg(name: str, code: str, *, runtime: str = "python3.11v2", comm: str = "hpush",
+                  func: str = "transform", dependencies: Sequence[str] = (),
+                  init_timeout: str = "5m", obj_timeout: str = "45s",
+                  chunk_size: int = 0) -> dict[str, Any]:
+    """The legacy ``InitCodeMsg``: ``code`` defines ``func(data) -> bytes``; with ``comm="io"``
+    the code is a script that reads stdin and writes stdout."""
+    _check_name(name)
+    return {
+        "name": name,
+        "runtime": runtime,
+        "communication": _comm(comm, CODE_COMM_TYPES),
+        "funcs": {"transform": func},
+        "code": _b64(code),
+        "dependencies": _b64("\n".join(dependencies)),
+        "init_timeout": init_timeout,
+        "obj_timeout": obj_timeout,
+        "chunk_size": chunk_size,
+    }
+
+
+def _server_base(comm: str) -> type:
+    from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
+    from aistore.sdk.etl.webserver.http_multi_threaded_server import HTTPMultiThreadedServer
+
+    return FastAPIServer if comm == "ws://" else HTTPMultiThreadedServer
+
+
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-")) + "Server"
+
+
+def _user_function(name: str, code: str, func: str) -> Any:
+    """The user's function, from ``code`` run in a fresh module that is not in
+    ``sys.modules`` (so cloudpickle pickles it by value); None if the code imports something
+    not installed here (then the transformer runs the code itself)."""
+    from . import _etl_runtime
+
+    try:
+        compile(code, "<code>", "exec")
+    except SyntaxError as err:
+        raise ValueError(f"the code has a syntax error: {err.msg} (line {err.lineno})") from None
+    try:
+        return _etl_runtime.load_function(code, func, f"aisetl_{name.replace('-', '_')}")
+    except ImportError:
+        return None
+    except LookupError as err:
+        raise ValueError(str(err)) from None
+    except Exception as err:
+        raise ValueError(f"running the code failed: {type(err).__name__}: {err}") from None
+
+
+def etl_class_payload(name: str, code: str, *, comm: str = "hpush", func: str = "transform",
+                      io_script: bool = False, obj_timeout: str = "45s") -> str:
+    """``ETL_CLASS_PAYLOAD``: base64 of the cloudpickled ``ETLServer`` subclass."""
+    import cloudpickle
+
+    from . import _etl_runtime
+
+    comm = _comm(comm, COMM_TYPES)
+    attrs: dict[str, Any] = {"aisetl_name": name, "__module__": f"aisetl_{name}"}
+    if io_script:
+        try:
+            compile(code, "<script>", "exec")
+        except SyntaxError as err:
+            raise ValueError(f"the script has a syntax error: {err.msg} (line {err.lineno})"
+                             ) from None
+        attrs.update(aisetl_script=code, aisetl_timeout=parse_duration(obj_timeout) or None)
+    else:
+        fn = _user_function(name, code, func)
+        attrs.update(aisetl_code=code, aisetl_func=func)
+        if fn is not None:
+            attrs["aisetl_fn"] = fn
+    cls = type(_class_name(name), (_etl_runtime.UserTransform, _server_base(comm)), attrs)
+    with _PICKLE_LOCK:
+        cloudpickle.register_pickle_by_value(_etl_runtime)
+        try:
+            data = cloudpickle.dumps(cls)
+        except Exception as err:
+            raise ValueError(f"cannot serialize the ETL class: {type(err).__name__}: {err}"
+                             ) from None
+        finally:
+            cloudpickle.unregister_pickle_by_value(_etl_runtime)
+    return base64.b64encode(data).decode()
+
+
+def class_init_msg(name: str, code: str, *, comm: str = "hpush", func: str = "transform",
+                   io_script: bool = False, dependencies: Sequence[str] = (),
+                   init_timeout: str = "5m", obj_timeout: str = "45s") -> dict[str, Any]:
+    """An ``ETLSpecMsg`` for ``aistorage/runtime_python`` that runs ``code`` the way
+    :func:`code_init_msg` would: ``func(data)`` per object, or with ``io_script`` the code as a
+    script (object on stdin, result on stdout). ``dependencies`` become ``PACKAGES``.
+
+    The code runs once here, to serialize its function with the class (call this off the event
+    loop if the code is slow to import); if it imports something not installed here, the
+    transformer runs it instead, when it starts. Raises ``ValueError`` with a readable reason.
+    """
+    _check_name(name)
+    communication = _comm(comm, COMM_TYPES)
+    parse_duration(obj_timeout)
+    payload = etl_class_payload(name, code, comm=communication, func=func, io_script=io_script,
+                                obj_timeout=obj_timeout)
+    env = [{"name": "ETL_CLASS_PAYLOAD", "value": payload}]
+    if dependencies:
+        env.append({"name": "PACKAGES", "value": ",".join(d.strip() for d in dependencies)})
+    major, minor = sys.version_info[:2]
+    return {
+        "name": name,
+        "communication": communication,
+        "init_timeout": init_timeout,
+        "obj_timeout": obj_timeout,
+        "support_direct_put": True,
+        "runtime": {"image": f"{CLASS_IMAGE}:{major}.{minor}", "env": env},
+    }
+
+
+def _yaml_error(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"the YAML does not parse: {where}{problem}"
+
+
+def spec_init_msg(name: str, yaml_text: str, *, comm: str | None = None,
+                  init_timeout: str | None = None,
+                  obj_timeout: str | None = None) -> dict[str, Any]:
+    """The init message for a Pod YAML (``kind: Pod`` → ``InitSpecMsg``) or a runtime spec
+    (``runtime: {image: ...}`` → ``ETLSpecMsg``).
+
+    Arguments that are given override the YAML; otherwise a runtime spec keeps its own values
+    and a Pod uses its ``communication_type``/``wait_timeout`` annotations (as the CLI does),
+    then the defaults (hpush, 5m, 45s). Raises ``ValueError`` with a readable reason.
+    """
+    try:
+        doc = yaml.safe_load(yaml_text)
+    except yaml.YAMLError as err:
+        raise ValueError(_yaml_error(err)) from None
+    if not isinstance(doc, dict):
+        raise ValueError("the YAML must be a Kubernetes Pod (kind: Pod) or an ETL runtime spec "
+                         "(with runtime: {image: ...})")
+    if doc.get("kind") == "Pod":
+        if not isinstance(doc.get("spec"), dict):
+            raise ValueError("the Pod has no spec (spec: {containers: [...]})")
+        _check_name(name)
+        annotations = (doc.get("metadata") or {}).get("annotations") or {}
+        return {
+            "name": name,
+            "communication": _comm(comm or str(annotations.get("communication_type") or ""),
+                                   COMM_TYPES),
+            "init_timeout": init_timeout or str(annotations.get("wait_timeout") or "5m"),
+            "obj_timeout": obj_timeout or "45s",
+            "spec": _b64(yaml_text),
+        }
+    if "runtime" in doc:
+        runtime = doc["runtime"]
+        if not isinstance(runtime, dict) or not runtime.get("image"):
+            raise ValueError("the runtime spec needs runtime.image (runtime: {image: ...})")
+        msg = dict(doc)
+        msg["name"] = name or str(doc.get("name") or "")
+        _check_name(msg["name"])
+        msg["communication"] = _comm(comm or str(doc.get("communication") or ""), COMM_TYPES)
+        msg["init_timeout"] = init_timeout or str(doc.get("init_timeout") or "5m")
+        msg["obj_timeout"] = obj_timeout or str(doc.get("obj_timeout") or "45s")
+        return msg
+    kind = doc.get("kind")
+    raise ValueError(
+        (f"kind: {kind} is not supported; " if kind else "")
+        + "the YAML must be a Kubernetes Pod (kind: Pod) or an ETL runtime spec "
+        "(with runtime: {image: ...})"
+    )

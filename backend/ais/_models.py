@@ -1,0 +1,163 @@
+"""What the client returns: small frozen dataclasses, independent of the wire formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Node:
+    """A cluster node; ``kind`` is ``"proxy"`` or ``"target"``, ``url`` its public URL."""
+
+    id: str
+    kind: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ClusterMap:
+    """The cluster map (Smap). ``version`` is a string, as AIStore sends it."""
+
+    uuid: str
+    version: str
+    primary_url: str
+    proxies: list[Node]
+    targets: list[Node]
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    name: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class BucketSummary:
+    """Object count and total size of the objects present in a bucket (under a prefix)."""
+
+    name: str
+    count: int
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    name: str
+    size: int
+    checksum: str = ""
+    atime: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectPage:
+    """One page of a listing; pass ``token`` and ``uuid`` back for the next one.
+
+    ``token`` is ``""`` on the last page.
+    """
+
+    entries: list[ObjectEntry]
+    token: str
+    uuid: str
+
+
+@dataclass(frozen=True)
+class EtlInfo:
+    """An ETL as ``GET /v1/etl`` lists it; ``stage`` is Initializing|Running|Aborted|Unknown."""
+
+    name: str
+    stage: str
+    xid: str
+    obj_count: int
+    in_bytes: int
+    out_bytes: int
+
+
+@dataclass(frozen=True)
+class ObjError:
+    """One object an ETL failed to transform (``obj_name`` like ``ais://bck/obj``)."""
+
+    obj_name: str
+    message: str
+    ecode: int
+
+
+@dataclass(frozen=True)
+class EtlDetails:
+    """An ETL's init message, stage, why it stopped (``reason``), and per-object errors."""
+
+    name: str
+    init_msg: dict[str, Any]
+    stage: str
+    reason: str
+    obj_errors: list[ObjError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EtlPod:
+    """One target's transformer. ``cpu`` in cores and ``mem`` in bytes are None when metrics
+    are unavailable; ``pid`` and ``started`` (unix seconds) when the server does not say."""
+
+    etl: str
+    target_id: str
+    pod_name: str
+    health: str
+    pid: int | None
+    started: float | None
+    restarts: int
+    cpu: float | None
+    mem: int | None
+
+
+@dataclass(frozen=True)
+class EtlLogs:
+    target_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class JobSnap:
+    """One target's snapshot of a job. Counters are cumulative since the job started there.
+
+    ``src`` and ``dst`` are bucket names (``""`` when the job has none); ``ended`` is None while
+    the job runs on that target.
+    """
+
+    xid: str
+    kind: str
+    target_id: str
+    src: str
+    dst: str
+    started: datetime
+    ended: datetime | None
+    loc_objs: int
+    loc_bytes: int
+    in_objs: int
+    in_bytes: int
+    out_objs: int
+    out_bytes: int
+    aborted: bool
+    err: str
+    idle: bool
+    obj_errors: int
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job cluster-wide; ``ended`` is None while it runs."""
+
+    xid: str
+    kind: str
+    err: str
+    ended: datetime | None
+    aborted: bool
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None

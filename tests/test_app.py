@@ -1,0 +1,192 @@
+"""The app driven by its keys (Textual's pilot) against a real embedded cluster."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aistore import Client
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Label, Static, TextArea
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.buckets import BucketsScreen
+from aisetl_tui.screens.etl_init import InitCodeScreen, InitSpecScreen
+from aisetl_tui.screens.inline import InlineTransformScreen
+from aisetl_tui.screens.job_monitor import JobMonitorScreen
+from aisetl_tui.screens.objects import ObjectsScreen
+from backend.local import LocalCluster
+from tests.conftest import MANIFESTS, TUTORIAL
+
+SHARD_MD5 = "393c6706efb128fbc442d3f7d084a426"
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], what: str,
+                timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+def table_rows(app: AisEtlApp, selector: str) -> list[list[str]]:
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def connected(pilot: Pilot, app: AisEtlApp) -> None:
+    await until(pilot, lambda: app.status.state == "connected", "the app to connect")
+
+
+async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, tmp_dir: Path,
+                                        http) -> None:
+    shard = tmp_dir / "shard.in"
+    shard.write_bytes(b"some text :)\n")
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            assert f"{len(cluster.smap.targets)} targets" in str(
+                app.screen.query_one("StatusBar").render())
+
+            # ais create transform
+            await pilot.press("c")
+            await type_text(pilot, "app-transform")
+            await pilot.press("enter")
+            await until(pilot, lambda: any(r[0] == "app-transform"
+                                           for r in table_rows(app, "#buckets")), "the bucket")
+
+            # echo "some text :)" | ais put - transform/shard.in  (upload from disk)
+            table = app.screen.query_one("#buckets", DataTable)
+            table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#buckets"))
+                                       if r[0] == "app-transform"))
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "objects")
+            await pilot.press("u")
+            await pilot.pause()
+            app.screen.query_one("#answer", Input).value = str(shard)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                        and table_rows(app, "#objects") == [["shard.in", "13 B"]], "upload")
+
+            # ais etl init code --from-file=code.py --runtime=python3.11v2 --comm-type hpull
+            await pilot.press("colon")
+            await pilot.pause()
+            app.screen.query_one(Input).value = f"init code {MANIFESTS / 'md5' / 'code.py'}"
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, InitCodeScreen), "the init form")
+            await type_text(pilot, "app-md5")
+            app.screen.query_one("#comm").value = "hpull"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "init to finish")
+            assert [e["stage"] for e in http.get("/v1/etl").json() if e["id"] == "app-md5"] \
+                == ["Running"]
+
+            # ais etl object transformer-md5 transform/shard.in -
+            await pilot.press("i")
+            await until(pilot, lambda: isinstance(app.screen, InlineTransformScreen)
+                        and app.screen.query_one("#output", TextArea).text == SHARD_MD5,
+                        "the inline transform")
+
+            # ais etl bucket transformer-md5 ais://transform ais://transform-md5 --wait
+            await pilot.press("escape", "escape")
+            await until(pilot, lambda: isinstance(app.screen, BucketsScreen), "buckets")
+            table = app.screen.query_one("#buckets", DataTable)
+            table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#buckets"))
+                                       if r[0] == "app-transform"))
+            await pilot.press("t")
+            await pilot.pause(0.5)
+            app.screen.query_one("#dst", Input).value = "app-transform-md5"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.finished, "the job to finish")
+            monitor = app.screen
+            text = str(monitor.query_one("#overall-text", Label).render())
+            assert "1 / 1 objects" in text and "finished" in text
+            rows = table_rows(app, "#nodes")
+            assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
+            assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
+            assert client.bucket("app-transform-md5").object("shard.in").get_reader() \
+                .read_all() == SHARD_MD5.encode()
+
+            # ais etl stop transformer-md5 → the transformer processes are gone
+            await pilot.press("escape", "2")
+            await until(pilot, lambda: any(r[0] == "app-md5" and "Running" in r[1]
+                                           for r in table_rows(app, "#etls")), "the ETL row")
+            table = app.screen.query_one("#etls", DataTable)
+            table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#etls"))
+                                       if r[0] == "app-md5"))
+            await pilot.press("s")
+            await pilot.pause()
+            assert app.screen.focused.id == "cancel"  # the less destructive action first
+            await pilot.press("tab", "enter")
+            await until(pilot, lambda: any(r[0] == "app-md5" and "Aborted" in r[1]
+                                           for r in table_rows(app, "#etls")), "the stop")
+            assert not any(h["pid"] for h in http.get("/v1/etl/app-md5/health").json())
+    finally:
+        http.delete("/v1/etl/app-md5")
+        for name in ("app-transform", "app-transform-md5"):
+            client.bucket(name).delete(missing_ok=True)
+
+
+@pytest.mark.parametrize(
+    ("form", "name", "path", "expected"),
+    [
+        ("code", "Bad_Name", MANIFESTS / "md5" / "code.py", "may contain only lowercase"),
+        ("code", "syntax-etl", TUTORIAL / "README.md", "syntax error"),
+        ("code", "nofunc-etl", MANIFESTS / "md5" / "io_code.py",
+         'no top-level function "transform"'),
+        ("spec", "yaml-etl", TUTORIAL / "io_code.py", "YAML"),
+        ("spec", "probe-etl", TUTORIAL / "spec.yaml", "readinessProbe"),
+    ],
+)
+async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: str,
+                                  path: Path, expected: str) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    before = http.get("/v1/etl").json()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("colon")
+        await pilot.pause()
+        app.screen.query_one(Input).value = f"init {form} {path}"
+        await pilot.press("enter")
+        screen_type = InitCodeScreen if form == "code" else InitSpecScreen
+        await until(pilot, lambda: isinstance(app.screen, screen_type), "the form")
+        app.screen.query_one("#name", Input).value = name
+        await pilot.press("ctrl+s")
+        error = app.screen.query_one("#form-error", Static)
+        await until(pilot, lambda: expected in str(error.render()), f"the error {expected!r}")
+        assert isinstance(app.screen, screen_type)  # the form stays, with the error
+    assert http.get("/v1/etl").json() == before  # nothing changed
+
+
+async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:
+    data = tmp_dir / "cluster"
+    first = LocalCluster(data, targets=1, port=0)
+    endpoint = first.start()
+    port = int(endpoint.rsplit(":", 1)[1])
+    second: LocalCluster | None = None
+    app = AisEtlApp(endpoint=endpoint)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await connected(pilot, app)
+            first.stop()
+            await until(pilot, lambda: app.status.state == "unreachable", "the banner",
+                        timeout=10)
+            assert "cannot reach" in app.status.detail
+            assert isinstance(app.screen, BucketsScreen)  # still working, no traceback
+            second = LocalCluster(data, targets=1, port=port)
+            second.start()
+            await until(pilot, lambda: app.status.state == "connected", "recovery",
+                        timeout=20)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
