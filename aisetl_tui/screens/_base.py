@@ -24,6 +24,7 @@ class AppScreen(Screen):
     """A full screen with the status line on top and the footer of its keys at the bottom."""
 
     TITLE_TEXT: ClassVar[str] = ""
+    AUTO_FOCUS = None  # focus_main() decides; the hidden filter must never take the keys
     MUTATING: ClassVar[frozenset[str]] = frozenset()  # actions hidden with --readonly
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="back"),
@@ -42,8 +43,12 @@ class AppScreen(Screen):
         with Vertical(id="body"):
             yield from self.compose_body()
         yield Static("", id="problem")
-        yield Input(placeholder="filter (Enter to apply, Esc to clear)", id="filter")
+        yield Input(placeholder="filter (Enter to apply, Esc to clear)", id="filter",
+                    disabled=True)
         yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.focus_main()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -72,6 +77,7 @@ class AppScreen(Screen):
 
     def action_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
+        filter_input.disabled = False
         filter_input.display = True
         filter_input.focus()
 
@@ -90,13 +96,14 @@ class AppScreen(Screen):
             filter_input.value = ""
             self.apply_filter("")
         filter_input.display = False
+        filter_input.disabled = True
         self.focus_main()
 
     def apply_filter(self, text: str) -> None:
         """Screens with a table filter it; the default does nothing."""
 
     def focus_main(self) -> None:
-        self.focus_next()
+        """Give the keys to the screen's main widget."""
 
 
 class PollingScreen(AppScreen):
@@ -107,6 +114,7 @@ class PollingScreen(AppScreen):
     _timer: Timer | None = None
 
     def on_screen_resume(self) -> None:
+        super().on_screen_resume()
         self.refresh_now()
 
     def on_screen_suspend(self) -> None:

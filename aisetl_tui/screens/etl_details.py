@@ -80,6 +80,9 @@ class EtlDetailsScreen(AppScreen):
     def on_mount(self) -> None:
         self.load()
 
+    def focus_main(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
     def action_refresh(self) -> None:
         self.load()
 

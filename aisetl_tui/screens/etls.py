@@ -28,14 +28,14 @@ class EtlsScreen(PollingScreen):
     MUTATING = frozenset({"init_code", "init_spec", "stop", "start", "delete", "offline"})
     BINDINGS = [
         Binding("enter", "details", "Details", id="etls.details"),
-        Binding("c", "init_code", "Init code", id="etls.init_code"),
-        Binding("y", "init_spec", "Init spec", id="etls.init_spec"),
+        Binding("c", "init_code", "Code", id="etls.init_code"),
+        Binding("y", "init_spec", "Spec", id="etls.init_spec"),
         Binding("s", "stop", "Stop", id="etls.stop"),
         Binding("r", "start", "Start", id="etls.start"),
         Binding("ctrl+d", "delete", "Delete", id="etls.delete"),
         Binding("l", "logs", "Logs", id="etls.logs"),
         Binding("p", "pods", "Pods", id="etls.pods"),
-        Binding("o", "offline", "Transform bucket", id="etls.offline"),
+        Binding("o", "offline", "Offline", id="etls.offline"),
         Binding("slash", "filter", "Filter", id="etls.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="etls.refresh"),
     ]

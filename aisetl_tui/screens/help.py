@@ -29,12 +29,15 @@ def keys_table(screen: Screen) -> Table:
     table.add_column("ACTION")
     table.add_column("ID", style="dim")
     seen: set[str] = set()
+    rows = []
     for active in screen.active_bindings.values():
         binding = active.binding
         if not binding.description or binding.description in seen or not active.enabled:
             continue
         seen.add(binding.description)
-        table.add_row(screen.app.get_key_display(binding), binding.description, binding.id or "")
+        rows.append((screen.app.get_key_display(binding), binding.description, binding.id or ""))
+    for row in sorted(rows, key=lambda r: not r[2]):  # this app's keys first, then the widgets'
+        table.add_row(*row)
     return table
 
 

@@ -56,6 +56,9 @@ class InlineTransformScreen(AppScreen):
     def on_mount(self) -> None:
         self.load()
 
+    def focus_main(self) -> None:
+        self.query_one("#etl", Select).focus()
+
     @work(exclusive=True, group="load")
     async def load(self) -> None:
         client = self.ais.client

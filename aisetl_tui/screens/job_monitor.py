@@ -79,6 +79,9 @@ class JobMonitorScreen(PollingScreen):
         yield Vertical(id="chart")
         yield Static("", id="errors")
 
+    def focus_main(self) -> None:
+        self.query_one("#nodes", KeyedTable).focus()
+
     def on_mount(self) -> None:
         record = self.ais.jobs.get(self.xid)
         if record is not None:

@@ -31,6 +31,9 @@ class ObjectViewScreen(AppScreen):
     def on_mount(self) -> None:
         self.load()
 
+    def focus_main(self) -> None:
+        self.query_one("#content", TextArea).focus()
+
     @work(exclusive=True)
     async def load(self) -> None:
         assert self.ais.client is not None

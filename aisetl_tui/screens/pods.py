@@ -78,6 +78,7 @@ class PodsScreen(PollingScreen):
             await box.remove_children()
             columns = BASE_COLUMNS + (METRIC_COLUMNS if with_metrics else [])
             await box.mount(KeyedTable(columns, id="pods"))
+            self.focus_main()
             if self.with_metrics is not None or not with_metrics:
                 self.notify("CPU and memory columns hidden: the cluster reports no metrics "
                             "for these transformers" if not with_metrics
@@ -87,9 +88,9 @@ class PodsScreen(PollingScreen):
         return self.table
 
     def render_data(self, pods: list[EtlPod]) -> None:
-        self.run_worker(self._render(pods), group="render", exclusive=True)
+        self.run_worker(self._show_pods(pods), group="render", exclusive=True)
 
-    async def _render(self, pods: list[EtlPod]) -> None:
+    async def _show_pods(self, pods: list[EtlPod]) -> None:
         with_metrics = any(p.cpu is not None or p.mem is not None for p in pods) or not pods
         table = await self._ensure_table(with_metrics)
         node = "localhost" if self.ais.status.embedded else "—"

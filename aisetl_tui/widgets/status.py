@@ -23,15 +23,15 @@ _STATE_STYLE = {"connected": ("●", "green"), "unreachable": ("○", "red"),
 
 
 def status_text(status: ClusterStatus, title: str) -> Text:
+    """``title  ● state  kind endpoint · proxies · targets — detail``: the state comes early so
+    it survives a narrow terminal."""
     mark, style = _STATE_STYLE.get(status.state, ("?", "white"))
-    text = Text.assemble(("aisetl-tui", "bold"), " ▸ ", (title, "bold cyan"), "  ")
+    text = Text.assemble((title, "bold cyan"), "  ", (f"{mark} {status.state}", style))
     kind = "embedded" if status.embedded else "remote"
     if status.endpoint:
-        text.append(f"{kind} {status.endpoint}")
+        text.append(f"  {kind} {status.endpoint}")
     if status.state == "connected":
         text.append(f" · {status.proxies} proxy · {status.targets} targets")
-    text.append("  ")
-    text.append(f"{mark} {status.state}", style=style)
     if status.detail:
         text.append(f" — {status.detail}", style=style if status.state != "connected" else "")
     return text
