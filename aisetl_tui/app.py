@@ -44,7 +44,7 @@ class JobRecord:
 
 
 class AisEtlApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "aisetl-tui"
     MODES = {"buckets": BucketsScreen, "etls": EtlsScreen, "pods": PodsScreen,
              "jobs": JobsScreen}

@@ -190,3 +190,46 @@ async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:
         first.stop()
         if second is not None:
             second.stop()
+
+
+async def test_readonly_hides_every_mutating_action(cluster: LocalCluster) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint, readonly=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        for mode, hidden in (("buckets", {"create", "destroy"}),
+                             ("etls", {"init_code", "init_spec", "stop", "start", "delete"})):
+            app.switch_mode(mode)
+            await pilot.pause(0.3)
+            shown = {b.binding.action for b in app.screen.active_bindings.values()}
+            assert not shown & hidden
+            assert all(app.screen.check_action(a, ()) is False for a in hidden)
+        await pilot.press("c")  # nothing opens
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, InitCodeScreen)
+
+
+async def test_keymap_remaps_bindings_by_id(cluster: LocalCluster, tmp_dir: Path) -> None:
+    from aisetl_tui.config import load_keymap
+
+    path = tmp_dir / "keymap.toml"
+    path.write_text('[keymap]\n"buckets.create" = "n"\n')
+    app = AisEtlApp(endpoint=cluster.endpoint, keymap=load_keymap(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.screen.query("#answer")  # the create-bucket prompt
+        await pilot.press("escape")
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        assert not app.screen.query("#answer")
+
+
+def test_bad_keymap_file_is_reported(tmp_dir: Path) -> None:
+    from aisetl_tui.config import ConfigError, load_keymap
+
+    path = tmp_dir / "keymap.toml"
+    path.write_text("[keymap\n")
+    with pytest.raises(ConfigError, match=r"keymap\.toml"):
+        load_keymap(path)
+    assert load_keymap(tmp_dir / "missing.toml") == {}

@@ -1,0 +1,139 @@
+"""SVG snapshots of the main screens, with data from a real embedded cluster.
+
+Target IDs are fixed (the cluster's identity file is written first) and the status line is
+pinned, since the cluster's port changes from run to run; everything else on screen comes
+from the cluster itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aistore import Client
+from textual.pilot import Pilot
+from textual.widgets import DataTable, TextArea
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.widgets.status import ClusterStatus
+from backend.ais import AisClient
+from backend.local import LocalCluster
+from tests.conftest import code_msg
+
+SIZE = (100, 30)
+PINNED = ClusterStatus(endpoint="http://127.0.0.1:8080", embedded=True, proxies=1, targets=2,
+                       state="connected")
+
+
+class PinnedStatusApp(AisEtlApp):
+    """The app with its connection watcher replaced by a fixed status line."""
+
+    async def _connect_pinned(self) -> None:
+        self.client = AisClient(self.endpoint_arg or "")
+        self.supports_init_code = True
+        self.status = PINNED
+        refresh = getattr(self.screen, "refresh_now", None)
+        if refresh is not None:
+            refresh()
+
+    def connect(self) -> None:  # type: ignore[override]
+        self.run_worker(self._connect_pinned(), group="connect")
+
+
+@pytest.fixture(scope="module")
+def snap_cluster() -> Iterator[LocalCluster]:
+    path = Path(tempfile.mkdtemp(prefix="aisetl-snap-"))
+    identity = {"uuid": "snapshots1", "creation_time": "2026-11-22 10:00:00",
+                "proxy": "PxProxyA", "targets": ["TgtAlpha", "TgtBravo"], "runs": 0}
+    (path / "cluster.json").write_text(json.dumps(identity))
+    try:
+        with LocalCluster(path, targets=2, port=0) as c:
+            client = Client(c.endpoint)
+            for name, count in (("images", 12), ("shards", 3)):
+                bck = client.bucket(name)
+                bck.create()
+                for i in range(count):
+                    bck.object(f"{name[:-1]}-{i:03}.bin").get_writer().put_content(
+                        b"x" * (1000 * (i + 1)))
+            client.bucket("shards").object("notes.txt").get_writer().put_content(
+                b"some text :)\n")
+            c.http = __import__("httpx").Client(base_url=c.endpoint, timeout=60)
+            code = Path("manifests/md5/code.py").read_bytes()
+            assert c.http.put("/v1/etl", json=code_msg("md5-snap", code, comm="hpush://")
+                              ).status_code == 200
+            yield c
+            c.http.close()
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def settle(pilot: Pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the screen did not settle"
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
+
+
+def rows(app, selector: str) -> list[list[str]]:
+    table = app.screen.query_one(selector, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def test_buckets_screen(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        await settle(pilot, lambda: rows(pilot.app, "#buckets") == [
+            ["images", "12", "76.2 KiB"], ["shards", "4", "5.9 KiB"]])
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
+                        run_before=ready)
+
+
+def test_objects_screen(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
+        await pilot.press("enter")
+        await settle(pilot, lambda: pilot.app.screen.query("#objects")
+                     and len(rows(pilot.app, "#objects")) == 12)
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
+                        run_before=ready)
+
+
+def test_inline_transform_screen(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        app = pilot.app
+        await settle(pilot, lambda: len(rows(app, "#buckets")) == 2)
+        await pilot.press("down", "enter")
+        await settle(pilot, lambda: app.screen.query("#objects")
+                     and len(rows(app, "#objects")) == 4)
+        await pilot.press("end", "i")
+        await settle(pilot, lambda: app.screen.query("#output") and app.screen.query_one(
+            "#output", TextArea).text == "393c6706efb128fbc442d3f7d084a426")
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
+                        run_before=ready)
+
+
+def test_help_screen(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
+        await pilot.press("question_mark")
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
+                        run_before=ready)
+
+
+def test_init_code_form(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
+        pilot.app.run_command("init code manifests/md5/code.py")
+        await pilot.pause(0.5)
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
+                        run_before=ready)
