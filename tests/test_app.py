@@ -71,7 +71,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "objects")
             await pilot.press("u")
             await pilot.pause()
-            app.screen.query_one("#answer", Input).value = str(shard)
+            app.screen.query_one("#path", Input).value = str(shard)
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
                         and table_rows(app, "#objects") == [["shard.in", "13 B"]], "upload")

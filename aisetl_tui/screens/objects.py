@@ -15,8 +15,9 @@ from backend.ais import AisError, ObjectEntry
 
 from ..rates import human_bytes
 from ._base import AppScreen
-from .dialogs import ConfirmScreen, PromptScreen
+from .dialogs import ConfirmScreen
 
+FIRST_PAGE = 200  # enough to fill any screen at once; later pages are larger
 PAGE_SIZE = 1000
 PREFETCH_ROWS = 100  # fetch the next page when the cursor is this close to the end
 
@@ -29,6 +30,17 @@ def upload_plan(path: Path, prefix: str = "") -> list[tuple[Path, str]]:
         return [(p, prefix + p.relative_to(path).as_posix())
                 for p in sorted(path.rglob("*")) if p.is_file()]
     raise FileNotFoundError(f"{path} does not exist")
+
+
+class ObjectTable(DataTable):
+    """End and Home move the cursor (not just the view), so End pages in the next objects."""
+
+    def action_scroll_end(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_scroll_home(self) -> None:
+        self.move_cursor(row=0)
 
 
 class ObjectsScreen(AppScreen):
@@ -57,7 +69,7 @@ class ObjectsScreen(AppScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary")
-        table = DataTable(cursor_type="row", zebra_stripes=True, id="objects")
+        table = ObjectTable(cursor_type="row", zebra_stripes=True, id="objects")
         table.add_column("NAME", key="name")
         table.add_column("SIZE", key="size")
         yield table
@@ -102,7 +114,8 @@ class ObjectsScreen(AppScreen):
         self._loading = True
         try:
             page = await self.ais.client.list_objects(
-                self.bucket, prefix=self.prefix, page_size=PAGE_SIZE, token=self._token or "",
+                self.bucket, prefix=self.prefix, token=self._token or "",
+                page_size=PAGE_SIZE if self._token else FIRST_PAGE,
                 uuid=self._uuid)
         except AisError as err:
             self.show_problem(f"[red]{err}[/]")
@@ -178,18 +191,15 @@ class ObjectsScreen(AppScreen):
             self.notify(str(err), severity="error")
 
     def action_upload(self) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self._upload(Path(path).expanduser())
+        from .file_picker import FilePickerScreen
 
-        def problem(text: str) -> str | None:
-            path = Path(text).expanduser()
-            return None if path.exists() else f"{path} does not exist"
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._upload(path)
 
-        self.app.push_screen(PromptScreen(
-            f"Upload a file or a directory into ais://{self.bucket} (names keep the "
-            "directory's relative paths)", placeholder=str(Path.cwd()) + "/",
-            validate=problem), chosen)
+        self.app.push_screen(FilePickerScreen(
+            f"Upload a file or a directory into ais://{self.bucket} (a directory's files keep "
+            "their relative paths as names)"), chosen)
 
     @work(exclusive=True, group="upload")
     async def _upload(self, path: Path) -> None:

@@ -323,6 +323,13 @@ class ObjectStore:
         except AISHTTPError:
             return None  # deleted since it was listed
 
+    def warm_up(self) -> None:
+        """Load every bucket's index now, so the first listing after a start is fast."""
+        for bucket in self.bucket_names():
+            with self._index_lock:
+                if bucket not in self._indexes and self.has_bucket(bucket):
+                    self._index(bucket)
+
     def totals(self, bucket: str, prefix: str = "") -> dict[str, int]:
         """Count, total, smallest and largest size of the bucket's objects (with ``prefix``)."""
         with self._index_lock:

@@ -156,8 +156,10 @@ class Target:
     async def _startup(self, _app: web.Application) -> None:
         await self.io(self.store.recover)
         self._session = aiohttp.ClientSession(auto_decompress=False)
+        self._warm_up = asyncio.ensure_future(self.io(self.store.warm_up))  # in the background
 
     async def _cleanup(self, _app: web.Application) -> None:
+        await self._warm_up
         await self.session.close()
         self.io.shutdown()
 

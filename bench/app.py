@@ -1,0 +1,255 @@
+"""How fast the app feels, measured in one run on this machine, in a real terminal.
+
+Run with ``python -m bench.app``; ``--help`` lists the options. Every measure drives the app
+in tmux (a private tmux server with ``escape-time 0``): keys go in with ``send-keys`` and the
+pane is read with ``capture-pane`` every few milliseconds, so a time includes everything the
+user waits for: the app's work, its rendering, and the terminal.
+
+1. **Launch → buckets table filled**, cluster already running: from starting
+   ``aisetl-tui --endpoint URL`` until the bucket row shows its object count. Median of
+   ``--launches`` starts. Target ≤ 1.0 s.
+2. **Opening a 100,000-object bucket**: objects are written into the stopped cluster's
+   targets through each target's own object store (placed by HRW, as the cluster places them);
+   the cluster is started and has loaded its indexes. From the key that opens the bucket to
+   the first page on screen; then the app process's RSS, after the first page and after paging
+   through every object. Targets: first page ≤ 300 ms, memory ≤ 200 MB.
+3. **Key → screen while the job monitor updates 32 targets every second**: the monitor runs on
+   replayed per-target snapshots of a 32-target job (counters growing on every poll, shaped as
+   AIStore reports them) because 32 target processes do not fit on 2 cores; ``?`` opens the
+   help and Esc closes it, and each is timed until the screen shows the change. Target:
+   p99 ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.job_monitor import JobMonitorScreen
+from backend.ais import AisClient, BucketSummary, EtlDetails, JobSnap
+from backend.local import LocalCluster
+from backend.local._storage import ObjectStore
+
+SOCKET = "aisetl-bench"
+BUCKET = "big"
+
+
+class Terminal:
+    """One tmux session on a private server."""
+
+    def __init__(self, command: str, size: tuple[int, int] = (120, 40)) -> None:
+        self.name = "bench"
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        self.started = time.perf_counter()
+        self._tmux("new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
+                   command)
+        self._tmux("set", "-s", "escape-time", "0")
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                              check=True).stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> float:
+        self._tmux("send-keys", "-t", self.name, *keys)
+        return time.perf_counter()
+
+    def wait(self, predicate, timeout: float = 30.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if predicate(self.screen()):
+                return time.perf_counter()
+            time.sleep(0.002)
+        raise RuntimeError(f"the screen never showed what was expected:\n{self.screen()}")
+
+    def app_process(self) -> psutil.Process:
+        pane = psutil.Process(int(self._tmux("display", "-p", "-t", self.name,
+                                             "#{pane_pid}").strip()))
+        return next((p for p in [pane, *pane.children(recursive=True)]
+                     if "aisetl_tui" in " ".join(p.cmdline()) or "bench.app" in
+                     " ".join(p.cmdline())), pane)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+
+
+def fill(cluster_dir: Path, count: int) -> None:
+    """Create the bucket with the cluster, then write its objects while it is stopped."""
+    with LocalCluster(cluster_dir, targets=2, port=0) as cluster:
+        import httpx
+
+        httpx.post(f"{cluster.endpoint}/v1/buckets/{BUCKET}", json={"action": "create-bck"})
+        smap = cluster.smap
+    stores = {t.daemon_id: ObjectStore(cluster_dir / f"target-{t.daemon_id}")
+              for t in smap.targets}
+    for i in range(count):
+        name = f"train/{i // 1000:03}/sample-{i:06}.jpg"
+        stores[smap.owner(BUCKET, name).daemon_id].put_bytes(BUCKET, name, b"x" * 100)
+
+
+def app_command(endpoint: str) -> str:
+    return f"{sys.executable} -m aisetl_tui.cli --endpoint {endpoint}"
+
+
+def launch_and_open(endpoint: str, count: int, launches: int) -> dict:
+    shown = f"{count:,}"
+    times = []
+    for _ in range(launches):
+        term = Terminal(app_command(endpoint))
+        try:
+            times.append(term.wait(lambda s: BUCKET in s and shown in s) - term.started)
+        finally:
+            term.close()
+    term = Terminal(app_command(endpoint))
+    try:
+        term.wait(lambda s: shown in s)
+        start = term.keys(":")
+        term.wait(lambda s: "command (" in s)
+        start = term.keys(f"objects {BUCKET}", "Enter")
+        first_page = term.wait(lambda s: "sample-000000.jpg" in s) - start
+        process = term.app_process()
+        rss_first = process.memory_info().rss
+        deadline = time.perf_counter() + 600
+        while time.perf_counter() < deadline:
+            screen = term.screen()
+            if f"{count:,} objects listed" in screen and "more below" not in screen:
+                break
+            term.keys("End")
+            time.sleep(0.05)
+        rss_all = process.memory_info().rss
+    finally:
+        term.close()
+    return {"launch_s": times, "first_page_s": first_page, "rss_first_mb": rss_first / 2**20,
+            "rss_all_mb": rss_all / 2**20}
+
+
+# --- replayed 32-target job ---------------------------------------------------------------
+
+class ReplayClient:
+    """Answers what the job monitor asks with snapshots of a 32-target etl-bck job whose
+    counters grow on every poll. A stand-in for a cluster that cannot run here."""
+
+    def __init__(self, targets: int) -> None:
+        self.targets = [f"t{i:02}Target" for i in range(targets)]
+        self.calls = 0
+        self.started = datetime.now(UTC)
+
+    async def job_snaps(self, xid: str) -> list[JobSnap]:
+        self.calls += 1
+        n = self.calls
+        return [JobSnap(xid=xid, kind="etl-bck", target_id=t, src="big", dst="big-out",
+                        started=self.started, ended=None, loc_objs=n * (100 + i),
+                        loc_bytes=n * (100 + i) * 4096, in_objs=0, in_bytes=0,
+                        out_objs=n * 7, out_bytes=n * 7 * 4096, aborted=False, err="",
+                        idle=False, obj_errors=0) for i, t in enumerate(self.targets)]
+
+    async def bucket_summary(self, name: str, prefix: str = "") -> BucketSummary:
+        return BucketSummary(name, 100_000_000, 100_000_000 * 4096)
+
+    async def etl_details(self, name: str, job_id: str = "") -> EtlDetails:
+        return EtlDetails(name, {}, "Running", "", [])
+
+    async def list_etls(self) -> list:
+        return []
+
+    async def list_buckets(self) -> list:
+        return []
+
+    async def aclose(self) -> None:
+        pass
+
+
+class ReplayApp(AisEtlApp):
+    def __init__(self, targets: int) -> None:
+        super().__init__(endpoint="replay")
+        self.replay = ReplayClient(targets)
+
+    def connect(self) -> None:  # type: ignore[override]
+        self.client = self.replay  # type: ignore[assignment]
+        self.remember_job("replay1", "md5", "big", "big-out")
+        self.push_screen(JobMonitorScreen("replay1"))
+
+
+def key_latencies(targets: int, presses: int) -> list[float]:
+    term = Terminal(f"{sys.executable} -m bench.app --replay-app {targets}", size=(120, 60))
+    try:
+        term.wait(lambda s: "t00Target" in s and "throughput per node" in s)
+        time.sleep(2.5)  # a few polls in, the chart and table are full
+        latencies = []
+        for _ in range(presses // 2):
+            start = term.keys("?")
+            latencies.append(term.wait(lambda s: "Keys of this screen" in s) - start)
+            start = term.keys("Escape")
+            latencies.append(term.wait(lambda s: "Keys of this screen" not in s) - start)
+            time.sleep(0.03)
+    finally:
+        term.close()
+    return latencies
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--launches", type=int, default=5)
+    parser.add_argument("--targets", type=int, default=32, help="replayed targets")
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--replay-app", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.replay_app:
+        ReplayApp(args.replay_app).run()
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-app-", dir=args.dir))
+    try:
+        t0 = time.perf_counter()
+        fill(workdir / "cluster", args.objects)
+        print(f"wrote {args.objects:,} objects in {time.perf_counter() - t0:.0f} s", flush=True)
+        with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
+            import asyncio
+
+            async def warm() -> None:
+                async with AisClient(cluster.endpoint) as ais:
+                    await ais.list_objects(BUCKET, page_size=1)
+
+            asyncio.run(warm())
+            opened = launch_and_open(cluster.endpoint, args.objects, args.launches)
+        latencies = key_latencies(args.targets, args.presses)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    lat_ms = sorted(x * 1000 for x in latencies)
+    p99 = lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))]
+    launch = statistics.median(opened["launch_s"])
+    rows = [
+        (f"launch → buckets table filled (median of {len(opened['launch_s'])}, "
+         f"min {min(opened['launch_s']):.2f} s)", f"{launch:.2f} s", "<= 1.0 s", launch <= 1),
+        (f"open a {args.objects:,}-object bucket → first page on screen",
+         f"{opened['first_page_s'] * 1000:.0f} ms", "<= 300 ms", opened["first_page_s"] <= .3),
+        ("app RSS after the first page", f"{opened['rss_first_mb']:.0f} MB", "<= 200 MB",
+         opened["rss_first_mb"] <= 200),
+        (f"app RSS after paging through all {args.objects:,}",
+         f"{opened['rss_all_mb']:.0f} MB", "<= 200 MB", opened["rss_all_mb"] <= 200),
+        (f"key → screen, monitor of {args.targets} targets polling every 1 s "
+         f"({len(lat_ms)} keys, p50 {statistics.median(lat_ms):.1f} ms)", f"p99 {p99:.1f} ms",
+         "<= 50 ms", p99 <= 50),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>10}")
+    for name, value, target, ok in rows:
+        print(f"{name:<{width}}  {value:>12}  {target:>10}  {'PASS' if ok else 'MISS'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
