@@ -69,6 +69,9 @@ class AppScreen(Screen):
     # --- problems ---------------------------------------------------------------------------
 
     def show_problem(self, message: str) -> None:
+        if message == getattr(self, "_problem", ""):
+            return  # unchanged: no repaint, no relayout
+        self._problem = message
         problem = self.query_one("#problem", Static)
         problem.update(message)
         problem.display = bool(message)

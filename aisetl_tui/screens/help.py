@@ -6,7 +6,7 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
 COMMANDS = {
@@ -50,7 +50,10 @@ def commands_table() -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Screen[None]):
+    """A full screen, not a modal: a dimmed live screen underneath would be re-rendered on
+    every update (the job monitor updates every second)."""
+
     BINDINGS = [Binding("escape,question_mark,q", "dismiss_help", "Close", id="help.close")]
 
     def __init__(self, of: Screen) -> None:
@@ -58,7 +61,7 @@ class HelpScreen(ModalScreen[None]):
         self.of = of
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog help"):
+        with VerticalScroll(classes="help"):
             yield Static("[b]Keys of this screen[/b]  (remap them by ID in keymap.toml)")
             yield Static(keys_table(self.of))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")

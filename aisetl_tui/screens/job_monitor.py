@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar, Sparkline, Static
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar, Static
 
 from backend.ais import AisClient, AisError, JobSnap, ObjError
 
@@ -23,6 +23,7 @@ from ..rates import (
     human_duration,
     progress,
 )
+from ..widgets.chart import ThroughputChart
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
@@ -67,6 +68,8 @@ class JobMonitorScreen(PollingScreen):
         self.etl: str | None = None
         self._polls = 0
         self._errors: list[ObjError] = []
+        self._caption = ""
+        self._error_lines = 0
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"job {self.xid}", id="caption")
@@ -76,7 +79,7 @@ class JobMonitorScreen(PollingScreen):
         yield KeyedTable(["TARGET", "OBJECTS", "BYTES", "OBJ/S", "MB/S", "STATE"],
                          sort_rows=False, id="nodes")
         yield Static("[b]throughput per node (MB/s, last minutes)[/b]")
-        yield Vertical(id="chart")
+        yield ThroughputChart(id="chart")
         yield Static("", id="errors")
 
     def focus_main(self) -> None:
@@ -122,9 +125,12 @@ class JobMonitorScreen(PollingScreen):
             return
         first = snaps[0]
         kind = DISPLAY_KIND.get(first.kind, first.kind)
-        self.query_one("#caption", Static).update(Text.assemble(
-            (f"{kind}[{self.xid}] ", "bold"), f"ais://{first.src} => ais://{first.dst}",
-            f"   ETL {self.etl}" if self.etl else ""))
+        caption = Text.assemble((f"{kind}[{self.xid}] ", "bold"),
+                                f"ais://{first.src} => ais://{first.dst}",
+                                f"   ETL {self.etl}" if self.etl else "")
+        if caption.plain != self._caption:
+            self._caption = caption.plain
+            self.query_one("#caption", Static).update(caption)
         by_target = {s.target_id: s for s in snaps}
         self.tracker.add(poll.when, {t: node_counters(s) for t, s in by_target.items()})
         self._render_progress(snaps)
@@ -156,7 +162,7 @@ class JobMonitorScreen(PollingScreen):
         text.append(state, style={"running": "yellow", "finished": "green"}.get(state, "red"))
         if err:
             text.append(f"\n{err}", style="red")
-        self.query_one("#overall-text", Label).update(text)
+        self.query_one("#overall-text", Label).update(text, layout=False)  # fixed height
 
     def _render_nodes(self, by_target: dict[str, JobSnap]) -> None:
         rows = {}
@@ -172,30 +178,25 @@ class JobMonitorScreen(PollingScreen):
         self.query_one("#nodes", KeyedTable).sync(rows)
 
     def _render_chart(self) -> None:
-        chart = self.query_one("#chart", Vertical)
-        for target, node in sorted(self.tracker.nodes.items()):
-            line_id = f"spark-{target}"
-            lines = chart.query(f"#{line_id}")
-            if not lines:
-                row = Horizontal(Label(f"{target:>12} ", classes="spark-label"),
-                                 Sparkline([], id=line_id), classes="spark-row")
-                chart.mount(row)
-                continue
-            sparkline = lines.first(Sparkline)
-            sparkline.data = [v / 1e6 for v in node.history]
+        self.query_one("#chart", ThroughputChart).show(
+            {target: node.history for target, node in self.tracker.nodes.items()})
 
     def _render_errors(self, snaps: list[JobSnap]) -> None:
         count = max(len(self._errors), sum(s.obj_errors for s in snaps))
         widget = self.query_one("#errors", Static)
         if not count:
-            widget.update("")
+            if self._error_lines:
+                self._error_lines = 0
+                widget.update("")
             return
         text = Text(f"errors so far: {count}\n", style="bold red")
         for e in self._errors[-MAX_ERRORS_SHOWN:]:
             text.append(f"{e.obj_name}  ", style="bold")
             text.append(e.message.splitlines()[-1] if e.message else "")
             text.append("\n")
-        widget.update(text)
+        lines = text.plain.count("\n")
+        widget.update(text, layout=lines != self._error_lines)  # relayout only on a new size
+        self._error_lines = lines
 
     async def _poll(self) -> None:
         if self.finished:
