@@ -58,7 +58,8 @@ class KeyedTable(DataTable):
                 for column, (old, new) in zip(self._columns, zip(current, row, strict=True),
                                               strict=True):
                     if str(old) != str(new) or type(old) is not type(new):
-                        self.update_cell(key, column, new)
+                        wider = len(str(new)) > len(str(old))  # only then can the column grow
+                        self.update_cell(key, column, new, update_width=wider)
             if added and self.sort_rows:
                 self.sort(self._columns[0], key=lambda cell: str(cell).lower())
 

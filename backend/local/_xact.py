@@ -49,6 +49,7 @@ class Xaction:
     stats: Counter[str] = field(default_factory=Counter)
     obj_errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_OBJ_ERRORS))
     error_count: int = 0
+    draining: bool = False  # workers are still finishing: the end waits for them
 
     @property
     def running(self) -> bool:
@@ -68,9 +69,12 @@ class Xaction:
             self.ended = time.time()
 
     def abort(self, reason: str) -> None:
+        """Stop taking new work; the job ends when its workers are done (``finish``)."""
         if self.ended is None:
             self.aborted = True
-            self.finish(reason)
+            self.err = self.err or reason
+            if not self.draining:
+                self.finish()
 
     def snap(self) -> dict:
         return {

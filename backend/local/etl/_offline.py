@@ -89,13 +89,16 @@ async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst
                     xact.abort(f"{text} (object ais://{src}/{name})")
 
     workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
+    xact.draining = True
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
         for w in workers:
             w.cancel()
+        xact.draining = False
         xact.abort("aborted")
         raise
+    xact.draining = False
     if xact.error_count and not xact.err:
         xact.err = f"{xact.error_count} object(s) failed to transform; see the job's errors"
     xact.finish()
