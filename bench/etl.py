@@ -55,10 +55,8 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import json
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -88,9 +86,9 @@ from .storage import (
     _percentile_ms,
     _session,
     _size,
-    _terminate,
     log_problems,
     run_clients,
+    run_main,
     run_threads,
 )
 
@@ -522,25 +520,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # Clean up on Ctrl-C and on kill alike, even when started with SIGINT ignored (``&``).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-etl-", dir=args.dir))
-    try:
-        report = run(args, workdir)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BenchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    finally:
-        with contextlib.suppress(KeyboardInterrupt):
-            shutil.rmtree(workdir, ignore_errors=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
-    return 0
+    return run_main(parse_args(argv), "bench-etl-", run)
 
 
 if __name__ == "__main__":

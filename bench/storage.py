@@ -502,14 +502,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_main(args: argparse.Namespace, prefix: str,
+             run_bench: Callable[[argparse.Namespace, Path], dict]) -> int:
+    """Run a benchmark in a fresh working directory that is removed however it ends."""
     # Clean up on Ctrl-C and on kill alike, even when started with SIGINT ignored (``&``).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-storage-", dir=args.dir))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=args.dir))
     try:
-        report = run(args, workdir)
+        report = run_bench(args, workdir)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -522,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main(parse_args(argv), "bench-storage-", run)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, Static
 from backend.ais import AisClient, AisError
 
 from ..widgets.status import StatusBar
+from ..widgets.table import KeyedTable
 
 if TYPE_CHECKING:
     from ..app import AisEtlApp
@@ -153,3 +154,22 @@ class PollingScreen(AppScreen):
 
     def render_data(self, data: Any) -> None:
         raise NotImplementedError
+
+
+class TableScreen(PollingScreen):
+    """A polled screen around one keyed table: focus, filter and row-dependent keys."""
+
+    TABLE_ID: ClassVar[str] = ""
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one(f"#{self.TABLE_ID}", KeyedTable)
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        self.table.set_filter(text)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()  # which keys make sense depends on the row

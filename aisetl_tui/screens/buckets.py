@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +13,7 @@ from backend.ais import AisClient, AisError, BucketSummary
 
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
-from ._base import PollingScreen
+from ._base import TableScreen
 from .dialogs import ConfirmScreen, PromptScreen
 
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -25,7 +26,8 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
-class BucketsScreen(PollingScreen):
+class BucketsScreen(TableScreen):
+    TABLE_ID = "buckets"
     TITLE_TEXT = "buckets"
     INTERVAL = 5.0
     MUTATING = frozenset({"create", "destroy"})
@@ -40,16 +42,6 @@ class BucketsScreen(PollingScreen):
 
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["NAME", "OBJECTS", "SIZE"], id="buckets")
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#buckets", KeyedTable)
-
-    def focus_main(self) -> None:
-        self.table.focus()
-
-    def apply_filter(self, text: str) -> None:
-        self.table.set_filter(text)
 
     async def fetch(self, client: AisClient) -> list[BucketSummary | str]:
         buckets = await client.list_buckets()
@@ -75,9 +67,6 @@ class BucketsScreen(PollingScreen):
             return False
         return super().check_action(action, parameters)
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
-
     def on_data_table_row_selected(self) -> None:
         """Enter on the table (the table, not the screen, receives the key)."""
         self.action_open()
@@ -98,9 +87,12 @@ class BucketsScreen(PollingScreen):
 
     async def _create(self, name: str) -> None:
         assert self.client is not None
+        await self._mutate(self.client.create_bucket(name), f"created ais://{name}")
+
+    async def _mutate(self, call: Awaitable[None], done: str) -> None:
         try:
-            await self.client.create_bucket(name)
-            self.notify(f"created ais://{name}")
+            await call
+            self.notify(done)
         except AisError as err:
             self.notify(str(err), severity="error")
         self.refresh_now()
@@ -119,12 +111,7 @@ class BucketsScreen(PollingScreen):
 
     async def _destroy(self, name: str) -> None:
         assert self.client is not None
-        try:
-            await self.client.destroy_bucket(name)
-            self.notify(f"destroyed ais://{name}")
-        except AisError as err:
-            self.notify(str(err), severity="error")
-        self.refresh_now()
+        await self._mutate(self.client.destroy_bucket(name), f"destroyed ais://{name}")
 
     def action_transform(self) -> None:
         if (name := self.table.selected_key) is not None:

@@ -12,7 +12,7 @@ from backend.ais import AisClient, AisError, EtlInfo
 
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
-from ._base import PollingScreen
+from ._base import TableScreen
 from .dialogs import ConfirmScreen
 
 STAGE_STYLE = {"Running": "green", "Initializing": "yellow", "Aborted": "red"}
@@ -22,7 +22,8 @@ def stage_text(stage: str) -> Text:
     return Text(stage, style=STAGE_STYLE.get(stage, ""))
 
 
-class EtlsScreen(PollingScreen):
+class EtlsScreen(TableScreen):
+    TABLE_ID = "etls"
     TITLE_TEXT = "etls"
     INTERVAL = 3.0
     MUTATING = frozenset({"init_code", "init_spec", "stop", "start", "delete", "offline"})
@@ -47,16 +48,6 @@ class EtlsScreen(PollingScreen):
 
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["NAME", "STAGE", "COMM", "OBJECTS", "IN", "OUT", "JOB"], id="etls")
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#etls", KeyedTable)
-
-    def focus_main(self) -> None:
-        self.table.focus()
-
-    def apply_filter(self, text: str) -> None:
-        self.table.set_filter(text)
 
     async def fetch(self, client: AisClient) -> list[EtlInfo]:
         etls = await client.list_etls()
@@ -89,9 +80,6 @@ class EtlsScreen(PollingScreen):
         if action == "start" and (etl is None or etl.stage != "Aborted"):
             return False
         return super().check_action(action, parameters)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
 
     # --- actions ----------------------------------------------------------------------------
 

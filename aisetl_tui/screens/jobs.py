@@ -11,7 +11,7 @@ from textual.binding import Binding
 from backend.ais import AisClient, JobStatus
 
 from ..widgets.table import KeyedTable
-from ._base import PollingScreen
+from ._base import TableScreen
 
 TRANSFORM_KINDS = ("etl-bck", "etl-listrange")
 
@@ -25,7 +25,8 @@ def job_state(job: JobStatus) -> Text:
                 style="dark_orange" if job.err else "green")
 
 
-class JobsScreen(PollingScreen):
+class JobsScreen(TableScreen):
+    TABLE_ID = "jobs"
     TITLE_TEXT = "jobs"
     INTERVAL = 3.0
     BINDINGS = [
@@ -37,16 +38,6 @@ class JobsScreen(PollingScreen):
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["JOB", "KIND", "ETL", "SOURCE", "DESTINATION", "STATE", "ENDED"],
                          sort_rows=False, id="jobs")
-
-    @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#jobs", KeyedTable)
-
-    def focus_main(self) -> None:
-        self.table.focus()
-
-    def apply_filter(self, text: str) -> None:
-        self.table.set_filter(text)
 
     async def fetch(self, client: AisClient) -> list[JobStatus]:
         jobs = await client.list_jobs()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import aiohttp
 import msgspec
 from aiohttp import web
 
@@ -127,3 +128,14 @@ class Blocking:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SessionOwner:
+    """A node's outgoing HTTP session, opened at start-up and closed at shutdown."""
+
+    _session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "the node has not started"
+        return self._session

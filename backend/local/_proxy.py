@@ -22,6 +22,7 @@ from ._bmd import BucketRegistry
 from ._errors import AISHTTPError, bad_request, bucket_exists, bucket_not_found
 from ._http import (
     ActMsg,
+    SessionOwner,
     decode_value,
     error_middleware,
     json_response,
@@ -51,7 +52,7 @@ def bck_json(bucket: str) -> dict:
     return {"name": bucket, "provider": "ais", "namespace": {"uuid": "", "name": ""}}
 
 
-class Proxy:
+class Proxy(SessionOwner):
     def __init__(self, smap: ClusterMap, root: Path) -> None:
         self.smap, self.node = smap, smap.proxy
         self.root = root
@@ -60,12 +61,6 @@ class Proxy:
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
         self.etls = ProxyEtls(self)
         self.jobs = ProxyJobs(self)
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        assert self._session is not None
-        return self._session
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty)])

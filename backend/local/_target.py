@@ -21,6 +21,7 @@ from . import _lso
 from ._errors import AISHTTPError, bad_request
 from ._http import (
     Blocking,
+    SessionOwner,
     decode_value,
     error_middleware,
     json_response,
@@ -125,7 +126,7 @@ def parse_uname(uname: str) -> tuple[str, str]:
     return parts[2], parts[3]
 
 
-class Target:
+class Target(SessionOwner):
     def __init__(self, smap: ClusterMap, node: Node, root: Path) -> None:
         self.smap, self.node = smap, node
         self.store = ObjectStore(root)
@@ -134,12 +135,6 @@ class Target:
         self.xacts = XactRegistry()
         self.etls = TargetEtls(self)
         self.started_ns = time.time_ns()
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        assert self._session is not None
-        return self._session
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty)],
