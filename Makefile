@@ -20,4 +20,6 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(ARGS)
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m bench.storage $(ARGS)
+	$(VENV)/bin/python -m bench.storage
+	$(VENV)/bin/python -m bench.etl
+	$(VENV)/bin/python -m bench.app
