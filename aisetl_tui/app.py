@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -17,6 +18,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from backend.ais import AisClient, AisError, load_token
+from backend.kube import KubeClient, KubeConfigError, KubeError  # cheap: kubernetes loads lazily
 from backend.local import ClusterError, start_in_background
 
 from .screens.buckets import BucketsScreen
@@ -29,6 +31,7 @@ from .widgets.status import ClusterStatus
 
 HEALTH_EVERY = 2.0
 MAX_BACKOFF = 8.0
+NO_KUBECONFIG = "Kubernetes: no kubeconfig — showing AIStore's view only"
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,18 @@ class AisEtlApp(App):
 
     def __init__(self, endpoint: str | None = None, data_dir: Path | None = None,
                  readonly: bool = False, keymap: dict[str, str] | None = None,
-                 targets: int = 2) -> None:
+                 targets: int = 2, kube: KubeClient | Literal["auto"] | None = "auto",
+                 kube_context: str | None = None, kube_namespace: str | None = None) -> None:
         super().__init__()
+        # Kubernetes: "auto" finds a kubeconfig on first use (in a thread: importing the
+        # client costs about half a second); None never asks; a KubeClient is used as given.
+        self.kube_arg = kube
+        self.kube_context = kube_context
+        self.kube_namespace = kube_namespace
+        self.kube: KubeClient | None = kube if isinstance(kube, KubeClient) else None
+        self.kube_note = ""  # why there is no Kubernetes view ("" when there is one)
+        self._kube_resolved = kube != "auto"
+        self._kube_lock: asyncio.Lock | None = None
         self.endpoint_arg = endpoint
         self.data_dir = data_dir
         self.targets = targets
@@ -82,6 +95,39 @@ class AisEtlApp(App):
     async def on_unmount(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+        if self.kube is not None and self.kube_arg == "auto":  # ours to close
+            await asyncio.to_thread(self.kube.close)
+
+    # --- Kubernetes -------------------------------------------------------------------------
+
+    @property
+    def kube_possible(self) -> bool:
+        """False for the embedded cluster (no Kubernetes behind it) unless a client is given."""
+        if isinstance(self.kube_arg, KubeClient):
+            return True
+        embedded = self.endpoint_arg is None or self.status.embedded
+        return self.kube_arg == "auto" and not embedded
+
+    async def kube_client(self) -> KubeClient | None:
+        """The Kubernetes client, created once on first use, in a thread; None when there is
+        none (``kube_note`` then says why, or is empty for the embedded cluster)."""
+        if self._kube_resolved or not self.kube_possible:
+            return self.kube
+        if self._kube_lock is None:
+            self._kube_lock = asyncio.Lock()
+        async with self._kube_lock:
+            if not self._kube_resolved:
+                try:
+                    self.kube = await asyncio.to_thread(
+                        KubeClient, context=self.kube_context, namespace=self.kube_namespace)
+                    self.kube_note = ""
+                except KubeConfigError as err:
+                    self.kube_note = (NO_KUBECONFIG if str(err).startswith("no kubeconfig")
+                                      else f"Kubernetes: {err} — showing AIStore's view only")
+                except KubeError as err:
+                    self.kube_note = f"Kubernetes: {err} — showing AIStore's view only"
+                self._kube_resolved = True
+        return self.kube
 
     # --- connection -------------------------------------------------------------------------
 
@@ -148,6 +194,10 @@ class AisEtlApp(App):
             self.exit()
         elif verb in ("help", "h", "?"):
             self.action_help()
+        elif verb in ("cluster", "k8s", "kube"):
+            from .screens.kube_cluster import KubeClusterScreen
+
+            self.push_screen(KubeClusterScreen())
         elif verb in ("pods", "p") and arg:
             self.push_screen(PodsScreen(only=arg))
         elif verb in modes:
@@ -171,7 +221,8 @@ class AisEtlApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, command in [("Buckets", "buckets"), ("ETLs", "etls"), ("Pods", "pods"),
-                               ("Jobs", "jobs"), ("Init ETL from code", "init code"),
+                               ("Jobs", "jobs"), ("Kubernetes cluster", "cluster"),
+                               ("Init ETL from code", "init code"),
                                ("Init ETL from spec", "init spec"),
                                ("Transform a bucket", "transform")]:
             yield SystemCommand(title, f":{command}",

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the embedded cluster's data directory")
     parser.add_argument("--targets", type=int, default=2,
                         help="targets of the embedded cluster when it is started (default 2)")
+    parser.add_argument("--context", default=None,
+                        help="Kubernetes context of the kubeconfig (default: its current one)")
+    parser.add_argument("--namespace", default=None,
+                        help="Kubernetes namespace of AIStore's pods (default: the context's)")
     sub = parser.add_subparsers(dest="command")
     cluster = sub.add_parser("cluster", help="run the embedded AIStore-compatible cluster")
     _cluster_args(cluster)
@@ -155,7 +159,8 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     app = AisEtlApp(endpoint=args.endpoint, data_dir=args.data, readonly=args.readonly,
-                    keymap=keymap, targets=args.targets)
+                    keymap=keymap, targets=args.targets,
+                    kube_context=args.context, kube_namespace=args.namespace)
     app.run()
     return app.return_code or 0
 

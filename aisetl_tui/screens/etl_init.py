@@ -155,7 +155,7 @@ def _field(label: str, widget) -> ComposeResult:
 
 class InitCodeScreen(_InitForm):
     def compose_fields(self) -> ComposeResult:
-        yield Static("[b]Init ETL from code[/b]")
+        yield Static("[b]Init ETL from code[/b]  [dim]ctrl+s init · esc cancel[/dim]")
         yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
         yield from _field("Code file", Input(self.initial_path, placeholder="./code.py",
                                              id="path"))
@@ -188,7 +188,8 @@ class InitSpecScreen(_InitForm):
     LANGUAGE = "yaml"
 
     def compose_fields(self) -> ComposeResult:
-        yield Static("[b]Init ETL from a spec[/b] (a Pod or a runtime spec, YAML)")
+        yield Static("[b]Init ETL from a spec[/b] (a Pod or a runtime spec, YAML)  "
+                     "[dim]ctrl+s init · esc cancel[/dim]")
         yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
         yield from _field("Spec file", Input(self.initial_path, placeholder="./spec.yaml",
                                              id="path"))

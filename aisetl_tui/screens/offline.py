@@ -35,7 +35,7 @@ class OfflineFormScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form-dialog single"):
-            yield Static("[b]Transform a bucket offline[/b]")
+            yield Static("[b]Transform a bucket offline[/b]  [dim]ctrl+s start · esc cancel[/dim]")
             yield Label("ETL")
             yield Select([], prompt="running ETL", id="etl")
             yield Label("Source bucket")

@@ -1,35 +1,121 @@
-"""Transformer pods: one row per ETL per target, from AIStore's health and metrics."""
+"""Transformer pods: one row per ETL per target, AIStore's health and metrics merged with
+what Kubernetes says about the pod (node, state, restarts, why it is not running).
+
+Kubernetes is asked only when there is one: never for the embedded cluster, and without a
+kubeconfig the screen says so once and shows AIStore's view. The Kubernetes calls run in a
+thread, alongside AIStore's, inside the screen's one poll worker.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widgets import Static
 
 from backend.ais import AisClient, EtlPod
+from backend.kube import KubeClient, KubeError, KubePod
 
 from ..rates import human_bytes, human_duration
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
 
 BASE_COLUMNS = ["ETL", "TARGET", "POD", "NODE", "STATE", "RESTARTS", "AGE"]
+# With Kubernetes: REASON after STATE, and POD (always <etl>-<target id lower>) moves last so
+# that what matters fits 80 columns.
+KUBE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS", "AGE"]
 METRIC_COLUMNS = ["CPU", "MEM"]
 STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim"}
+KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much later
+QUIET_REASONS = {"Running", "Pending", "Succeeded", "Completed", ""}
 
 
-def pod_row(pod: EtlPod, node: str, with_metrics: bool, now: float) -> tuple:
-    age = human_duration(now - pod.started) if pod.started else "—"
-    row = (pod.etl, pod.target_id, pod.pod_name, node,
-           Text(pod.health, style=STATE_STYLE.get(pod.health, "")), str(pod.restarts), age)
+@dataclass(frozen=True)
+class MergedPod:
+    """One ETL's transformer on one target: what AIStore and Kubernetes each say (or None)."""
+
+    etl: str
+    target_id: str
+    ais: EtlPod | None
+    kube: KubePod | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.etl}/{self.target_id}"
+
+    @property
+    def pod_name(self) -> str:
+        if self.kube is not None:
+            return self.kube.name
+        return self.ais.pod_name if self.ais is not None else f"{self.etl}-{self.target_id.lower()}"
+
+
+@dataclass(frozen=True)
+class PodsData:
+    pods: list[MergedPod]
+    with_kube: bool  # whether Kubernetes answered (the REASON column, its node and state)
+
+
+def kube_reason(pod: KubePod) -> str:
+    """Why the pod is not running, in kubectl's words, with the last crash's cause when it
+    adds something: ``CrashLoopBackOff (OOMKilled)``, ``ImagePullBackOff``, ``Unschedulable``."""
+    reason = pod.reason if pod.reason not in QUIET_REASONS else ""
+    if pod.phase == "Running" and not pod.ready and not reason:
+        reason = "NotReady"
+    last = next((c.last_reason for c in pod.containers if c.last_reason), "")
+    if last and last not in reason and (reason or pod.restarts):
+        reason = f"{reason} ({last})" if reason else f"last: {last}"
+    return reason
+
+
+def merge(ais_pods: list[EtlPod], kube_pods: dict[tuple[str, str], KubePod] | None,
+          only: str | None) -> list[MergedPod]:
+    by_key: dict[tuple[str, str], EtlPod] = {(p.etl, p.target_id): p for p in ais_pods}
+    keys = list(by_key)
+    for key in kube_pods or {}:
+        if key not in by_key and (only is None or key[0] == only):
+            keys.append(key)
+    return [MergedPod(etl, tid, by_key.get((etl, tid)), (kube_pods or {}).get((etl, tid)))
+            for etl, tid in keys]
+
+
+def table_columns(with_kube: bool, with_metrics: bool) -> list[str]:
+    columns = list(KUBE_COLUMNS if with_kube else BASE_COLUMNS)
+    columns += METRIC_COLUMNS if with_metrics else []
+    return columns + (["POD"] if with_kube else [])
+
+
+def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
+            now: float) -> tuple:
+    ais, kube = pod.ais, pod.kube
+    if kube is not None:
+        reason = kube_reason(kube)
+        style = ("red" if reason and kube.phase != "Pending" else
+                 STATE_STYLE.get(kube.phase, ""))
+        state = Text(kube.phase, style=style)
+        restarts, age = kube.restarts, kube.age_seconds
+        node = kube.node or "—"
+        reason_cell = Text(reason, style="red" if kube.phase != "Pending" else "yellow")
+    else:
+        health = ais.health if ais is not None else "—"
+        state = Text(health, style=STATE_STYLE.get(health, ""))
+        restarts = ais.restarts if ais is not None else 0
+        age = now - ais.started if ais is not None and ais.started else None
+        reason_cell = Text("no pod in Kubernetes" if with_kube else "", style="dim")
+    cells = {"ETL": pod.etl, "TARGET": pod.target_id, "POD": pod.pod_name, "NODE": node,
+             "STATE": state, "REASON": reason_cell, "RESTARTS": str(restarts),
+             "AGE": human_duration(age) if age is not None else "—"}
     if with_metrics:
-        cpu = f"{pod.cpu * 1000:.0f}m" if pod.cpu is not None else "—"
-        mem = human_bytes(pod.mem) if pod.mem is not None else "—"
-        row += (cpu, mem)
-    return row
+        cpu = ais.cpu if ais is not None else None
+        mem = ais.mem if ais is not None else None
+        cells["CPU"] = f"{cpu * 1000:.0f}m" if cpu is not None else "—"
+        cells["MEM"] = human_bytes(mem) if mem is not None else "—"
+    return tuple(cells[c] for c in table_columns(with_kube, with_metrics))
 
 
 class PodsScreen(PollingScreen):
@@ -37,6 +123,9 @@ class PodsScreen(PollingScreen):
     INTERVAL = 3.0
     BINDINGS = [
         Binding("l", "logs", "Logs", id="pods.logs"),
+        Binding("e", "events", "Events", id="pods.events"),
+        Binding("d", "describe", "Describe", id="pods.describe"),
+        Binding("c", "cluster", "Cluster", id="pods.cluster"),
         Binding("slash", "filter", "Filter", id="pods.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="pods.refresh"),
     ]
@@ -45,10 +134,15 @@ class PodsScreen(PollingScreen):
         super().__init__()
         self.only = only
         self.with_metrics: bool | None = None
-        self.pods: dict[str, EtlPod] = {}
+        self.with_kube: bool | None = None
+        self.pods: dict[str, MergedPod] = {}
+        self.kube_note = ""
+        self._kube_retry_at = 0.0
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="kube-note")
         yield Vertical(id="pods-box")
+        yield Static("", id="pod-detail")
 
     def title_text(self) -> str:
         return f"pods {self.only}" if self.only else "pods"
@@ -66,41 +160,132 @@ class PodsScreen(PollingScreen):
         if self.table is not None:
             self.table.set_filter(text)
 
-    async def fetch(self, client: AisClient) -> list[EtlPod]:
-        names = [self.only] if self.only else [e.name for e in await client.list_etls()]
-        lists = await asyncio.gather(*(client.etl_pods(n) for n in names),
-                                     return_exceptions=True)
-        return [p for pods in lists if isinstance(pods, list) for p in pods]
+    # --- fetching -----------------------------------------------------------------------------
 
-    async def _ensure_table(self, with_metrics: bool) -> KeyedTable:
-        if self.table is None or with_metrics != self.with_metrics:
+    async def fetch(self, client: AisClient) -> PodsData:
+        smap, names = await asyncio.gather(client.cluster_map(), self._etl_names(client))
+        target_ids = [t.id for t in smap.targets]
+        lists, kube_pods = await asyncio.gather(
+            asyncio.gather(*(client.etl_pods(n) for n in names), return_exceptions=True),
+            self._fetch_kube(target_ids))
+        ais_pods = [p for pods in lists if isinstance(pods, list) for p in pods]
+        return PodsData(merge(ais_pods, kube_pods, self.only), kube_pods is not None)
+
+    async def _etl_names(self, client: AisClient) -> list[str]:
+        return [self.only] if self.only else [e.name for e in await client.list_etls()]
+
+    async def _fetch_kube(self, target_ids: list[str]
+                          ) -> dict[tuple[str, str], KubePod] | None:
+        """Kubernetes' transformer pods by (ETL, target), or None (``kube_note`` says why)."""
+        if time.monotonic() < self._kube_retry_at:
+            return None
+        kube = await self.ais.kube_client()
+        if kube is None:
+            self.kube_note = self.ais.kube_note
+            return None
+        try:
+            pods = await asyncio.to_thread(kube.transformer_pods, target_ids)
+        except KubeError as err:
+            self._kube_retry_at = time.monotonic() + KUBE_RETRY
+            self.kube_note = f"Kubernetes: {err} — showing AIStore's view only"
+            return None
+        self.kube_note = ""
+        return {(p.etl, p.target_id): p for p in pods}
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    async def _ensure_table(self, with_kube: bool, with_metrics: bool) -> KeyedTable:
+        if (self.table is None or with_metrics != self.with_metrics
+                or with_kube != self.with_kube):
             box = self.query_one("#pods-box", Vertical)
             await box.remove_children()
-            columns = BASE_COLUMNS + (METRIC_COLUMNS if with_metrics else [])
+            columns = table_columns(with_kube, with_metrics)
             await box.mount(KeyedTable(columns, id="pods"))
             self.focus_main()
-            if self.with_metrics is not None or not with_metrics:
+            if with_metrics != self.with_metrics and (self.with_metrics is not None
+                                                      or not with_metrics):
                 self.notify("CPU and memory columns hidden: the cluster reports no metrics "
                             "for these transformers" if not with_metrics
                             else "CPU and memory metrics are back")
-            self.with_metrics = with_metrics
+            self.with_metrics, self.with_kube = with_metrics, with_kube
         assert self.table is not None
         return self.table
 
-    def render_data(self, pods: list[EtlPod]) -> None:
-        self.run_worker(self._show_pods(pods), group="render", exclusive=True)
+    def render_data(self, data: PodsData) -> None:
+        note = self.query_one("#kube-note", Static)
+        note.update(self.kube_note)
+        note.display = bool(self.kube_note)
+        self.run_worker(self._show_pods(data), group="render", exclusive=True)
 
-    async def _show_pods(self, pods: list[EtlPod]) -> None:
-        with_metrics = any(p.cpu is not None or p.mem is not None for p in pods) or not pods
-        table = await self._ensure_table(with_metrics)
+    async def _show_pods(self, data: PodsData) -> None:
+        pods = data.pods
+        with_metrics = any(p.ais is not None and (p.ais.cpu is not None or p.ais.mem is not None)
+                           for p in pods) or not pods
+        table = await self._ensure_table(data.with_kube, with_metrics)
         node = "localhost" if self.ais.status.embedded else "—"
         now = time.time()
-        self.pods = {p.pod_name: p for p in pods}
-        table.sync({p.pod_name: pod_row(p, node, with_metrics, now) for p in pods})
+        self.pods = {p.key: p for p in pods}
+        table.sync({p.key: pod_row(p, node, data.with_kube, with_metrics, now) for p in pods})
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        """The selected pod's Kubernetes message (why it is not running), on one line."""
+        pod = self._selected()
+        kube = pod.kube if pod is not None else None
+        text = f"{kube.name}: {kube.message}" if kube is not None and kube.message else ""
+        detail = self.query_one("#pod-detail", Static)
+        detail.update(Text(text, no_wrap=True, overflow="ellipsis"))
+        detail.display = bool(text)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def _selected(self) -> MergedPod | None:
+        table = self.table
+        key = table.selected_key if table is not None else None
+        return self.pods.get(key) if key else None
+
+    def _selected_kube(self) -> tuple[KubeClient, KubePod] | None:
+        pod, kube = self._selected(), self.ais.kube
+        if pod is None or pod.kube is None or kube is None or not self.with_kube:
+            return None
+        return kube, pod.kube
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("events", "describe"):
+            return self._selected_kube() is not None
+        if action == "cluster":
+            return bool(self.with_kube)
+        return super().check_action(action, parameters)
 
     def action_logs(self) -> None:
-        table = self.table
-        if table is not None and (key := table.selected_key) and key in self.pods:
+        if (both := self._selected_kube()) is not None:
+            from .kube_logs import KubeLogsScreen
+
+            kube, pod = both
+            self.app.push_screen(KubeLogsScreen(kube, pod.name))
+        elif (pod := self._selected()) is not None:
             from .logs import LogsScreen
 
-            self.app.push_screen(LogsScreen(self.pods[key].etl))
+            self.app.push_screen(LogsScreen(pod.etl))
+
+    def action_events(self) -> None:
+        if (both := self._selected_kube()) is not None:
+            from .kube_events import KubeEventsScreen
+
+            self.app.push_screen(KubeEventsScreen(both[1].name))
+
+    def action_describe(self) -> None:
+        if (both := self._selected_kube()) is not None:
+            from .kube_describe import KubeDescribeScreen
+
+            self.app.push_screen(KubeDescribeScreen(both[1].name))
+
+    def action_cluster(self) -> None:
+        from .kube_cluster import KubeClusterScreen
+
+        self.app.push_screen(KubeClusterScreen())
