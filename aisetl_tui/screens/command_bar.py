@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-WORDS = ["buckets", "objects ", "etls", "pods", "jobs", "init code ", "init spec ",
+WORDS = ["buckets", "objects ", "etls", "pods", "jobs", "cluster", "init code ", "init spec ",
          "transform", "help", "quit"]
 
 

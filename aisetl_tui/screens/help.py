@@ -15,6 +15,7 @@ COMMANDS = {
     ":etls": "ETLs (also :e)",
     ":pods [etl]": "transformer pods (also :p)",
     ":jobs": "transform jobs (also :j)",
+    ":cluster": "AIStore's proxy and target pods, from Kubernetes",
     ":init code [file]": "init an ETL from Python code",
     ":init spec [file]": "init an ETL from a YAML spec",
     ":transform [bucket]": "start an offline bucket transform",

@@ -85,8 +85,11 @@ class KubeClient:
 
     def get_pod(self, name: str) -> KubePod:
         """One pod by name; :class:`KubeNotFound` if it does not exist."""
-        obj = self._json("get", "pods", self._v1.read_namespaced_pod, name, self.namespace)
-        return _convert.pod_from_dict(obj)
+        return _convert.pod_from_dict(self.get_pod_raw(name))
+
+    def get_pod_raw(self, name: str) -> dict:
+        """One pod as the API returns it (what ``kubectl get pod -o yaml`` shows)."""
+        return self._json("get", "pods", self._v1.read_namespaced_pod, name, self.namespace)
 
     def transformer_pods(self, target_ids: Iterable[str]) -> list[KubePod]:
         """Every ETL's transformer pods that belong to one of ``target_ids`` (the Smap's)."""

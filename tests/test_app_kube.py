@@ -1,0 +1,233 @@
+"""The Pods screen and the Kubernetes screens, driven by keys (Textual's pilot).
+
+AIStore's side is the real embedded cluster (session fixture ``cluster``) with a real code
+ETL; Kubernetes' side is the FAKE Kubernetes API server of tests/test_kube.py, reached by the
+real ``kubernetes`` client through a generated kubeconfig, holding transformer pods named
+``<etl>-<target id lower>`` for the cluster's real target IDs.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import RichLog, Static, TextArea
+
+from aisetl_tui.app import NO_KUBECONFIG, AisEtlApp
+from aisetl_tui.screens.kube_cluster import KubeClusterScreen
+from aisetl_tui.screens.kube_describe import KubeDescribeScreen
+from aisetl_tui.screens.kube_events import KubeEventsScreen
+from aisetl_tui.screens.kube_logs import KubeLogsScreen
+from aisetl_tui.screens.logs import LogsScreen
+from aisetl_tui.screens.pods import PodsScreen
+from backend.kube import KubeClient
+from backend.local import LocalCluster
+from tests.conftest import code_msg
+from tests.test_app import connected, table_rows, type_text, until
+from tests.test_kube import FakeKubeApi
+
+ECHO = b"def transform(data):\n    return data\n"
+RUNNING_TEMPLATE = "md5-etl-tqvt8081"  # Running, ready, on node-a
+CRASH_TEMPLATE = "md5-etl-ybnt8082"  # CrashLoopBackOff, last termination OOMKilled
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKubeApi]:
+    server = FakeKubeApi().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kube(fake: FakeKubeApi, tmp_path: Path) -> Iterator[KubeClient]:
+    client = KubeClient(kubeconfig=fake.kubeconfig(tmp_path / "kubeconfig"), timeout=5)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+
+def add_etl_pod(fake: FakeKubeApi, template: str, etl: str, tid: str) -> str:
+    """A copy of a fake pod renamed to ``<etl>-<tid lower>``, with its events."""
+    pod: dict[str, Any] = copy.deepcopy(fake.pods[template])
+    name = f"{etl}-{tid.lower()}"
+    pod["metadata"]["name"] = name
+    pod["metadata"]["labels"].update({"nvidia.com/ais-etl-name": name,
+                                      "nvidia.com/ais-etl-target": tid})
+    fake.set_pod(pod, "ADDED")
+    for event in [e for e in fake.events if e["involvedObject"]["name"] == template]:
+        event = copy.deepcopy(event)
+        event["involvedObject"]["name"] = name
+        fake.events.append(event)
+    return name
+
+
+def init_etl(http, etl_cleanup: list[str], name: str) -> None:
+    etl_cleanup.append(name)
+    resp = http.put("/v1/etl", json=code_msg(name, ECHO))
+    assert resp.status_code == 200, resp.text
+
+
+def rows_of(app: AisEtlApp, etl: str) -> dict[str, dict[str, str]]:
+    """The Pods screen's rows of one ETL, by target ID."""
+    if not isinstance(app.screen, PodsScreen) or app.screen.table is None:
+        return {}
+    rows = [dict(zip(columns(app), r, strict=True)) for r in table_rows(app, "#pods")]
+    return {r["TARGET"]: r for r in rows if r["ETL"] == etl}
+
+
+def columns(app: AisEtlApp) -> list[str]:
+    table = app.screen.query_one("#pods")
+    return [str(c.label) for c in table.columns.values()]
+
+
+def row_index(app: AisEtlApp, pod: str) -> int:
+    return next(i for i, r in enumerate(table_rows(app, "#pods")) if pod in r)
+
+
+async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
+                                                  etl_cleanup: list[str], fake: FakeKubeApi,
+                                                  kube: KubeClient) -> None:
+    etl = "kube-echo"
+    init_etl(http, etl_cleanup, etl)
+    tids = [t.daemon_id for t in cluster.smap.targets]
+    running = add_etl_pod(fake, RUNNING_TEMPLATE, etl, tids[0])
+    crashing = add_etl_pod(fake, CRASH_TEMPLATE, etl, tids[1])
+    fake.logs[running] = [f"{_stamp()} transformer listening on :8000",
+                          f"{_stamp()} GET /health 200"]
+    fake.endless_logs.add(running)
+
+    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("3")
+        await until(pilot, lambda: len(rows_of(app, etl)) == 2
+                    and rows_of(app, etl)[tids[1]].get("REASON"), "the merged rows")
+        assert columns(app)[:7] == ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS",
+                                    "AGE"]
+        assert columns(app)[-1] == "POD"
+        rows = rows_of(app, etl)
+        wanted = ["POD", "NODE", "STATE", "REASON", "RESTARTS"]
+        assert [rows[tids[0]][c] for c in wanted] == [running, "node-a", "Running", "", "0"]
+        assert [rows[tids[1]][c] for c in wanted] == [crashing, "node-b", "Running",
+                                                      "CrashLoopBackOff (OOMKilled)", "7"]
+        assert not app.screen.query_one("#kube-note", Static).display
+
+        # the selected pod's message, one line under the table
+        table = app.screen.table
+        assert table is not None
+        table.move_cursor(row=row_index(app, crashing))
+        await pilot.pause()
+        detail = app.screen.query_one("#pod-detail", Static)
+        assert detail.display and "back-off 5m0s restarting" in str(detail.render())
+
+        # e: the pod's events
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, KubeEventsScreen)
+                    and app.screen.events is not None, "the events")
+        screen = app.screen
+        assert isinstance(screen, KubeEventsScreen) and screen.pod == crashing
+        assert [e.reason for e in screen.events or []] == [
+            "Scheduled", "Pulled", "Created", "Started", "BackOff"]
+        await pilot.pause()
+        shown = "\n".join(line.text for line in screen.query_one("#events", Static)
+                          .render_lines(screen.query_one("#events").region.reset_offset))
+        assert "BackOff" in shown and "Back-off restarting failed container" in shown
+
+        # d: the pod described
+        await pilot.press("escape", "d")
+        await until(pilot, lambda: isinstance(app.screen, KubeDescribeScreen)
+                    and "CrashLoopBackOff" in app.screen.text, "the description")
+        text = app.screen.query_one("#describe", TextArea).text
+        assert f"name: {crashing}" in text and "OOMKilled" in text and "BackOff" in text
+
+        # l on the running pod: its log followed from Kubernetes, in batches
+        await pilot.press("escape")
+        table.move_cursor(row=row_index(app, running))
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, KubeLogsScreen), "the log screen")
+        log = app.screen.query_one("#log", RichLog)
+        await until(pilot, lambda: any("tick 3" in line.text for line in log.lines),
+                    "the followed log")
+        assert "transformer listening on :8000" in log.lines[0].text
+
+        # leaving the screen stops the follow (a thread that loops on a stop event)
+        await pilot.press("escape")
+        await until(pilot, lambda: not any(t.name == "kube-stream-stopper"
+                                           for t in threading.enumerate()),
+                    "the follow to stop", timeout=5)
+
+        # c: the cluster view from the Pods screen
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, KubeClusterScreen)
+                    and bool(app.screen.pods), "the cluster view")
+
+
+async def test_pods_without_kubeconfig_show_aistores_view(
+        cluster: LocalCluster, http, etl_cleanup: list[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    etl = "nokube-echo"
+    init_etl(http, etl_cleanup, etl)
+    tids = {t.daemon_id for t in cluster.smap.targets}
+
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("3")
+        await until(pilot, lambda: set(rows_of(app, etl)) == tids, "AIStore's rows")
+        note = app.screen.query_one("#kube-note", Static)
+        assert note.display and str(note.render()) == NO_KUBECONFIG
+        assert "REASON" not in columns(app)
+        assert all(r["STATE"] == "Running" for r in rows_of(app, etl).values())
+        assert app.kube is None and app.kube_note == NO_KUBECONFIG
+
+        # no Kubernetes: no events, describe or cluster keys; l shows AIStore's logs
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
+        assert "l" in shown and not {"e", "d", "c"} & shown
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LogsScreen), "AIStore's logs")
+
+
+async def test_cluster_view_lists_aistore_pods(cluster: LocalCluster, kube: KubeClient) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("colon")
+        await type_text(pilot, "cluster")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, KubeClusterScreen)
+                    and bool(app.screen.pods), "the AIStore pods")
+        rows = {r[0]: r for r in table_rows(app, "#ais-pods")}
+        assert set(rows) == {"demo-ais-proxy-0", "demo-ais-target-0", "demo-ais-target-1",
+                             "old-ais-target-0"}
+        assert rows["demo-ais-proxy-0"][1:4] == ["proxy", "1/1", "Running"]
+        assert rows["demo-ais-target-1"][1] == "target"
+        assert rows["demo-ais-target-1"][5] == "node-b"
+
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, KubeEventsScreen)
+                    and app.screen.events is not None, "the events")
+
+
+async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Kubernetes was asked")
+
+    app = AisEtlApp()  # no endpoint: the embedded cluster
+    monkeypatch.setattr("backend.kube._client.load", boom)
+    assert not app.kube_possible
+    assert await app.kube_client() is None and app.kube_note == ""
+    assert await AisEtlApp(endpoint="http://x", kube=None).kube_client() is None
