@@ -190,3 +190,30 @@ def test_background_start_status_stop(tmp_dir: Path) -> None:
     for pid in info.nodes.values():
         assert not alive(pid)
     assert json.loads((tmp_dir / "cluster.json").read_text())["targets"]
+
+
+def test_target_crash_loses_its_transformers(supervisor, tmp_dir: Path) -> None:
+    """A killed target's transformer does not linger; the ETL is Aborted, and can restart."""
+    import httpx
+    import psutil
+
+    from tests.conftest import MANIFESTS, code_msg
+
+    _proc, info = supervisor
+    http = httpx.Client(base_url=info.endpoint, timeout=60)
+    msg = code_msg("crash-md5", (MANIFESTS / "md5" / "code.py").read_bytes())
+    assert http.put("/v1/etl", json=msg).status_code == 200
+    pods = {h["target_id"]: h["pid"] for h in http.get("/v1/etl/crash-md5/health").json()}
+    victim = next(iter(pods))
+    os.kill(info.nodes[victim], signal.SIGKILL)
+    wait_for(lambda: (i := RunInfo.read(tmp_dir)) and i.nodes[victim] != info.nodes[victim],
+             what="the target to be restarted")
+    wait_for(lambda: not any(psutil.pid_exists(p) and alive(p) for p in pods.values()),
+             what="every transformer of the ETL to end")
+    etl = wait_for(lambda: next((e for e in http.get("/v1/etl").json()
+                                 if e["stage"] == "Aborted"), None), what="Aborted")
+    assert etl["id"] == "crash-md5"
+    assert f"t[{victim}] restarted" in http.get("/v1/etl/crash-md5").json()["reason"]
+    assert http.post("/v1/etl/crash-md5/start").status_code == 200
+    assert all(h["pid"] for h in http.get("/v1/etl/crash-md5/health").json())
+    http.delete("/v1/etl/crash-md5")

@@ -152,6 +152,7 @@ class Target(SessionOwner):
         await self.io(self.store.recover)
         self._session = aiohttp.ClientSession(auto_decompress=False)
         self._warm_up = asyncio.ensure_future(self.io(self.store.warm_up))  # in the background
+        await self.etls.recover()
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self._warm_up

@@ -20,6 +20,7 @@ import inspect
 import io
 import json
 import os
+import socketserver
 import subprocess
 import sys
 import threading
@@ -55,6 +56,7 @@ class _Handler(HTTPMultiThreadedServer.RequestHandler):
     and errors answered with the transform's own error text."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # kept-alive small replies must not wait for delayed ACKs
     _has_length = False
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -172,10 +174,17 @@ def class_server() -> type[ETLServer]:
     return cls
 
 
+def _quiet_resets(self: ThreadedHTTPServer, request: Any, client_address: Any) -> None:
+    """A peer closing a kept-alive connection is normal, not a traceback for the log."""
+    if not isinstance(sys.exc_info()[1], ConnectionError):
+        socketserver.BaseServer.handle_error(self, request, client_address)
+
+
 def serve(cls: type[ETLServer], port: int) -> None:
     # Keep-alive connections must not hold up a stop: don't wait for their threads.
     ThreadedHTTPServer.daemon_threads = True
     ThreadedHTTPServer.block_on_close = False
+    ThreadedHTTPServer.handle_error = _quiet_resets
     server = cls()
     server.host, server.port = HOST, port
     if isinstance(server, FastAPIServer):

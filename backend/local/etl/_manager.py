@@ -26,7 +26,7 @@ from ._images import ImageError, ImageRegistry
 from ._launch import prepare
 from ._msgs import HPULL, EtlSpec, etl_not_found, parse_init_msg
 from ._offline import TCBMsg, run_job
-from ._pod import Pod, PodError
+from ._pod import Pod, PodError, reap_orphans
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -80,6 +80,14 @@ class TargetEtls:
         r.add_post("/v1/xactions", self.start_job)
         r.add_put("/v1/xactions", self.abort_job)
         app.on_shutdown.append(self._shutdown)
+
+    async def recover(self) -> None:
+        """After a crash: end the old transformers and tell the proxy their ETLs are lost."""
+        node = self.target.node
+        lost = await self.target.io(reap_orphans, self.target.store.root / "etl", node.url)
+        for name in lost:
+            await self._report_abort(name, f"{node.pretty} restarted; its transformer "
+                                     f"{name}-{node.daemon_id.lower()} was lost")
 
     def get(self, name: str, running: bool = True) -> TargetEtl:
         etl = self.etls.get(name)
@@ -138,9 +146,11 @@ class TargetEtls:
         proxy = self.target.smap.proxy
         msg = ActMsg("etl-aborted", name=name, value={"reason": reason,
                                                       "target": self.target.node.daemon_id})
-        with contextlib.suppress(aiohttp.ClientError):
-            await self.target.session.post(f"{proxy.url}/v1/etl/{name}/_aborted",
-                                           data=msgspec.json.encode(msg))
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):  # no proxy yet: it knows
+            async with self.target.session.post(
+                    f"{proxy.url}/v1/etl/{name}/_aborted", data=msgspec.json.encode(msg),
+                    timeout=aiohttp.ClientTimeout(total=5)):
+                pass
 
     async def stop_request(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]

@@ -62,6 +62,10 @@ class Pod:
     _ps: psutil.Process | None = None
 
     @property
+    def pid_file(self) -> Path:
+        return self.log_file.parent / "pod.pid"
+
+    @property
     def url(self) -> str:
         return f"http://{HOST}:{self.launch.port}"
 
@@ -83,6 +87,7 @@ class Pod:
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
         )
         self.started = time.time()
+        self.pid_file.write_text(str(self._proc.pid))  # found again if this target dies
         self._reader = asyncio.create_task(self._read_logs())
         try:
             await self._wait_ready(timeout)
@@ -164,6 +169,7 @@ class Pod:
         if proc is not None:
             with contextlib.suppress(ProcessLookupError):  # helpers it may have left behind
                 os.killpg(proc.pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
         for task in (self._watcher, self._reader):
             if task is not None and not task.done():
                 task.cancel()
@@ -184,3 +190,21 @@ class Pod:
             return cpu / 100.0, mem
         except psutil.Error:
             return 0.0, 0
+
+
+def reap_orphans(etl_root: Path, target_url: str) -> list[str]:
+    """Kill the transformers a crashed predecessor of this target left running.
+
+    Their pid files survive the crash; a process is ours if its ``AIS_TARGET_URL`` points at
+    this target. Returns the names of the ETLs whose transformer was lost.
+    """
+    lost = []
+    for pid_file in sorted(etl_root.glob("*/pod.pid")):
+        with contextlib.suppress(ValueError, OSError, psutil.Error):
+            pid = int(pid_file.read_text())
+            env = psutil.Process(pid).environ()
+            if env.get("AIS_TARGET_URL", "").startswith(target_url):
+                os.killpg(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+        lost.append(pid_file.parent.name)
+    return lost
