@@ -135,7 +135,8 @@ class JobMonitorScreen(PollingScreen):
         self.tracker.add(poll.when, {t: node_counters(s) for t, s in by_target.items()})
         self._render_progress(snaps)
         self._render_nodes(by_target)
-        self._render_chart()
+        # The chart repaints in the next frame: keys pressed meanwhile need not wait for both.
+        self.call_after_refresh(self._render_chart)
         if poll.errors is not None:
             self._errors = poll.errors
         self._render_errors(snaps)
