@@ -110,11 +110,17 @@ class AppScreen(Screen):
         """Give the keys to the screen's main widget."""
 
 
+SKIP = object()  # load(): nothing to render yet; ask again at the next interval
+STOP = object()  # load(): nothing to render, and asking again will not change that
+
+
 class PollingScreen(AppScreen):
     """Fetches on a timer while visible. One fetch at a time (an exclusive worker), the next
-    one scheduled only when the previous has finished."""
+    one scheduled only when the previous has finished; ``INTERVAL`` 0 fetches once."""
 
     INTERVAL: ClassVar[float] = 3.0
+    ERRORS: ClassVar[tuple[type[Exception], ...]] = (AisError,)
+    ERROR_PREFIX: ClassVar[str] = ""
     _timer: Timer | None = None
 
     def on_screen_resume(self) -> None:
@@ -136,18 +142,26 @@ class PollingScreen(AppScreen):
         self.refresh_now()
 
     async def _poll(self) -> None:
+        again = True
         try:
-            client = self.client
-            if client is None:
+            data = await self.load()
+            if data is SKIP or data is STOP:
+                again = data is SKIP
                 return
-            data = await self.fetch(client)
             self.show_problem("")
             self.render_data(data)
-        except AisError as err:
-            self.show_problem(f"[red]{err}[/]")
+        except self.ERRORS as err:
+            self.show_problem(f"[red]{self.ERROR_PREFIX}{err}[/]")
         finally:
-            if self.is_current:
+            if again and self.is_current and self.INTERVAL > 0:
                 self._timer = self.set_timer(self.INTERVAL, self.refresh_now)
+
+    async def load(self) -> Any:
+        """The data to render, or :data:`SKIP` / :data:`STOP`."""
+        client = self.client
+        if client is None:
+            return SKIP
+        return await self.fetch(client)
 
     async def fetch(self, client: AisClient) -> Any:
         raise NotImplementedError
