@@ -43,7 +43,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -141,7 +143,8 @@ class CpuMeter:
         self.nodes = nodes  # "proxy" / "targets" -> pids
 
     def read(self) -> dict[str, float]:
-        out = {"client": time.process_time()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # client processes, once reaped
+        out = {"client": time.process_time() + children.ru_utime + children.ru_stime}
         for role, pids in self.nodes.items():
             out[role] = sum(_proc_cpu_seconds(pid) for pid in pids)
         return out
@@ -215,10 +218,11 @@ async def _expect(resp: aiohttp.ClientResponse, status: int, what: str) -> None:
         raise BenchError(f"{what}: HTTP {resp.status} (expected {status}): {text}")
 
 
-async def run_clients(clients: int, count: int, scratch_size: int,
+async def run_clients(clients: int, count: int | range, scratch_size: int,
                       op: Callable[[int, bytearray], Awaitable[None]]) -> tuple[float, list[float]]:
-    """Run ``op(i, scratch)`` for every i on ``clients`` tasks; (seconds, per-op latencies)."""
-    indices = iter(range(count))  # shared: each task takes the next index
+    """Run ``op(i, scratch)`` for every i (``range(count)``, or the range given) on ``clients``
+    tasks; (seconds, per-op latencies)."""
+    indices = iter(range(count) if isinstance(count, int) else count)  # shared by the tasks
     latencies: list[float] = []
 
     async def worker() -> None:
@@ -244,9 +248,11 @@ async def create_bucket(endpoint: str, bucket: str) -> None:
         await ClusterClient(session, endpoint).create_bucket(bucket)
 
 
-async def cluster_phase(endpoint: str, verb: str, ds: Dataset,
-                        clients: int) -> tuple[float, list[float]]:
-    """PUT or GET every object of ``ds`` with ``clients`` clients; (seconds, latencies)."""
+async def cluster_phase(endpoint: str, verb: str, ds: Dataset, clients: int,
+                        indices: range | None = None) -> tuple[float, list[float]]:
+    """PUT or GET the objects of ``ds`` (all, or ``indices``) with ``clients`` clients;
+    (seconds, latencies)."""
+    indices = indices if indices is not None else range(ds.count)
     async with _session(clients) as session:
         client = ClusterClient(session, endpoint)
 
@@ -259,8 +265,32 @@ async def cluster_phase(endpoint: str, verb: str, ds: Dataset,
                 raise BenchError(f"GET {ds.name(i)}: {n} bytes that differ from the PUT")
 
         if verb == "PUT":
-            return await run_clients(clients, ds.count, 0, put)
-        return await run_clients(clients, ds.count, ds.size, get)
+            return await run_clients(clients, indices, 0, put)
+        return await run_clients(clients, indices, ds.size, get)
+
+
+def _phase_part(task: tuple[str, str, Dataset, int, int, int]) -> tuple[float, list[float]]:
+    endpoint, verb, ds, clients, part, parts = task
+    return asyncio.run(cluster_phase(endpoint, verb, ds, clients, range(part, ds.count, parts)))
+
+
+def cluster_phase_procs(endpoint: str, verb: str, ds: Dataset, clients: int,
+                        procs: int) -> tuple[float, list[float]]:
+    """``cluster_phase`` spread over ``procs`` client processes (the clients split evenly),
+    so that the client side can use every core, as the raw threads do."""
+    if procs <= 1:
+        return asyncio.run(cluster_phase(endpoint, verb, ds, clients))
+    tasks = [(endpoint, verb, ds, max(1, clients // procs), p, procs) for p in range(procs)]
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        pool.map(_noop, range(procs))  # the processes exist before the clock starts
+        start = time.perf_counter()
+        parts = pool.map(_phase_part, tasks, chunksize=1)
+        seconds = time.perf_counter() - start
+    return seconds, [lat for _, part in parts for lat in part]
+
+
+def _noop(_i: int) -> None:
+    pass
 
 
 # --- the raw limit ----------------------------------------------------------------------------
@@ -331,6 +361,19 @@ class RawDisk:
             raise BenchError(f"raw read of {ds.name(i)}: {n} bytes, expected {ds.size}")
 
 
+def evict(root: Path) -> None:
+    """Drop every file under ``root`` from the page cache (after a sync), so the next reads
+    come from the device."""
+    os.sync()
+    for path in root.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -339,14 +382,16 @@ class Runner:
     """Runs the phases, each after a ``sync``, and records what they took."""
 
     clients: int
+    client_procs: int
     meter: CpuMeter
     results: list[Result] = field(default_factory=list)
 
-    def cluster(self, endpoint: str, verb: str, ds: Dataset) -> None:
+    def cluster(self, endpoint: str, verb: str, ds: Dataset, label: str = "") -> None:
         os.sync()
         before = self.meter.read()
-        seconds, latencies = asyncio.run(cluster_phase(endpoint, verb, ds, self.clients))
-        self._record(f"cluster {verb} {ds.label}", ds, seconds, before,
+        seconds, latencies = cluster_phase_procs(endpoint, verb, ds, self.clients,
+                                                 self.client_procs)
+        self._record(f"cluster {label or verb} {ds.label}", ds, seconds, before,
                      _percentile_ms(latencies, 50), _percentile_ms(latencies, 99))
 
     def raw(self, label: str, ds: Dataset, op: Callable[[Dataset, int, bytearray], None],
@@ -374,7 +419,10 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
 
     r = results
     return [
-        Ratio("large GET MB/s vs raw read",
+        Ratio("large GET MB/s vs raw read, from the disk (cold cache)",
+              pct(r["cluster GET (cold cache) large"].mb_per_s,
+                  r["raw read (cold cache) large"].mb_per_s), "%", 50),
+        Ratio("large GET MB/s vs raw read, from memory (warm cache)",
               pct(r["cluster GET large"].mb_per_s, r["raw read (warm cache) large"].mb_per_s),
               "%", 50),
         Ratio("small PUT objects/s", r["cluster PUT small"].objects_per_s, "/s", 1000),
@@ -449,7 +497,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
         ep = cluster.endpoint
         print(f"cluster at {ep}", file=sys.stderr)
-        runner = Runner(args.clients, CpuMeter(_node_pids(cluster)))
+        runner = Runner(args.clients, args.client_procs, CpuMeter(_node_pids(cluster)))
         try:
             asyncio.run(create_bucket(ep, BUCKET))
             for ds in datasets:  # each cluster phase next to its raw counterpart, in time too
@@ -458,6 +506,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                 runner.raw("write, no fsync", ds, raw.write_plain, 0)
                 runner.cluster(ep, "GET", ds)
                 runner.raw("read (warm cache)", ds, raw.read, ds.size)
+                if ds.label == "large":  # the disk itself: page cache dropped on both sides
+                    evict(workdir)
+                    runner.cluster(ep, "GET", ds, "GET (cold cache)")
+                    evict(workdir)
+                    runner.raw("read (cold cache)", ds, raw.read, ds.size)
         except BenchError:
             print("\n".join(log_problems(workdir / "cluster")), file=sys.stderr)
             raise
@@ -491,6 +544,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="where to make the temporary working directory (default: %(default)s)")
     p.add_argument("--clients", type=int, default=8,
                    help="concurrent clients, and raw I/O threads (default: %(default)s)")
+    p.add_argument("--client-procs", type=int, default=os.cpu_count() or 1,
+                   help="processes the clients are spread over (default: one per core, as "
+                        "the raw threads use every core)")
     p.add_argument("--small-count", type=int, default=10_000, help="default: %(default)s")
     p.add_argument("--small-kib", type=int, default=4, help="default: %(default)s")
     p.add_argument("--large-count", type=int, default=64, help="default: %(default)s")
