@@ -6,7 +6,8 @@ What is measured, in one run, in a fresh temporary directory under ``--dir`` (th
 data and the raw files share that directory, so they share the disk):
 
 Through the cluster (a ``LocalCluster`` with 2 targets), with ``--clients`` concurrent clients
-(asyncio tasks sharing a keep-alive ``aiohttp.ClientSession`` per phase):
+(asyncio tasks with keep-alive ``aiohttp`` sessions, spread over ``--client-procs`` processes,
+one per core by default, as the raw threads use every core):
 
 * PUT of ``--small-count`` objects of ``--small-kib`` KiB, then GET of the same objects;
 * PUT of ``--large-count`` objects of ``--large-mib`` MiB, then GET of the same objects.
@@ -23,7 +24,9 @@ The raw limit, with as many threads as clients, on the same data:
   an extended attribute, and write to ``tmp/`` first, as here);
 * plain write (open, write, close), without fsync;
 * read of the files the fsync'd write has just made, into a buffer. Like the cluster's GETs,
-  which follow the PUTs, these reads are served from a warm page cache, not from the device.
+  which follow the PUTs, these reads are served from a warm page cache, not from the device;
+* for the large objects, the GET and the read once more with the page cache dropped
+  (``posix_fadvise(DONTNEED)`` on every file of both), so that both read the disk.
 
 Each raw phase runs right after its cluster counterpart (the disk's speed drifts over time),
 and dirty pages are flushed (``sync``) before every timed phase so that one phase's
@@ -34,7 +37,8 @@ process (client) and in the cluster's proxy and target processes: the cluster an
 share the cores.
 
 Targets (printed with PASS or MISS): a large-object GET reaches at least 50 % of the raw read
-throughput, and small-object PUTs reach at least 1,000 objects/s.
+throughput (judged from the disk, and from memory), and small-object PUTs reach at least 1,000
+objects/s.
 """
 
 from __future__ import annotations
