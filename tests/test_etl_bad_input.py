@@ -177,7 +177,7 @@ def test_object_timeout(http, bucket, etl_cleanup) -> None:
 
 def test_transformer_killed_mid_job(http, client: Client, bucket, etl_cleanup) -> None:
     etl_cleanup.append("sleepy-md5")
-    code = (b"import hashlib, time\n\ndef transform(data):\n    time.sleep(0.02)\n"
+    code = (b"import hashlib, time\n\ndef transform(data):\n    time.sleep(0.08)\n"
             b"    return hashlib.md5(data).hexdigest().encode() * 1000\n")
     assert http.put("/v1/etl", json=code_msg("sleepy-md5", code, comm="hpush://")
                     ).status_code == 200
@@ -185,7 +185,9 @@ def test_transformer_killed_mid_job(http, client: Client, bucket, etl_cleanup) -
         bucket.object(f"o{i:03}").get_writer().put_content(os.urandom(1000))
     dst = client.bucket(bucket.name + "-out")
     xid = start_job(http, bucket.name, dst.name, "sleepy-md5", coer=True)
-    time.sleep(1.0)
+    time.sleep(1.0)  # 300 objects, 80 ms each, over 8 workers: about 3 s in all, so mid-job
+    assert not http.request("GET", "/v1/cluster", params={"what": "status"},
+                            json={"id": xid}).json()["end_time"]
     victim = http.get("/v1/etl/sleepy-md5/health").json()[0]
     os.kill(victim["pid"], signal.SIGKILL)
 

@@ -10,7 +10,7 @@ import yaml
 from backend.local.etl import ImageRegistry
 from tests.conftest import MANIFESTS, code_msg
 
-SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.01)\n    return data[::-1]\n"
+SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.03)\n    return data[::-1]\n"
 
 
 def qry(http, xid: str) -> dict:

@@ -8,6 +8,7 @@ import json
 import secrets
 import string
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -113,7 +114,7 @@ class ProxyEtls:
         return entry["xid"]
 
     async def _stop_targets(self, name: str, reason: str, delete: bool = False) -> None:
-        query = f"?reason={reason.replace(' ', '+')}" + ("&delete=true" if delete else "")
+        query = "?" + urlencode({"reason": reason} | ({"delete": "true"} if delete else {}))
         await asyncio.gather(
             *(self.proxy.call(t, "DELETE", f"/v1/etl/{name}{query}")
               for t in self.proxy.smap.targets),
@@ -157,7 +158,7 @@ class ProxyEtls:
         if entry is not None and entry["stage"] == "Running":
             entry.update(stage="Aborted", reason=str(value.get("reason", "transformer failed")))
             self._save()
-            await self._stop_targets(name, "another transformer failed")
+            await self._stop_targets(name, entry["reason"].splitlines()[0])  # the root cause
         return web.Response()
 
     # --- views ------------------------------------------------------------------------------
