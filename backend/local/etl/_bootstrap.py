@@ -185,17 +185,32 @@ def serve(cls: type[ETLServer], port: int) -> None:
     ThreadedHTTPServer.daemon_threads = True
     ThreadedHTTPServer.block_on_close = False
     ThreadedHTTPServer.handle_error = _quiet_resets
-    server = cls()
-    server.host, server.port = HOST, port
-    if isinstance(server, FastAPIServer):
+    if issubclass(cls, FastAPIServer):
         import uvicorn
 
-        uvicorn.run(server.app, host=HOST, port=port, log_level="warning", access_log=False,
+        # Several worker processes, as the runtime image runs them: FastAPIServer transforms
+        # on its event loop, so one process serves one object at a time.
+        uvicorn.run("backend.local.etl._bootstrap:fastapi_app", factory=True,
+                    workers=fastapi_workers(),
+                    host=HOST, port=port, log_level="warning", access_log=False,
                     ws_max_size=16 * 1024**3, ws_ping_interval=None, ws_ping_timeout=None)
-    elif isinstance(server, FlaskServer):
+        return
+    server = cls()
+    server.host, server.port = HOST, port
+    if isinstance(server, FlaskServer):
         server.app.run(host=HOST, port=port, threaded=True)
     else:
         server.start()
+
+
+def fastapi_workers() -> int:
+    """``NUM_WORKERS`` as the runtime image reads it; by default one per core, at most 4."""
+    return int(os.environ.get("NUM_WORKERS") or min(4, os.cpu_count() or 1))
+
+
+def fastapi_app() -> Any:
+    """The app of each uvicorn worker process: the class from the payload, instantiated."""
+    return class_server()().app
 
 
 def main() -> None:
