@@ -57,3 +57,11 @@ def object_path_names(raw_path: str) -> tuple[str, str]:
     bucket, _, obj = path.partition("/")
     bucket = validate_bucket_name(unquote(bucket))
     return bucket, validate_object_name(bucket, unquote(obj))
+
+
+def parse_uname(uname: str) -> tuple[str, str]:
+    """``ais/@#/bucket/object`` (an AIStore uname) → (bucket, object)."""
+    parts = uname.split("/", 3)
+    if len(parts) != 4 or parts[0] not in ("ais", "") or parts[1] != "@#":
+        raise bad_request(f"invalid object uname {uname!r}: expected ais/@#/<bucket>/<object>")
+    return parts[2], parts[3]

@@ -27,7 +27,7 @@ from ._http import (
     json_response,
     read_actmsg,
 )
-from ._names import object_path_names, validate_bucket_name, validate_object_name
+from ._names import object_path_names, parse_uname, validate_bucket_name, validate_object_name
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
 from ._xact import XactRegistry
@@ -116,14 +116,6 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or end < start:
         return None
     return start, end - start + 1
-
-
-def parse_uname(uname: str) -> tuple[str, str]:
-    """``ais/@#/bucket/object`` → (bucket, object)."""
-    parts = uname.split("/", 3)
-    if len(parts) != 4 or parts[0] not in ("ais", "") or parts[1] != "@#":
-        raise bad_request(f"invalid destination {uname!r}: expected ais/@#/<bucket>/<object>")
-    return parts[2], parts[3]
 
 
 class Target(SessionOwner):

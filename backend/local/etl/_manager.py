@@ -16,9 +16,9 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
-from .._errors import AISHTTPError, bad_request
+from .._errors import AISHTTPError
 from .._http import ActMsg, decode_value, json_response, qbool
-from .._names import validate_bucket_name, validate_object_name
+from .._names import parse_uname, validate_bucket_name, validate_object_name
 from .._smap import Node
 from .._xact import Xaction
 from ._comm import Communicator, TransformError, escaped_uname
@@ -299,12 +299,9 @@ class TargetEtls:
         if etl is None or etl.secret != secret:
             raise AISHTTPError(403, f"etl job {name}: invalid ETL object access")
         raw = request.raw_path.split("?", 1)[0]
-        uname = unquote(raw.split("/", 6)[6])
-        parts = uname.split("/", 3)
-        if len(parts) != 4 or parts[1] != "@#":
-            raise bad_request(f"invalid object uname {uname!r}")
-        bucket = validate_bucket_name(parts[2])
-        obj = validate_object_name(bucket, parts[3])
+        bucket, obj = parse_uname(unquote(raw.split("/", 6)[6]))
+        bucket = validate_bucket_name(bucket)
+        obj = validate_object_name(bucket, obj)
         if request.method == "GET":
             return await self.target.get_object(request, bucket, obj)
         if request.method == "HEAD":
