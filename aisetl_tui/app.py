@@ -4,6 +4,7 @@ and routes commands to screens. Screens hold state, widgets render, workers do t
 from __future__ import annotations
 
 import asyncio
+import gc
 import shlex
 import time
 from collections.abc import Iterable
@@ -91,6 +92,10 @@ class AisEtlApp(App):
             self.set_keymap(self.keymap)
         self.switch_mode("buckets")
         self.connect()
+        # What exists once the first screen is up (modules, styles, widgets) lives as long as
+        # the app: keep it out of the collector's full passes, each of which would otherwise
+        # stall the event loop (and the keys) for tens of milliseconds.
+        self.call_after_refresh(gc.freeze)
 
     async def on_unmount(self) -> None:
         if self.client is not None:

@@ -17,6 +17,7 @@ from aisetl_tui.screens.etl_init import InitCodeScreen, InitSpecScreen
 from aisetl_tui.screens.inline import InlineTransformScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from aisetl_tui.screens.objects import ObjectsScreen
+from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
 from tests.conftest import MANIFESTS, TUTORIAL
 
@@ -110,7 +111,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             monitor = app.screen
             text = str(monitor.query_one("#overall-text", Label).render())
             assert "1 / 1 objects" in text and "finished" in text
-            rows = table_rows(app, "#nodes")
+            rows = [[str(c) for c in row] for row in monitor.query_one("#nodes", LiveTable).rows]
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
             assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
             assert client.bucket("app-transform-md5").object("shard.in").get_reader() \

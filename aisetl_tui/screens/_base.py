@@ -11,10 +11,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from backend.ais import AisClient, AisError
 
+from ..widgets.footer import KeysFooter
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
 
@@ -46,7 +47,7 @@ class AppScreen(Screen):
         yield Static("", id="problem")
         yield Input(placeholder="filter (Enter to apply, Esc to clear)", id="filter",
                     disabled=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         self.focus_main()

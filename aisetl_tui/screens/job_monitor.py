@@ -24,7 +24,7 @@ from ..rates import (
     progress,
 )
 from ..widgets.chart import ThroughputChart
-from ..widgets.table import KeyedTable
+from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
 
@@ -76,14 +76,15 @@ class JobMonitorScreen(PollingScreen):
         with Horizontal(id="overall"):
             yield ProgressBar(id="progress", show_eta=False)
             yield Label("", id="overall-text")
-        yield KeyedTable(["TARGET", "OBJECTS", "BYTES", "OBJ/S", "MB/S", "STATE"],
-                         sort_rows=False, id="nodes")
+        yield LiveTable([Column("TARGET"), Column("OBJECTS", "right"), Column("BYTES", "right"),
+                         Column("OBJ/S", "right"), Column("MB/S", "right"), Column("STATE")],
+                        id="nodes")
         yield Static("[b]throughput per node (MB/s, last minutes)[/b]")
         yield ThroughputChart(id="chart")
         yield Static("", id="errors")
 
     def focus_main(self) -> None:
-        self.query_one("#nodes", KeyedTable).focus()
+        self.query_one("#nodes", LiveTable).focus()
 
     def on_mount(self) -> None:
         record = self.ais.jobs.get(self.xid)
@@ -176,7 +177,7 @@ class JobMonitorScreen(PollingScreen):
         size = sum(node_counters(s).bytes for s in by_target.values())
         rows["~total"] = (Text("Total:", style="bold"), f"{objs:,}", human_bytes(size),
                           f"{total.objs_per_s:,.0f}", f"{total.bytes_per_s / 1e6:,.1f}", "")
-        self.query_one("#nodes", KeyedTable).sync(rows)
+        self.query_one("#nodes", LiveTable).sync(rows)
 
     def _render_chart(self) -> None:
         self.query_one("#chart", ThroughputChart).show(

@@ -1,16 +1,24 @@
-"""A per-node throughput chart: one labelled text sparkline per node, in one widget, so a
-32-node update is one repaint rather than 64 widgets' layout."""
+"""A per-node throughput chart: one labelled text sparkline per node, in one widget.
+
+It draws its lines itself (Textual's line API) from a few segments each, so repainting 32 nodes
+every second costs a fraction of a millisecond rather than a rich-text layout of the whole
+block; the event loop stays free for the keys."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from rich.text import Text
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 BARS = " ▁▂▃▄▅▆▇█"
 LABEL_WIDTH = 12
 VALUE_WIDTH = 11
+LABEL_STYLE = Style(bold=True)
+BARS_STYLE = Style(color="green")
 
 
 def sparkline(values: Sequence[float], width: int, top: float) -> str:
@@ -21,19 +29,46 @@ def sparkline(values: Sequence[float], width: int, top: float) -> str:
     return bars.rjust(width)
 
 
-class ThroughputChart(Static):
+class ThroughputChart(Widget):
     DEFAULT_CSS = "ThroughputChart { height: auto; }"
-    _rows = 0
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._series: Mapping[str, Sequence[float]] = {}
+        self._unit = "MB/s"
+        self._divisor = 1e6
+        self._lines: list[Strip] | None = None  # built for ``_width``; None: build again
+        self._width = 0
 
     def show(self, series: Mapping[str, Sequence[float]], unit: str = "MB/s",
              divisor: float = 1e6) -> None:
-        width = max(10, self.size.width - LABEL_WIDTH - VALUE_WIDTH - 2)
-        top = max((max(s, default=0.0) for s in series.values()), default=0.0)
-        text = Text()
-        for name, values in sorted(series.items()):
-            current = values[-1] / divisor if values else 0.0
-            text.append(f"{name[:LABEL_WIDTH]:>{LABEL_WIDTH}} ", style="bold")
-            text.append(sparkline(values, width, top), style="green")
-            text.append(f" {current:>{VALUE_WIDTH - 6},.1f} {unit}\n")
-        self.update(text, layout=len(series) != self._rows)  # relayout only for new nodes
-        self._rows = len(series)
+        """Chart ``series`` (bytes/s per node, oldest first), scaled to their common top."""
+        new_height = len(series) != len(self._series)
+        self._series, self._unit, self._divisor = dict(series), unit, divisor
+        self._lines = None
+        self.refresh(layout=new_height)  # relayout only when nodes come or go
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._series)
+
+    def _build(self, width: int) -> list[Strip]:
+        bars_width = max(10, width - LABEL_WIDTH - VALUE_WIDTH - 2)
+        top = max((max(s, default=0.0) for s in self._series.values()), default=0.0)
+        lines = []
+        for name, values in sorted(self._series.items()):
+            current = values[-1] / self._divisor if values else 0.0
+            lines.append(Strip([
+                Segment(f"{name[:LABEL_WIDTH]:>{LABEL_WIDTH}} ", LABEL_STYLE),
+                Segment(sparkline(values, bars_width, top), BARS_STYLE),
+                Segment(f" {current:>{VALUE_WIDTH - 6},.1f} {self._unit}"),
+            ]))
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._lines is None or width != self._width:
+            self._lines, self._width = self._build(width), width
+        base = self.rich_style
+        if y >= len(self._lines):
+            return Strip.blank(width, base)
+        return self._lines[y].crop_extend(0, width, base).apply_style(base)

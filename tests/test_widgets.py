@@ -1,0 +1,83 @@
+"""The app's own widgets, each in a minimal app driven by Textual's pilot."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+
+from aisetl_tui.widgets.footer import KeysFooter
+from aisetl_tui.widgets.live_table import Column, LiveTable
+
+
+class TableApp(App):
+    def compose(self) -> ComposeResult:
+        yield LiveTable([Column("NAME"), Column("COUNT", "right")], id="t")
+
+    def on_mount(self) -> None:
+        self.query_one(LiveTable).styles.height = 5  # a header and 4 rows in view
+        self.query_one(LiveTable).focus()
+
+
+async def test_live_table_shows_rows_moves_its_cursor_and_scrolls() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LiveTable)
+        table.sync({f"k{i}": (f"row{i}", f"{i * 1000:,}") for i in range(10)})
+        await pilot.pause()
+        assert table.row_count == 10 and table.selected_key == "k0"
+        lines = [table.render_line(y).text for y in range(5)]
+        assert lines[0].split() == ["NAME", "COUNT", "1-4", "of", "10"]
+        assert lines[1].startswith(" row0 ") and lines[1].rstrip().endswith("     0")
+        assert lines[2].rstrip().endswith(" 1,000")  # numbers right-aligned in their column
+
+        await pilot.press("down", "down", "down", "down")
+        assert table.selected_key == "k4"
+        assert table.render_line(4).text.startswith(" row4")  # scrolled to keep it in view
+        assert "2-5 of 10" in table.render_line(0).text
+        await pilot.press("end")
+        assert table.selected_key == "k9"
+        await pilot.press("home")
+        assert table.selected_key == "k0" and table.render_line(1).text.startswith(" row0")
+
+        await pilot.press("end")
+        table.sync({"a": ("a", "1"), "b": ("b", "22222222")})  # fewer rows: cursor follows
+        await pilot.pause()
+        assert table.selected_key == "b"
+        assert "of" not in table.render_line(0).text  # everything fits
+        assert table.render_line(2).text.rstrip().endswith("22222222")  # the column grew
+
+
+class KeysScreen(Screen):
+    BINDINGS = [Binding("x", "x", "Do X", id="x")]
+    allow_x = True
+
+    def compose(self) -> ComposeResult:
+        yield KeysFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.allow_x if action == "x" else True
+
+    def action_x(self) -> None:
+        pass
+
+
+async def test_footer_rebuilds_only_when_the_keys_it_shows_change() -> None:
+    app = App()
+    async with app.run_test(size=(60, 5)) as pilot:
+        screen = KeysScreen()
+        await app.push_screen(screen)
+        await pilot.pause()
+        footer = screen.query_one(KeysFooter)
+        assert "Do X" in str([k.description for k in footer.query("FooterKey")])
+        before = footer.query_one("FooterKey")
+
+        for _ in range(5):  # what a table does on every cursor move
+            screen.refresh_bindings()
+        await pilot.pause()
+        assert footer.query_one("FooterKey") is before  # nothing changed: not rebuilt
+
+        screen.allow_x = False
+        screen.refresh_bindings()
+        await pilot.pause()
+        assert "Do X" not in str([k.description for k in footer.query("FooterKey")])
