@@ -7,7 +7,7 @@ Everything happens in one run, in a fresh temporary directory under ``--dir`` th
 at the end (also on error, Ctrl-C or SIGTERM). A ``LocalCluster`` with 2 targets runs there;
 one bucket is filled with ``--small-count`` random objects of ``--small-kib`` KiB (default
 10,000 x 4 KiB), another with ``--large-count`` objects of ``--large-mib`` MiB (default
-64 x 16 MiB). The fill uses aiohttp with hand-followed redirects (as ``bench.storage`` does);
+64 x 16 MiB). The fill uses ``bench.storage``'s client (hand-followed redirects);
 every measured request below goes through the official AIStore SDK.
 
 The transform is MD5: the output object is the hex digest (32 bytes) of the input object.
@@ -52,7 +52,6 @@ most 3 x the plain GET p50.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import hashlib
 import multiprocessing
@@ -84,8 +83,8 @@ from .storage import (
     Result,
     _node_pids,
     _percentile_ms,
-    _session,
     _size,
+    create_bucket,
     log_problems,
     run_clients,
     run_main,
@@ -196,22 +195,16 @@ class Bench:
     # -- fill
 
     def fill(self, ds: Dataset, bucket: str) -> None:
-        async def go() -> tuple[float, list[float]]:
-            async with _session(self.args.clients) as session:
-                client = ClusterClient(session, self.endpoint)
-                await client.create_bucket(bucket)
+        create_bucket(self.endpoint, bucket)
 
-                async def put(i: int, _scratch: bytearray) -> None:
-                    await client.put(bucket, ds.name(i), ds.payload(i))
-
-                return await run_clients(self.args.clients, ds.count, 0, put)
+        def put(client: ClusterClient, i: int, _scratch: bytearray) -> None:
+            client.put(bucket, ds.name(i), ds.payload(i))
 
         os.sync()
         meter = self.meter([])
         before = meter.read()
-        seconds, latencies = asyncio.run(go())
-        self.record(f"fill: aiohttp PUT {ds.label}", ds, ds.count, seconds, meter, before,
-                    latencies)
+        seconds, latencies = run_clients(self.endpoint, self.args.clients, ds.count, 0, put)
+        self.record(f"fill: PUT {ds.label}", ds, ds.count, seconds, meter, before, latencies)
 
     # -- the limit
 
