@@ -304,6 +304,12 @@ class ObjectStore:
                 index.sizes[obj] = size
                 index.total += size
 
+    def indexed_sizes(self, bucket: str, names: list[str]) -> list[int]:
+        """The sizes the index holds for ``names`` (0 for a name it does not hold)."""
+        with self._index_lock:
+            sizes = self._index(bucket).sizes
+            return [sizes.get(name, 0) for name in names]
+
     def list_names(self, bucket: str, prefix: str, after: str, limit: int) -> list[tuple[str, int]]:
         """Up to ``limit`` (name, size) pairs with ``prefix``, names strictly after ``after``."""
         with self._index_lock:

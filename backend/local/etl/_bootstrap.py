@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import io
 import json
+import logging
 import os
 import socketserver
 import subprocess
@@ -37,6 +38,11 @@ from aistore.sdk.etl.webserver.http_multi_threaded_server import (
 )
 
 HOST = "127.0.0.1"
+
+# The SDK's servers log at INFO, where httpx writes a line for every request: one per object
+# the FastAPI server puts directly to a target, which costs the transformer CPU and floods its
+# log. Its warnings and errors still show.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 _last_error = threading.local()
 
 

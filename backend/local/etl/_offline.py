@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from ._manager import TargetEtl, TargetEtls
 
 AUTO_WORKERS = 4
+AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 MAX_WORKERS = 64
 
 
@@ -54,6 +57,14 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
             return 1
         return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
 
+    @property
+    def bytes_in_flight(self) -> int | None:
+        """With the default workers, the source bytes a target transforms at once, at most: a
+        transformer holds each object whole, and several large ones at a time only add memory
+        and cache pressure to CPU-bound work, while small ones need many in flight to hide the
+        round trips. None: only the worker count limits (the user chose it)."""
+        return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
+
     def listed_names(self) -> list[str] | None:
         """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
         if self.objnames:
@@ -72,15 +83,17 @@ async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst
     except AISHTTPError as err:
         xact.finish(err.message)
         return
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for name in names:
-        queue.put_nowait(name)
+    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+    for item in names:
+        queue.put_nowait(item)
+    budget = ByteBudget(msg.bytes_in_flight)
 
     async def worker() -> None:
         while not xact.aborted and not queue.empty():
-            name = queue.get_nowait()
+            name, size = queue.get_nowait()
             try:
-                await _one(etls, etl, xact, src, dst, name, msg)
+                async with budget.hold(size):
+                    await _one(etls, etl, xact, src, dst, name, msg)
             except (TransformError, AISHTTPError, OSError) as err:
                 text = err.message if isinstance(err, AISHTTPError) else str(err)
                 xact.object_error(f"ais://{src}/{name}", text,
@@ -104,18 +117,45 @@ async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst
     xact.finish()
 
 
-def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[str]:
+class ByteBudget:
+    """At most ``limit`` bytes held at once (no limit if None); an item larger than the
+    limit waits until nothing else is held, then goes alone."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit, self.held = limit, 0
+        self._changed = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[None]:
+        if self.limit is None:
+            yield
+            return
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self.held or
+                                         self.held + size <= self.limit)
+            self.held += size
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.held -= size
+                self._changed.notify_all()
+
+
+def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[tuple[str, int]]:
+    """(name, size) of the source objects this target owns and transforms."""
     target = etls.target
     listed = msg.listed_names()
     if listed is None:
-        out: list[str] = []
+        out: list[tuple[str, int]] = []
         after = ""
         while page := target.store.list_names(src, msg.prefix, after, 10_000):
-            out.extend(name for name, _ in page)
+            out.extend(page)
             after = page[-1][0]
         return out
     me = target.node.daemon_id
-    return [n for n in listed if target.smap.owner(src, n).daemon_id == me]
+    mine = [n for n in listed if target.smap.owner(src, n).daemon_id == me]
+    return list(zip(mine, target.store.indexed_sizes(src, mine), strict=True))
 
 
 async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,

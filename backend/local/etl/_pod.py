@@ -20,9 +20,15 @@ from .._smap import HOST
 
 LOG_LINES = 2000
 LOG_LINE_MAX = 4096
+LOG_CHUNK = 64 * 1024
+LOG_FILE_MAX = 16 * 1024 * 1024  # then pod.log becomes pod.log.1 (one kept), as kubelet rotates
 STOP_GRACE = 5.0
 NO_SUCH_ROUTE = (404, 405, 501)
 ROUTE_GRACE = 2.0  # how long a health check may answer "no such route" before init fails
+
+
+def _line(raw: bytes) -> str:
+    return raw[:LOG_LINE_MAX].decode(errors="replace").rstrip("\r")
 
 
 class PodError(Exception):
@@ -127,12 +133,27 @@ class Pod:
                 await asyncio.sleep(0.05)
 
     async def _read_logs(self) -> None:
+        """Copy the transformer's output to its log file (rotated at ``LOG_FILE_MAX``) and to
+        the tail kept in memory. It reads what is there rather than line by line: a chatty
+        transformer costs a write per burst, and no line is too long to read."""
         assert self._proc is not None and self._proc.stdout is not None
-        with open(self.log_file, "ab") as f:
-            while line := await self._proc.stdout.readline():
-                f.write(line)
+        partial = b""
+        f = open(self.log_file, "ab")  # noqa: SIM115 - replaced on rotation, closed below
+        try:
+            while chunk := await self._proc.stdout.read(LOG_CHUNK):
+                f.write(chunk)
                 f.flush()
-                self.logs.append(line[:LOG_LINE_MAX].decode(errors="replace").rstrip("\n"))
+                if f.tell() > LOG_FILE_MAX:
+                    f.close()
+                    os.replace(self.log_file, f"{self.log_file}.1")
+                    f = open(self.log_file, "ab")  # noqa: SIM115
+                *lines, partial = (partial + chunk).split(b"\n")
+                partial = partial[:LOG_LINE_MAX]  # an endless line keeps its head
+                self.logs.extend(_line(line) for line in lines)
+            if partial:
+                self.logs.append(_line(partial))
+        finally:
+            f.close()
 
     async def _drain_logs(self) -> None:
         if self._reader is not None:
