@@ -63,7 +63,10 @@ def main() -> None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
         app = Target(smap, node, args.root).app()
     sock = socket.socket(fileno=args.fd)
-    uvloop.run(serve(app, sock))
+    if args.role == "proxy":
+        uvloop.run(serve(app, sock))  # redirects only: the fastest loop
+    else:
+        asyncio.run(serve(app, sock))  # asyncio's loop has zero-copy sendfile for large GETs
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import select
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -39,49 +38,14 @@ CHUNK = 1024 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-SEND_STALL_S = 300  # a reader that takes nothing for this long is gone
-
-
-def send_file(sock_fd: int, file_fd: int, offset: int, count: int) -> None:
-    """sendfile(2) ``count`` bytes of a file to a non-blocking socket, waiting (poll) whenever
-    the socket's buffer is full: zero-copy, on a thread rather than the event loop.
-
-    Takes both descriptors (duplicates made for it) and closes them: if the request is
-    cancelled meanwhile, its connection and file may close, and their numbers be reused, while
-    this thread still sends."""
-    try:
-        poller = select.poll()
-        poller.register(sock_fd, select.POLLOUT)
-        end = offset + count
-        while offset < end:
-            try:
-                sent = os.sendfile(sock_fd, file_fd, offset, end - offset)
-            except BlockingIOError:
-                if not poller.poll(SEND_STALL_S * 1000):
-                    raise TimeoutError(f"the reader took nothing for {SEND_STALL_S} s") from None
-                continue
-            if sent == 0:
-                raise ConnectionResetError("object shrank while being sent")
-            offset += sent
-    finally:
-        os.close(sock_fd)
-        os.close(file_fd)
-
-
 class FileSlice(web.StreamResponse):
-    """Sends ``count`` bytes of an open file from ``offset``, then closes the file.
-
-    The body goes by sendfile(2) from a thread of ``sends`` straight to the connection's
-    socket: the event loop (uvloop, which has no sendfile of its own) stays free, and the
-    bytes are never copied through Python. Headers are on the wire by then (the transport's
-    buffer is empty) and nothing else writes to the connection until the response ends; where
-    that cannot be known, the body is copied in chunks read on the I/O pool instead."""
+    """Sends ``count`` bytes of an open file from ``offset`` (sendfile where the event loop
+    has it, else chunked reads on the I/O pool), then closes the file."""
 
     def __init__(self, f: BinaryIO, offset: int, count: int, status: int, headers: dict,
-                 io: Blocking, sends: Blocking) -> None:
+                 io: Blocking) -> None:
         super().__init__(status=status, headers=headers)
-        self._file, self._offset, self._count = f, offset, count
-        self._io, self._sends = io, sends
+        self._file, self._offset, self._count, self._io = f, offset, count, io
         self.content_length = count
 
     async def prepare(self, request: web.BaseRequest):  # type: ignore[override]
@@ -89,13 +53,12 @@ class FileSlice(web.StreamResponse):
             return self._payload_writer
         try:
             writer = await super().prepare(request)
-            transport = request.transport
-            if request.method != "HEAD" and self._count and transport is not None:
-                sock = transport.get_extra_info("socket")
-                if sock is not None and not transport.get_write_buffer_size():
-                    await self._sends(send_file, os.dup(sock.fileno()),
-                                      os.dup(self._file.fileno()), self._offset, self._count)
-                else:
+            if request.method != "HEAD" and self._count and request.transport is not None:
+                try:
+                    await asyncio.get_running_loop().sendfile(
+                        request.transport, self._file, self._offset, self._count, fallback=False
+                    )
+                except NotImplementedError:
                     await self._copy()
             await super().write_eof()
             return writer
@@ -160,7 +123,6 @@ class Target(SessionOwner):
         self.smap, self.node = smap, node
         self.store = ObjectStore(root)
         self.io = Blocking()
-        self.sends = Blocking(workers=32)  # bodies going out by sendfile, one per reader
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
         self.etls = TargetEtls(self)
@@ -188,7 +150,6 @@ class Target(SessionOwner):
         await self._warm_up
         await self.session.close()
         self.io.shutdown()
-        self.sends.shutdown()
 
     # --- node -------------------------------------------------------------------------------
 
@@ -309,8 +270,7 @@ class Target(SessionOwner):
         self.stats["get.n"] += 1
         self.stats["get.size"] += r.count
         if r.file is not None:
-            return FileSlice(r.file, r.offset, r.count, r.status, headers, self.io,
-                             self.sends)
+            return FileSlice(r.file, r.offset, r.count, r.status, headers, self.io)
         return web.Response(body=r.data, status=r.status, headers=headers)
 
     async def head_object(self, bucket: str, obj: str) -> web.Response:
