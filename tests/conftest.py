@@ -5,13 +5,16 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aistore import Client
 
+from backend.kube import KubeClient
 from backend.local import LocalCluster
+from tests.fake_kube import FakeKubeApi
 
 
 @pytest.fixture
@@ -86,3 +89,24 @@ def etl_cleanup(http):
     yield names
     for name in names:
         http.delete(f"/v1/etl/{name}")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKubeApi]:
+    """The fake Kubernetes API server (no real one can run here), ended with the test."""
+    server = FakeKubeApi().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    leftover = [t.name for t in threading.enumerate() if t.name == "kube-stream-stopper"]
+    assert not leftover, "a stream was left running"
+
+
+@pytest.fixture
+def kube(fake: FakeKubeApi, tmp_path: Path) -> Iterator[KubeClient]:
+    client = KubeClient(kubeconfig=fake.kubeconfig(tmp_path / "kubeconfig"), timeout=5)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,30 +27,12 @@ from aisetl_tui.screens.pods import PodsScreen
 from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.conftest import code_msg
+from tests.fake_kube import FakeKubeApi
 from tests.test_app import connected, table_rows, type_text, until
-from tests.test_kube import FakeKubeApi
 
 ECHO = b"def transform(data):\n    return data\n"
 RUNNING_TEMPLATE = "md5-etl-tqvt8081"  # Running, ready, on node-a
 CRASH_TEMPLATE = "md5-etl-ybnt8082"  # CrashLoopBackOff, last termination OOMKilled
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKubeApi]:
-    server = FakeKubeApi().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def kube(fake: FakeKubeApi, tmp_path: Path) -> Iterator[KubeClient]:
-    client = KubeClient(kubeconfig=fake.kubeconfig(tmp_path / "kubeconfig"), timeout=5)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def _stamp() -> str:
