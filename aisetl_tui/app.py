@@ -8,6 +8,7 @@ import gc
 import shlex
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,7 @@ from .widgets.status import ClusterStatus
 
 HEALTH_EVERY = 2.0
 MAX_BACKOFF = 8.0
+BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
 NO_KUBECONFIG = "Kubernetes: no kubeconfig — showing AIStore's view only"
 
 
@@ -88,6 +90,11 @@ class AisEtlApp(App):
         self.jobs: dict[str, JobRecord] = {}
 
     def on_mount(self) -> None:
+        # Each followed Kubernetes log holds a thread of this pool for as long as its screen
+        # is open; Python's default pool has cores + 4 threads, so a few open log screens would
+        # starve every other blocking call (Kubernetes polls, starting the cluster).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="aisetl"))
         if self.keymap:
             self.set_keymap(self.keymap)
         self.switch_mode("buckets")

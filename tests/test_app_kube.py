@@ -8,6 +8,7 @@ real ``kubernetes`` client through a generated kubeconfig, holding transformer p
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 from datetime import UTC, datetime
@@ -212,3 +213,20 @@ async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.Monkey
     assert not app.kube_possible
     assert await app.kube_client() is None and app.kube_note == ""
     assert await AisEtlApp(endpoint="http://x", kube=None).kube_client() is None
+
+
+async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
+        cluster: LocalCluster, fake: FakeKubeApi, kube: KubeClient) -> None:
+    pod = add_etl_pod(fake, RUNNING_TEMPLATE, "kube-many", cluster.smap.targets[0].daemon_id)
+    fake.logs[pod] = [f"{_stamp()} transformer listening on :8000"]
+    fake.endless_logs.add(pod)
+
+    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        for _ in range(12):  # log screens stacked up: each keeps following underneath
+            await app.push_screen(KubeLogsScreen(kube, pod))
+        await until(pilot, lambda: sum(t.name == "kube-stream-stopper"
+                                       for t in threading.enumerate()) >= 12, "12 follows")
+        # the Kubernetes polls and the cluster start run on the same pool of threads
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "done"), 5) == "done"
