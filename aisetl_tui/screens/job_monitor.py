@@ -160,9 +160,10 @@ class JobMonitorScreen(PollingScreen):
             eta = f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}"
         err = next((s.err for s in snaps if s.err), "")
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
-        text = Text(state, style={"running": "yellow", "finished": "green"}.get(state, "red"))
-        text.append(f" · {p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)} · "
-                    f"{rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s{eta}")
+        text = Text.assemble(
+            (state, {"running": "yellow", "finished": "green"}.get(state, "red")),
+            f" · {p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)} · "
+            f"{rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s{eta}")
         if err:
             text.append(f"\n{err}", style="red")
         self.query_one("#overall-text", Label).update(text, layout=False)  # fixed height
