@@ -56,7 +56,6 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -86,6 +85,7 @@ from .storage import (
     _size,
     create_bucket,
     log_problems,
+    pool_worker_init,
     run_clients,
     run_main,
     run_threads,
@@ -215,7 +215,7 @@ class Bench:
                              f"{self.cluster.data_dir}, expected {ds.count}")
         os.sync()
         chunk = max(1, ds.count // 200)
-        with multiprocessing.Pool(2, initializer=_pool_worker_init) as pool:
+        with multiprocessing.Pool(2, initializer=pool_worker_init) as pool:
             pool.map(_pool_noop, range(4))  # both workers up before the clock starts
             meter = self.meter([p.pid for p in multiprocessing.active_children()])
             before = meter.read()
@@ -349,11 +349,6 @@ class Bench:
 
 def etl_name(comm: str) -> str:
     return f"bench-md5-{comm}"
-
-
-def _pool_worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cleans up
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # so that Pool.terminate() ends the worker
 
 
 def _pool_noop(_i: int) -> None:

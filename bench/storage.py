@@ -331,12 +331,21 @@ def cluster_phase_procs(endpoint: str, verb: str, ds: Dataset, clients: int,
         return cluster_phase(endpoint, verb, ds, clients, verify_all=verify_all)
     tasks = [(endpoint, verb, ds, max(1, clients // procs), p, procs, verify_all)
              for p in range(procs)]
-    with multiprocessing.get_context("fork").Pool(procs) as pool:
+    with multiprocessing.get_context("fork").Pool(procs, initializer=pool_worker_init) as pool:
         pool.map(_noop, range(procs))  # the processes exist before the clock starts
         start = time.perf_counter()
         parts = pool.map(_phase_part, tasks, chunksize=1)
         seconds = time.perf_counter() - start
+        pool.close()  # the workers finish and exit; leaving the block would kill them
+        pool.join()
     return seconds, [lat for _, part in parts for lat in part]
+
+
+def pool_worker_init() -> None:
+    """In a benchmark's pool workers: the parent handles Ctrl-C and cleans up, and SIGTERM
+    (``Pool.terminate``) simply ends the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _noop(_i: int) -> None:
@@ -581,7 +590,9 @@ def log_problems(data_dir: Path, limit: int = 10) -> list[str]:
 
 
 def _terminate(_sig: int, _frame: object) -> None:
-    signal.raise_signal(signal.SIGINT)  # a KeyboardInterrupt: run_main cleans up
+    # Raised here, not by re-raising SIGINT: a SIGINT raised inside this handler is not seen
+    # by a blocking call it interrupted (a lock, in a pool's worker), which then waits forever.
+    raise KeyboardInterrupt
 
 
 def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
@@ -593,6 +604,9 @@ def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict:
+    if args.settle:
+        print(f"settling {args.settle:g} s (see --settle)", file=sys.stderr, flush=True)
+        time.sleep(args.settle)
     load_at_start = os.getloadavg()[0]
     datasets = [Dataset.random("small", args.small_count, args.small_kib * KiB),
                 Dataset.random("large", args.large_count, args.large_mib * MiB)]
@@ -657,8 +671,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--small-kib", type=int, default=4, help="default: %(default)s")
     p.add_argument("--large-count", type=int, default=64, help="default: %(default)s")
     p.add_argument("--large-mib", type=int, default=16, help="default: %(default)s")
+    p.add_argument("--settle", type=float, default=35, metavar="SECONDS",
+                   help="wait this long before the first phase (default: %(default)s): for "
+                        "about 30 s after many files are deleted (say, by the cleanup of a "
+                        "benchmark that ran just before), ext4 scans past the freed inodes "
+                        "on every file it creates, which slows small PUTs and raw writes "
+                        "alike; 0 to skip")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
+    if args.settle < 0:
+        p.error("--settle must be 0 or more")
     if min(args.clients, args.small_count, args.small_kib, args.large_count, args.large_mib) < 1:
         p.error("every count and size must be at least 1")
     return args
