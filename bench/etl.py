@@ -28,7 +28,10 @@ What is measured, each phase after a ``sync``:
   a few seconds; it is still called afterwards, and returns at once, to check the outcome).
   The job must report every object (per target: local + sent to the other target), and every
   500th small object and the first, middle and last large object of the destination bucket
-  must equal the MD5 hex of the source bytes. The ETL is stopped and deleted afterwards.
+  must equal the MD5 hex of the source bytes. The ETL is stopped and deleted afterwards. The
+  destination buckets stay until the end: deleting thousands of objects just before the next
+  phase writes its own would slow that phase's file creation (for about 30 s ext4 scans past
+  recently freed inodes on every new file).
   The targets' offline jobs use their default number of workers (``num_workers=0``).
 * **client loop** - what a user does without ETL: ``--clients`` threads (default 8), one SDK
   ``Client`` each, that GET an object, MD5 it, and PUT the hex digest to a destination bucket.
@@ -83,12 +86,14 @@ from .storage import (
     _node_pids,
     _percentile_ms,
     _size,
+    add_settle_arg,
     create_bucket,
     log_problems,
     pool_worker_init,
     run_clients,
     run_main,
     run_threads,
+    settle,
 )
 
 # The transformer classes below are defined in an importable module, which cloudpickle would
@@ -258,7 +263,6 @@ class Bench:
             raise BenchError(f"offline {comm} {ds.label}: the job reports {done} objects "
                              f"transformed, expected {ds.count}")
         self.check_outputs(f"offline {comm}", ds, dst, self.sample(ds))
-        self.client.bucket(dst).delete(missing_ok=True)
 
     # -- client loop
 
@@ -284,7 +288,6 @@ class Bench:
         self.record(f"client loop {self.args.clients} thr {ds.label}{subset}", ds, count,
                     seconds, meter, before)
         self.check_outputs("client loop", ds, dst, self.sample(ds, count))
-        self.client.bucket(dst).delete(missing_ok=True)
 
     # -- inline
 
@@ -430,6 +433,7 @@ def table(results: list[Result], rows: list[Check]) -> str:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict:
+    settle(args)
     load_at_start = os.getloadavg()[0]
     small = Dataset.random("small", args.small_count, args.small_kib * KiB)
     large = Dataset.random("large", args.large_count, args.large_mib * MiB)
@@ -499,6 +503,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="timed inline (and plain) GETs; 0 skips them (default: %(default)s)")
     p.add_argument("--comm", nargs="+", choices=COMM_TYPES, default=list(COMM_TYPES),
                    help="comm types to run (default: all)")
+    add_settle_arg(p)
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
     if min(args.clients, args.small_count, args.small_kib, args.large_count, args.large_mib,

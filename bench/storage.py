@@ -604,9 +604,7 @@ def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict:
-    if args.settle:
-        print(f"settling {args.settle:g} s (see --settle)", file=sys.stderr, flush=True)
-        time.sleep(args.settle)
+    settle(args)
     load_at_start = os.getloadavg()[0]
     datasets = [Dataset.random("small", args.small_count, args.small_kib * KiB),
                 Dataset.random("large", args.large_count, args.large_mib * MiB)]
@@ -657,6 +655,23 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     }
 
 
+def add_settle_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--settle", type=float, default=35, metavar="SECONDS",
+                   help="wait this long before the first phase (default: %(default)s): for "
+                        "about 30 s after many files are deleted (say, by the cleanup of a "
+                        "benchmark that ran just before), ext4 scans past the freed inodes "
+                        "on every file it creates, which slows every phase that writes "
+                        "small objects; 0 to skip")
+
+
+def settle(args: argparse.Namespace) -> None:
+    if args.settle < 0:
+        raise BenchError("--settle must be 0 or more")
+    if args.settle:
+        print(f"settling {args.settle:g} s (see --settle)", file=sys.stderr, flush=True)
+        time.sleep(args.settle)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.storage",
                                 description=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -671,16 +686,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--small-kib", type=int, default=4, help="default: %(default)s")
     p.add_argument("--large-count", type=int, default=64, help="default: %(default)s")
     p.add_argument("--large-mib", type=int, default=16, help="default: %(default)s")
-    p.add_argument("--settle", type=float, default=35, metavar="SECONDS",
-                   help="wait this long before the first phase (default: %(default)s): for "
-                        "about 30 s after many files are deleted (say, by the cleanup of a "
-                        "benchmark that ran just before), ext4 scans past the freed inodes "
-                        "on every file it creates, which slows small PUTs and raw writes "
-                        "alike; 0 to skip")
+    add_settle_arg(p)
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
-    if args.settle < 0:
-        p.error("--settle must be 0 or more")
     if min(args.clients, args.small_count, args.small_kib, args.large_count, args.large_mib) < 1:
         p.error("every count and size must be at least 1")
     return args
