@@ -17,14 +17,13 @@ from typing import Any
 
 import yaml
 
+from .._goduration import go_duration
+
 COMM_TYPES = ("hpush", "hpull", "ws")
 CODE_COMM_TYPES = ("hpush", "hpull", "io")
 CLASS_IMAGE = "aistorage/runtime_python"
 _PICKLE_LOCK = threading.Lock()  # register_pickle_by_value is process-wide
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
-                   "h": 3600.0}
 
 
 def validate_etl_name(name: str) -> str | None:
@@ -56,19 +55,8 @@ def _b64(data: str | bytes) -> str:
 
 
 def parse_duration(text: str) -> float:
-    """A Go duration (``"45s"``, ``"1m30s"``) in seconds."""
-    text = text.strip()
-    if text == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m[1]) * _DURATION_UNITS[m[2]]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"invalid duration {text!r} (expected e.g. 45s, 5m, 1h30m)")
-    return total
+    """A Go duration (``"45s"``, ``"1m30s"``, or ``"0"``) in seconds."""
+    return 0.0 if text.strip() == "0" else go_duration(text)
 
 
 def code_init_msg(name: str, code: str, *, runtime: str = "python3.11v2", comm: str = "hpush",

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+from ..._goduration import go_duration
 
 
 def parse_duration(value: str | int | float | None, default: float) -> float:
@@ -14,13 +11,4 @@ def parse_duration(value: str | int | float | None, default: float) -> float:
         return default
     if isinstance(value, int | float):
         return value / 1e9
-    text = value.strip()
-    pos, total = 0, 0.0
-    for m in _PART.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m[1]) * _UNITS[m[2]]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f'invalid duration "{value}" (expected e.g. "45s", "5m", "1h30m")')
-    return total
+    return go_duration(value)
