@@ -16,6 +16,7 @@ from backend.local import (
     RunInfo,
     default_data_dir,
     find_running,
+    process_alive,
     start_in_background,
 )
 from backend.local.etl import ImageError, ImageRegistry
@@ -119,23 +120,13 @@ def stop(args: argparse.Namespace) -> int:
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if RunInfo.read(data) is None and _exited(info.pid):  # its nodes end before it does
+        # run.json goes when the nodes have stopped, a moment before the supervisor exits
+        if RunInfo.read(data) is None and not process_alive(info.pid):
             print("stopped")
             return 0
         time.sleep(0.1)
     print(f"error: pid {info.pid} did not stop in 30s", file=sys.stderr)
     return 1
-
-
-def _exited(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a zombie has exited; its parent has yet to reap it
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def images(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from ._cluster import (
     default_data_dir,
     find_running,
     healthy,
+    process_alive,
     start_in_background,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "default_data_dir",
     "find_running",
     "healthy",
+    "process_alive",
     "start_in_background",
 ]

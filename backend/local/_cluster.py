@@ -28,6 +28,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from ._fs import write_atomic
 from ._smap import HOST, ClusterMap, Node, new_node_id, new_uuid
 
@@ -76,19 +78,19 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
 def find_running(data_dir: Path) -> RunInfo | None:
     """The cluster running on ``data_dir``, if its supervisor is alive and its proxy answers."""
     info = RunInfo.read(data_dir)
-    if info is None or not _alive(info.pid):
+    if info is None or not process_alive(info.pid):
         return None
     return info if healthy(info.endpoint) else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs: a zombie has exited (its parent has yet to reap it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def _listen(port: int) -> socket.socket:
