@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 
 import cloudpickle
+import psutil
 import pytest
 import xxhash
 from aistore import Client
@@ -113,6 +115,23 @@ def test_fastapi_class_over_websocket(client, bucket, etl) -> None:
             assert dst.object(f"w{i}").get_reader().read_all() == f"WORD {i}".encode()
     finally:
         dst.delete(missing_ok=True)
+    share = max(1, (os.cpu_count() or 1) // 2)  # two targets' transformers share the cores
+    assert f"NUM_WORKERS={share} (FastAPI server processes)" in etl.logs()[0].logs
+
+
+def test_fastapi_server_processes_follow_num_workers(etl, http) -> None:
+    with pytest.raises(AISError, match="NUM_WORKERS must be a positive number of server "
+                                       "processes, not 'all'"):
+        etl.init_class(comm_type="ws", NUM_WORKERS="all")(Upper)
+    etl.delete()
+    etl.init_class(comm_type="ws", NUM_WORKERS="2")(Upper)
+    pods = http.get(f"/v1/etl/{etl.name}/health").json()
+    assert len(pods) == 2
+    for pod in pods:
+        servers = [p for p in psutil.Process(pod["pid"]).children()
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert len(servers) == 2
+    assert "NUM_WORKERS=2 (FastAPI" not in etl.logs()[0].logs
 
 
 def test_init_errors_map_to_sdk_exceptions(client, etl) -> None:

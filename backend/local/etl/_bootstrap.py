@@ -194,10 +194,10 @@ def serve(cls: type[ETLServer], port: int) -> None:
     if issubclass(cls, FastAPIServer):
         import uvicorn
 
-        # Several worker processes, as the runtime image runs them: FastAPIServer transforms
-        # on its event loop, so one process serves one object at a time.
+        # NUM_WORKERS processes, as the runtime image runs them: FastAPIServer transforms
+        # HTTP requests on its event loop, so one process serves one object at a time.
         uvicorn.run("backend.local.etl._bootstrap:fastapi_app", factory=True,
-                    workers=fastapi_workers(),
+                    workers=int(os.environ.get("NUM_WORKERS") or 1),
                     host=HOST, port=port, log_level="warning", access_log=False,
                     ws_max_size=16 * 1024**3, ws_ping_interval=None, ws_ping_timeout=None)
         return
@@ -207,11 +207,6 @@ def serve(cls: type[ETLServer], port: int) -> None:
         server.app.run(host=HOST, port=port, threaded=True)
     else:
         server.start()
-
-
-def fastapi_workers() -> int:
-    """``NUM_WORKERS`` as the runtime image reads it; by default one per core, at most 4."""
-    return int(os.environ.get("NUM_WORKERS") or min(4, os.cpu_count() or 1))
 
 
 def fastapi_app() -> Any:

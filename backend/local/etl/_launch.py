@@ -21,11 +21,11 @@ HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
-                  images: ImageRegistry) -> Launch:
+                  images: ImageRegistry, cores: int) -> Launch:
     """Write the ETL's files into ``workdir``, install what it needs, and say how to start it.
 
     ``log`` collects notes for the transformer's log (what was installed, what differs from a
-    real pod).
+    real pod). ``cores``: this transformer's share of the machine's CPUs.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -46,6 +46,16 @@ async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
         deps = spec.dependencies
     elif spec.is_class_runtime:
         env["AISETL_MODE"] = "class"
+        if "NUM_WORKERS" not in env:
+            # The runtime image starts NUM_WORKERS FastAPI processes (6 by default) in a pod
+            # with a node to itself; here all targets' transformers share this machine, and
+            # processes beyond a transformer's share of the cores only add CPU per object.
+            env["NUM_WORKERS"] = str(cores)
+            log.append(f"note: NUM_WORKERS={cores} (FastAPI server processes): the "
+                       f"transformers of all targets share this machine's {os.cpu_count()} CPUs")
+        if not env["NUM_WORKERS"].isdigit() or int(env["NUM_WORKERS"]) < 1:
+            raise PodError("NUM_WORKERS must be a positive number of server processes, "
+                           f"not {env['NUM_WORKERS']!r}")
         tag = spec.image.rpartition(":")[2]
         if tag != HOST_PYTHON:
             log.append(f"note: {spec.image} runs on this machine's Python {HOST_PYTHON}")

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -110,7 +111,8 @@ class TargetEtls:
         pod_name = f"{spec.name}-{node.daemon_id.lower()}"
         try:
             images = ImageRegistry(self.target.store.root.parent)
-            launch = await prepare(spec, workdir, target_url, notes, images)
+            cores = max(1, (os.cpu_count() or 1) // len(self.target.smap.targets))
+            launch = await prepare(spec, workdir, target_url, notes, images, cores)
         except (PodError, ImageError) as err:
             raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
         pod = Pod(pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
