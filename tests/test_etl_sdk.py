@@ -119,6 +119,25 @@ def test_fastapi_class_over_websocket(client, bucket, etl) -> None:
     assert f"NUM_WORKERS={share} (FastAPI server processes)" in etl.logs()[0].logs
 
 
+@pytest.mark.parametrize("comm", ["hpush", "hpull", "ws"])
+def test_object_names_that_need_escaping(client, bucket, etl, comm) -> None:
+    names = ["dir/a b#1?x=y&z.txt", "ünï/cödé+plus;semi@at.bin"]
+    etl.init_class(comm_type=comm, direct_put=True)(Upper)
+    for name in names:
+        obj = bucket.object(name)
+        obj.get_writer().put_content(name.encode())
+        assert obj.get_reader(etl=ETLConfig(name=etl.name, args="%2F")).read_all() == \
+            name.encode().upper() + b"%2F"
+    dst = client.bucket(bucket.name + "-odd")
+    try:
+        client.job(bucket.transform(etl_name=etl.name, to_bck=dst)).wait(timeout=60)
+        assert sorted(e.name for e in dst.list_all_objects()) == sorted(names)
+        for name in names:
+            assert dst.object(name).get_reader().read_all() == name.encode().upper()
+    finally:
+        dst.delete(missing_ok=True)
+
+
 def test_fastapi_server_processes_follow_num_workers(etl, http) -> None:
     with pytest.raises(AISError, match="NUM_WORKERS must be a positive number of server "
                                        "processes, not 'all'"):

@@ -132,6 +132,7 @@ class ObjectStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.objects_dir = root / "objects"
+        self._objects_prefix = f"{self.objects_dir}/"
         self.tmp_dir = root / "tmp"
         self.trash_dir = root / "trash"
         for d in (self.objects_dir, self.tmp_dir, self.trash_dir):
@@ -181,6 +182,11 @@ class ObjectStore:
 
     def _path(self, bucket: str, obj: str) -> Path:
         return self.objects_dir / bucket / obj
+
+    def fqn(self, bucket: str, obj: str) -> str:
+        """The object's file, as a string: what a transformer is told to read (no pathlib on
+        the per-object path of a transform)."""
+        return f"{self._objects_prefix}{bucket}/{obj}"
 
     def _lock(self, bucket: str, obj: str) -> threading.Lock:
         return self._locks[hash((bucket, obj)) % _LOCK_STRIPES]

@@ -8,10 +8,10 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from ._msgs import HPULL, WS, EtlSpec
 from ._pod import Pod
@@ -39,6 +39,14 @@ def escaped_uname(bucket: str, obj: str) -> str:
     return quote(f"ais/@#/{bucket}/{obj}", safe="")
 
 
+def _query(fqn: str, etl_args: str) -> str:
+    """``etl_fqn`` path-escaped, as AIStore sends it, and ``etl_args`` if any."""
+    query = f"etl_fqn={quote(fqn, safe='')}"
+    if etl_args:
+        query += f"&etl_args={quote(etl_args, safe='')}"
+    return query
+
+
 def _error_text(body: bytes) -> str:
     text = body[:MAX_ERROR_TEXT].decode(errors="replace").strip()
     try:
@@ -58,40 +66,37 @@ class Communicator:
                  fqn_mode: bool) -> None:
         self.spec, self.pod, self.session = spec, pod, session
         self.fqn_mode = fqn_mode  # only transformers built on the SDK framework read etl_fqn
+        self._timeout = aiohttp.ClientTimeout(total=spec.obj_timeout)
         self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
 
-    def pull_url(self, bucket: str, obj: str, fqn: Path, etl_args: str) -> str:
+    def pull_url(self, bucket: str, obj: str, fqn: str, etl_args: str) -> str:
         """Where an hpull client is redirected to (and where the target itself GETs)."""
-        query = f"etl_fqn={quote(str(fqn), safe='')}"
-        if etl_args:
-            query += f"&etl_args={quote(etl_args, safe='')}"
-        return f"{self.pod.url}/{escaped_uname(bucket, obj)}?{query}"
+        return f"{self.pod.url}/{escaped_uname(bucket, obj)}?{_query(fqn, etl_args)}"
 
     @contextlib.asynccontextmanager
-    async def open(self, bucket: str, obj: str, fqn: Path, etl_args: str,
+    async def open(self, bucket: str, obj: str, fqn: str, etl_args: str,
                    node_url: str = "") -> AsyncIterator[aiohttp.ClientResponse]:
         """One request to the transformer; the response is 200 (the result) or 204 (delivered)."""
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
         headers = {"Ais-Node-Url": node_url} if node_url else {}
-        timeout = aiohttp.ClientTimeout(total=self.spec.obj_timeout)
         f = None
         try:
             if self.spec.comm == HPULL:
-                request = self.session.get(self.pull_url(bucket, obj, fqn, etl_args),
-                                           headers=headers, timeout=timeout)
+                method, url, data = "GET", self.pull_url(bucket, obj, fqn, etl_args), None
             else:
-                url = f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
-                params = {"etl_args": etl_args} if etl_args else {}
+                method, url = "PUT", f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
                 if self.fqn_mode:
-                    params["etl_fqn"] = str(fqn)
+                    url += f"?{_query(fqn, etl_args)}"
                     headers["Content-Length"] = "0"
                     data = None
                 else:
-                    f = open(fqn, "rb")  # noqa: SIM115 - closed below
-                    data = f
-                request = self.session.put(url, params=params, data=data, headers=headers,
-                                           timeout=timeout)
+                    if etl_args:
+                        url += f"?etl_args={quote(etl_args, safe='')}"
+                    f = data = open(fqn, "rb")  # noqa: SIM115 - closed below
+            # encoded: the URL is built quoted, so yarl need not parse and quote it again
+            request = self.session.request(method, URL(url, encoded=True), data=data,
+                                           headers=headers, timeout=self._timeout)
             async with request as resp:
                 if resp.status >= 400:
                     raise self._failure(resp.status, await resp.read())
@@ -114,7 +119,7 @@ class Communicator:
                      "each object as PUT /<bucket>/<object>; make the server handle PUT")
         return TransformError(f"ETL error: {text}", 500)
 
-    async def transform(self, bucket: str, obj: str, fqn: Path, etl_args: str,
+    async def transform(self, bucket: str, obj: str, fqn: str, etl_args: str,
                         node_url: str = "") -> bytes | Delivered:
         """The whole result, or :class:`Delivered` if it went straight to ``node_url``."""
         if self.spec.comm == WS:
@@ -130,10 +135,10 @@ class Communicator:
 
     # --- ws:// ------------------------------------------------------------------------------
 
-    async def _ws(self, obj: str, fqn: Path, etl_args: str, node_url: str) -> bytes | Delivered:
+    async def _ws(self, obj: str, fqn: str, etl_args: str, node_url: str) -> bytes | Delivered:
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
-        ctrl = {"fqn": quote(str(fqn), safe=""), "path": obj}
+        ctrl = {"fqn": quote(fqn, safe=""), "path": obj}
         if etl_args:
             ctrl["etl_args"] = etl_args
         if node_url:

@@ -219,7 +219,7 @@ class TargetEtls:
         etl = self.get(request.query["etl_name"])
         etl_args = request.query.get("etl_args", "")
         meta = await self.target.io(self.target.store.head, bucket, obj)
-        fqn = self.target.store.objects_dir / bucket / obj
+        fqn = self.target.store.fqn(bucket, obj)
         etl.count_in(meta.size)
         if etl.spec.comm == HPULL:
             etl.obj_count += 1
@@ -237,7 +237,7 @@ class TargetEtls:
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
-                             fqn, etl_args: str) -> web.StreamResponse:
+                             fqn: str, etl_args: str) -> web.StreamResponse:
         async with etl.comm.open(bucket, obj, fqn, etl_args) as upstream:
             resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
             if upstream.content_length is not None:
@@ -266,7 +266,7 @@ class TargetEtls:
         """Single-object copy with transform: transform here, write where the owner is."""
         etl = self.get(request.query["etl_name"])
         meta = await self.target.io(self.target.store.head, bucket, obj)
-        fqn = self.target.store.objects_dir / bucket / obj
+        fqn = self.target.store.fqn(bucket, obj)
         etl.count_in(meta.size)
         try:
             data = await etl.comm.transform(bucket, obj, fqn, request.query.get("etl_args", ""))

@@ -164,7 +164,7 @@ async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: s
     if msg.objnames or msg.template:  # names from the request may not exist
         validate_object_name(src, name)
         await target.io(target.store.head, src, name)
-    fqn = target.store.objects_dir / src / name
+    fqn = target.store.fqn(src, name)
     dst_name = validate_object_name(dst, msg.dst_name(name))
     owner = target.smap.owner(dst, dst_name)
     local = owner.daemon_id == target.node.daemon_id
