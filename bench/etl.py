@@ -45,7 +45,8 @@ What is measured, each phase after a ``sync``:
 MB/s is 10^6 bytes of *input* per second. The CPU columns are the CPU seconds each phase took
 in this process (client), the proxy, the targets, and the "workers": the ETL transformer
 processes (offline and inline phases) or the hashing pool (limit). On a 2-core machine all of
-them share the cores.
+them share the cores. "steal" is the CPU time the hypervisor gave to other guests during the
+phase, machine-wide: a phase with much of it ran on a slower machine.
 
 Targets (PASS or MISS): large-object offline MB/s at least 60 % of the limit (per comm type);
 small-object offline objects/s at least 3 x the client loop (per comm type); inline p50 at
@@ -410,13 +411,13 @@ def checks(by_phase: dict[str, Result], comms: list[str], clients: int) -> list[
 
 def table(results: list[Result], rows: list[Check]) -> str:
     head = (f"{'phase':<40} {'objects':>7} {'size':>7} {'seconds':>8} {'objects/s':>10} "
-            f"{'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7}  CPU s client/proxy/targets/workers")
+            f"{'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7}  CPU s client/proxy/targets/workers/steal")
     lines = [head, "-" * len(head)]
     for r in results:
         lat = (f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f}" if r.p50_ms is not None
                else f"{'':>7} {'':>7}")
         cpu = "/".join(f"{r.cpu.get(k, 0.0):.1f}" for k in ("client", "proxy", "targets",
-                                                            "workers"))
+                                                            "workers", "steal"))
         lines.append(f"{r.phase:<40} {r.count:>7} {_size(r.size):>7} {r.seconds:>8.2f} "
                      f"{r.objects_per_s:>10,.0f} {r.mb_per_s:>8,.1f} {lat}  {cpu}")
     lines += ["", f"{'ratio':<50} {'value':>9} {'target':>10}", "-" * 76]

@@ -41,7 +41,8 @@ write-back does not slow the next one. Throughput is in MB/s (10^6 bytes per sec
 raw numbers are Python doing plain system calls on threads: a limit for this machine, not for
 the device. The CPU columns are the seconds of CPU time the phase took in the benchmark
 process (client) and in the cluster's proxy and target processes: the cluster and its clients
-share the cores.
+share the cores. "steal" is the CPU time the hypervisor gave to other guests during the phase,
+machine-wide: a phase with much of it ran on a slower machine.
 
 Targets (printed with PASS or MISS): a large-object GET reaches at least 50 % of the raw read
 throughput (judged from the disk, and from memory), and small-object PUTs reach at least 1,000
@@ -147,7 +148,9 @@ class Ratio:
 
 
 class CpuMeter:
-    """CPU seconds used by this process and by the cluster's nodes, between two readings."""
+    """CPU seconds used by this process and by the cluster's nodes, between two readings, and
+    ``steal``: the machine's CPU seconds its hypervisor gave to other guests meanwhile (time
+    nothing here could run, a cause of run-to-run spread on a virtual machine)."""
 
     def __init__(self, nodes: dict[str, list[int]]) -> None:
         self.nodes = nodes  # "proxy" / "targets" -> pids
@@ -157,6 +160,7 @@ class CpuMeter:
         out = {"client": time.process_time() + children.ru_utime + children.ru_stime}
         for role, pids in self.nodes.items():
             out[role] = sum(_proc_cpu_seconds(pid) for pid in pids)
+        out["steal"] = _steal_seconds()
         return out
 
     @staticmethod
@@ -171,6 +175,12 @@ def _proc_cpu_seconds(pid: int) -> float:
         return 0.0
     fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def _steal_seconds() -> float:
+    with open("/proc/stat") as f:
+        fields = f.readline().split()  # cpu user nice system idle iowait irq softirq steal ...
+    return int(fields[8]) / CLK_TCK if len(fields) > 8 else 0.0
 
 
 def _percentile_ms(latencies: list[float], pct: int) -> float:
@@ -559,12 +569,13 @@ def _size(n: int) -> str:
 
 def table(results: list[Result], rows: list[Ratio]) -> str:
     head = (f"{'phase':<34} {'objects':>7} {'size':>7} {'seconds':>8} {'objects/s':>10} "
-            f"{'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7}  CPU s client/proxy/targets")
+            f"{'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7}  CPU s client/proxy/targets/steal")
     lines = [head, "-" * len(head)]
     for r in results:
         lat = (f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f}" if r.p50_ms is not None
                else f"{'':>7} {'':>7}")
-        cpu = "/".join(f"{r.cpu[k]:.1f}" for k in ("client", "proxy", "targets") if k in r.cpu)
+        cpu = "/".join(f"{r.cpu[k]:.1f}" for k in ("client", "proxy", "targets", "steal")
+                       if k in r.cpu)
         lines.append(f"{r.phase:<34} {r.count:>7} {_size(r.size):>7} {r.seconds:>8.2f} "
                      f"{r.objects_per_s:>10,.0f} {r.mb_per_s:>8,.1f} {lat}  {cpu}")
     lines += ["", f"{'ratio':<56} {'value':>10} {'target':>12}", "-" * 85]
