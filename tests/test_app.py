@@ -168,6 +168,26 @@ async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: 
     assert http.get("/v1/etl").json() == before  # nothing changed
 
 
+async def test_form_error_in_view_on_a_short_terminal(cluster: LocalCluster) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("colon")
+        await pilot.pause()
+        app.screen.query_one(Input).value = f"init code {MANIFESTS / 'md5' / 'code.py'}"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InitCodeScreen), "the form")
+        form = app.screen
+        form.query_one("#func", Input).focus()
+        await pilot.press("ctrl+s")  # no name: the form's end, with the error, is off screen
+        error = form.query_one("#form-error", Static)
+        await until(pilot, lambda: "name:" in str(error.render()), "the error")
+        await pilot.pause()
+        shown = form.find_widget(error).region  # raises if the error is scrolled out of view
+        assert shown.height > 0 and shown.bottom <= 24
+        assert form.focused is form.query_one("#name", Input)
+
+
 async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:
     data = tmp_dir / "cluster"
     first = LocalCluster(data, targets=1, port=0)

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from aisetl_tui.widgets.footer import KeysFooter
+from aisetl_tui.widgets.form_status import FormStatus
 from aisetl_tui.widgets.live_table import Column, LiveTable
 
 
@@ -81,3 +82,19 @@ async def test_footer_rebuilds_only_when_the_keys_it_shows_change() -> None:
         screen.refresh_bindings()
         await pilot.pause()
         assert "Do X" not in str([k.description for k in footer.query("FooterKey")])
+
+
+class StatusApp(App):
+    def compose(self) -> ComposeResult:
+        yield FormStatus(id="s")
+
+
+async def test_form_status_shows_error_text_as_written() -> None:
+    app = StatusApp()
+    async with app.run_test(size=(60, 6)) as pilot:
+        status = app.query_one(FormStatus)
+        status.error("ETL error: [Errno 2] No such file: '/x/[red]'")
+        await pilot.pause()
+        assert str(status.render()) == "ETL error: [Errno 2] No such file: '/x/[red]'"
+        status.error("")
+        assert str(status.render()) == ""

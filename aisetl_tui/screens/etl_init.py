@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +26,8 @@ from backend.ais import (
     spec_init_msg,
     validate_etl_name,
 )
+
+from ..widgets.form_status import FormStatus
 
 RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
 MAX_PREVIEW = 200_000
@@ -77,7 +80,7 @@ class _InitForm(ModalScreen[bool]):
                 with Horizontal(classes="buttons"):
                     yield Button("Cancel", id="cancel")
                     yield Button("Init", id="submit", variant="primary")
-                yield Static("", id="form-error", classes="error")
+                yield FormStatus(id="form-error")
             with VerticalScroll(classes="preview"):
                 yield Static("", id="preview")
 
@@ -106,7 +109,7 @@ class _InitForm(ModalScreen[bool]):
         return widget.value.strip()
 
     def fail(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(f"[red]{message}[/]")
+        self.query_one("#form-error", FormStatus).error(message)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -117,6 +120,7 @@ class _InitForm(ModalScreen[bool]):
         name = self.value("name")
         if problem := validate_etl_name(name):
             self.fail(f"name: {problem}")
+            self.query_one("#name", Input).focus()
             return
         text, problem = read_text(self.value("path"))
         if text is None:
@@ -127,8 +131,7 @@ class _InitForm(ModalScreen[bool]):
         except ValueError as err:
             self.fail(str(err))
             return
-        self.fail("")
-        self.query_one("#form-error", Static).update(f"initializing {name}…")
+        self.query_one("#form-error", FormStatus).show(f"initializing {escape(name)}…")
         self.query_one("#submit", Button).disabled = True
         self._send(name, msg)
 

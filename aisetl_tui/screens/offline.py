@@ -11,6 +11,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from backend.ais import AisError
 
+from ..widgets.form_status import FormStatus
 from .buckets import bucket_name_problem
 
 
@@ -55,7 +56,7 @@ class OfflineFormScreen(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Start", id="submit", variant="primary")
-            yield Static("", id="form-error", classes="error")
+            yield FormStatus(id="form-error")
 
     def on_mount(self) -> None:
         self.load()
@@ -88,7 +89,7 @@ class OfflineFormScreen(ModalScreen[None]):
             dst.value = f"{src}-{etl}" if etl is not Select.NULL else f"{src}-out"
 
     def fail(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(f"[red]{message}[/]" if message else "")
+        self.query_one("#form-error", FormStatus).error(message)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
