@@ -16,6 +16,7 @@ from typing import Literal
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -182,6 +183,12 @@ class AisEtlApp(App):
                 if refresh is not None:
                     refresh()
             await asyncio.sleep(HEALTH_EVERY)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is plain text: they quote names, paths, typed commands and server
+        errors, and a "[" in one of those must not be read as markup (or fail as it)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # --- commands ---------------------------------------------------------------------------
 

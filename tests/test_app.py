@@ -13,9 +13,12 @@ from textual.widgets import DataTable, Input, Label, Static, TextArea
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.buckets import BucketsScreen
+from aisetl_tui.screens.dialogs import ConfirmScreen
 from aisetl_tui.screens.etl_init import InitCodeScreen, InitSpecScreen
+from aisetl_tui.screens.file_picker import FilePickerScreen
 from aisetl_tui.screens.inline import InlineTransformScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
+from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
@@ -186,6 +189,41 @@ async def test_form_error_in_view_on_a_short_terminal(cluster: LocalCluster) -> 
         shown = form.find_widget(error).region  # raises if the error is scrolled out of view
         assert shown.height > 0 and shown.bottom <= 24
         assert form.focused is form.query_one("#name", Input)
+
+
+async def test_brackets_in_names_paths_and_commands_are_text(cluster: LocalCluster,
+                                                             bucket) -> None:
+    name = "odd[/b]/[x]name.txt"
+    bucket.object(name).get_writer().put_content(b"text with [/red] in it")
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        app.run_command(f"objects {bucket.name}")
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "the objects")
+        await pilot.pause()
+        await until(pilot, lambda: table_rows(app, "#objects") == [[name, "22 B"]], "the list")
+        await pilot.press("enter")  # view: the caption quotes the name
+        await until(pilot, lambda: isinstance(app.screen, ObjectViewScreen)
+                    and "22 B" in str(app.screen.query_one("#caption", Static).render()),
+                    "the object view")
+        assert f"ais://{bucket.name}/{name}" in str(app.screen.query_one("#caption").render())
+        await pilot.press("escape", "ctrl+d")  # the confirmation quotes it too
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert f"Delete ais://{bucket.name}/{name}?" in \
+            str(app.screen.query_one(".question", Static).render())
+        await pilot.press("escape", "u")  # a missing path with brackets
+        await until(pilot, lambda: isinstance(app.screen, FilePickerScreen), "the picker")
+        app.screen.query_one("#path", Input).value = "/no/such/[/b]"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert str(app.screen.query_one("#error", Static).render()) == \
+            "/no/such/[/b] does not exist"
+        await pilot.press("escape")
+        app.run_command("[/b]")  # an unknown command is quoted in a notification
+        await pilot.pause(0.3)
+        assert app.is_running and isinstance(app.screen, ObjectsScreen)
+        shown = [n for n in app._notifications if "[/b]" in n.message]
+        assert shown and not any(n.markup for n in shown)  # as typed, not dropped as bad markup
 
 
 async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -70,12 +71,14 @@ class AppScreen(Screen):
 
     # --- problems ---------------------------------------------------------------------------
 
-    def show_problem(self, message: str) -> None:
-        if message == getattr(self, "_problem", ""):
+    def show_problem(self, message: str, style: str = "red") -> None:
+        """One line over the screen's data, in ``style``; ``message`` is plain text, not
+        markup (errors quote object names and paths, which may hold "[")."""
+        if (message, style) == getattr(self, "_problem", ("", "")):
             return  # unchanged: no repaint, no relayout
-        self._problem = message
+        self._problem = (message, style)
         problem = self.query_one("#problem", Static)
-        problem.update(message)
+        problem.update(Text(message, style=style))
         problem.display = bool(message)
 
     # --- filter -----------------------------------------------------------------------------
@@ -152,7 +155,7 @@ class PollingScreen(AppScreen):
             self.show_problem("")
             self.render_data(data)
         except self.ERRORS as err:
-            self.show_problem(f"[red]{self.ERROR_PREFIX}{err}[/]")
+            self.show_problem(f"{self.ERROR_PREFIX}{err}")
         finally:
             if again and self.is_current and self.INTERVAL > 0:
                 self._timer = self.set_timer(self.INTERVAL, self.refresh_now)

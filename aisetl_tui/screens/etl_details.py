@@ -92,7 +92,7 @@ class EtlDetailsScreen(AppScreen):
         try:
             details = await self.ais.client.etl_details(self.etl_name)
         except AisError as err:
-            self.show_problem(f"[red]{err}[/]")
+            self.show_problem(str(err))
             return
         stage = Text.assemble((self.etl_name, "bold"), "  ", stage_text(details.stage))
         if details.reason:

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Input, Label, Static
+from textual.widgets import DirectoryTree, Input, Static
 
 
 class FilePickerScreen(ModalScreen[Path | None]):
@@ -22,12 +22,12 @@ class FilePickerScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Label(self.question, classes="question")
+            yield Static(self.question, classes="question", markup=False)
             yield Input(str(self.start) + "/", id="path")
             yield Static("Enter in the tree picks a file; Enter in the path picks what it "
                          "names (a file or a whole directory)", classes="hint")
             yield DirectoryTree(self.start, id="tree")
-            yield Static("", classes="error", id="error")
+            yield Static("", classes="error", id="error", markup=False)
 
     @on(DirectoryTree.FileSelected)
     @on(DirectoryTree.DirectorySelected)

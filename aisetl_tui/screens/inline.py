@@ -47,7 +47,8 @@ class InlineTransformScreen(AppScreen):
             yield Input(placeholder="etl_args (optional)", id="args")
         with Horizontal(id="panes"):
             with Vertical():
-                yield Static(f"input: ais://{self.bucket}/{self.obj}", id="in-caption")
+                yield Static(f"input: ais://{self.bucket}/{self.obj}", id="in-caption",
+                             markup=False)
                 yield TextArea(read_only=True, id="input")
             with Vertical():
                 yield Static("output", id="out-caption")
@@ -67,7 +68,7 @@ class InlineTransformScreen(AppScreen):
             etls = [e.name for e in await client.list_etls() if e.stage == "Running"]
             self.input_data = await client.get_object(self.bucket, self.obj, PREVIEW_BYTES)
         except AisError as err:
-            self.show_problem(f"[red]{err}[/]")
+            self.show_problem(str(err))
             return
         select = self.query_one("#etl", Select)
         select.set_options([(n, n) for n in etls])
@@ -76,7 +77,7 @@ class InlineTransformScreen(AppScreen):
         elif len(etls) == 1:
             select.value = etls[0]
         if not etls:
-            self.show_problem("no ETL is running: init one on the ETLs screen (:etls)")
+            self.show_problem("no ETL is running: init one on the ETLs screen (:etls)", "yellow")
         self.as_hex = not looks_like_text(self.input_data)
         self._show()
         if select.value is not Select.NULL:

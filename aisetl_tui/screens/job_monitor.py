@@ -122,7 +122,7 @@ class JobMonitorScreen(PollingScreen):
     def render_data(self, poll: Poll) -> None:
         snaps = poll.snaps
         if not snaps:
-            self.show_problem(f"job {self.xid}: no target reports it yet")
+            self.show_problem(f"job {self.xid}: no target reports it yet", "yellow")
             return
         first = snaps[0]
         kind = DISPLAY_KIND.get(first.kind, first.kind)

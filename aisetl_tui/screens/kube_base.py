@@ -37,7 +37,7 @@ class KubeScreen(PollingScreen):
     async def load(self) -> Any:
         kube = await self.ais.kube_client()
         if kube is None:
-            self.show_problem(f"[yellow]{self.ais.kube_note or NO_KUBE_EMBEDDED}[/]")
+            self.show_problem(self.ais.kube_note or NO_KUBE_EMBEDDED, "yellow")
             return STOP  # no Kubernetes here: the note stays, polling ends
         return await asyncio.to_thread(self.fetch_kube, kube)
 

@@ -71,8 +71,8 @@ class KubeClusterScreen(KubeScreen):
         if not pods:
             kube = self.ais.kube
             where = f" in namespace {kube.namespace}" if kube is not None else ""
-            self.show_problem(f"[yellow]no AIStore proxy or target pods{where} "
-                              "(try --namespace)[/]")
+            self.show_problem(f"no AIStore proxy or target pods{where} (try --namespace)",
+                              "yellow")
 
     def on_data_table_row_highlighted(self) -> None:
         self.refresh_bindings()

@@ -31,7 +31,7 @@ def events_table(events: list[KubeEvent], now: float) -> Table | Text:
             age += f" (x{ev.count})"
         style = "yellow" if ev.type == "Warning" else ""
         table.add_row(Text(ev.type, style=style), Text(ev.reason, style=style), age,
-                      ev.source, ev.message)
+                      Text(ev.source), Text(ev.message))  # Kubernetes' text, not markup
     return table
 
 

@@ -25,7 +25,7 @@ class ObjectViewScreen(AppScreen):
         self.as_hex = False
 
     def compose_body(self) -> ComposeResult:
-        yield Static(f"ais://{self.bucket}/{self.obj}", id="caption")
+        yield Static(f"ais://{self.bucket}/{self.obj}", id="caption", markup=False)
         yield TextArea(read_only=True, id="content", show_line_numbers=False)
 
     def on_mount(self) -> None:
@@ -41,7 +41,7 @@ class ObjectViewScreen(AppScreen):
             self.data = await self.ais.client.get_object(self.bucket, self.obj, PREVIEW_BYTES)
             head = await self.ais.client.head_object(self.bucket, self.obj)
         except AisError as err:
-            self.show_problem(f"[red]{err}[/]")
+            self.show_problem(str(err))
             return
         self.as_hex = not looks_like_text(self.data)
         size = int(head.get("size", len(self.data)))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -68,7 +70,7 @@ class ObjectsScreen(AppScreen):
         return f"ais://{self.bucket}"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="summary")
+        yield Static(id="summary", markup=False)
         table = ObjectTable(cursor_type="row", zebra_stripes=True, id="objects")
         table.add_column("NAME", key="name")
         table.add_column("SIZE", key="size")
@@ -118,7 +120,7 @@ class ObjectsScreen(AppScreen):
                 page_size=PAGE_SIZE if self._token else FIRST_PAGE,
                 uuid=self._uuid)
         except AisError as err:
-            self.show_problem(f"[red]{err}[/]")
+            self.show_problem(str(err))
             return
         finally:
             self._loading = False
@@ -129,7 +131,7 @@ class ObjectsScreen(AppScreen):
     def _add(self, entries: list[ObjectEntry]) -> None:
         with self.app.batch_update():
             for e in entries:
-                self.table.add_row(e.name, human_bytes(e.size), key=e.name)
+                self.table.add_row(Text(e.name), human_bytes(e.size), key=e.name)  # not markup
         self._count += len(entries)
         self._show_summary()
 
@@ -177,8 +179,8 @@ class ObjectsScreen(AppScreen):
             if ok:
                 self._delete(name)
 
-        self.app.push_screen(ConfirmScreen(f"Delete [b]ais://{self.bucket}/{name}[/b]?",
-                                           "Delete"), confirmed)
+        self.app.push_screen(ConfirmScreen(
+            f"Delete [b]ais://{self.bucket}/{escape(name)}[/b]?", "Delete"), confirmed)
 
     @work(group="mutate")
     async def _delete(self, name: str) -> None:

@@ -140,7 +140,7 @@ class PodsScreen(PollingScreen):
         self._kube_retry_at = 0.0
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="kube-note")
+        yield Static("", id="kube-note", markup=False)
         yield Vertical(id="pods-box")
         yield Static("", id="pod-detail")
 

@@ -41,8 +41,11 @@ class KeyedTable(DataTable):
         return any(needle in str(cell).lower() for cell in row) or needle in key.lower()
 
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
-        """Show exactly ``rows`` (filtered), touching only the cells that changed."""
-        self._rows = dict(rows)
+        """Show exactly ``rows`` (filtered), touching only the cells that changed. A ``str``
+        cell is plain text (DataTable would read it as markup)."""
+        self._rows = {key: [Text(c) if isinstance(c, str) else c for c in row]
+                      for key, row in rows.items()}
+        rows = self._rows
         wanted = {k: r for k, r in rows.items() if self._visible(k, r)}
         added = False
         with self.app.batch_update():
