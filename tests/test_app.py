@@ -49,6 +49,17 @@ async def connected(pilot: Pilot, app: AisEtlApp) -> None:
     await until(pilot, lambda: app.status.state == "connected", "the app to connect")
 
 
+async def open_init_form(pilot: Pilot, app: AisEtlApp, form: str, path: Path):
+    """``:init code|spec PATH`` typed in the command bar; the form it opens."""
+    await pilot.press("colon")
+    await pilot.pause()
+    app.screen.query_one(Input).value = f"init {form} {path}"
+    await pilot.press("enter")
+    screen_type = InitCodeScreen if form == "code" else InitSpecScreen
+    await until(pilot, lambda: isinstance(app.screen, screen_type), "the init form")
+    return app.screen
+
+
 async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, tmp_dir: Path,
                                         http) -> None:
     shard = tmp_dir / "shard.in"
@@ -81,11 +92,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
                         and table_rows(app, "#objects") == [["shard.in", "13 B"]], "upload")
 
             # ais etl init code --from-file=code.py --runtime=python3.11v2 --comm-type hpull
-            await pilot.press("colon")
-            await pilot.pause()
-            app.screen.query_one(Input).value = f"init code {MANIFESTS / 'md5' / 'code.py'}"
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, InitCodeScreen), "the init form")
+            await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
             await type_text(pilot, "app-md5")
             app.screen.query_one("#comm").value = "hpull"
             await pilot.press("ctrl+s")
@@ -157,17 +164,12 @@ async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: 
     before = http.get("/v1/etl").json()
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        await pilot.press("colon")
-        await pilot.pause()
-        app.screen.query_one(Input).value = f"init {form} {path}"
-        await pilot.press("enter")
-        screen_type = InitCodeScreen if form == "code" else InitSpecScreen
-        await until(pilot, lambda: isinstance(app.screen, screen_type), "the form")
-        app.screen.query_one("#name", Input).value = name
+        form_screen = await open_init_form(pilot, app, form, path)
+        form_screen.query_one("#name", Input).value = name
         await pilot.press("ctrl+s")
-        error = app.screen.query_one("#form-error", Static)
+        error = form_screen.query_one("#form-error", Static)
         await until(pilot, lambda: expected in str(error.render()), f"the error {expected!r}")
-        assert isinstance(app.screen, screen_type)  # the form stays, with the error
+        assert app.screen is form_screen  # the form stays, with the error
     assert http.get("/v1/etl").json() == before  # nothing changed
 
 
@@ -175,12 +177,7 @@ async def test_form_error_in_view_on_a_short_terminal(cluster: LocalCluster) -> 
     app = AisEtlApp(endpoint=cluster.endpoint)
     async with app.run_test(size=(100, 24)) as pilot:
         await connected(pilot, app)
-        await pilot.press("colon")
-        await pilot.pause()
-        app.screen.query_one(Input).value = f"init code {MANIFESTS / 'md5' / 'code.py'}"
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InitCodeScreen), "the form")
-        form = app.screen
+        form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
         form.query_one("#func", Input).focus()
         await pilot.press("ctrl+s")  # no name: the form's end, with the error, is off screen
         error = form.query_one("#form-error", Static)
