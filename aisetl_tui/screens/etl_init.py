@@ -68,6 +68,7 @@ class _InitForm(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="init.cancel"),
                 Binding("ctrl+s", "submit", "Init", id="init.submit")]
     LANGUAGE = "python"
+    TITLE_MARKUP = ""
 
     def __init__(self, path: str = "") -> None:
         super().__init__()
@@ -76,11 +77,12 @@ class _InitForm(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-dialog"):
             with VerticalScroll(classes="fields"):
+                yield Static(self.TITLE_MARKUP)
+                yield FormStatus(id="form-error")  # at the top: in view with the first fields
                 yield from self.compose_fields()
                 with Horizontal(classes="buttons"):
                     yield Button("Cancel", id="cancel")
                     yield Button("Init", id="submit", variant="primary")
-                yield FormStatus(id="form-error")
             with VerticalScroll(classes="preview"):
                 yield Static("", id="preview")
 
@@ -157,8 +159,9 @@ def _field(label: str, widget) -> ComposeResult:
 
 
 class InitCodeScreen(_InitForm):
+    TITLE_MARKUP = "[b]Init ETL from code[/b]  [dim]ctrl+s init · esc cancel[/dim]"
+
     def compose_fields(self) -> ComposeResult:
-        yield Static("[b]Init ETL from code[/b]  [dim]ctrl+s init · esc cancel[/dim]")
         yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
         yield from _field("Code file", Input(self.initial_path, placeholder="./code.py",
                                              id="path"))
@@ -189,10 +192,10 @@ class InitCodeScreen(_InitForm):
 
 class InitSpecScreen(_InitForm):
     LANGUAGE = "yaml"
+    TITLE_MARKUP = ("[b]Init ETL from a spec[/b] (a Pod or a runtime spec, YAML)  "
+                    "[dim]ctrl+s init · esc cancel[/dim]")
 
     def compose_fields(self) -> ComposeResult:
-        yield Static("[b]Init ETL from a spec[/b] (a Pod or a runtime spec, YAML)  "
-                     "[dim]ctrl+s init · esc cancel[/dim]")
         yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
         yield from _field("Spec file", Input(self.initial_path, placeholder="./spec.yaml",
                                              id="path"))

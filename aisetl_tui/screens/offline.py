@@ -37,6 +37,7 @@ class OfflineFormScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form-dialog single"):
             yield Static("[b]Transform a bucket offline[/b]  [dim]ctrl+s start · esc cancel[/dim]")
+            yield FormStatus(id="form-error")  # at the top: in view with the first fields
             yield Label("ETL")
             yield Select([], prompt="running ETL", id="etl")
             yield Label("Source bucket")
@@ -56,7 +57,6 @@ class OfflineFormScreen(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Start", id="submit", variant="primary")
-            yield FormStatus(id="form-error")
 
     def on_mount(self) -> None:
         self.load()

@@ -1,4 +1,4 @@
-"""The status line under a form's buttons."""
+"""The status line at the top of a form."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from textual.widgets import Static
 
 
 class FormStatus(Static):
-    """One line under a form's buttons: what went wrong, or what is under way. It scrolls
-    itself into view when it changes, since on a short terminal a long form hides its end."""
+    """What went wrong, or what is under way, under a form's title; hidden when empty. It
+    scrolls itself into view when it changes: on a short terminal a long form scrolls."""
 
     DEFAULT_CLASSES = "error"
+
+    def on_mount(self) -> None:
+        self.display = False
 
     def error(self, message: str) -> None:
         """Show ``message`` (plain text, not markup) as an error; empty clears the line."""
@@ -18,5 +21,6 @@ class FormStatus(Static):
 
     def show(self, markup: str) -> None:
         self.update(markup)
+        self.display = bool(markup)
         if markup:
             self.scroll_visible(animate=False)
