@@ -99,7 +99,8 @@ def fake() -> Iterator[FakeKubeApi]:
         yield server
     finally:
         server.stop()
-    leftover = [t.name for t in threading.enumerate() if t.name == "kube-stream-stopper"]
+    leftover = [t.name for t in threading.enumerate()
+                if t.name.startswith("kube-stream-stopper")]
     assert not leftover, "a stream was left running"
 
 

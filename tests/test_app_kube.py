@@ -146,7 +146,7 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
 
         # leaving the screen stops the follow (a thread that loops on a stop event)
         await pilot.press("escape")
-        await until(pilot, lambda: not any(t.name == "kube-stream-stopper"
+        await until(pilot, lambda: not any(t.name == "kube-stream-stopper:follow"
                                            for t in threading.enumerate()),
                     "the follow to stop", timeout=5)
 
@@ -154,6 +154,41 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, KubeClusterScreen)
                     and bool(app.screen.pods), "the cluster view")
+
+
+async def test_pods_show_kubernetes_changes_as_they_happen(
+        cluster: LocalCluster, http, etl_cleanup: list[str], fake: FakeKubeApi,
+        kube: KubeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PodsScreen, "INTERVAL", 600.0)  # only the watch can show a change
+    etl = "kube-watch"
+    init_etl(http, etl_cleanup, etl)
+    tid = cluster.smap.targets[0].daemon_id
+    name = add_etl_pod(fake, RUNNING_TEMPLATE, etl, tid)
+    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("3")
+        await until(pilot, lambda: rows_of(app, etl).get(tid, {}).get("STATE") == "Running",
+                    "the pod")
+        pod = copy.deepcopy(fake.pods[name])
+        pod["status"]["containerStatuses"][0]["restartCount"] = 4
+        fake.set_pod(pod, "MODIFIED")
+        await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "4", "the restart",
+                    timeout=5)
+        fake.set_pod(pod, "DELETED")
+        await until(pilot, lambda: rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes",
+                    "the deletion", timeout=5)
+        await pilot.press("1")  # leaving the screen ends the watch
+        await until(pilot, lambda: not any(t.name == "kube-stream-stopper:watch"
+                                           for t in threading.enumerate()),
+                    "the watch to stop", timeout=5)
+        await pilot.press("3")  # and coming back watches again
+        await until(pilot, lambda: isinstance(app.screen, PodsScreen), "the pods screen")
+        await pilot.pause(0.5)  # its one poll (of the next 600 s) done
+        assert rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes"
+        fake.set_pod(pod, "ADDED")
+        await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "4", "the pod back",
+                    timeout=5)
 
 
 async def test_pods_without_kubeconfig_show_aistores_view(
@@ -226,7 +261,7 @@ async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
         await connected(pilot, app)
         for _ in range(12):  # log screens stacked up: each keeps following underneath
             await app.push_screen(KubeLogsScreen(kube, pod))
-        await until(pilot, lambda: sum(t.name == "kube-stream-stopper"
+        await until(pilot, lambda: sum(t.name == "kube-stream-stopper:follow"
                                        for t in threading.enumerate()) >= 12, "12 follows")
         # the Kubernetes polls and the cluster start run on the same pool of threads
         assert await asyncio.wait_for(asyncio.to_thread(lambda: "done"), 5) == "done"

@@ -2,24 +2,27 @@
 what Kubernetes says about the pod (node, state, restarts, why it is not running).
 
 Kubernetes is asked only when there is one: never for the embedded cluster, and without a
-kubeconfig the screen says so once and shows AIStore's view. The Kubernetes calls run in a
-thread, alongside AIStore's, inside the screen's one poll worker.
+kubeconfig the screen says so once and shows AIStore's view. AIStore is polled; Kubernetes'
+transformer pods are watched from a thread, so a pod that crashes or restarts shows at once.
+Until the watch has its first list, and after it fails, each poll lists them instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from backend.ais import AisClient, EtlPod
-from backend.kube import KubeClient, KubeError, KubePod
+from backend.kube import KubeClient, KubeError, KubePod, PodChange, match_transformer_pods
 
 from ..rates import human_bytes, human_duration
 from ..widgets.table import KeyedTable
@@ -32,6 +35,7 @@ KUBE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS", "AGE"]
 METRIC_COLUMNS = ["CPU", "MEM"]
 STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim"}
 KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much later
+WATCH_RENDER_DELAY = 0.05  # a burst of pod changes is shown in one repaint
 QUIET_REASONS = {"Running", "Pending", "Succeeded", "Completed", ""}
 
 
@@ -138,6 +142,12 @@ class PodsScreen(PollingScreen):
         self.pods: dict[str, MergedPod] = {}
         self.kube_note = ""
         self._kube_retry_at = 0.0
+        self._ais_pods: list[EtlPod] = []  # the last poll's, merged again on a pod change
+        self._target_ids: list[str] = []
+        self._watched: dict[str, KubePod] | None = None  # by name, once the watch has listed
+        self._watch_stop: threading.Event | None = None  # set: the watch ends
+        self._watch_retry_at = 0.0
+        self._watch_render_due = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="kube-note", markup=False)
@@ -169,6 +179,7 @@ class PodsScreen(PollingScreen):
             asyncio.gather(*(client.etl_pods(n) for n in names), return_exceptions=True),
             self._fetch_kube(target_ids))
         ais_pods = [p for pods in lists if isinstance(pods, list) for p in pods]
+        self._ais_pods, self._target_ids = ais_pods, target_ids
         return PodsData(merge(ais_pods, kube_pods, self.only), kube_pods is not None)
 
     async def _etl_names(self, client: AisClient) -> list[str]:
@@ -183,6 +194,11 @@ class PodsScreen(PollingScreen):
         if kube is None:
             self.kube_note = self.ais.kube_note
             return None
+        if self._watched is not None:
+            return self._watched_by_target(target_ids)
+        if self._watch_stop is None and time.monotonic() >= self._watch_retry_at:
+            self._watch_stop = threading.Event()
+            self._watch(kube, self._watch_stop)
         try:
             pods = await asyncio.to_thread(kube.transformer_pods, target_ids)
         except KubeError as err:
@@ -191,6 +207,63 @@ class PodsScreen(PollingScreen):
             return None
         self.kube_note = ""
         return {(p.etl, p.target_id): p for p in pods}
+
+    def _watched_by_target(self, target_ids: list[str]) -> dict[tuple[str, str], KubePod]:
+        pods = match_transformer_pods((self._watched or {}).values(), target_ids)
+        return {(p.etl, p.target_id): p for p in pods}
+
+    # --- the Kubernetes watch ---------------------------------------------------------------
+
+    @work(thread=True, group="kube-watch", exit_on_error=False)
+    def _watch(self, kube: KubeClient, stop: threading.Event) -> None:
+        try:
+            for change in kube.watch_etl_pods(stop=stop):
+                if stop.is_set():
+                    return
+                self.app.call_from_thread(self._pod_changed, change, stop)
+        except KubeError:
+            if not stop.is_set():
+                self.app.call_from_thread(self._watch_failed, stop)
+        except RuntimeError:  # the app has closed
+            stop.set()
+
+    def _pod_changed(self, change: PodChange, stop: threading.Event) -> None:
+        if stop is not self._watch_stop:
+            return  # from a watch that has been replaced
+        if change.type == "SYNC":
+            self._watched = {p.name: p for p in change.pods}
+        elif change.pod is not None and self._watched is not None:
+            if change.type == "DELETED":
+                self._watched.pop(change.pod.name, None)
+            else:
+                self._watched[change.pod.name] = change.pod
+        if not self._watch_render_due:
+            self._watch_render_due = True
+            self.set_timer(WATCH_RENDER_DELAY, self._render_watched)
+
+    def _render_watched(self) -> None:
+        self._watch_render_due = False
+        if self.is_current and self._watched is not None and self.with_kube is not None:
+            kube_pods = self._watched_by_target(self._target_ids)
+            self.render_data(PodsData(merge(self._ais_pods, kube_pods, self.only), True))
+
+    def _watch_failed(self, stop: threading.Event) -> None:
+        """Polls list the pods again (and say so if that fails too); watch again later."""
+        if stop is self._watch_stop:
+            self._watched, self._watch_stop = None, None
+            self._watch_retry_at = time.monotonic() + KUBE_RETRY
+
+    def on_screen_suspend(self) -> None:
+        super().on_screen_suspend()
+        self._stop_watch()  # like the polls: only while the screen is shown
+
+    def on_unmount(self) -> None:
+        self._stop_watch()
+
+    def _stop_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+        self._watched, self._watch_stop = None, None
 
     # --- rendering ----------------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ class KubeClient:
             )
             first = False
             try:
-                with _Stopper(stop, resp):
+                with _Stopper(stop, resp, "follow"):
                     for raw in _lines(resp):
                         stamp, _, text = raw.partition(" ")
                         key = _log_time_key(stamp)
@@ -252,6 +252,13 @@ class KubeClient:
         """
         return self._watch_pods(stop, label_selector, timeout_seconds)
 
+    def watch_etl_pods(
+        self, *, stop: threading.Event, timeout_seconds: int = 60
+    ) -> Iterator[PodChange]:
+        """:meth:`watch_pods` of the transformer pods of every ETL (match them to targets with
+        :func:`match_transformer_pods`)."""
+        return self._watch_pods(stop, _convert.ETL_SELECTOR, timeout_seconds)
+
     def _watch_pods(
         self, stop: threading.Event, label_selector: str | None, timeout_seconds: int
     ) -> Iterator[PodChange]:
@@ -274,7 +281,7 @@ class KubeClient:
                 rv = None
                 continue
             try:
-                with _Stopper(stop, resp):
+                with _Stopper(stop, resp, "watch"):
                     for line in _lines(resp):
                         if not line.strip():
                             continue
@@ -426,10 +433,11 @@ class _Stopper:
     A blocked read then returns at once, so a quiet stream can be stopped from any thread.
     """
 
-    def __init__(self, stop: threading.Event, resp: Any, poll: float = 0.05) -> None:
+    def __init__(self, stop: threading.Event, resp: Any, what: str, poll: float = 0.05) -> None:
         self._stop, self._resp, self._poll = stop, resp, poll
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kube-stream-stopper", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"kube-stream-stopper:{what}",
+                                        daemon=True)
 
     def __enter__(self) -> _Stopper:
         self._thread.start()
