@@ -47,15 +47,18 @@ def _query(fqn: str, etl_args: str) -> str:
     return query
 
 
-def _error_text(body: bytes) -> str:
+def _error_text(body: bytes, content_type: str) -> str:
+    """A transformer's error body as the user reads it: the message of a JSON error, the
+    words of an HTML error page, any other text as it is (a traceback keeps its lines)."""
     text = body[:MAX_ERROR_TEXT].decode(errors="replace").strip()
+    if content_type == "text/html" or text[:15].lower().startswith(("<!doctype html", "<html")):
+        return " ".join(_TAGS.sub(" ", text).split())
     try:
         info = json.loads(text)
-        if isinstance(info, dict):
-            text = str(info.get("detail") or info.get("error") or info.get("message") or text)
     except ValueError:
-        if "<" in text and ">" in text:  # an HTML error page: keep its words
-            text = " ".join(_TAGS.sub(" ", text).split())
+        return text
+    if isinstance(info, dict):
+        return str(info.get("detail") or info.get("error") or info.get("message") or text)
     return text
 
 
@@ -99,7 +102,7 @@ class Communicator:
                                            headers=headers, timeout=self._timeout)
             async with request as resp:
                 if resp.status >= 400:
-                    raise self._failure(resp.status, await resp.read())
+                    raise self._failure(resp.status, await resp.read(), resp.content_type)
                 yield resp
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform "
@@ -112,8 +115,8 @@ class Communicator:
             if f is not None:
                 f.close()
 
-    def _failure(self, status: int, body: bytes) -> TransformError:
-        text = _error_text(body)
+    def _failure(self, status: int, body: bytes, content_type: str) -> TransformError:
+        text = _error_text(body, content_type)
         if status in (405, 501) and self.spec.comm != HPULL and "Transfer-Encoding" not in text:
             text += (f" — the transformer answered {status} to PUT: with hpush:// AIStore sends "
                      "each object as PUT /<bucket>/<object>; make the server handle PUT")
