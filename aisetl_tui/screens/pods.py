@@ -28,9 +28,9 @@ from ..rates import human_bytes, human_duration
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
 
-BASE_COLUMNS = ["ETL", "TARGET", "POD", "NODE", "STATE", "RESTARTS", "AGE"]
-# With Kubernetes: REASON after STATE, and POD (always <etl>-<target id lower>) moves last so
-# that what matters fits 80 columns.
+# POD (always <etl>-<target id lower>) comes last, so that what matters fits 80 columns; with
+# Kubernetes, REASON follows STATE.
+BASE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "RESTARTS", "AGE"]
 KUBE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS", "AGE"]
 METRIC_COLUMNS = ["CPU", "MEM"]
 STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim"}
@@ -91,7 +91,7 @@ def merge(ais_pods: list[EtlPod], kube_pods: dict[tuple[str, str], KubePod] | No
 def table_columns(with_kube: bool, with_metrics: bool) -> list[str]:
     columns = list(KUBE_COLUMNS if with_kube else BASE_COLUMNS)
     columns += METRIC_COLUMNS if with_metrics else []
-    return columns + (["POD"] if with_kube else [])
+    return [*columns, "POD"]
 
 
 def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
