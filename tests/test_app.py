@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aistore import Client
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label, Static, TextArea
 
@@ -41,8 +42,10 @@ async def type_text(pilot: Pilot, text: str) -> None:
 
 
 def table_rows(app: AisEtlApp, selector: str) -> list[list[str]]:
+    """The table's cells as shown (DataTable renders a str cell as markup)."""
     table = app.screen.query_one(selector, DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    return [[c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain
+             for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 async def connected(pilot: Pilot, app: AisEtlApp) -> None:

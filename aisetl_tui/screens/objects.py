@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -131,7 +130,9 @@ class ObjectsScreen(AppScreen):
     def _add(self, entries: list[ObjectEntry]) -> None:
         with self.app.batch_update():
             for e in entries:
-                self.table.add_row(Text(e.name), human_bytes(e.size), key=e.name)  # not markup
+                # DataTable reads a str cell as markup: a name is escaped (a str, not a Text
+                # per row: pages of a 100,000-object bucket stay small)
+                self.table.add_row(escape(e.name), human_bytes(e.size), key=e.name)
         self._count += len(entries)
         self._show_summary()
 
@@ -145,7 +146,7 @@ class ObjectsScreen(AppScreen):
     def selected(self) -> str | None:
         if self.table.row_count == 0:
             return None
-        return str(self.table.get_row_at(self.table.cursor_row)[0])
+        return self.table.coordinate_to_cell_key(self.table.cursor_coordinate).row_key.value
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("view", "delete", "inline") and self.selected is None:
