@@ -40,11 +40,11 @@ def escaped_uname(bucket: str, obj: str) -> str:
 
 
 def _query(fqn: str, etl_args: str) -> str:
-    """``etl_fqn`` path-escaped, as AIStore sends it, and ``etl_args`` if any."""
-    query = f"etl_fqn={quote(fqn, safe='')}"
-    if etl_args:
-        query += f"&etl_args={quote(etl_args, safe='')}"
-    return query
+    """``?etl_fqn=...&etl_args=...`` with those given (``etl_fqn`` path-escaped, as AIStore
+    sends it), or ``""``."""
+    params = [f"{name}={quote(value, safe='')}"
+              for name, value in (("etl_fqn", fqn), ("etl_args", etl_args)) if value]
+    return "?" + "&".join(params) if params else ""
 
 
 def _error_text(body: bytes, content_type: str) -> str:
@@ -74,7 +74,7 @@ class Communicator:
 
     def pull_url(self, bucket: str, obj: str, fqn: str, etl_args: str) -> str:
         """Where an hpull client is redirected to (and where the target itself GETs)."""
-        return f"{self.pod.url}/{escaped_uname(bucket, obj)}?{_query(fqn, etl_args)}"
+        return f"{self.pod.url}/{escaped_uname(bucket, obj)}{_query(fqn, etl_args)}"
 
     @contextlib.asynccontextmanager
     async def open(self, bucket: str, obj: str, fqn: str, etl_args: str,
@@ -88,14 +88,13 @@ class Communicator:
             if self.spec.comm == HPULL:
                 method, url, data = "GET", self.pull_url(bucket, obj, fqn, etl_args), None
             else:
-                method, url = "PUT", f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
+                method = "PUT"
+                url = (f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
+                       + _query(fqn if self.fqn_mode else "", etl_args))
                 if self.fqn_mode:
-                    url += f"?{_query(fqn, etl_args)}"
                     headers["Content-Length"] = "0"
                     data = None
                 else:
-                    if etl_args:
-                        url += f"?etl_args={quote(etl_args, safe='')}"
                     f = data = open(fqn, "rb")  # noqa: SIM115 - closed below
             # encoded: the URL is built quoted, so yarl need not parse and quote it again
             request = self.session.request(method, URL(url, encoded=True), data=data,
