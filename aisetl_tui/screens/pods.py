@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -86,6 +87,11 @@ def merge(ais_pods: list[EtlPod], kube_pods: dict[tuple[str, str], KubePod] | No
             keys.append(key)
     return [MergedPod(etl, tid, by_key.get((etl, tid)), (kube_pods or {}).get((etl, tid)))
             for etl, tid in keys]
+
+
+def by_target(pods: Iterable[KubePod]) -> dict[tuple[str, str], KubePod]:
+    """Transformer pods (matched to targets) by (ETL, target ID)."""
+    return {(p.etl, p.target_id): p for p in pods}
 
 
 def table_columns(with_kube: bool, with_metrics: bool) -> list[str]:
@@ -188,14 +194,15 @@ class PodsScreen(PollingScreen):
     async def _fetch_kube(self, target_ids: list[str]
                           ) -> dict[tuple[str, str], KubePod] | None:
         """Kubernetes' transformer pods by (ETL, target), or None (``kube_note`` says why)."""
+        if self._watched is not None:  # the watch answers, even while a list would wait
+            self.kube_note = ""
+            return self._watched_by_target(target_ids)
         if time.monotonic() < self._kube_retry_at:
             return None
         kube = await self.ais.kube_client()
         if kube is None:
             self.kube_note = self.ais.kube_note
             return None
-        if self._watched is not None:
-            return self._watched_by_target(target_ids)
         if self._watch_stop is None and time.monotonic() >= self._watch_retry_at:
             self._watch_stop = threading.Event()
             self._watch(kube, self._watch_stop)
@@ -206,11 +213,10 @@ class PodsScreen(PollingScreen):
             self.kube_note = f"Kubernetes: {err} — showing AIStore's view only"
             return None
         self.kube_note = ""
-        return {(p.etl, p.target_id): p for p in pods}
+        return by_target(pods)
 
     def _watched_by_target(self, target_ids: list[str]) -> dict[tuple[str, str], KubePod]:
-        pods = match_transformer_pods((self._watched or {}).values(), target_ids)
-        return {(p.etl, p.target_id): p for p in pods}
+        return by_target(match_transformer_pods((self._watched or {}).values(), target_ids))
 
     # --- the Kubernetes watch ---------------------------------------------------------------
 
@@ -232,6 +238,7 @@ class PodsScreen(PollingScreen):
             return  # from a watch that has been replaced
         if change.type == "SYNC":
             self._watched = {p.name: p for p in change.pods}
+            self.kube_note = ""  # Kubernetes answers
         elif change.pod is not None and self._watched is not None:
             if change.type == "DELETED":
                 self._watched.pop(change.pod.name, None)
