@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.messages import Prune
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
@@ -23,7 +24,16 @@ from ..widgets.table import KeyedTable
 if TYPE_CHECKING:
     from ..app import AisEtlApp
 
-class AppScreen(Screen):
+class EndsWorkersFirst:
+    """For screens whose workers touch their widgets: when the screen is removed (popped, or
+    the app quitting), its workers end first. Textual cancels them only once the widgets are
+    gone, and a request finishing in between would find none and crash the app."""
+
+    def on_prune(self, event: Prune) -> None:
+        self.workers.cancel_node(self)  # type: ignore[attr-defined]
+
+
+class AppScreen(EndsWorkersFirst, Screen):
     """A full screen with the status line on top and the footer of its keys at the bottom."""
 
     TITLE_TEXT: ClassVar[str] = ""
@@ -52,6 +62,7 @@ class AppScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.focus_main()
+
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -146,19 +157,19 @@ class PollingScreen(AppScreen):
         self.refresh_now()
 
     async def _poll(self) -> None:
-        again = True
+        # A cancelled poll (replaced by a newer one, or its screen removed) arms no timer.
         try:
             data = await self.load()
-            if data is SKIP or data is STOP:
-                again = data is SKIP
-                return
-            self.show_problem("")
-            self.render_data(data)
         except self.ERRORS as err:
             self.show_problem(f"{self.ERROR_PREFIX}{err}")
-        finally:
-            if again and self.is_current and self.INTERVAL > 0:
-                self._timer = self.set_timer(self.INTERVAL, self.refresh_now)
+        else:
+            if data is STOP:
+                return
+            if data is not SKIP:
+                self.show_problem("")
+                self.render_data(data)
+        if self.is_current and self.INTERVAL > 0:
+            self._timer = self.set_timer(self.INTERVAL, self.refresh_now)
 
     async def load(self) -> Any:
         """The data to render, or :data:`SKIP` / :data:`STOP`."""

@@ -28,6 +28,7 @@ from backend.ais import (
 )
 
 from ..widgets.form_status import FormStatus
+from ._base import EndsWorkersFirst
 
 RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
 MAX_PREVIEW = 200_000
@@ -62,7 +63,7 @@ def read_text(path_text: str) -> tuple[str | None, str | None]:
         return None, f"cannot read {path}: {err}"
 
 
-class _InitForm(ModalScreen[bool]):
+class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
     """Shared frame: fields on the left, preview on the right, errors under the buttons."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="init.cancel"),

@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from backend.ais import AisError
 
 from ..widgets.form_status import FormStatus
+from ._base import EndsWorkersFirst
 from .buckets import bucket_name_problem
 
 
@@ -26,7 +27,7 @@ def parse_ext_map(text: str) -> dict[str, str]:
     return out
 
 
-class OfflineFormScreen(ModalScreen[None]):
+class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="offline.cancel"),
                 Binding("ctrl+s", "submit", "Start", id="offline.submit")]
 
