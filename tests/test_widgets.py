@@ -9,6 +9,7 @@ from textual.screen import Screen
 from aisetl_tui.widgets.footer import KeysFooter
 from aisetl_tui.widgets.form_status import FormStatus
 from aisetl_tui.widgets.live_table import Column, LiveTable
+from aisetl_tui.widgets.table import KeyedTable
 
 
 class TableApp(App):
@@ -47,6 +48,26 @@ async def test_live_table_shows_rows_moves_its_cursor_and_scrolls() -> None:
         assert table.selected_key == "b"
         assert "of" not in table.render_line(0).text  # everything fits
         assert table.render_line(2).text.rstrip().endswith("22222222")  # the column grew
+
+
+class KeyedApp(App):
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(["NAME", "STAGE"], id="t")
+
+    def on_mount(self) -> None:
+        self.query_one(KeyedTable).styles.height = 5  # fixed: new rows do not resize it
+
+
+async def test_keyed_table_rows_painted_before_their_columns_were_measured_show_whole() -> None:
+    app = KeyedApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(KeyedTable)
+        assert table.render_line(0).text.split() == ["NAME", "STAGE"]  # header painted empty
+        table.sync({"a": ("transformer-md5", "Running")})
+        assert table.render_line(1).text.split() == ["tran", "Runni"]  # painted before measured
+        await pilot.pause()  # the table measures its columns when idle
+        assert table.render_line(1).text.split() == ["transformer-md5", "Running"]
+        assert table.render_line(0).text.index("STAGE") == len(" transformer-md5  ")
 
 
 class KeysScreen(Screen):

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from backend.ais import AisError, ObjectEntry
 
 from ..rates import human_bytes
+from ..widgets.table import Table
 from ._base import AppScreen
 from .dialogs import ConfirmScreen
 
@@ -33,7 +34,7 @@ def upload_plan(path: Path, prefix: str = "") -> list[tuple[Path, str]]:
     raise FileNotFoundError(f"{path} does not exist")
 
 
-class ObjectTable(DataTable):
+class ObjectTable(Table):
     """End and Home move the cursor (not just the view), so End pages in the next objects."""
 
     def action_scroll_end(self) -> None:

@@ -1,17 +1,30 @@
-"""A DataTable updated in place by row key, so polling keeps the cursor and scroll."""
+"""The app's tables: DataTables that repaint once their columns are measured, and one
+updated in place by row key, so polling keeps the cursor and scroll."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 Cell = str | Text
 
 
-class KeyedTable(DataTable):
+class Table(DataTable):
+    """A DataTable whose cells are repainted whole once its columns are measured."""
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        """DataTable caches each rendered cell without its width: a row painted before its
+        columns were measured kept its cut-off cells (and the header its narrow columns) until
+        some cell changed. The width changes when the columns are measured: drop that cache."""
+        if old.width != new.width:
+            self._clear_caches()
+
+
+class KeyedTable(Table):
     """Rows are identified by a key; ``sync`` adds, updates and removes only what changed."""
 
     def __init__(self, columns: Sequence[str], sort_rows: bool = True, **kwargs) -> None:
