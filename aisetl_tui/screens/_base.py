@@ -138,8 +138,7 @@ class PollingScreen(AppScreen):
     ERROR_PREFIX: ClassVar[str] = ""
     _timer: Timer | None = None
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    def on_screen_resume(self) -> None:  # Textual also calls AppScreen's: no super()
         self.refresh_now()
 
     def on_screen_suspend(self) -> None:

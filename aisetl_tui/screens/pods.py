@@ -260,8 +260,7 @@ class PodsScreen(PollingScreen):
             self._watched, self._watch_stop = None, None
             self._watch_retry_at = time.monotonic() + KUBE_RETRY
 
-    def on_screen_suspend(self) -> None:
-        super().on_screen_suspend()
+    def on_screen_suspend(self) -> None:  # Textual also calls PollingScreen's: no super()
         self._stop_watch()  # like the polls: only while the screen is shown
 
     def on_unmount(self) -> None:
