@@ -113,17 +113,23 @@ def test_flow3_server_without_health_or_put(http, cluster, transform_bucket,
     assert "must answer GET /health with 200" in message
 
 
-def test_flow3_server_without_put(http, cluster, transform_bucket, etl_cleanup, tmp_dir) -> None:
-    """A server that is ready but answers only POST: hpush's PUT gets a what-to-fix error."""
+def tutorial_server_with(cluster, tmp_dir, tag: str, methods: str) -> str:
+    """The tutorial's server with GET /health added and ``methods`` (module-level code) before
+    ``run``, as image ``tag``; its pod spec."""
     server = (TUTORIAL / "server.py").read_text().replace(
         "    def do_POST(self):",
         "    def do_GET(self):\n        self._set_headers()\n        self.wfile.write(b'ok')\n\n"
-        "    def do_POST(self):")
+        "    def do_POST(self):").replace("\ndef run(", f"{methods}\ndef run(")
     (tmp_dir / "server.py").write_text(server)
     (tmp_dir / "server.py").chmod(0o755)
     (tmp_dir / "Dockerfile").write_text((TUTORIAL / "Dockerfile").read_text())
-    ImageRegistry(cluster.data_dir).add("docker.io/aistore/md5_server:post", tmp_dir)
-    pod = (MANIFESTS / "md5" / "spec.yaml").read_text().replace(":v1", ":post")
+    ImageRegistry(cluster.data_dir).add(f"docker.io/aistore/md5_server:{tag}", tmp_dir)
+    return (MANIFESTS / "md5" / "spec.yaml").read_text().replace(":v1", f":{tag}")
+
+
+def test_flow3_server_without_put(http, cluster, transform_bucket, etl_cleanup, tmp_dir) -> None:
+    """A server that is ready but answers only POST: hpush's PUT gets a what-to-fix error."""
+    pod = tutorial_server_with(cluster, tmp_dir, "post", "")
     etl_cleanup.append("post-only-md5")
     resp = http.put("/v1/etl", json=spec_msg("post-only-md5", pod))
     assert resp.status_code == 200, resp.text
@@ -131,6 +137,18 @@ def test_flow3_server_without_put(http, cluster, transform_bucket, etl_cleanup, 
     assert resp.status_code == 500
     assert "answered 501 to PUT" in resp.json()["message"]
     assert "make the server handle PUT" in resp.json()["message"]
+    assert "read the object from the file named by etl_fqn" in resp.json()["message"]
+
+
+def test_flow3_server_reading_the_body_gets_none(http, cluster, transform_bucket,
+                                                 etl_cleanup, tmp_dir) -> None:
+    """As AIStore, hpush sends the object's file in etl_fqn and no body: a server that reads
+    only the body hashes nothing."""
+    pod = tutorial_server_with(cluster, tmp_dir, "put", "S.do_PUT = S.do_POST\n")
+    etl_cleanup.append("body-md5")
+    resp = http.put("/v1/etl", json=spec_msg("body-md5", pod))
+    assert resp.status_code == 200, resp.text
+    assert inline(http, "body-md5").text == hashlib.md5(b"").hexdigest()
 
 
 def test_flow3_corrected_server_and_spec(http, cluster, client, transform_bucket,

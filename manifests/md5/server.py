@@ -1,10 +1,13 @@
 #!/usr/bin/env python
 # The tutorial's MD5 server, corrected for AIStore's hpush:// protocol: AIStore sends each object
-# with PUT (the tutorial's server answered only POST) and probes readiness with GET /health.
+# with PUT (the tutorial's server answered only POST), probes readiness with GET /health, and by
+# default sends no body but the object's file path in the etl_fqn query parameter (the target's
+# disks are mounted into the pod).
 
 import argparse
 import hashlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
 
 
 class S(BaseHTTPRequestHandler):
@@ -24,9 +27,21 @@ class S(BaseHTTPRequestHandler):
     def do_PUT(self):
         content_length = int(self.headers.get("Content-Length", 0))
         data = self.rfile.read(content_length)
+        if fqn := query_value(self.path, "etl_fqn"):
+            with open(fqn, "rb") as f:
+                data = f.read()
         self._reply(hashlib.md5(data).hexdigest().encode())
 
     do_POST = do_PUT
+
+
+def query_value(path, name):
+    """A query parameter, path-unescaped (a "+" in a file name stays a "+")."""
+    for part in urlsplit(path).query.split("&"):
+        key, _, value = part.partition("=")
+        if key == name:
+            return unquote(value)
+    return ""
 
 
 def run(addr="localhost", port=8000):

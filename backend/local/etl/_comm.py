@@ -65,10 +65,8 @@ def _error_text(body: bytes, content_type: str) -> str:
 class Communicator:
     """Sends one object at a time to one target's transformer."""
 
-    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession,
-                 fqn_mode: bool) -> None:
+    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession) -> None:
         self.spec, self.pod, self.session = spec, pod, session
-        self.fqn_mode = fqn_mode  # only transformers built on the SDK framework read etl_fqn
         self._timeout = aiohttp.ClientTimeout(total=spec.obj_timeout)
         self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
 
@@ -83,22 +81,17 @@ class Communicator:
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
         headers = {"Ais-Node-Url": node_url} if node_url else {}
-        f = None
         try:
             if self.spec.comm == HPULL:
-                method, url, data = "GET", self.pull_url(bucket, obj, fqn, etl_args), None
-            else:
+                method, url = "GET", self.pull_url(bucket, obj, fqn, etl_args)
+            else:  # AIStore's default FQN mode: the transformer reads the file, no body
                 method = "PUT"
                 url = (f"{self.pod.url}/{quote(bucket, safe='')}/{quote(obj)}"
-                       + _query(fqn if self.fqn_mode else "", etl_args))
-                if self.fqn_mode:
-                    headers["Content-Length"] = "0"
-                    data = None
-                else:
-                    f = data = open(fqn, "rb")  # noqa: SIM115 - closed below
+                       + _query(fqn, etl_args))
+                headers["Content-Length"] = "0"
             # encoded: the URL is built quoted, so yarl need not parse and quote it again
-            request = self.session.request(method, URL(url, encoded=True), data=data,
-                                           headers=headers, timeout=self._timeout)
+            request = self.session.request(method, URL(url, encoded=True), headers=headers,
+                                           timeout=self._timeout)
             async with request as resp:
                 if resp.status >= 400:
                     raise self._failure(resp.status, await resp.read(), resp.content_type)
@@ -110,15 +103,13 @@ class Communicator:
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: cannot reach transformer {self.pod.name}: {err}",
                                  502) from None
-        finally:
-            if f is not None:
-                f.close()
 
     def _failure(self, status: int, body: bytes, content_type: str) -> TransformError:
         text = _error_text(body, content_type)
         if status in (405, 501) and self.spec.comm != HPULL and "Transfer-Encoding" not in text:
             text += (f" — the transformer answered {status} to PUT: with hpush:// AIStore sends "
-                     "each object as PUT /<bucket>/<object>; make the server handle PUT")
+                     "each object as PUT /<bucket>/<object>?etl_fqn=<file> with no body; make "
+                     "the server handle PUT and read the object from the file named by etl_fqn")
         return TransformError(f"ETL error: {text}", 500)
 
     async def transform(self, bucket: str, obj: str, fqn: str, etl_args: str,

@@ -117,8 +117,7 @@ class TargetEtls:
             raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
         pod = Pod(pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(notes)
-        sdk_framework = spec.kind == "code" or spec.is_class_runtime
-        comm = Communicator(spec, pod, self.target.session, fqn_mode=sdk_framework)
+        comm = Communicator(spec, pod, self.target.session)
         etl = TargetEtl(spec, pod, comm, body["xid"], body["secret"])
         etl.inline = self.target.xacts.add(Xaction(etl.xid, "etl-inline", etl=spec.name))
         etl.inline.idle = True
