@@ -6,6 +6,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,23 @@ def spec_msg(name: str, pod_yaml: str, comm: str = "hpush://", **extra) -> dict:
 
     return {"name": name, "communication": comm, "spec": base64.b64encode(pod_yaml.encode())
             .decode(), **extra}
+
+
+def make_wheel(directory: Path) -> Path:
+    """A tiny pure-Python wheel, so installing a dependency needs no network."""
+    wheel = directory / "tinydep-1.0-py3-none-any.whl"
+    files = {
+        "tinydep/__init__.py": "def shout(data):\n    return data.upper() + b'!'\n",
+        "tinydep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n",
+        "tinydep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\n"
+                                       "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files["tinydep-1.0.dist-info/RECORD"] = "".join(f"{name},,\n" for name in files) + \
+        "tinydep-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return wheel
 
 
 @pytest.fixture

@@ -178,6 +178,7 @@ def test_object_timeout(http, bucket, etl_cleanup) -> None:
 def test_transformer_killed_mid_job(http, client: Client, bucket, etl_cleanup) -> None:
     etl_cleanup.append("sleepy-md5")
     code = (b"import hashlib, time\n\ndef transform(data):\n    time.sleep(0.08)\n"
+            b"    print('sleepy-md5 hashed', len(data), 'bytes', flush=True)\n"
             b"    return hashlib.md5(data).hexdigest().encode() * 1000\n")
     assert http.put("/v1/etl", json=code_msg("sleepy-md5", code, comm="hpush://")
                     ).status_code == 200
@@ -199,6 +200,7 @@ def test_transformer_killed_mid_job(http, client: Client, bucket, etl_cleanup) -
     assert etl["stage"] == "Aborted"
     details = http.get("/v1/etl/sleepy-md5").json()
     assert "exited with code -9" in details["reason"]
+    assert "sleepy-md5 hashed 1000 bytes" in details["reason"]  # and its last log lines
     deadline = time.monotonic() + 15  # the whole ETL stops, as AIStore aborts it cluster-wide
     while any(h["pid"] for h in http.get("/v1/etl/sleepy-md5/health").json()):
         assert time.monotonic() < deadline, "the other transformer is still running"

@@ -5,27 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zipfile
-from pathlib import Path
 
-from tests.conftest import code_msg
-
-
-def make_wheel(directory: Path) -> Path:
-    """A tiny pure-Python wheel, so installing a dependency needs no network."""
-    wheel = directory / "tinydep-1.0-py3-none-any.whl"
-    files = {
-        "tinydep/__init__.py": "def shout(data):\n    return data.upper() + b'!'\n",
-        "tinydep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n",
-        "tinydep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\n"
-                                       "Root-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    files["tinydep-1.0.dist-info/RECORD"] = "".join(f"{name},,\n" for name in files) + \
-        "tinydep-1.0.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return wheel
+from tests.conftest import code_msg, make_wheel
 
 
 def test_dependencies_are_installed_for_the_etl(http, bucket, etl_cleanup, tmp_dir) -> None:

@@ -17,6 +17,8 @@ from aistore.sdk.etl import ETLConfig
 from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
 from aistore.sdk.etl.webserver.http_multi_threaded_server import HTTPMultiThreadedServer
 
+from tests.conftest import make_wheel
+
 # Classes defined in an importable module are pickled by reference; send them by value, as a
 # user's notebook or script does, so the transformer does not need this test module.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -40,22 +42,25 @@ class MD5(HTTPMultiThreadedServer):
         self.logger.info("MD5 transformer initialized")
 
     def transform(self, data, path, etl_args):
-        return hashlib.md5(data).hexdigest().encode()
+        return hashlib.md5(etl_args.encode() + data).hexdigest().encode()  # args: a salt
 
 
-def test_init_class_md5_hpush_inline_and_offline(client, bucket, etl) -> None:
-    etl.init_class(comm_type="hpush")(MD5)
+@pytest.mark.parametrize("comm", ["hpush", "hpull"])
+def test_init_class_md5_inline_and_offline(client, bucket, etl, comm: str) -> None:
+    etl.init_class(comm_type=comm)(MD5)
     assert [e.id for e in client.cluster().list_etls()].count(etl.name) == 1
     for i in range(1000):
         bucket.object(f"obj-{i:04}").get_writer().put_content(f"object number {i}".encode())
     obj = bucket.object("obj-0007")
     assert obj.get_reader(etl=ETLConfig(name=etl.name)).read_all() == \
         hashlib.md5(b"object number 7").hexdigest().encode()
+    assert obj.get_reader(etl=ETLConfig(name=etl.name, args="salt")).read_all() == \
+        hashlib.md5(b"saltobject number 7").hexdigest().encode()
 
     dst = client.bucket(bucket.name + "-md5")
     try:
-        job_id = bucket.transform(etl_name=etl.name, to_bck=dst, ext={"bin": "txt"})
-        client.job(job_id).wait(timeout=120)
+        job_id = bucket.transform(etl_name=etl.name, to_bck=dst)
+        assert client.job(job_id).wait(timeout=120, verbose=False).success
         snaps = client.job(job_id).get_details().list_snapshots()
         assert len(snaps) == 2  # both targets took part
         moved = sum(s.stats.out_objects for s in snaps)  # direct put to the other target
@@ -94,6 +99,21 @@ def test_init_class_hpull_with_etl_args_and_packages(client, bucket, etl) -> Non
     assert obj.get_reader(etl=ETLConfig(name=etl.name, args="7")).read_all() == \
         xxhash.xxh64(b"hash me", seed=7).hexdigest().encode()
     assert "dependencies already on this machine: xxhash" in etl.logs()[0].logs
+
+
+class Shout(HTTPMultiThreadedServer):
+    def transform(self, data, path, etl_args):
+        import tinydep  # installed for this ETL from PACKAGES
+
+        return tinydep.shout(data)
+
+
+def test_init_class_installs_missing_packages(bucket, etl, tmp_dir) -> None:
+    etl.init_class(dependencies=[f"tinydep @ {make_wheel(tmp_dir).as_uri()}"])(Shout)
+    obj = bucket.object("quiet")
+    obj.get_writer().put_content(b"hello")
+    assert obj.get_reader(etl=ETLConfig(name=etl.name)).read_all() == b"HELLO!"
+    assert "installed dependencies: tinydep @ file://" in etl.logs()[0].logs
 
 
 class Upper(FastAPIServer):

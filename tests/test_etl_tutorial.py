@@ -46,31 +46,34 @@ def test_flow1_transform_function_hpull(http, client, transform_bucket, etl_clea
         f"transformer-md5-{t.lower()}" for t in client.cluster().get_info().tmap
     }
     assert inline(http, "transformer-md5").text == SHARD_MD5
+    offline_then_stop(http, client, transform_bucket, "transformer-md5")
 
-    # Offline: the whole bucket into transform-md5, every object its md5.
+
+def offline_then_stop(http, client, transform_bucket, name: str) -> None:
+    """The tutorial's last steps: the whole bucket into transform-md5, every object its md5;
+    then stop, which removes the transformer processes."""
     for i in range(20):
         transform_bucket.object(f"obj-{i}").get_writer().put_content(f"payload {i}".encode())
     resp = http.post("/v1/buckets/transform", params={"bck_to": "ais/@#/transform-md5/"},
-                     json={"action": "etl-bck", "value": {"id": "transformer-md5"}})
+                     json={"action": "etl-bck", "value": {"id": name}})
     assert resp.status_code == 200, resp.text
-    client.job(resp.text).wait(timeout=60)
+    assert client.job(resp.text).wait(timeout=60, verbose=False).success
     src = {e.name for e in transform_bucket.list_all_objects()}
     dst = client.bucket("transform-md5")
     assert {e.name for e in dst.list_all_objects()} == src
-    for name in src:
-        expected = hashlib.md5(transform_bucket.object(name).get_reader().read_all()).hexdigest()
-        assert dst.object(name).get_reader().read_all().decode() == expected
+    for obj in src:
+        expected = hashlib.md5(transform_bucket.object(obj).get_reader().read_all()).hexdigest()
+        assert dst.object(obj).get_reader().read_all().decode() == expected
 
-    # Stop removes the transformer processes.
-    pids = transformer_pids(http, "transformer-md5")
+    pids = transformer_pids(http, name)
     assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
-    assert http.post("/v1/etl/transformer-md5/stop").status_code == 200
+    assert http.post(f"/v1/etl/{name}/stop").status_code == 200
     assert not any(psutil.pid_exists(p) for p in pids)
-    assert http.get("/v1/etl").json()[0]["stage"] == "Aborted"
-    assert inline(http, "transformer-md5").status_code == 404
+    assert next(e for e in http.get("/v1/etl").json() if e["id"] == name)["stage"] == "Aborted"
+    assert inline(http, name).status_code == 404
 
 
-def test_flow2_io_script(http, transform_bucket, etl_cleanup) -> None:
+def test_flow2_io_script(http, client, transform_bucket, etl_cleanup) -> None:
     etl_cleanup.extend(["compute-md5", "compute-md5-fixed"])
     buggy = (TUTORIAL / "io_code.py").read_bytes()
     resp = http.put("/v1/etl", json=code_msg("compute-md5", buggy, comm="io://"))
@@ -89,6 +92,7 @@ def test_flow2_io_script(http, transform_bucket, etl_cleanup) -> None:
     resp = http.put("/v1/etl", json=code_msg("compute-md5-fixed", fixed, comm="io://"))
     assert resp.status_code == 200, resp.text
     assert inline(http, "compute-md5-fixed").text == SHARD_MD5
+    offline_then_stop(http, client, transform_bucket, "compute-md5-fixed")
 
 
 def test_flow3_spec_as_printed_is_rejected(http) -> None:
@@ -159,11 +163,4 @@ def test_flow3_corrected_server_and_spec(http, cluster, client, transform_bucket
                                              (MANIFESTS / "md5" / "spec.yaml").read_text()))
     assert resp.status_code == 200, resp.text
     assert inline(http, "transformer-md5").text == SHARD_MD5
-    resp = http.post("/v1/buckets/transform", params={"bck_to": "ais/@#/transform-md5/"},
-                     json={"action": "etl-bck", "value": {"id": "transformer-md5"}})
-    client.job(resp.text).wait(timeout=60)
-    out = client.bucket("transform-md5").object("shard.in").get_reader().read_all()
-    assert out.decode() == SHARD_MD5
-    pids = transformer_pids(http, "transformer-md5")
-    http.post("/v1/etl/transformer-md5/stop")
-    assert pids and not any(psutil.pid_exists(p) for p in pids)
+    offline_then_stop(http, client, transform_bucket, "transformer-md5")

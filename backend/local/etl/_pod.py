@@ -124,13 +124,17 @@ class Pod:
                     pass
                 now = time.monotonic()
                 if refused_since is not None and now - refused_since > ROUTE_GRACE:
-                    raise PodError(f"{self.name} is not ready: {last}; the server must answer "
-                                   f"GET {path} with 200 (the readiness probe){self.tail_text()}")
+                    raise self._not_ready(f"is not ready: {last}; the server must answer "
+                                          f"GET {path} with 200 (the readiness probe)")
                 if now > deadline:
-                    raise PodError(f"{self.name} did not become ready within {timeout:g}s "
-                                   f"({last}; the readiness probe needs 200 from GET {path})"
-                                   f"{self.tail_text()}")
+                    raise self._not_ready(f"did not become ready within {timeout:g}s ({last}; "
+                                          f"the readiness probe needs 200 from GET {path})")
                 await asyncio.sleep(0.05)
+
+    def _not_ready(self, what: str) -> PodError:
+        # The server's access log of the probes says nothing the error does not.
+        tail = self.tail_text(unless=f"GET {self.launch.health_path} HTTP/")
+        return PodError(f"{self.name} {what}{tail}")
 
     async def _read_logs(self) -> None:
         """Copy the transformer's output to its log file (rotated at ``LOG_FILE_MAX``) and to
@@ -170,8 +174,9 @@ class Pod:
             self.on_exit(self, f"transformer {self.name} exited with code {code}"
                          f"{self.tail_text()}")
 
-    def tail_text(self, lines: int = 15) -> str:
-        tail = list(self.logs)[-lines:]
+    def tail_text(self, lines: int = 15, unless: str = "") -> str:
+        """The log's last ``lines``, leaving out those that hold ``unless``."""
+        tail = [line for line in self.logs if not unless or unless not in line][-lines:]
         return (":\n" + "\n".join(tail)) if tail else ""
 
     async def stop(self) -> None:
