@@ -95,7 +95,8 @@ def test_image_that_cannot_run_here(http, etl_cleanup) -> None:
 def test_unknown_etl_in_transforms(http, bucket) -> None:
     bucket.object("o").get_writer().put_content(b"x")
     resp = http.get(f"/v1/objects/{bucket.name}/o", params={"etl_name": "no-such-etl"})
-    assert resp.status_code == 404 and "etl job no-such-etl" in resp.json()["message"]
+    assert resp.status_code == 404
+    assert "etl job no-such-etl does not exist - try starting new ETL" in resp.json()["message"]
     resp = http.post(f"/v1/buckets/{bucket.name}", params={"bck_to": "ais/@#/dst-x/"},
                      json={"action": "etl-bck", "value": {"id": "no-such-etl"}})
     assert resp.status_code == 404 and "etl job no-such-etl" in resp.json()["message"]

@@ -81,3 +81,29 @@ def test_runtime_spec_from_manifests(http, cluster, bucket, etl_cleanup) -> None
     bucket.object("shard.in").get_writer().put_content(b"some text :)\n")
     resp = http.get(f"/v1/objects/{bucket.name}/shard.in", params={"etl_name": "runtime-md5"})
     assert resp.text == "393c6706efb128fbc442d3f7d084a426"
+
+
+def test_single_object_copies_count_where_each_result_went(http, client, bucket,
+                                                           etl_cleanup) -> None:
+    """As AIStore: a result written on this target counts as loc-, one put straight to the
+    destination's owner by the transformer as out- (and in- on the owner)."""
+    etl_cleanup.append("copy-md5")
+    code = (MANIFESTS / "md5" / "code.py").read_bytes()
+    resp = http.put("/v1/etl", json=code_msg("copy-md5", code, comm="hpush://",
+                                             support_direct_put=True))
+    assert resp.status_code == 200, resp.text
+    xid = resp.text
+    bucket.object("src").get_writer().put_content(b"some text :)\n")
+    for i in range(20):
+        resp = http.put(f"/v1/objects/{bucket.name}/src",
+                        params={"object_to": f"ais/@#/{bucket.name}/copy-{i}",
+                                "etl_name": "copy-md5"})
+        assert resp.status_code == 200, resp.text
+    for i in range(20):
+        assert bucket.object(f"copy-{i}").get_reader().read_all() == \
+            b"393c6706efb128fbc442d3f7d084a426"
+    stats = {tid: snap["stats"] for tid, [snap] in qry(http, xid).items()}
+    loc = sum(int(s["loc-objs"]) for s in stats.values())
+    out = sum(int(s["out-objs"]) for s in stats.values())
+    assert loc + out == 20 and loc > 0 and out > 0  # 20 names: both targets own some
+    assert sum(int(s["in-objs"]) for s in stats.values()) == out

@@ -62,8 +62,7 @@ class EtlsScreen(TableScreen):
     def render_data(self, etls: list[EtlInfo]) -> None:
         self.etls = {e.name: e for e in etls}
         self.table.sync({e.name: (e.name, stage_text(e.stage), self._comm.get((e.name, e.xid), ""),
-                                  f"{e.obj_count:,}", human_bytes(e.in_bytes),
-                                  human_bytes(e.out_bytes), e.xid) for e in etls})
+                                  *_counters(e), e.xid) for e in etls})
         self.refresh_bindings()
 
     @property
@@ -152,3 +151,10 @@ class EtlsScreen(TableScreen):
 
     def action_delete(self) -> None:
         self._lifecycle("delete", f"Delete ETL [b]{self.table.selected_key}[/b]?")
+
+
+def _counters(etl: EtlInfo) -> tuple[str, str, str]:
+    """Objects, bytes in, bytes out; blank for an aborted ETL, which AIStore lists without."""
+    if etl.stage == "Aborted":
+        return "", "", ""
+    return f"{etl.obj_count:,}", human_bytes(etl.in_bytes), human_bytes(etl.out_bytes)

@@ -22,7 +22,7 @@ from .._http import ActMsg, decode_value, json_response, qbool
 from .._names import parse_uname, validate_bucket_name, validate_object_name
 from .._smap import Node
 from .._xact import Xaction
-from ._comm import Communicator, TransformError, escaped_uname
+from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
 from ._msgs import HPULL, EtlSpec, etl_not_found, parse_init_msg
@@ -93,7 +93,7 @@ class TargetEtls:
     def get(self, name: str, running: bool = True) -> TargetEtl:
         etl = self.etls.get(name)
         if etl is None or (running and etl.stage != "Running"):
-            raise etl_not_found(name)
+            raise etl_not_found(name, " - try starting new ETL with PUT /v1/etl (init)")
         return etl
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -250,11 +250,11 @@ class TargetEtls:
         self._count_out(etl, size)
         return resp
 
-    def _count_out(self, etl: TargetEtl, size: int) -> None:
+    def _count_out(self, etl: TargetEtl, size: int, kind: str = "loc") -> None:
         etl.obj_count += 1
         etl.out_bytes += size
         if etl.inline:
-            etl.inline.add("loc", 1, size)
+            etl.inline.add(kind, 1, size)
 
     def _inline_error(self, etl: TargetEtl, bucket: str, obj: str, err: TransformError) -> None:
         etl.errors.append({"obj_name": f"ais://{bucket}/{obj}", "msg": str(err),
@@ -265,21 +265,38 @@ class TargetEtls:
         """Single-object copy with transform: transform here, write where the owner is."""
         etl = self.get(request.query["etl_name"])
         meta = await self.target.io(self.target.store.head, bucket, obj)
-        fqn = self.target.store.fqn(bucket, obj)
         etl.count_in(meta.size)
         try:
-            data = await etl.comm.transform(bucket, obj, fqn, request.query.get("etl_args", ""))
+            kind, size = await self.deliver(etl, etl.xid, bucket, obj,
+                                            request.query.get("etl_args", ""), dst_bucket,
+                                            dst_obj)
         except TransformError as err:
             self._inline_error(etl, bucket, obj, err)
             raise AISHTTPError(err.status, str(err), "ErrETL") from None
-        assert isinstance(data, bytes)
-        owner = self.target.smap.owner(dst_bucket, dst_obj)
-        if owner.daemon_id == self.target.node.daemon_id:
-            await self.target.io(self.target.store.put_bytes, dst_bucket, dst_obj, data)
-        else:
-            await self.send_to(owner, etl, dst_bucket, dst_obj, data, etl.xid)
-        self._count_out(etl, len(data))
+        self._count_out(etl, size, kind)
         return web.Response()
+
+    async def deliver(self, etl: TargetEtl, xid: str, bucket: str, obj: str, etl_args: str,
+                      dst_bucket: str, dst_obj: str, dry_run: bool = False) -> tuple[str, int]:
+        """Transform ``bucket/obj`` into ``dst_bucket/dst_obj`` on the target that owns it:
+        written here (``"loc"``), or put there directly by the transformer, or sent there by
+        this target (``"out"``). The kind and the result's size, for the job's counters."""
+        fqn = self.target.store.fqn(bucket, obj)
+        owner = self.target.smap.owner(dst_bucket, dst_obj)
+        local = owner.daemon_id == self.target.node.daemon_id
+        node_url = ""
+        if not local and etl.spec.direct_put and not dry_run:
+            node_url = f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}"
+        result = await etl.comm.transform(bucket, obj, fqn, etl_args, node_url)
+        if isinstance(result, Delivered):
+            return "out", result.size
+        if dry_run:
+            return "loc", len(result)
+        if local:
+            await self.target.io(self.target.store.put_bytes, dst_bucket, dst_obj, result)
+            return "loc", len(result)
+        await self.send_to(owner, etl, dst_bucket, dst_obj, result, xid)
+        return "out", len(result)
 
     async def send_to(self, owner: Node, etl: TargetEtl, bucket: str, obj: str, data: bytes,
                       xid: str) -> None:

@@ -63,8 +63,8 @@ class EtlSpec:
         return self.image.split(":")[0].removeprefix("docker.io/") == CLASS_RUNTIME_IMAGE
 
 
-def etl_not_found(name: str) -> AISHTTPError:
-    return AISHTTPError(404, f"etl job {name} does not exist", "ErrETLNotFound")
+def etl_not_found(name: str, hint: str = "") -> AISHTTPError:
+    return AISHTTPError(404, f"etl job {name} does not exist{hint}", "ErrETLNotFound")
 
 
 def validate_name(name: str) -> str:

@@ -13,7 +13,7 @@ from braceexpand import braceexpand
 from .._errors import AISHTTPError
 from .._names import validate_object_name
 from .._xact import Xaction
-from ._comm import Delivered, TransformError, escaped_uname
+from ._comm import TransformError
 
 if TYPE_CHECKING:
     from ._manager import TargetEtl, TargetEtls
@@ -164,23 +164,7 @@ async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: s
     if msg.objnames or msg.template:  # names from the request may not exist
         validate_object_name(src, name)
         await target.io(target.store.head, src, name)
-    fqn = target.store.fqn(src, name)
     dst_name = validate_object_name(dst, msg.dst_name(name))
-    owner = target.smap.owner(dst, dst_name)
-    local = owner.daemon_id == target.node.daemon_id
-    node_url = ""
-    if not local and etl.spec.direct_put and not msg.dry_run:
-        node_url = f"{owner.url}/{escaped_uname(dst, dst_name)}?owt=3&uuid={xact.id}"
-    result = await etl.comm.transform(src, name, fqn, "", node_url)
-    if isinstance(result, Delivered):
-        xact.add("out", 1, result.size)
-        return
-    if msg.dry_run:
-        xact.add("loc", 1, len(result))
-    elif local:
-        await target.io(target.store.put_bytes, dst, dst_name, result)
-        xact.add("loc", 1, len(result))
-    else:
-        await etls.send_to(owner, etl, dst, dst_name, result, xact.id)
-        xact.add("out", 1, len(result))
+    kind, size = await etls.deliver(etl, xact.id, src, name, "", dst, dst_name, msg.dry_run)
+    xact.add(kind, 1, size)
 

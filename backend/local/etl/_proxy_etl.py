@@ -172,9 +172,12 @@ class ProxyEtls:
         out = []
         for name in sorted(self.md):
             entry = self.md[name]
+            if entry["stage"] == "Aborted":  # as AIStore: no target reports it, etlMD has this
+                out.append({"id": name, "stage": "Aborted"})
+                continue
             info = {"id": name, "stage": entry["stage"], "xaction_id": entry.get("xid", ""),
                     "obj_count": 0, "in_bytes": 0, "out_bytes": 0}
-            for infos in per_target:
+            for infos in per_target:  # summed: AIStore shows the last target's counts only
                 for i in infos:
                     if i["id"] == name and i["xaction_id"] == info["xaction_id"]:
                         for key in ("obj_count", "in_bytes", "out_bytes"):
