@@ -96,6 +96,13 @@ class TargetEtls:
             raise etl_not_found(name, " - try starting new ETL with PUT /v1/etl (init)")
         return etl
 
+    def pipeline_urls(self, names: str | list[str] | None) -> list[str]:
+        """Where this target's transformers of a pipeline's next stages (``etl_pipeline``, a
+        comma-separated string or a list of ETL names) listen; each must be running."""
+        if isinstance(names, str):
+            names = names.split(",")
+        return [self.get(name.strip()).pod.url for name in names or [] if name.strip()]
+
     # --- lifecycle --------------------------------------------------------------------------
 
     async def init(self, request: web.Request) -> web.Response:
@@ -217,6 +224,10 @@ class TargetEtls:
         """``GET /v1/objects/B/O?etl_name=...``: the transformed object, streamed."""
         etl = self.get(request.query["etl_name"])
         etl_args = request.query.get("etl_args", "")
+        pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
+        if pipeline and etl.spec.comm == HPULL:
+            raise AISHTTPError(400, f"etl job {etl.spec.name}: hpull:// does not support "
+                               "etl_pipeline (the client reads the transformer's answer)")
         meta = await self.target.io(self.target.store.head, bucket, obj)
         fqn = self.target.store.fqn(bucket, obj)
         etl.count_in(meta.size)
@@ -225,9 +236,11 @@ class TargetEtls:
             location = etl.comm.pull_url(bucket, obj, fqn, etl_args)
             return web.Response(status=307, headers={"Location": location})
         try:
+            node_url = ",".join(pipeline)
             if etl.spec.comm in ("hpush://", "io://"):
-                return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args)
-            data = await etl.comm.transform(bucket, obj, fqn, etl_args)
+                return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args,
+                                                 node_url)
+            data = await etl.comm.transform(bucket, obj, fqn, etl_args, node_url)
         except TransformError as err:
             self._inline_error(etl, bucket, obj, err)
             raise AISHTTPError(err.status, str(err), "ErrETL") from None
@@ -236,8 +249,8 @@ class TargetEtls:
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
-                             fqn: str, etl_args: str) -> web.StreamResponse:
-        async with etl.comm.open(bucket, obj, fqn, etl_args) as upstream:
+                             fqn: str, etl_args: str, node_url: str) -> web.StreamResponse:
+        async with etl.comm.open(bucket, obj, fqn, etl_args, node_url) as upstream:
             resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
             if upstream.content_length is not None:
                 resp.content_length = upstream.content_length
@@ -267,9 +280,10 @@ class TargetEtls:
         meta = await self.target.io(self.target.store.head, bucket, obj)
         etl.count_in(meta.size)
         try:
+            pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
             kind, size = await self.deliver(etl, etl.xid, bucket, obj,
                                             request.query.get("etl_args", ""), dst_bucket,
-                                            dst_obj)
+                                            dst_obj, pipeline)
         except TransformError as err:
             self._inline_error(etl, bucket, obj, err)
             raise AISHTTPError(err.status, str(err), "ErrETL") from None
@@ -277,17 +291,19 @@ class TargetEtls:
         return web.Response()
 
     async def deliver(self, etl: TargetEtl, xid: str, bucket: str, obj: str, etl_args: str,
-                      dst_bucket: str, dst_obj: str, dry_run: bool = False) -> tuple[str, int]:
-        """Transform ``bucket/obj`` into ``dst_bucket/dst_obj`` on the target that owns it:
-        written here (``"loc"``), or put there directly by the transformer, or sent there by
-        this target (``"out"``). The kind and the result's size, for the job's counters."""
+                      dst_bucket: str, dst_obj: str, pipeline: list[str],
+                      dry_run: bool = False) -> tuple[str, int]:
+        """Transform ``bucket/obj`` (then through the ``pipeline``'s transformers) into
+        ``dst_bucket/dst_obj`` on the target that owns it: written here (``"loc"``), or put
+        there directly by the (last) transformer, or sent there by this target (``"out"``).
+        The kind and the result's size, for the job's counters."""
         fqn = self.target.store.fqn(bucket, obj)
         owner = self.target.smap.owner(dst_bucket, dst_obj)
         local = owner.daemon_id == self.target.node.daemon_id
-        node_url = ""
+        stages = list(pipeline)
         if not local and etl.spec.direct_put and not dry_run:
-            node_url = f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}"
-        result = await etl.comm.transform(bucket, obj, fqn, etl_args, node_url)
+            stages.append(f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}")
+        result = await etl.comm.transform(bucket, obj, fqn, etl_args, ",".join(stages))
         if isinstance(result, Delivered):
             return "out", result.size
         if dry_run:
@@ -337,9 +353,11 @@ class TargetEtls:
         body = await request.json()
         msg = decode_value(body["msg"], TCBMsg, "transform message")
         etl = self.get(msg.etl_name)
+        pipeline = self.pipeline_urls(msg.pipeline)
         xact = self.target.xacts.add(Xaction(body["xid"], body["kind"], src=body["src"],
                                              dst=body["dst"], etl=etl.spec.name))
-        task = asyncio.create_task(run_job(self, etl, xact, body["src"], body["dst"], msg))
+        task = asyncio.create_task(run_job(self, etl, xact, body["src"], body["dst"], msg,
+                                           pipeline))
         self._jobs[xact.id] = task
         task.add_done_callback(lambda _t, xid=xact.id: self._jobs.pop(xid, None))
         return web.Response()

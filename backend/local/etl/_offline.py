@@ -75,8 +75,9 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
 
 
 async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
-                  msg: TCBMsg) -> None:
-    """Transform the source objects this target owns, ``msg.workers`` at a time."""
+                  msg: TCBMsg, pipeline: list[str]) -> None:
+    """Transform the source objects this target owns, ``msg.workers`` at a time, each through
+    ``etl`` and the ``pipeline``'s transformers (their URLs)."""
     target = etls.target
     try:
         names = await target.io(_my_names, etls, src, msg)
@@ -93,7 +94,7 @@ async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst
             name, size = queue.get_nowait()
             try:
                 async with budget.hold(size):
-                    await _one(etls, etl, xact, src, dst, name, msg)
+                    await _one(etls, etl, xact, src, dst, name, msg, pipeline)
             except (TransformError, AISHTTPError, OSError) as err:
                 text = err.message if isinstance(err, AISHTTPError) else str(err)
                 xact.object_error(f"ais://{src}/{name}", text,
@@ -159,12 +160,13 @@ def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[tuple[str, int]]:
 
 
 async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
-               name: str, msg: TCBMsg) -> None:
+               name: str, msg: TCBMsg, pipeline: list[str]) -> None:
     target = etls.target
     if msg.objnames or msg.template:  # names from the request may not exist
         validate_object_name(src, name)
         await target.io(target.store.head, src, name)
     dst_name = validate_object_name(dst, msg.dst_name(name))
-    kind, size = await etls.deliver(etl, xact.id, src, name, "", dst, dst_name, msg.dry_run)
+    kind, size = await etls.deliver(etl, xact.id, src, name, "", dst, dst_name, pipeline,
+                                    msg.dry_run)
     xact.add(kind, 1, size)
 

@@ -241,7 +241,8 @@ class ProxyEtls:
         msg = decode_value(value, TCBMsg, f"{action} message")
         if not msg.etl_name:
             raise bad_request(f"{action}: the ETL name (id) is required")
-        self.require_running(msg.etl_name)
+        for name in [msg.etl_name, *(msg.pipeline or [])]:
+            self.require_running(name)
         if dst == src and not msg.dry_run:
             raise bad_request(f"cannot transform ais://{src} into itself (only with dry_run)")
         if dst not in self.proxy.bmd:
