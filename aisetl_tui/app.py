@@ -7,7 +7,7 @@ import asyncio
 import gc
 import shlex
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,12 @@ class JobRecord:
     dst: str
     prefix: str
     started: float
+    pipeline: tuple[str, ...] = ()  # the ETLs after ``etl``
+
+    @property
+    def chain(self) -> str:
+        """``etl >> next >> ...``, as the SDK writes a pipeline."""
+        return " >> ".join((self.etl, *self.pipeline))
 
 
 class AisEtlApp(App):
@@ -249,5 +255,6 @@ class AisEtlApp(App):
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def remember_job(self, xid: str, etl: str, src: str, dst: str, prefix: str = "") -> None:
-        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time())
+    def remember_job(self, xid: str, etl: str, src: str, dst: str, prefix: str = "",
+                     pipeline: Sequence[str] = ()) -> None:
+        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time(), tuple(pipeline))

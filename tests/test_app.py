@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +22,10 @@ from aisetl_tui.screens.inline import InlineTransformScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
+from aisetl_tui.screens.offline import OfflineFormScreen
 from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
-from tests.conftest import MANIFESTS, TUTORIAL
+from tests.conftest import MANIFESTS, TUTORIAL, code_msg
 
 SHARD_MD5 = "393c6706efb128fbc442d3f7d084a426"
 
@@ -148,6 +150,55 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
         http.delete("/v1/etl/app-md5")
         for name in ("app-transform", "app-transform-md5"):
             client.bucket(name).delete(missing_ok=True)
+
+
+async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client, http,
+                                           bucket) -> None:
+    """``then`` on the inline screen and the offline form: the ETL's result goes through the
+    next ETLs (AIStore's etl_pipeline)."""
+    names = ("app-reverse", "app-pipe-md5")
+    for name, code in zip(names, (b"def transform(data):\n    return data[::-1]\n",
+                                  (MANIFESTS / "md5" / "code.py").read_bytes()), strict=True):
+        assert http.put("/v1/etl", json=code_msg(name, code, comm="hpush://",
+                                                  support_direct_put=True)).status_code == 200
+    text = b"some text :)\n"
+    bucket.object("text").get_writer().put_content(text)
+    expected = hashlib.md5(text[::-1]).hexdigest()
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            await app.push_screen(InlineTransformScreen(bucket.name, "text", "app-reverse"))
+            output = lambda: app.screen.query_one("#output", TextArea).text  # noqa: E731
+            await until(pilot, lambda: output() == text[::-1].decode(), "one stage")
+            app.screen.query_one("#pipeline", Input).value = "Bad_Name"
+            app.screen.query_one("#pipeline", Input).focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "then: ETL name 'Bad_Name'" in str(
+                app.screen.query_one("#problem", Static).render()), "the problem")
+            app.screen.query_one("#pipeline", Input).value = "app-pipe-md5"
+            await pilot.press("enter")
+            await until(pilot, lambda: output() == expected, "the pipeline's output")
+            assert "output of app-reverse >> app-pipe-md5" in str(
+                app.screen.query_one("#out-caption", Static).render())
+
+            await pilot.press("escape")
+            await app.push_screen(OfflineFormScreen(src=bucket.name, etl="app-reverse"))
+            await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
+                        and app.screen.query_one("#dst", Input).value, "the form")
+            app.screen.query_one("#dst", Input).value = bucket.name + "-piped"
+            app.screen.query_one("#pipeline", Input).value = "app-pipe-md5"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.finished, "the job to finish")
+            assert "ETL app-reverse >> app-pipe-md5" in str(
+                app.screen.query_one("#caption", Static).render())
+            assert client.bucket(bucket.name + "-piped").object("text").get_reader() \
+                .read_all() == expected.encode()
+    finally:
+        for name in names:
+            http.delete(f"/v1/etl/{name}")
+        client.bucket(bucket.name + "-piped").delete(missing_ok=True)
 
 
 @pytest.mark.parametrize(

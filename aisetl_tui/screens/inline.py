@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from backend.ais import AisError
+from backend.ais import AisError, parse_pipeline
 
 from ..rates import human_bytes
 from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
@@ -43,6 +43,8 @@ class InlineTransformScreen(AppScreen):
         with Horizontal(id="inline-controls"):
             yield Label("ETL ")
             yield Select([], prompt="choose a running ETL", id="etl")
+            yield Label(" then ")
+            yield Input(placeholder="next ETLs (optional)", id="pipeline")
             yield Label(" args ")
             yield Input(placeholder="etl_args (optional)", id="args")
         with Horizontal(id="panes"):
@@ -92,27 +94,41 @@ class InlineTransformScreen(AppScreen):
     def _etl_chosen(self) -> None:
         self.action_run()
 
+    def _pipeline(self) -> list[str] | None:
+        """The next stages typed after the ETL, or None (and the problem shown) if one is not
+        an ETL name."""
+        try:
+            pipeline = parse_pipeline(self.query_one("#pipeline", Input).value)
+        except ValueError as err:
+            self.show_problem(f"then: {err}")
+            return None
+        self.show_problem("")
+        return pipeline
+
     @on(Input.Submitted, "#args")
+    @on(Input.Submitted, "#pipeline")
     def action_run(self) -> None:
         etl = self.query_one("#etl", Select).value
-        if etl is Select.NULL:
+        pipeline = self._pipeline()
+        if etl is Select.NULL or pipeline is None:
             return
-        self.transform(str(etl), self.query_one("#args", Input).value)
+        self.transform(str(etl), self.query_one("#args", Input).value, pipeline)
 
     @work(exclusive=True, group="transform")
-    async def transform(self, etl: str, args: str) -> None:
+    async def transform(self, etl: str, args: str, pipeline: list[str]) -> None:
         assert self.ais.client is not None
+        chain = " >> ".join((etl, *pipeline))
         caption = self.query_one("#out-caption", Static)
-        caption.update(f"output of {etl}: transforming…")
+        caption.update(f"output of {chain}: transforming…")
         try:
             self.output = await self.ais.client.transform_object(
-                self.bucket, self.obj, etl, args, max_bytes=None)
+                self.bucket, self.obj, etl, args, max_bytes=None, pipeline=pipeline)
         except AisError as err:
             self.output = None
-            caption.update(f"[red]{etl} failed[/]")
+            caption.update(f"[red]{chain} failed[/]")
             self.query_one("#output", TextArea).load_text(str(err))
             return
-        caption.update(f"output of {etl}: {human_bytes(len(self.output))}")
+        caption.update(f"output of {chain}: {human_bytes(len(self.output))}")
         self._show()
 
     def action_toggle_hex(self) -> None:
@@ -124,22 +140,26 @@ class InlineTransformScreen(AppScreen):
         if etl is Select.NULL:
             self.notify("choose an ETL first", severity="warning")
             return
+        pipeline = self._pipeline()
+        if pipeline is None:
+            return
 
         def chosen(text: str | None) -> None:
             if text:
                 bucket, name = parse_destination(text, self.obj)
-                self._copy(str(etl), bucket, name)
+                self._copy(str(etl), pipeline, bucket, name)
 
         self.app.push_screen(PromptScreen(
             f"Copy the transformed ais://{self.bucket}/{self.obj} to (bucket or bucket/name)",
             placeholder=f"{self.bucket}-{etl}"), chosen)
 
     @work(group="copy")
-    async def _copy(self, etl: str, bucket: str, name: str) -> None:
+    async def _copy(self, etl: str, pipeline: list[str], bucket: str, name: str) -> None:
         assert self.ais.client is not None
         try:
             await self.ais.client.copy_transformed(self.bucket, self.obj, etl, bucket, name,
-                                                   self.query_one("#args", Input).value)
+                                                   self.query_one("#args", Input).value,
+                                                   pipeline=pipeline)
             self.notify(f"copied to ais://{bucket}/{name}")
         except AisError as err:
             self.notify(str(err), severity="error", timeout=10)

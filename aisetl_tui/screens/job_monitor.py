@@ -65,7 +65,8 @@ class JobMonitorScreen(PollingScreen):
         self.tracker = ThroughputTracker()
         self.totals: tuple[int, int] | None = None
         self.finished = False
-        self.etl: str | None = None
+        self.etl: str | None = None  # the first ETL: it holds the job's per-object errors
+        self.chain = ""  # the ETL and its pipeline, as shown
         self._polls = 0
         self._errors: list[ObjError] = []
         self._caption = ""
@@ -89,7 +90,7 @@ class JobMonitorScreen(PollingScreen):
     def on_mount(self) -> None:
         record = self.ais.jobs.get(self.xid)
         if record is not None:
-            self.etl = record.etl
+            self.etl, self.chain = record.etl, record.chain
 
     # --- polling ----------------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class JobMonitorScreen(PollingScreen):
         kind = DISPLAY_KIND.get(first.kind, first.kind)
         caption = Text.assemble((f"{kind}[{self.xid}] ", "bold"),
                                 f"ais://{first.src} => ais://{first.dst}",
-                                f"   ETL {self.etl}" if self.etl else "")
+                                f"   ETL {self.chain or self.etl}" if self.etl else "")
         if caption.plain != self._caption:
             self._caption = caption.plain
             self.query_one("#caption", Static).update(caption)

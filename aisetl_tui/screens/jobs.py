@@ -50,7 +50,7 @@ class JobsScreen(TableScreen):
         for job in jobs:
             record = self.ais.jobs.get(job.xid)
             ended = job.ended.astimezone().strftime("%H:%M:%S") if job.ended else ""
-            rows[job.xid] = (job.xid, job.kind, record.etl if record else "",
+            rows[job.xid] = (job.xid, job.kind, record.chain if record else "",
                              record.src if record else "", record.dst if record else "",
                              job_state(job), ended)
         self.table.sync(rows)

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from backend.ais import AisError
+from backend.ais import AisError, parse_pipeline
 
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
@@ -41,6 +41,8 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
             yield FormStatus(id="form-error")  # at the top: in view with the first fields
             yield Label("ETL")
             yield Select([], prompt="running ETL", id="etl")
+            yield Label("Then through (a pipeline: next ETLs, comma separated)")
+            yield Input(placeholder="optional, e.g. resize-etl, encode-etl", id="pipeline")
             yield Label("Source bucket")
             yield Select([], prompt="bucket", id="src")
             yield Label("Destination bucket (created if missing)")
@@ -113,13 +115,14 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
         try:
             ext = parse_ext_map(self.query_one("#ext", Input).value)
             workers = int(self.query_one("#workers", Input).value or 0)
+            pipeline = parse_pipeline(self.query_one("#pipeline", Input).value)
         except ValueError as err:
             self.fail(str(err))
             return
         options = {"ext": ext or None, "prefix": self.query_one("#prefix", Input).value,
                    "prepend": self.query_one("#prepend", Input).value, "dry_run": dry_run,
                    "continue_on_error": self.query_one("#coer", Checkbox).value,
-                   "num_workers": workers}
+                   "num_workers": workers, "pipeline": pipeline}
         self.start(str(etl), str(src), dst, options)
 
     @work(exclusive=True, group="start")
@@ -132,6 +135,7 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
             return
         from .job_monitor import JobMonitorScreen
 
-        self.app.remember_job(xid, etl, src, dst, options["prefix"])  # type: ignore[attr-defined]
+        self.app.remember_job(xid, etl, src, dst, options["prefix"],  # type: ignore[attr-defined]
+                              options["pipeline"])
         self.dismiss(None)
         self.app.push_screen(JobMonitorScreen(xid))

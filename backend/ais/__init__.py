@@ -10,7 +10,13 @@ Every call has a timeout and never blocks the event loop; every failure is an
 from ._auth import load_token
 from ._client import AisClient
 from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, NotFound
-from ._etl_msgs import class_init_msg, code_init_msg, spec_init_msg, validate_etl_name
+from ._etl_msgs import (
+    class_init_msg,
+    code_init_msg,
+    parse_pipeline,
+    spec_init_msg,
+    validate_etl_name,
+)
 from ._models import (
     BucketInfo,
     BucketSummary,
@@ -50,6 +56,7 @@ __all__ = [
     "class_init_msg",
     "code_init_msg",
     "load_token",
+    "parse_pipeline",
     "spec_init_msg",
     "validate_etl_name",
 ]

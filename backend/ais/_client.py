@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -416,32 +416,30 @@ class AisClient:
         return _wire.etl_pods(name, _json(health), metrics_json)
 
     async def transform_object(self, bucket: str, name: str, etl: str, args: str = "",
-                               max_bytes: int | None = None, *,
+                               max_bytes: int | None = None, *, pipeline: Sequence[str] = (),
                                timeout: float | None = None) -> bytes:
-        """The object as the ETL transforms it (inline; hpull's redirect to the transformer is
-        followed). ``timeout`` overrides the client's read timeout for slow transforms."""
-        params = {"provider": "ais", "etl_name": etl}
-        if args:
-            params["etl_args"] = args
+        """The object as the ETL (then the ``pipeline``'s ETLs) transforms it (inline; hpull's
+        redirect to the transformer is followed). ``timeout`` overrides the client's read
+        timeout for slow transforms."""
+        params = _etl_params(etl, args, pipeline)
         resp = await self._send("GET", _object_path(bucket, name), params=params, follow=True,
                                 stream=True, timeout=timeout)
         return await self._read_capped(resp, max_bytes, timeout)
 
     async def copy_transformed(self, bucket: str, name: str, etl: str, dst_bucket: str,
-                               dst_name: str, args: str = "", *,
+                               dst_name: str, args: str = "", *, pipeline: Sequence[str] = (),
                                timeout: float | None = None) -> None:
         """Transform one object into ``ais://dst_bucket/dst_name`` (synchronously)."""
-        params = {"provider": "ais", "object_to": f"ais/@#/{dst_bucket}/{dst_name}",
-                  "etl_name": etl, "latest-ver": "false", "synchronize": "false"}
-        if args:
-            params["etl_args"] = args
+        params = {**_etl_params(etl, args, pipeline),
+                  "object_to": f"ais/@#/{dst_bucket}/{dst_name}", "latest-ver": "false",
+                  "synchronize": "false"}
         await self._put(_object_path(bucket, name), params, None, 0, timeout)
 
     async def start_bucket_transform(self, src: str, dst: str, etl: str, *,
                                      ext: dict[str, str] | None = None, prefix: str = "",
                                      prepend: str = "", dry_run: bool = False,
-                                     continue_on_error: bool = False,
-                                     num_workers: int = 0) -> str:
+                                     continue_on_error: bool = False, num_workers: int = 0,
+                                     pipeline: Sequence[str] = ()) -> str:
         """Transform every object of ``src`` (under ``prefix``) into ``dst`` (``etl-bck``);
         returns the job's xid."""
         value: dict[str, Any] = {"id": etl, "prefix": prefix, "prepend": prepend,
@@ -453,6 +451,8 @@ class AisClient:
             value["num-workers"] = num_workers
         if continue_on_error:
             value["coer"] = True
+        if pipeline:
+            value["pipeline"] = list(pipeline)
         resp = await self._send("POST", _bucket_path(src),
                                 params={"provider": "ais", "bck_to": f"ais/@#/{dst}/"},
                                 body=_act("etl-bck", value), headers=_JSON)
@@ -490,3 +490,12 @@ class AisClient:
         resp = await self._send("GET", "/v1/cluster", params={"what": "status_all"}, body=body,
                                 headers=_JSON)
         return [_wire.job_status(s) for s in _json(resp) or ()]
+
+
+def _etl_params(etl: str, args: str, pipeline: Sequence[str]) -> dict[str, str]:
+    params = {"provider": "ais", "etl_name": etl}
+    if args:
+        params["etl_args"] = args
+    if pipeline:
+        params["etl_pipeline"] = ",".join(pipeline)
+    return params

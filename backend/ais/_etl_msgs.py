@@ -36,6 +36,15 @@ def validate_etl_name(name: str) -> str | None:
     return None
 
 
+def parse_pipeline(text: str) -> list[str]:
+    """``"etl2, etl3"`` (or ``"etl2 >> etl3"``) → the ETL names of a pipeline's next stages;
+    raises ValueError naming a bad one."""
+    names = [n.strip() for n in re.split(r",|>>", text) if n.strip()]
+    for name in names:
+        _check_name(name)
+    return names
+
+
 def _check_name(name: str) -> None:
     if reason := validate_etl_name(name):
         raise ValueError(reason)
