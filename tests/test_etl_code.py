@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sys
 
-from tests.conftest import code_msg, make_wheel
+import pytest
+
+from backend.local.etl._msgs import CODE_RUNTIMES
+from tests.conftest import MANIFESTS, code_msg, make_wheel
+
+MD5_CODE = (MANIFESTS / "md5" / "code.py").read_bytes()
 
 
 def test_dependencies_are_installed_for_the_etl(http, bucket, etl_cleanup, tmp_dir) -> None:
@@ -69,3 +75,19 @@ def test_missing_hook_function_is_rejected(http) -> None:
     resp = http.put("/v1/etl", json=msg)
     assert resp.status_code == 400
     assert 'no top-level function "finish" (funcs.after)' in resp.json()["message"]
+
+
+@pytest.mark.parametrize("runtime", CODE_RUNTIMES)
+def test_every_python_runtime_runs_on_this_interpreter(http, bucket, etl_cleanup,
+                                                       runtime: str) -> None:
+    name = "rt-" + runtime.replace(".", "-")
+    etl_cleanup.append(name)
+    resp = http.put("/v1/etl", json=code_msg(name, MD5_CODE, comm="hpush://", runtime=runtime))
+    assert resp.status_code == 200, resp.text
+    bucket.object("o").get_writer().put_content(b"some text :)\n")
+    resp = http.get(f"/v1/objects/{bucket.name}/o", params={"etl_name": name})
+    assert resp.text == "393c6706efb128fbc442d3f7d084a426"
+    logs = base64.b64decode(http.get(f"/v1/etl/{name}/logs").json()[0]["logs"]).decode()
+    host = f"python{sys.version_info.major}.{sys.version_info.minor}v2"
+    noted = f"note: runtime {runtime} runs on this machine's Python" in logs
+    assert noted == (runtime != host)
