@@ -13,16 +13,20 @@ from aisetl_tui.screens._base import PollingScreen
 
 
 class SlowScreen(PollingScreen):
-    """A screen whose fetch is still waiting on the cluster when the app quits."""
+    """A screen whose fetches wait on the cluster for a minute."""
+
+    INTERVAL = 0.2
 
     def __init__(self) -> None:
         super().__init__()
+        self.loads = 0
         self.widgets_when_cancelled: list[int] = []
 
     def compose_body(self) -> ComposeResult:
         yield Static("data", id="data")
 
     async def load(self) -> Any:
+        self.loads += 1
         try:
             await asyncio.sleep(60)
         except asyncio.CancelledError:
@@ -36,7 +40,21 @@ async def test_a_fetch_in_flight_ends_before_the_screens_widgets_go() -> None:
     async with app.run_test(size=(60, 10)) as pilot:
         await app.push_screen(screen)
         await pilot.pause()
-        before = len(screen.widgets_when_cancelled)  # a fetch replaced by a newer one
+        before = len(screen.widgets_when_cancelled)  # fetches replaced before this point
     # The app quit while a fetch was in flight. Ending it only once the widgets were gone let
     # a fetch that finished in between render into an empty screen and crash the app.
     assert screen.widgets_when_cancelled[before:] == [1]
+
+
+async def test_a_replaced_fetch_schedules_no_other() -> None:
+    app = AisEtlApp(endpoint="http://127.0.0.1:9", kube=None)
+    screen = SlowScreen()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await app.push_screen(screen)
+        await pilot.pause()
+        loads = screen.loads
+        screen.refresh_now()  # ctrl+r while a fetch is in flight: that one is cancelled
+        await pilot.pause(4 * SlowScreen.INTERVAL)
+        # Only the new fetch: the cancelled one used to arm the timer for yet another.
+        assert screen.loads == loads + 1
+

@@ -22,15 +22,21 @@ from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
 
 if TYPE_CHECKING:
+    from textual.worker_manager import WorkerManager
+
     from ..app import AisEtlApp
+
 
 class EndsWorkersFirst:
     """For screens whose workers touch their widgets: when the screen is removed (popped, or
     the app quitting), its workers end first. Textual cancels them only once the widgets are
     gone, and a request finishing in between would find none and crash the app."""
 
+    if TYPE_CHECKING:
+        workers: WorkerManager  # a mixin of Screen (not a subclass: that would change the CSS)
+
     def on_prune(self, event: Prune) -> None:
-        self.workers.cancel_node(self)  # type: ignore[attr-defined]
+        self.workers.cancel_node(self)  # type: ignore[arg-type]
 
 
 class AppScreen(EndsWorkersFirst, Screen):
@@ -39,6 +45,7 @@ class AppScreen(EndsWorkersFirst, Screen):
     TITLE_TEXT: ClassVar[str] = ""
     AUTO_FOCUS = None  # focus_main() decides; the hidden filter must never take the keys
     MUTATING: ClassVar[frozenset[str]] = frozenset()  # actions hidden with --readonly
+    _problem: tuple[str, str] = ("", "")  # what the problem line shows, and its style
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="back"),
     ]
@@ -63,7 +70,6 @@ class AppScreen(EndsWorkersFirst, Screen):
     def on_screen_resume(self) -> None:
         self.focus_main()
 
-
     def compose_body(self) -> ComposeResult:
         yield from ()
 
@@ -82,10 +88,14 @@ class AppScreen(EndsWorkersFirst, Screen):
 
     # --- problems ---------------------------------------------------------------------------
 
+    @property
+    def problem(self) -> str:
+        return self._problem[0]
+
     def show_problem(self, message: str, style: str = "red") -> None:
         """One line over the screen's data, in ``style``; ``message`` is plain text, not
         markup (errors quote object names and paths, which may hold "[")."""
-        if (message, style) == getattr(self, "_problem", ("", "")):
+        if (message, style) == self._problem:
             return  # unchanged: no repaint, no relayout
         self._problem = (message, style)
         problem = self.query_one("#problem", Static)

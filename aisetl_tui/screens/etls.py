@@ -51,6 +51,8 @@ class EtlsScreen(TableScreen):
 
     async def fetch(self, client: AisClient) -> list[EtlInfo]:
         etls = await client.list_etls()
+        listed = {e.name for e in etls}  # a deleted ETL's name may come back with another comm
+        self._comm = {key: comm for key, comm in self._comm.items() if key[0] in listed}
         missing = [e for e in etls if (e.name, e.xid) not in self._comm]
         details = await asyncio.gather(*(client.etl_details(e.name) for e in missing),
                                        return_exceptions=True)

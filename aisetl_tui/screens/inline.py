@@ -15,6 +15,8 @@ from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
 from ._base import AppScreen
 from .dialogs import PromptScreen
 
+PIPELINE_PROBLEM = "then: "
+
 
 def parse_destination(text: str, default_name: str) -> tuple[str, str]:
     """``bucket`` or ``bucket/name`` (an optional ``ais://`` in front)."""
@@ -100,9 +102,10 @@ class InlineTransformScreen(AppScreen):
         try:
             pipeline = parse_pipeline(self.query_one("#pipeline", Input).value)
         except ValueError as err:
-            self.show_problem(f"then: {err}")
+            self.show_problem(f"{PIPELINE_PROBLEM}{err}")
             return None
-        self.show_problem("")
+        if self.problem.startswith(PIPELINE_PROBLEM):  # others stay (a load error)
+            self.show_problem("")
         return pipeline
 
     @on(Input.Submitted, "#args")

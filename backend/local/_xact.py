@@ -41,6 +41,7 @@ class Xaction:
     src: str | None = None
     dst: str | None = None
     etl: str = ""
+    pipeline: tuple[str, ...] = ()  # the ETLs after ``etl``: stopping one aborts the job too
     started: float = field(default_factory=time.time)
     ended: float | None = None
     aborted: bool = False

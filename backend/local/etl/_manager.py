@@ -25,7 +25,7 @@ from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
-from ._msgs import HPULL, EtlSpec, etl_not_found, parse_init_msg
+from ._msgs import HPULL, HPUSH, IO, WS, EtlSpec, etl_not_found, parse_init_msg
 from ._offline import TCBMsg, run_job
 from ._pod import Pod, PodError, reap_orphans
 
@@ -224,10 +224,11 @@ class TargetEtls:
         """``GET /v1/objects/B/O?etl_name=...``: the transformed object, streamed."""
         etl = self.get(request.query["etl_name"])
         etl_args = request.query.get("etl_args", "")
-        pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
-        if pipeline and etl.spec.comm == HPULL:
+        stages = request.query.get("etl_pipeline", "")
+        if stages.strip(", ") and etl.spec.comm == HPULL:
             raise AISHTTPError(400, f"etl job {etl.spec.name}: hpull:// does not support "
                                "etl_pipeline (the client reads the transformer's answer)")
+        pipeline = self.pipeline_urls(stages)
         meta = await self.target.io(self.target.store.head, bucket, obj)
         fqn = self.target.store.fqn(bucket, obj)
         etl.count_in(meta.size)
@@ -237,20 +238,21 @@ class TargetEtls:
             return web.Response(status=307, headers={"Location": location})
         try:
             node_url = ",".join(pipeline)
-            if etl.spec.comm in ("hpush://", "io://"):
+            if etl.spec.comm in (HPUSH, IO):
                 return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args,
                                                  node_url)
-            data = await etl.comm.transform(bucket, obj, fqn, etl_args, node_url)
+            data = _returned(await etl.comm.transform(bucket, obj, fqn, etl_args, node_url))
         except TransformError as err:
             self._inline_error(etl, bucket, obj, err)
             raise AISHTTPError(err.status, str(err), "ErrETL") from None
-        assert isinstance(data, bytes)
         self._count_out(etl, len(data))
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
                              fqn: str, etl_args: str, node_url: str) -> web.StreamResponse:
         async with etl.comm.open(bucket, obj, fqn, etl_args, node_url) as upstream:
+            if upstream.status == 204:  # "delivered", with nowhere to deliver to
+                raise _no_result()
             resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
             if upstream.content_length is not None:
                 resp.content_length = upstream.content_length
@@ -277,10 +279,10 @@ class TargetEtls:
                    dst_obj: str) -> web.Response:
         """Single-object copy with transform: transform here, write where the owner is."""
         etl = self.get(request.query["etl_name"])
+        pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
         meta = await self.target.io(self.target.store.head, bucket, obj)
         etl.count_in(meta.size)
         try:
-            pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
             kind, size = await self.deliver(etl, etl.xid, bucket, obj,
                                             request.query.get("etl_args", ""), dst_bucket,
                                             dst_obj, pipeline)
@@ -300,12 +302,16 @@ class TargetEtls:
         fqn = self.target.store.fqn(bucket, obj)
         owner = self.target.smap.owner(dst_bucket, dst_obj)
         local = owner.daemon_id == self.target.node.daemon_id
+        direct = not local and etl.spec.direct_put and not dry_run
         stages = list(pipeline)
-        if not local and etl.spec.direct_put and not dry_run:
+        if direct:
             stages.append(f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}")
         result = await etl.comm.transform(bucket, obj, fqn, etl_args, ",".join(stages))
-        if isinstance(result, Delivered):
+        if isinstance(result, Delivered) and direct:
+            if pipeline and etl.spec.comm == WS and not result.size:
+                raise _no_result()  # the SDK's ws server answers a failed stage with "0"
             return "out", result.size
+        result = _returned(result)
         if dry_run:
             return "loc", len(result)
         if local:
@@ -355,7 +361,8 @@ class TargetEtls:
         etl = self.get(msg.etl_name)
         pipeline = self.pipeline_urls(msg.pipeline)
         xact = self.target.xacts.add(Xaction(body["xid"], body["kind"], src=body["src"],
-                                             dst=body["dst"], etl=etl.spec.name))
+                                             dst=body["dst"], etl=etl.spec.name,
+                                             pipeline=tuple(msg.pipeline or ())))
         task = asyncio.create_task(run_job(self, etl, xact, body["src"], body["dst"], msg,
                                            pipeline))
         self._jobs[xact.id] = task
@@ -364,7 +371,7 @@ class TargetEtls:
 
     def _abort_jobs(self, etl_name: str, reason: str) -> None:
         for xact in self.target.xacts.query(only_running=True):
-            if xact.etl == etl_name and xact.kind != "etl-inline":
+            if etl_name in (xact.etl, *xact.pipeline) and xact.kind != "etl-inline":
                 xact.abort(reason)
 
     async def query_xactions(self, request: web.Request) -> web.Response:
@@ -396,3 +403,17 @@ def _query(raw: dict) -> dict:
     return {"id": lower.get("id") or "", "kind": lower.get("kind") or "",
             "bck": lower.get("bck") or {}, "show_active": lower.get("show_active")
             or lower.get("onlyrunning") or False}
+
+
+def _returned(result: bytes | Delivered) -> bytes:
+    """The bytes a transform returned to this target. An answer of "delivered" where nothing
+    was to be put elsewhere means a pipeline's later stage failed or produced nothing (the SDK
+    answers both that way), and is not taken for an empty result."""
+    if isinstance(result, Delivered):
+        raise _no_result()
+    return result
+
+
+def _no_result() -> TransformError:
+    return TransformError("ETL error: the pipeline returned no result: a later stage failed "
+                          "or produced nothing (see its logs)")
