@@ -32,22 +32,26 @@ class ReverseWs(FastAPIServer):
         return data[::-1]
 
 
-@pytest.fixture
-def stages(http, client: Client, etl_cleanup):
+@pytest.fixture(scope="module")
+def stages(http, client: Client):
     """``pipe-md5`` (the tutorial's code, hpush) as the next stage of the first ones:
     ``pipe-reverse`` (code, hpush), ``pipe-reverse-nodp`` (the same without direct put) and
-    ``pipe-reverse-ws`` (an SDK class over ws); ``pipe-fails`` and ``pipe-slow`` as later
-    stages that raise, and that take their time."""
+    ``pipe-reverse-ws`` (an SDK class over ws); ``pipe-fails`` as a later stage that raises.
+    Started once for the module; stopped and deleted after it."""
     md5 = (MANIFESTS / "md5" / "code.py").read_bytes()
-    for name, code, direct_put in (("pipe-md5", md5, True), ("pipe-reverse", REVERSE, True),
-                                   ("pipe-reverse-nodp", REVERSE, False),
-                                   ("pipe-fails", FAILS, True), ("pipe-slow", SLOW, True)):
-        etl_cleanup.append(name)
-        resp = http.put("/v1/etl", json=code_msg(name, code, comm="hpush://",
-                                                 support_direct_put=direct_put))
-        assert resp.status_code == 200, resp.text
-    etl_cleanup.append("pipe-reverse-ws")
-    client.etl("pipe-reverse-ws").init_class(comm_type="ws", direct_put=True)(ReverseWs)
+    names = ["pipe-md5", "pipe-reverse", "pipe-reverse-nodp", "pipe-fails", "pipe-reverse-ws"]
+    try:
+        for name, code, direct_put in (("pipe-md5", md5, True), ("pipe-reverse", REVERSE, True),
+                                       ("pipe-reverse-nodp", REVERSE, False),
+                                       ("pipe-fails", FAILS, True)):
+            resp = http.put("/v1/etl", json=code_msg(name, code, comm="hpush://",
+                                                     support_direct_put=direct_put))
+            assert resp.status_code == 200, resp.text
+        client.etl("pipe-reverse-ws").init_class(comm_type="ws", direct_put=True)(ReverseWs)
+        yield
+    finally:
+        for name in names:
+            http.delete(f"/v1/etl/{name}")  # stops it first
 
 
 @pytest.mark.parametrize("first", ["pipe-reverse", "pipe-reverse-ws"])
@@ -118,7 +122,10 @@ def test_a_failing_later_stage_is_an_error_not_a_result(http, client: Client, bu
 
 
 def test_stopping_a_later_stage_aborts_the_jobs_that_use_it(http, client: Client, bucket,
-                                                           stages) -> None:
+                                                           stages, etl_cleanup) -> None:
+    etl_cleanup.append("pipe-slow")
+    assert http.put("/v1/etl", json=code_msg("pipe-slow", SLOW, comm="hpush://",
+                                             support_direct_put=True)).status_code == 200
     put_payloads(bucket, 200)  # 50 ms each in pipe-slow: seconds in all
     dst = client.bucket(bucket.name + "-slow")
     try:
