@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -76,10 +76,15 @@ class Communicator:
 
     @contextlib.asynccontextmanager
     async def open(self, bucket: str, obj: str, fqn: str, etl_args: str,
-                   node_url: str = "") -> AsyncIterator[aiohttp.ClientResponse]:
-        """One request to the transformer; the response is 200 (the result) or 204 (delivered)."""
+                   pipeline: Sequence[str] = (),
+                   destination: str = "") -> AsyncIterator[aiohttp.ClientResponse]:
+        """One request to the transformer, which hands its result to the ``pipeline``'s next
+        transformers (their URLs), the last of which puts it at ``destination`` (a direct-put
+        URL) if one is given; the response is 200 (the result) or, only with a
+        ``destination``, 204 (delivered)."""
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
+        node_url = _node_url(pipeline, destination)
         headers = {"Ais-Node-Url": node_url} if node_url else {}
         try:
             if self.spec.comm == HPULL:
@@ -95,6 +100,8 @@ class Communicator:
             async with request as resp:
                 if resp.status >= 400:
                     raise self._failure(resp.status, await resp.read(), resp.content_type)
+                if resp.status == 204 and not destination:
+                    raise _no_result()  # "delivered", with nowhere to deliver to
                 yield resp
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform "
@@ -113,11 +120,13 @@ class Communicator:
         return TransformError(f"ETL error: {text}", 500)
 
     async def transform(self, bucket: str, obj: str, fqn: str, etl_args: str,
-                        node_url: str = "") -> bytes | Delivered:
-        """The whole result, or :class:`Delivered` if it went straight to ``node_url``."""
+                        pipeline: Sequence[str] = (),
+                        destination: str = "") -> bytes | Delivered:
+        """The whole result (see :meth:`open`), or :class:`Delivered` if it went straight to
+        the ``destination``."""
         if self.spec.comm == WS:
-            return await self._ws(obj, fqn, etl_args, node_url)
-        async with self.open(bucket, obj, fqn, etl_args, node_url) as resp:
+            return await self._ws(obj, fqn, etl_args, pipeline, destination)
+        async with self.open(bucket, obj, fqn, etl_args, pipeline, destination) as resp:
             if resp.status == 204:
                 return Delivered(int(resp.headers.get("Ais-Direct-Put-Length", "0") or 0))
             try:
@@ -128,13 +137,14 @@ class Communicator:
 
     # --- ws:// ------------------------------------------------------------------------------
 
-    async def _ws(self, obj: str, fqn: str, etl_args: str, node_url: str) -> bytes | Delivered:
+    async def _ws(self, obj: str, fqn: str, etl_args: str, pipeline: Sequence[str],
+                  destination: str) -> bytes | Delivered:
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
         ctrl = {"fqn": quote(fqn, safe=""), "path": obj}
         if etl_args:
             ctrl["etl_args"] = etl_args
-        if node_url:
+        if node_url := _node_url(pipeline, destination):
             ctrl["pipeline"] = node_url
         ws = await self._ws_take()
         ok = False
@@ -146,8 +156,12 @@ class Communicator:
                 return msg.data
             if msg.type == aiohttp.WSMsgType.TEXT:
                 ok = True
-                if msg.data.strip().isdigit() and node_url:
-                    return Delivered(int(msg.data))
+                size = msg.data.strip()
+                if size.isdigit() and node_url:
+                    # The SDK's ws server answers a failed pipeline stage with "0" too.
+                    if destination and not (pipeline and size == "0"):
+                        return Delivered(int(size))
+                    raise _no_result()
                 raise TransformError(f"ETL error: {msg.data}")
             raise TransformError(f"ETL error: transformer {self.pod.name} closed the websocket")
         except TimeoutError:
@@ -177,3 +191,15 @@ class Communicator:
     async def close(self) -> None:
         idle, self._ws_idle = self._ws_idle, []
         await asyncio.gather(*(ws.close() for ws in idle), return_exceptions=True)
+
+
+def _node_url(pipeline: Sequence[str], destination: str) -> str:
+    """``Ais-Node-Url``: the next stages, then where the last one puts the result."""
+    return ",".join([*pipeline, destination] if destination else pipeline)
+
+
+def _no_result() -> TransformError:
+    """A "delivered" answer where nothing was to be put anywhere: a pipeline's later stage
+    failed or produced nothing (the SDK answers both that way). Not an empty result."""
+    return TransformError("ETL error: the pipeline returned no result: a later stage failed "
+                          "or produced nothing (see its logs)")

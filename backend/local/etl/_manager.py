@@ -25,7 +25,7 @@ from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
-from ._msgs import HPULL, HPUSH, IO, WS, EtlSpec, etl_not_found, parse_init_msg
+from ._msgs import HPULL, HPUSH, IO, EtlSpec, etl_not_found, parse_init_msg
 from ._offline import TCBMsg, run_job
 from ._pod import Pod, PodError, reap_orphans
 
@@ -237,22 +237,20 @@ class TargetEtls:
             location = etl.comm.pull_url(bucket, obj, fqn, etl_args)
             return web.Response(status=307, headers={"Location": location})
         try:
-            node_url = ",".join(pipeline)
             if etl.spec.comm in (HPUSH, IO):
                 return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args,
-                                                 node_url)
-            data = _returned(await etl.comm.transform(bucket, obj, fqn, etl_args, node_url))
+                                                 pipeline)
+            data = await etl.comm.transform(bucket, obj, fqn, etl_args, pipeline)
         except TransformError as err:
             self._inline_error(etl, bucket, obj, err)
             raise AISHTTPError(err.status, str(err), "ErrETL") from None
+        assert isinstance(data, bytes)  # no destination: never "delivered"
         self._count_out(etl, len(data))
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
-                             fqn: str, etl_args: str, node_url: str) -> web.StreamResponse:
-        async with etl.comm.open(bucket, obj, fqn, etl_args, node_url) as upstream:
-            if upstream.status == 204:  # "delivered", with nowhere to deliver to
-                raise _no_result()
+                             fqn: str, etl_args: str, pipeline: list[str]) -> web.StreamResponse:
+        async with etl.comm.open(bucket, obj, fqn, etl_args, pipeline) as upstream:
             resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
             if upstream.content_length is not None:
                 resp.content_length = upstream.content_length
@@ -302,16 +300,12 @@ class TargetEtls:
         fqn = self.target.store.fqn(bucket, obj)
         owner = self.target.smap.owner(dst_bucket, dst_obj)
         local = owner.daemon_id == self.target.node.daemon_id
-        direct = not local and etl.spec.direct_put and not dry_run
-        stages = list(pipeline)
-        if direct:
-            stages.append(f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}")
-        result = await etl.comm.transform(bucket, obj, fqn, etl_args, ",".join(stages))
-        if isinstance(result, Delivered) and direct:
-            if pipeline and etl.spec.comm == WS and not result.size:
-                raise _no_result()  # the SDK's ws server answers a failed stage with "0"
+        destination = ""
+        if not local and etl.spec.direct_put and not dry_run:
+            destination = f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}"
+        result = await etl.comm.transform(bucket, obj, fqn, etl_args, pipeline, destination)
+        if isinstance(result, Delivered):
             return "out", result.size
-        result = _returned(result)
         if dry_run:
             return "loc", len(result)
         if local:
@@ -403,17 +397,3 @@ def _query(raw: dict) -> dict:
     return {"id": lower.get("id") or "", "kind": lower.get("kind") or "",
             "bck": lower.get("bck") or {}, "show_active": lower.get("show_active")
             or lower.get("onlyrunning") or False}
-
-
-def _returned(result: bytes | Delivered) -> bytes:
-    """The bytes a transform returned to this target. An answer of "delivered" where nothing
-    was to be put elsewhere means a pipeline's later stage failed or produced nothing (the SDK
-    answers both that way), and is not taken for an empty result."""
-    if isinstance(result, Delivered):
-        raise _no_result()
-    return result
-
-
-def _no_result() -> TransformError:
-    return TransformError("ETL error: the pipeline returned no result: a later stage failed "
-                          "or produced nothing (see its logs)")
