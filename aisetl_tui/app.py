@@ -20,7 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from backend.ais import AisClient, AisError, load_token
+from backend.ais import AisClient, AisError, load_token, pipeline_text
 from backend.kube import KubeClient, KubeConfigError, KubeError  # cheap: kubernetes loads lazily
 from backend.local import ClusterError, start_in_background
 
@@ -52,8 +52,7 @@ class JobRecord:
 
     @property
     def chain(self) -> str:
-        """``etl >> next >> ...``, as the SDK writes a pipeline."""
-        return " >> ".join((self.etl, *self.pipeline))
+        return pipeline_text(self.etl, self.pipeline)
 
 
 class AisEtlApp(App):

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from backend.ais import AisError, parse_pipeline
+from backend.ais import AisError, parse_pipeline, pipeline_text
 
 from ..rates import human_bytes
 from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
@@ -120,7 +120,7 @@ class InlineTransformScreen(AppScreen):
     @work(exclusive=True, group="transform")
     async def transform(self, etl: str, args: str, pipeline: list[str]) -> None:
         assert self.ais.client is not None
-        chain = " >> ".join((etl, *pipeline))
+        chain = pipeline_text(etl, pipeline)
         caption = self.query_one("#out-caption", Static)
         caption.update(f"output of {chain}: transforming…")
         try:

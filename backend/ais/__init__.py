@@ -14,6 +14,7 @@ from ._etl_msgs import (
     class_init_msg,
     code_init_msg,
     parse_pipeline,
+    pipeline_text,
     spec_init_msg,
     validate_etl_name,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "code_init_msg",
     "load_token",
     "parse_pipeline",
+    "pipeline_text",
     "spec_init_msg",
     "validate_etl_name",
 ]

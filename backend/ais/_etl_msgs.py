@@ -45,6 +45,12 @@ def parse_pipeline(text: str) -> list[str]:
     return names
 
 
+def pipeline_text(etl: str, pipeline: Sequence[str]) -> str:
+    """``etl >> next >> ...``, as the SDK writes a pipeline (and :func:`parse_pipeline` reads
+    the part after the first ETL)."""
+    return " >> ".join((etl, *pipeline))
+
+
 def _check_name(name: str) -> None:
     if reason := validate_etl_name(name):
         raise ValueError(reason)
