@@ -18,7 +18,7 @@ from ._comm import TransformError
 if TYPE_CHECKING:
     from ._manager import TargetEtl, TargetEtls
 
-AUTO_WORKERS = 4
+AUTO_WORKERS = 8
 AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 MAX_WORKERS = 64
 
