@@ -11,7 +11,7 @@ import pytest
 from aistore import Client
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Input, Label, Select, Static, TextArea
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.buckets import BucketsScreen
@@ -186,6 +186,7 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
             await app.push_screen(OfflineFormScreen(src=bucket.name, etl="app-reverse"))
             await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
                         and app.screen.query_one("#dst", Input).value, "the form")
+            assert app.screen.focused is app.screen.query_one("#dst", Input)  # all else chosen
             app.screen.query_one("#dst", Input).value = bucket.name + "-piped"
             app.screen.query_one("#pipeline", Input).value = "app-pipe-md5"
             await pilot.press("ctrl+s")
@@ -195,6 +196,12 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
                 app.screen.query_one("#caption", Static).render())
             assert client.bucket(bucket.name + "-piped").object("text").get_reader() \
                 .read_all() == expected.encode()
+
+            await pilot.press("escape")  # two buckets now: the form starts at the source
+            await app.push_screen(OfflineFormScreen(etl="app-reverse"))
+            await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
+                        and app.screen.focused is app.screen.query_one("#src", Select),
+                        "the source bucket focused")
     finally:
         for name in names:
             http.delete(f"/v1/etl/{name}")

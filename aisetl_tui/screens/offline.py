@@ -83,6 +83,9 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
         if not etls:
             self.fail("no ETL is running: init one first (:etls)")
         self._suggest_dst()
+        if self.focused is None or isinstance(self.focused, VerticalScroll):  # the user's own
+            empty = [s for s in self.query(Select) if s.value is Select.NULL]   # focus stays
+            (empty[0] if empty else self.query_one("#dst", Input)).focus()
 
     @on(Select.Changed)
     def _suggest_dst(self) -> None:
