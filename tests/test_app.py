@@ -11,7 +11,7 @@ import pytest
 from aistore import Client
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, Select, Static, TextArea
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static, TextArea
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.buckets import BucketsScreen
@@ -206,6 +206,31 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
         for name in names:
             http.delete(f"/v1/etl/{name}")
         client.bucket(bucket.name + "-piped").delete(missing_ok=True)
+
+
+async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalCluster,
+                                                              client: Client, http,
+                                                              bucket) -> None:
+    """Nothing to transform: the monitor says finished, and its bar is full, not an endless
+    indeterminate one."""
+    code = b"def transform(data):\n    return data\n"
+    assert http.put("/v1/etl", json=code_msg("app-empty", code)).status_code == 200
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            await app.push_screen(OfflineFormScreen(src=bucket.name, etl="app-empty"))
+            await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
+                        and app.screen.query_one("#dst", Input).value, "the form")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.finished, "the job to finish")
+            assert app.screen.query_one("#progress", ProgressBar).percentage == 1
+            assert str(app.screen.query_one("#overall-text", Label).render()).startswith(
+                "finished · 0 / 0 objects")
+    finally:
+        http.delete("/v1/etl/app-empty")
+        client.bucket(f"{bucket.name}-app-empty").delete(missing_ok=True)
 
 
 @pytest.mark.parametrize(

@@ -150,11 +150,15 @@ class JobMonitorScreen(PollingScreen):
         total_objs, total_bytes = self.totals or (None, None)
         p = progress([node_counters(s) for s in snaps], total_objs, total_bytes)
         rate = self.tracker.total()
-        bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=total_objs or None, progress=p.done_objs)
         states = {snap_state(s) for s in snaps}
         state = "aborted" if "aborted" in states else (
             "finished" if states == {"finished"} else "running")
+        bar = self.query_one("#progress", ProgressBar)
+        if total_objs:
+            bar.update(total=total_objs, progress=p.done_objs)
+        else:  # an empty source, or its size not known yet: indeterminate while it runs
+            bar.update(total=None if state == "running" else 1,
+                       progress=int(state == "finished"))
         of = f" / {total_objs:,}" if total_objs is not None else ""
         eta = ""
         if state == "running":
