@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,7 +126,9 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
                         and app.screen.finished, "the job to finish")
             monitor = app.screen
             text = str(monitor.query_one("#overall-text", Label).render())
-            assert "1 / 1 objects" in text and "finished" in text
+            # ended: the job's own time and average rate, not a rate winding down to zero
+            assert re.fullmatch(r"finished · 1 / 1 objects · 32 B in \d+\.\ds · [1-9][\d,]* obj/s"
+                                r" · \d+\.\d MB/s", text), text
             rows = [[str(c) for c in row] for row in monitor.query_one("#nodes", LiveTable).rows]
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
             assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
@@ -226,8 +229,9 @@ async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalClust
             await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
                         and app.screen.finished, "the job to finish")
             assert app.screen.query_one("#progress", ProgressBar).percentage == 1
-            assert str(app.screen.query_one("#overall-text", Label).render()).startswith(
-                "finished · 0 / 0 objects")
+            assert re.fullmatch(r"finished · 0 / 0 objects · 0 B in \d+\.\ds"
+                                r"( · 0 obj/s · 0\.0 MB/s)?",
+                                str(app.screen.query_one("#overall-text", Label).render()))
     finally:
         http.delete("/v1/etl/app-empty")
         client.bucket(f"{bucket.name}-app-empty").delete(missing_ok=True)

@@ -17,6 +17,7 @@ from backend.ais import AisClient, AisError, JobSnap, ObjError
 
 from ..rates import (
     Counters,
+    Progress,
     ThroughputTracker,
     eta_seconds,
     human_bytes,
@@ -160,15 +161,16 @@ class JobMonitorScreen(PollingScreen):
             bar.update(total=None if state == "running" else 1,
                        progress=int(state == "finished"))
         of = f" / {total_objs:,}" if total_objs is not None else ""
-        eta = ""
+        detail = f"{p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)}"
         if state == "running":
-            eta = f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}"
+            detail += (f" · {rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s"
+                       f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}")
+        else:  # the job's average: the current rate of an ended job only winds down
+            detail += f" {_average(p, _ran_for(snaps))}"
         err = next((s.err for s in snaps if s.err), "")
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
         text = Text.assemble(
-            (state, {"running": "yellow", "finished": "green"}.get(state, "red")),
-            f" · {p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)} · "
-            f"{rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s{eta}")
+            (state, {"running": "yellow", "finished": "green"}.get(state, "red")), f" · {detail}")
         if err:
             text.append(f"\n{err}", style="red")
         self.query_one("#overall-text", Label).update(text, layout=False)  # fixed height
@@ -232,3 +234,18 @@ class JobMonitorScreen(PollingScreen):
         self.app.push_screen(ConfirmScreen(f"Abort job [b]{self.xid}[/b]? Objects already "
                                            "written stay in the destination.", "Abort"),
                              lambda ok: self.run_worker(abort(), group="mutate") if ok else None)
+
+
+def _ran_for(snaps: list[JobSnap]) -> float:
+    """Seconds from the job's first start to its last end (every target has ended)."""
+    ended = [s.ended for s in snaps if s.ended is not None]
+    return (max(ended) - min(s.started for s in snaps)).total_seconds() if ended else 0.0
+
+
+def _average(p: Progress, seconds: float) -> str:
+    """``in 1.2s · 850 obj/s · 3.5 MB/s``: an ended job's time and average rates."""
+    took = f"in {seconds:.1f}s" if seconds < 10 else f"in {human_duration(seconds)}"
+    if seconds <= 0:
+        return took
+    return (f"{took} · {p.done_objs / seconds:,.0f} obj/s · "
+            f"{p.done_bytes / seconds / 1e6:,.1f} MB/s")
