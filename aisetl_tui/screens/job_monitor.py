@@ -244,7 +244,10 @@ def _ran_for(snaps: list[JobSnap]) -> float:
 
 def _average(p: Progress, seconds: float) -> str:
     """``in 1.2s · 850 obj/s · 3.5 MB/s``: an ended job's time and average rates."""
-    took = f"in {seconds:.1f}s" if seconds < 10 else f"in {human_duration(seconds)}"
+    if seconds < 1:
+        took = f"in {seconds * 1000:.0f}ms"
+    else:
+        took = f"in {seconds:.1f}s" if seconds < 10 else f"in {human_duration(seconds)}"
     if seconds <= 0:
         return took
     return (f"{took} · {p.done_objs / seconds:,.0f} obj/s · "
