@@ -21,6 +21,7 @@ from aisetl_tui.screens.etl_init import InitCodeScreen, InitSpecScreen
 from aisetl_tui.screens.file_picker import FilePickerScreen
 from aisetl_tui.screens.inline import InlineTransformScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
+from aisetl_tui.screens.jobs import JobsScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from aisetl_tui.screens.offline import OfflineFormScreen
@@ -235,6 +236,38 @@ async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalClust
     finally:
         http.delete("/v1/etl/app-empty")
         client.bucket(f"{bucket.name}-app-empty").delete(missing_ok=True)
+
+
+async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, client: Client,
+                                                         http, bucket) -> None:
+    """A job this app did not start (here, the SDK's) shows its source and destination, from
+    the cluster's own snapshots, and Enter opens its monitor."""
+    code = b"def transform(data):\n    return data\n"
+    assert http.put("/v1/etl", json=code_msg("app-jobs", code)).status_code == 200
+    bucket.object("a").get_writer().put_content(b"x")
+    dst = f"{bucket.name}-out"
+    try:
+        xid = bucket.transform(etl_name="app-jobs", to_bck=client.bucket(dst))
+        client.job(xid).wait(timeout=60, verbose=False)
+        app = AisEtlApp(endpoint=cluster.endpoint)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen) and any(
+                r[0] == xid and r[3:5] == [bucket.name, dst] for r in table_rows(app, "#jobs")),
+                "the job with its buckets")
+            row = next(r for r in table_rows(app, "#jobs") if r[0] == xid)
+            assert row[1] == "etl-bck" and row[5] == "finished"
+            app.screen.query_one("#jobs", DataTable).move_cursor(
+                row=[r[0] for r in table_rows(app, "#jobs")].index(xid))
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.finished, "its monitor")
+            assert f"ais://{bucket.name} => ais://{dst}" in str(
+                app.screen.query_one("#caption", Static).render())
+    finally:
+        http.delete("/v1/etl/app-jobs")
+        client.bucket(dst).delete(missing_ok=True)
 
 
 @pytest.mark.parametrize(

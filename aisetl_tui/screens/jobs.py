@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -35,24 +36,39 @@ class JobsScreen(TableScreen):
         Binding("ctrl+r", "refresh", "Refresh", id="jobs.refresh"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        # (source, destination) of jobs this app did not start, from their snapshots: asked
+        # once per job, as they never change.
+        self.buckets: dict[str, tuple[str, str]] = {}
+
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["JOB", "KIND", "ETL", "SOURCE", "DESTINATION", "STATE", "ENDED"],
                          sort_rows=False, id="jobs")
 
-    async def fetch(self, client: AisClient) -> list[JobStatus]:
-        jobs = await client.list_jobs()
-        return [j for j in jobs if j.kind in TRANSFORM_KINDS]
+    async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, tuple[str, str]]]:
+        jobs = [j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS]
+        unknown = [j.xid for j in jobs if j.xid not in self.ais.jobs and j.xid not in self.buckets]
+        found = await asyncio.gather(*(client.job_snaps(xid) for xid in unknown),
+                                     return_exceptions=True)
+        learned = {xid: (snaps[0].src, snaps[0].dst)
+                   if snaps and not isinstance(snaps, BaseException) else ("", "")
+                   for xid, snaps in zip(unknown, found, strict=True)}
+        return jobs, learned
 
-    def render_data(self, jobs: list[JobStatus]) -> None:
+    def render_data(self, data: tuple[list[JobStatus], dict[str, tuple[str, str]]]) -> None:
+        jobs, learned = data
+        listed = {j.xid for j in jobs}
+        self.buckets = {x: b for x, b in (self.buckets | learned).items() if x in listed}
         epoch = datetime.min.replace(tzinfo=UTC)
         jobs = sorted(jobs, key=lambda j: (j.ended is not None, j.ended or epoch), reverse=True)
         rows = {}
         for job in jobs:
             record = self.ais.jobs.get(job.xid)
+            etl, src, dst = ((record.chain, record.src, record.dst) if record
+                             else ("", *self.buckets.get(job.xid, ("", ""))))
             ended = job.ended.astimezone().strftime("%H:%M:%S") if job.ended else ""
-            rows[job.xid] = (job.xid, job.kind, record.chain if record else "",
-                             record.src if record else "", record.dst if record else "",
-                             job_state(job), ended)
+            rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job), ended)
         self.table.sync(rows)
 
     def on_data_table_row_selected(self) -> None:
