@@ -17,12 +17,13 @@ from backend.ais import AisClient, AisError, JobSnap, ObjError
 
 from ..rates import (
     Counters,
-    Progress,
+    Rate,
     ThroughputTracker,
     eta_seconds,
     human_bytes,
     human_duration,
     progress,
+    rate,
 )
 from ..widgets.chart import ThroughputChart
 from ..widgets.live_table import Column, LiveTable
@@ -165,8 +166,10 @@ class JobMonitorScreen(PollingScreen):
         if state == "running":
             detail += (f" · {rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s"
                        f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}")
-        else:  # the job's average: the current rate of an ended job only winds down
-            detail += f" {_average(p, _ran_for(snaps))}"
+        else:  # the job's own time and average rates
+            avg = _average(snaps, Counters(p.done_objs, p.done_bytes))
+            detail += (f" in {_took(_ran_for(snaps))} · {avg.objs_per_s:,.0f} obj/s · "
+                       f"{avg.bytes_per_s / 1e6:,.1f} MB/s")
         err = next((s.err for s in snaps if s.err), "")
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
         text = Text.assemble(
@@ -177,14 +180,18 @@ class JobMonitorScreen(PollingScreen):
 
     def _render_nodes(self, by_target: dict[str, JobSnap]) -> None:
         rows = {}
+        # A node that ended shows its average: its current rate only winds down to zero.
         for target, s in sorted(by_target.items()):
-            c, r = node_counters(s), self.tracker.nodes[target].current
+            c = node_counters(s)
+            r = self.tracker.nodes[target].current if s.ended is None else _average([s], c)
             rows[target] = (target, f"{c.objs:,}", human_bytes(c.bytes), f"{r.objs_per_s:,.0f}",
                             f"{r.bytes_per_s / 1e6:,.1f}", snap_state(s))
-        total = self.tracker.total()
-        objs = sum(node_counters(s).objs for s in by_target.values())
-        size = sum(node_counters(s).bytes for s in by_target.values())
-        rows["~total"] = (Text("Total:", style="bold"), f"{objs:,}", human_bytes(size),
+        snaps = list(by_target.values())
+        done = Counters(sum(node_counters(s).objs for s in snaps),
+                        sum(node_counters(s).bytes for s in snaps))
+        total = (_average(snaps, done) if all(s.ended is not None for s in snaps)
+                 else self.tracker.total())
+        rows["~total"] = (Text("Total:", style="bold"), f"{done.objs:,}", human_bytes(done.bytes),
                           f"{total.objs_per_s:,.0f}", f"{total.bytes_per_s / 1e6:,.1f}", "")
         self.query_one("#nodes", LiveTable).sync(rows)
 
@@ -242,13 +249,12 @@ def _ran_for(snaps: list[JobSnap]) -> float:
     return (max(ended) - min(s.started for s in snaps)).total_seconds() if ended else 0.0
 
 
-def _average(p: Progress, seconds: float) -> str:
-    """``in 1.2s · 850 obj/s · 3.5 MB/s``: an ended job's time and average rates."""
+def _average(snaps: list[JobSnap], done: Counters) -> Rate:
+    """``done`` over the time these targets ran the job."""
+    return rate(Counters(0, 0), done, _ran_for(snaps))
+
+
+def _took(seconds: float) -> str:
     if seconds < 1:
-        took = f"in {seconds * 1000:.0f}ms"
-    else:
-        took = f"in {seconds:.1f}s" if seconds < 10 else f"in {human_duration(seconds)}"
-    if seconds <= 0:
-        return took
-    return (f"{took} · {p.done_objs / seconds:,.0f} obj/s · "
-            f"{p.done_bytes / seconds / 1e6:,.1f} MB/s")
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.1f}s" if seconds < 10 else human_duration(seconds)
