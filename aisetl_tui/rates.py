@@ -47,7 +47,7 @@ class NodeSeries:
     last: Counters | None = None
     last_time: float = 0.0
     current: Rate = ZERO
-    history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    history: deque[Rate] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
 class ThroughputTracker:
@@ -62,11 +62,11 @@ class ThroughputTracker:
             node = self.nodes.setdefault(target, NodeSeries())
             node.current = rate(node.last, cur, when - node.last_time) if node.last else ZERO
             node.last, node.last_time = cur, when
-            node.history.append(node.current.bytes_per_s)
+            node.history.append(node.current)
         for target, node in self.nodes.items():
             if target not in counters:  # a target that stopped reporting moves nothing
                 node.current = ZERO
-                node.history.append(0.0)
+                node.history.append(ZERO)
 
     def total(self) -> Rate:
         return Rate(sum(n.current.objs_per_s for n in self.nodes.values()),

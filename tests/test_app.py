@@ -134,6 +134,8 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
             assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
             assert int(rows[-1][3].replace(",", "")) > 0  # ended: the average, not zero
+            # 32-byte outputs: the chart counts objects, as MB/s would read 0.0
+            assert "(obj/s," in str(monitor.query_one("#chart-title", Static).render())
             assert client.bucket("app-transform-md5").object("shard.in").get_reader() \
                 .read_all() == SHARD_MD5.encode()
 
@@ -245,7 +247,7 @@ async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, c
     the cluster's own snapshots, and Enter opens its monitor."""
     code = b"def transform(data):\n    return data\n"
     assert http.put("/v1/etl", json=code_msg("app-jobs", code)).status_code == 200
-    bucket.object("a").get_writer().put_content(b"x")
+    bucket.object("a").get_writer().put_content(b"x" * 2_000_000)
     dst = f"{bucket.name}-out"
     try:
         xid = bucket.transform(etl_name="app-jobs", to_bck=client.bucket(dst))
@@ -266,6 +268,8 @@ async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, c
                         and app.screen.finished, "its monitor")
             assert f"ais://{bucket.name} => ais://{dst}" in str(
                 app.screen.query_one("#caption", Static).render())
+            # 2 MB outputs: the chart is in MB/s
+            assert "(MB/s," in str(app.screen.query_one("#chart-title", Static).render())
     finally:
         http.delete("/v1/etl/app-jobs")
         client.bucket(dst).delete(missing_ok=True)

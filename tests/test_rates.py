@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aisetl_tui.rates import (
+    ZERO,
     Counters,
     ThroughputTracker,
     eta_seconds,
@@ -42,7 +43,8 @@ def test_tracker_handles_targets_coming_and_going() -> None:
     assert t.nodes["a"].current.objs_per_s == pytest.approx(10)
     t.add(13.5, {"a": Counters(25, 2500), "c": Counters(17, 1700)})
     assert t.nodes["c"].current.objs_per_s == pytest.approx(10)
-    assert list(t.nodes["b"].history)[-2:] == [0.0, 0.0]
+    assert list(t.nodes["b"].history)[-2:] == [ZERO, ZERO]
+    assert [r.objs_per_s for r in t.nodes["c"].history] == [0.0, 10.0]
 
 
 def test_history_is_bounded() -> None:

@@ -33,6 +33,7 @@ from .dialogs import ConfirmScreen
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
 MAX_ERRORS_SHOWN = 50
 DISPLAY_KIND = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
+CHART_TITLE = "[b]throughput per node ({unit}, last minutes)[/b]"
 
 
 @dataclass
@@ -73,6 +74,8 @@ class JobMonitorScreen(PollingScreen):
         self._errors: list[ObjError] = []
         self._caption = ""
         self._error_lines = 0
+        self._done = Counters(0, 0)  # all nodes' output so far
+        self._chart_unit = "MB/s"
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"job {self.xid}", id="caption")
@@ -82,7 +85,7 @@ class JobMonitorScreen(PollingScreen):
         yield LiveTable([Column("TARGET"), Column("OBJECTS", "right"), Column("BYTES", "right"),
                          Column("OBJ/S", "right"), Column("MB/S", "right"), Column("STATE")],
                         id="nodes")
-        yield Static("[b]throughput per node (MB/s, last minutes)[/b]")
+        yield Static(CHART_TITLE.format(unit="MB/s"), id="chart-title")
         yield ThroughputChart(id="chart")
         yield Static("", id="errors")
 
@@ -187,8 +190,8 @@ class JobMonitorScreen(PollingScreen):
             rows[target] = (target, f"{c.objs:,}", human_bytes(c.bytes), f"{r.objs_per_s:,.0f}",
                             f"{r.bytes_per_s / 1e6:,.1f}", snap_state(s))
         snaps = list(by_target.values())
-        done = Counters(sum(node_counters(s).objs for s in snaps),
-                        sum(node_counters(s).bytes for s in snaps))
+        done = self._done = Counters(sum(node_counters(s).objs for s in snaps),
+                                     sum(node_counters(s).bytes for s in snaps))
         total = (_average(snaps, done) if all(s.ended is not None for s in snaps)
                  else self.tracker.total())
         rows["~total"] = (Text("Total:", style="bold"), f"{done.objs:,}", human_bytes(done.bytes),
@@ -196,8 +199,17 @@ class JobMonitorScreen(PollingScreen):
         self.query_one("#nodes", LiveTable).sync(rows)
 
     def _render_chart(self) -> None:
+        # In the unit that gives the larger numbers: MB/s once outputs average 1 MB or more,
+        # objects/s below (an MD5 job's 32-byte outputs would chart 0.0 MB/s).
+        by_bytes = self._done.bytes / 1e6 >= max(1, self._done.objs)
+        unit = "MB/s" if by_bytes else "obj/s"
+        series = {target: [r.bytes_per_s if by_bytes else r.objs_per_s for r in node.history]
+                  for target, node in self.tracker.nodes.items()}
         self.query_one("#chart", ThroughputChart).show(
-            {target: node.history for target, node in self.tracker.nodes.items()})
+            series, unit, 1e6 if by_bytes else 1, 1 if by_bytes else 0)
+        if unit != self._chart_unit:
+            self._chart_unit = unit
+            self.query_one("#chart-title", Static).update(CHART_TITLE.format(unit=unit))
 
     def _render_errors(self, snaps: list[JobSnap]) -> None:
         count = max(len(self._errors), sum(s.obj_errors for s in snaps))

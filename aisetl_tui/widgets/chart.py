@@ -37,14 +37,17 @@ class ThroughputChart(Widget):
         self._series: Mapping[str, Sequence[float]] = {}
         self._unit = "MB/s"
         self._divisor = 1e6
+        self._digits = 1
         self._lines: list[Strip] | None = None  # built for ``_width``; None: build again
         self._width = 0
 
     def show(self, series: Mapping[str, Sequence[float]], unit: str = "MB/s",
-             divisor: float = 1e6) -> None:
-        """Chart ``series`` (bytes/s per node, oldest first), scaled to their common top."""
+             divisor: float = 1e6, digits: int = 1) -> None:
+        """Chart ``series`` (per node, oldest first; shown divided by ``divisor`` in ``unit``
+        with ``digits`` decimals), scaled to their common top."""
         new_height = len(series) != len(self._series)
         self._series, self._unit, self._divisor = dict(series), unit, divisor
+        self._digits = digits
         self._lines = None
         self.refresh(layout=new_height)  # relayout only when nodes come or go
 
@@ -60,7 +63,7 @@ class ThroughputChart(Widget):
             lines.append(Strip([
                 Segment(f"{name[:LABEL_WIDTH]:>{LABEL_WIDTH}} ", LABEL_STYLE),
                 Segment(sparkline(values, bars_width, top), BARS_STYLE),
-                Segment(f" {current:>{VALUE_WIDTH - 6},.1f} {self._unit}"),
+                Segment(f" {current:>{VALUE_WIDTH - 6},.{self._digits}f} {self._unit}"),
             ]))
         return lines
 
