@@ -186,8 +186,8 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
             app.screen.query_one("#pipeline", Input).value = "app-pipe-md5"
             await pilot.press("enter")
             await until(pilot, lambda: output() == expected, "the pipeline's output")
-            assert "output of app-reverse >> app-pipe-md5" in str(
-                app.screen.query_one("#out-caption", Static).render())
+            assert re.fullmatch(r"output of app-reverse >> app-pipe-md5: 32 B in [\d.,]+ ms",
+                                str(app.screen.query_one("#out-caption", Static).render()))
 
             await pilot.press("escape")
             await app.push_screen(OfflineFormScreen(src=bucket.name, etl="app-reverse"))

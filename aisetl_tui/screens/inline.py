@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -123,6 +125,7 @@ class InlineTransformScreen(AppScreen):
         chain = pipeline_text(etl, pipeline)
         caption = self.query_one("#out-caption", Static)
         caption.update(f"output of {chain}: transforming…")
+        start = time.perf_counter()
         try:
             self.output = await self.ais.client.transform_object(
                 self.bucket, self.obj, etl, args, max_bytes=None, pipeline=pipeline)
@@ -131,7 +134,9 @@ class InlineTransformScreen(AppScreen):
             caption.update(f"[red]{chain} failed[/]")
             self.query_one("#output", TextArea).load_text(str(err))
             return
-        caption.update(f"output of {chain}: {human_bytes(len(self.output))}")
+        ms = (time.perf_counter() - start) * 1000
+        took = f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
+        caption.update(f"output of {chain}: {human_bytes(len(self.output))} in {took}")
         self._show()
 
     def action_toggle_hex(self) -> None:
