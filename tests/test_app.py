@@ -376,6 +376,41 @@ async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:
             second.stop()
 
 
+async def test_first_run_hints_on_empty_tables(tmp_dir: Path) -> None:
+    """An empty cluster: each table says what is missing and the keys that make some, as
+    bound (a keymap changes them); with --readonly, only what is missing."""
+    from aisetl_tui.config import load_keymap
+
+    path = tmp_dir / "keymap.toml"
+    path.write_text('[keymap]\n"buckets.create" = "n"\n')
+    hints = {"1": "no buckets yet: n creates one",
+             "2": "no ETLs yet: c inits one from Python code, y from a pod spec",
+             "4": "no transform jobs yet"}
+
+    async def check(app: AisEtlApp, pilot: Pilot, readonly: bool) -> None:
+        for key, hint in hints.items():
+            shown = hint.split(":")[0] if readonly else hint
+            await pilot.press(key)
+            await until(pilot, lambda: app.screen.problem == shown, shown)  # noqa: B023
+
+    with LocalCluster(tmp_dir / "cluster", targets=1, port=0) as cluster:
+        for readonly in (True, False):
+            app = AisEtlApp(endpoint=cluster.endpoint, readonly=readonly,
+                            keymap=load_keymap(path))
+            async with app.run_test(size=(120, 40)) as pilot:
+                await connected(pilot, app)
+                await check(app, pilot, readonly)
+        app = AisEtlApp(endpoint=cluster.endpoint, keymap=load_keymap(path))
+        async with app.run_test(size=(120, 40)) as pilot:  # the first bucket: no hint
+            await connected(pilot, app)
+            await pilot.press("n")
+            await until(pilot, lambda: app.screen.query("#answer"), "the prompt")
+            await pilot.press(*"first", "enter")
+            await until(pilot, lambda: isinstance(app.screen, BucketsScreen)
+                        and app.screen.table.has_rows and not app.screen.problem,
+                        "the hint gone")
+
+
 async def test_readonly_hides_every_mutating_action(cluster: LocalCluster) -> None:
     app = AisEtlApp(endpoint=cluster.endpoint, readonly=True)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -198,10 +198,24 @@ class TableScreen(PollingScreen):
     """A polled screen around one keyed table: focus, filter and row-dependent keys."""
 
     TABLE_ID: ClassVar[str] = ""
+    # While the table has no rows at all: what is missing, and (action, what it does) for the
+    # keys that make some.
+    EMPTY: ClassVar[tuple[str, tuple[tuple[str, str], ...]]] = ("", ())
 
     @property
     def table(self) -> KeyedTable:
         return self.query_one(f"#{self.TABLE_ID}", KeyedTable)
+
+    def hint_if_empty(self) -> None:
+        """A dimmed hint on the problem line, for a first run; ``render_data`` calls it. The
+        keys are the ones bound now (a keymap may change them; --readonly hides them)."""
+        what, actions = self.EMPTY
+        if not what or self.table.has_rows:
+            return
+        bound = {b.action: self.app.get_key_display(b)
+                 for _node, b, enabled, _tip in self.active_bindings.values() if enabled}
+        keys = [f"{bound[action]} {does}" for action, does in actions if action in bound]
+        self.show_problem(f"{what}: {', '.join(keys)}" if keys else what, "dim")
 
     def focus_main(self) -> None:
         self.table.focus()

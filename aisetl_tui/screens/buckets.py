@@ -31,6 +31,7 @@ class BucketsScreen(TableScreen):
     TITLE_TEXT = "buckets"
     INTERVAL = 5.0
     MUTATING = frozenset({"create", "destroy"})
+    EMPTY = ("no buckets yet", (("create", "creates one"),))
     BINDINGS = [
         Binding("enter", "open", "Open", id="buckets.open"),
         Binding("c", "create", "Create", id="buckets.create"),
@@ -61,6 +62,7 @@ class BucketsScreen(TableScreen):
                 old = self.table._rows.get(item)
                 rows[item] = old if old else (item, "…", "…")
         self.table.sync(rows)
+        self.hint_if_empty()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("open", "destroy", "transform") and self.table.selected_key is None:

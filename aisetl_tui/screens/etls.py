@@ -27,6 +27,8 @@ class EtlsScreen(TableScreen):
     TITLE_TEXT = "etls"
     INTERVAL = 3.0
     MUTATING = frozenset({"init_code", "init_spec", "stop", "start", "delete", "offline"})
+    EMPTY = ("no ETLs yet", (("init_code", "inits one from Python code"),
+                             ("init_spec", "from a pod spec")))
     BINDINGS = [
         Binding("enter", "details", "Details", id="etls.details"),
         Binding("c", "init_code", "Code", id="etls.init_code"),
@@ -65,6 +67,7 @@ class EtlsScreen(TableScreen):
         self.etls = {e.name: e for e in etls}
         self.table.sync({e.name: (e.name, stage_text(e.stage), self._comm.get((e.name, e.xid), ""),
                                   *_counters(e), e.xid) for e in etls})
+        self.hint_if_empty()
         self.refresh_bindings()
 
     @property

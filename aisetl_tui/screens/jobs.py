@@ -30,6 +30,7 @@ class JobsScreen(TableScreen):
     TABLE_ID = "jobs"
     TITLE_TEXT = "jobs"
     INTERVAL = 3.0
+    EMPTY = ("no transform jobs yet", ())
     BINDINGS = [
         Binding("enter", "open", "Monitor", id="jobs.open"),
         Binding("slash", "filter", "Filter", id="jobs.filter"),
@@ -70,6 +71,7 @@ class JobsScreen(TableScreen):
             ended = job.ended.astimezone().strftime("%H:%M:%S") if job.ended else ""
             rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job), ended)
         self.table.sync(rows)
+        self.hint_if_empty()
 
     def on_data_table_row_selected(self) -> None:
         """Enter on the table (the table, not the screen, receives the key)."""

@@ -39,6 +39,11 @@ class KeyedTable(Table):
             self.add_column(name, key=name)
 
     @property
+    def has_rows(self) -> bool:
+        """Any rows at all, filtered out or not."""
+        return bool(self._rows)
+
+    @property
     def selected_key(self) -> str | None:
         if self.row_count == 0:
             return None
