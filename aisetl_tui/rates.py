@@ -110,6 +110,16 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def human_elapsed(seconds: float) -> str:
+    """How long something took, finer than :func:`human_duration` below 10 s:
+    ``4.2ms``, ``37ms``, ``3.1s``, ``1m05s``."""
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f}ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.1f}s" if seconds < 10 else human_duration(seconds)
+
+
 def human_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"

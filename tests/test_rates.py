@@ -11,6 +11,7 @@ from aisetl_tui.rates import (
     eta_seconds,
     human_bytes,
     human_duration,
+    human_elapsed,
     progress,
     rate,
 )
@@ -70,3 +71,8 @@ def test_human_formats() -> None:
     assert human_duration(75) == "1m15s"
     assert human_duration(3725) == "1h02m"
     assert human_duration(4.4) == "4s"
+
+
+def test_human_elapsed_is_finer_below_ten_seconds() -> None:
+    assert [human_elapsed(t) for t in (0.0042, 0.037, 3.14, 65)] == \
+        ["4.2ms", "37ms", "3.1s", "1m05s"]

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from backend.ais import AisError, parse_pipeline, pipeline_text
 
-from ..rates import human_bytes
+from ..rates import human_bytes, human_elapsed
 from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
 from ._base import AppScreen
 from .dialogs import PromptScreen
@@ -134,8 +134,7 @@ class InlineTransformScreen(AppScreen):
             caption.update(f"[red]{chain} failed[/]")
             self.query_one("#output", TextArea).load_text(str(err))
             return
-        ms = (time.perf_counter() - start) * 1000
-        took = f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
+        took = human_elapsed(time.perf_counter() - start)
         caption.update(f"output of {chain}: {human_bytes(len(self.output))} in {took}")
         self._show()
 

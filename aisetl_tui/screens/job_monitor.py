@@ -22,6 +22,7 @@ from ..rates import (
     eta_seconds,
     human_bytes,
     human_duration,
+    human_elapsed,
     progress,
     rate,
 )
@@ -154,7 +155,7 @@ class JobMonitorScreen(PollingScreen):
     def _render_progress(self, snaps: list[JobSnap]) -> None:
         total_objs, total_bytes = self.totals or (None, None)
         p = progress([node_counters(s) for s in snaps], total_objs, total_bytes)
-        rate = self.tracker.total()
+        now = self.tracker.total()
         states = {snap_state(s) for s in snaps}
         state = "aborted" if "aborted" in states else (
             "finished" if states == {"finished"} else "running")
@@ -167,11 +168,11 @@ class JobMonitorScreen(PollingScreen):
         of = f" / {total_objs:,}" if total_objs is not None else ""
         detail = f"{p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)}"
         if state == "running":
-            detail += (f" · {rate.objs_per_s:,.0f} obj/s · {rate.bytes_per_s / 1e6:,.1f} MB/s"
-                       f" · ETA {human_duration(eta_seconds(p, rate.objs_per_s))}")
+            detail += (f" · {now.objs_per_s:,.0f} obj/s · {now.bytes_per_s / 1e6:,.1f} MB/s"
+                       f" · ETA {human_duration(eta_seconds(p, now.objs_per_s))}")
         else:  # the job's own time and average rates
             avg = _average(snaps, Counters(p.done_objs, p.done_bytes))
-            detail += (f" in {_took(_ran_for(snaps))} · {avg.objs_per_s:,.0f} obj/s · "
+            detail += (f" in {human_elapsed(_ran_for(snaps))} · {avg.objs_per_s:,.0f} obj/s · "
                        f"{avg.bytes_per_s / 1e6:,.1f} MB/s")
         err = next((s.err for s in snaps if s.err), "")
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
@@ -264,9 +265,3 @@ def _ran_for(snaps: list[JobSnap]) -> float:
 def _average(snaps: list[JobSnap], done: Counters) -> Rate:
     """``done`` over the time these targets ran the job."""
     return rate(Counters(0, 0), done, _ran_for(snaps))
-
-
-def _took(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    return f"{seconds:.1f}s" if seconds < 10 else human_duration(seconds)
