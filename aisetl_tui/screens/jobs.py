@@ -15,6 +15,7 @@ from ..widgets.table import KeyedTable
 from ._base import TableScreen
 
 TRANSFORM_KINDS = ("etl-bck", "etl-listrange")
+LEARN_PER_POLL = 8  # snapshot requests for other jobs' buckets, at most, per poll
 
 
 def job_state(job: JobStatus) -> Text:
@@ -24,6 +25,12 @@ def job_state(job: JobStatus) -> Text:
         return Text("running", style="yellow")
     return Text("finished" + (" with errors" if job.err else ""),
                 style="dark_orange" if job.err else "green")
+
+
+def by_recency(jobs: list[JobStatus]) -> list[JobStatus]:
+    """Running jobs first, then those that ended, the latest first."""
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(jobs, key=lambda j: (j.ended is None, j.ended or epoch), reverse=True)
 
 
 class JobsScreen(TableScreen):
@@ -48,8 +55,9 @@ class JobsScreen(TableScreen):
                          sort_rows=False, id="jobs")
 
     async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, tuple[str, str]]]:
-        jobs = [j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS]
-        unknown = [j.xid for j in jobs if j.xid not in self.ais.jobs and j.xid not in self.buckets]
+        jobs = by_recency([j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS])
+        unknown = [j.xid for j in jobs
+                   if j.xid not in self.ais.jobs and j.xid not in self.buckets][:LEARN_PER_POLL]
         found = await asyncio.gather(*(client.job_snaps(xid) for xid in unknown),
                                      return_exceptions=True)
         learned = {xid: (snaps[0].src, snaps[0].dst)
@@ -61,8 +69,6 @@ class JobsScreen(TableScreen):
         jobs, learned = data
         listed = {j.xid for j in jobs}
         self.buckets = {x: b for x, b in (self.buckets | learned).items() if x in listed}
-        epoch = datetime.min.replace(tzinfo=UTC)
-        jobs = sorted(jobs, key=lambda j: (j.ended is not None, j.ended or epoch), reverse=True)
         rows = {}
         for job in jobs:
             record = self.ais.jobs.get(job.xid)
