@@ -21,6 +21,8 @@ from backend.local import (
 )
 from backend.local.etl import ImageError, ImageRegistry
 
+from . import __version__
+
 START_TIMEOUT = 60.0
 
 
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="AIStore endpoint (default: $AIS_ENDPOINT, else the embedded "
                              "cluster, started if it is not running)")
     parser.add_argument("--readonly", action="store_true", help="hide every mutating action")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data", type=Path, default=None,
                         help="the embedded cluster's data directory")
     parser.add_argument("--targets", type=int, default=2,
