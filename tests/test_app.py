@@ -120,7 +120,8 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#buckets"))
                                        if r[0] == "app-transform"))
             await pilot.press("t")
-            await pilot.pause(0.5)
+            await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
+                        and app.screen.query_one("#dst", Input).value, "the form")
             app.screen.query_one("#dst", Input).value = "app-transform-md5"
             await pilot.press("ctrl+s")
             await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
@@ -134,8 +135,10 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
             assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
             assert int(rows[-1][3].replace(",", "")) > 0  # ended: the average, not zero
-            # 32-byte outputs: the chart counts objects, as MB/s would read 0.0
-            assert "(obj/s," in str(monitor.query_one("#chart-title", Static).render())
+            # 32-byte outputs: the chart counts objects, as MB/s would read 0.0 (the chart
+            # draws in the frame after the data)
+            await until(pilot, lambda: "(obj/s," in str(
+                monitor.query_one("#chart-title", Static).render()), "the chart in obj/s")
             assert client.bucket("app-transform-md5").object("shard.in").get_reader() \
                 .read_all() == SHARD_MD5.encode()
 
@@ -192,8 +195,9 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
             await pilot.press("escape")
             await app.push_screen(OfflineFormScreen(src=bucket.name, etl="app-reverse"))
             await until(pilot, lambda: isinstance(app.screen, OfflineFormScreen)
-                        and app.screen.query_one("#dst", Input).value, "the form")
-            assert app.screen.focused is app.screen.query_one("#dst", Input)  # all else chosen
+                        and app.screen.query_one("#dst", Input).value
+                        and app.screen.focused is app.screen.query_one("#dst", Input),
+                        "the form, at the destination (all else chosen)")
             app.screen.query_one("#dst", Input).value = bucket.name + "-piped"
             app.screen.query_one("#pipeline", Input).value = "app-pipe-md5"
             await pilot.press("ctrl+s")
@@ -417,7 +421,7 @@ async def test_readonly_hides_every_mutating_action(cluster: LocalCluster) -> No
         await connected(pilot, app)
         for mode, hidden in (("buckets", {"create", "destroy"}),
                              ("etls", {"init_code", "init_spec", "stop", "start", "delete"})):
-            app.switch_mode(mode)
+            await app.switch_mode(mode)
             await pilot.pause(0.3)
             shown = {b.binding.action for b in app.screen.active_bindings.values()}
             assert not shown & hidden

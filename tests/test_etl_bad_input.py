@@ -186,7 +186,7 @@ def test_transformer_killed_mid_job(http, client: Client, bucket, etl_cleanup) -
     for i in range(300):
         bucket.object(f"o{i:03}").get_writer().put_content(os.urandom(1000))
     dst = client.bucket(bucket.name + "-out")
-    xid = start_job(http, bucket.name, dst.name, "sleepy-md5", coer=True)
+    xid = start_job(http, bucket.name, dst.name, "sleepy-md5", coer=True, **{"num-workers": 4})
     time.sleep(1.0)  # 300 objects, 80 ms each, over 8 workers: about 3 s in all, so mid-job
     assert not http.request("GET", "/v1/cluster", params={"what": "status"},
                             json={"id": xid}).json()["end_time"]

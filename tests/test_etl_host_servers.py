@@ -140,5 +140,5 @@ def test_stages_initializing_then_running(http, cluster, tmp_dir, etl_cleanup) -
     seen = list(itertools.dropwhile(lambda s: s is None, seen))  # not registered yet
     changes = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
     assert changes in (["Initializing"], ["Initializing", "Running"]), seen
-    assert seen.count("Initializing") >= 5  # the server takes a while: seen for a while
+    assert seen.count("Initializing") >= 2  # the server takes a while: seen for a while
     assert stage(http, "slow-start") == "Running"

@@ -23,6 +23,15 @@ def loc_objs(snaps: dict) -> int:
                for per_target in snaps.values() for s in per_target)
 
 
+def poll(get, ok, timeout: float = 30.0):
+    """``get()`` until ``ok`` of it, every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while not ok(value := get()):
+        assert time.monotonic() < deadline, f"still {value}"
+        time.sleep(0.1)
+    return value
+
+
 def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup) -> None:
     etl_cleanup.append("slow-reverse")
     assert http.put("/v1/etl", json=code_msg("slow-reverse", SLOW, comm="hpush://")
@@ -34,12 +43,9 @@ def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup)
                                                           "num-workers": 2}})
     xid = resp.text
 
-    time.sleep(0.5)
-    first = qry(http, xid)
+    first = poll(lambda: qry(http, xid), lambda snaps: loc_objs(snaps) > 0)
     assert set(first) == {t.daemon_id for t in client.cluster().get_info().tmap.values()}
-    time.sleep(0.5)
-    second = qry(http, xid)
-    assert loc_objs(second) > loc_objs(first) > 0
+    second = poll(lambda: qry(http, xid), lambda snaps: loc_objs(snaps) > loc_objs(first))
     snap = next(iter(second.values()))[0]
     assert snap["kind"] == "etl-bck" and snap["end-time"] == "0001-01-01T00:00:00Z"
     assert snap["src-bck"]["name"] == bucket.name and snap["dst-bck"]["name"] == "reversed"

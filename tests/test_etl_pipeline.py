@@ -19,7 +19,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 REVERSE = b"def transform(data):\n    return data[::-1]\n"
 FAILS = b"def transform(data):\n    raise ValueError('stage two refuses')\n"
-SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.05)\n    return data\n"
+SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.2)\n    return data\n"
 TEXT = b"some text :)\n"
 
 
@@ -126,12 +126,13 @@ def test_stopping_a_later_stage_aborts_the_jobs_that_use_it(http, client: Client
     etl_cleanup.append("pipe-slow")
     assert http.put("/v1/etl", json=code_msg("pipe-slow", SLOW, comm="hpush://",
                                              support_direct_put=True)).status_code == 200
-    put_payloads(bucket, 200)  # 50 ms each in pipe-slow: seconds in all
+    put_payloads(bucket, 200)  # 0.2 s each in pipe-slow, 8 at a time per target: 2.5 s at least
     dst = client.bucket(bucket.name + "-slow")
     try:
         job = client.job(bucket.transform(etl_name="pipe-reverse", to_bck=dst,
                                           etl_pipeline=["pipe-slow"]))
         time.sleep(0.5)
+        assert job.status().end_time == 0  # still running: the stop lands mid-job
         assert http.post("/v1/etl/pipe-slow/stop").status_code == 200
         job.wait(timeout=30, verbose=False)
         status = job.status()

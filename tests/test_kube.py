@@ -216,7 +216,7 @@ def test_follow_stops_while_waiting_for_a_quiet_pod(kube: KubeClient) -> None:
     _run_with_deadline(
         lambda: got.extend(kube.follow_logs("md5-etl-tqvt8081", stop=stop, tail_lines=1)), 5)
     assert len(got) == 1
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # stopped at 0.5 s, not at a read timeout
 
 
 def test_follow_reconnects_when_idle_without_duplicates(kube: KubeClient,
@@ -296,7 +296,7 @@ def test_watch_stops_while_quiet(kube: KubeClient) -> None:
     started = time.monotonic()
     changes = _run_with_deadline(lambda: list(kube.watch_pods(stop=stop, timeout_seconds=30)), 5)
     assert [c.type for c in changes] == ["SYNC"]
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # stopped at 0.5 s, not at the 30 s watch timeout
 
 
 # ---- failures -------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_silent_server_times_out(fake: FakeKubeApi, tmp_path: Path) -> None:
         started = time.monotonic()
         with pytest.raises(KubeTimeout, match="did not answer in time"):
             _run_with_deadline(k.list_pods, 5)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 4  # the 1 s timeout, not a hang
         stop = threading.Event()
         with pytest.raises(KubeTimeout):
             _run_with_deadline(lambda: next(iter(k.watch_pods(stop=stop))), 5)
