@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from aistore import Client
 from rich.text import Text
 from textual.pilot import Pilot
@@ -277,6 +278,35 @@ async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, c
     finally:
         http.delete("/v1/etl/app-jobs")
         client.bucket(dst).delete(missing_ok=True)
+
+
+async def test_a_running_job_started_elsewhere_is_put_down_to_the_only_running_etl(
+        tmp_dir: Path) -> None:
+    """Stopping an ETL aborts its jobs: with one ETL Running, a running job is that ETL's.
+    The Jobs screen keeps the name once learned, and the monitor's caption shows it."""
+    slow = b"import time\n\ndef transform(data):\n    time.sleep(0.1)\n    return data\n"
+    with LocalCluster(tmp_dir / "cluster", targets=1, port=0) as cluster:
+        client = Client(cluster.endpoint)
+        assert requests.put(f"{cluster.endpoint}/v1/etl", json=code_msg("only-etl", slow),
+                            timeout=60).status_code == 200
+        src = client.bucket("src")
+        src.create()
+        for i in range(100):  # 10 s, one at a time
+            src.object(f"o{i:03}").get_writer().put_content(b"x")
+        xid = src.transform(etl_name="only-etl", to_bck=client.bucket("dst"), num_workers=1)
+        app = AisEtlApp(endpoint=cluster.endpoint)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen) and any(
+                r[0] == xid and r[2:6] == ["only-etl", "src", "dst", "running"]
+                for r in table_rows(app, "#jobs")), "the running job and its ETL")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen) and
+                        "ETL only-etl" in str(app.screen.query_one("#caption", Static).render()),
+                        "the monitor naming the ETL")
+        requests.put(f"{cluster.endpoint}/v1/cluster",  # the job has served: stop it
+                     json={"action": "stop", "value": {"ID": xid}}, timeout=10)
 
 
 @pytest.mark.parametrize(

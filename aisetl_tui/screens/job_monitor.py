@@ -30,6 +30,7 @@ from ..widgets.chart import ThroughputChart
 from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
+from .jobs import sole_running_etl
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
 MAX_ERRORS_SHOWN = 50
@@ -107,23 +108,26 @@ class JobMonitorScreen(PollingScreen):
             record = self.ais.jobs.get(self.xid)
             summary = await client.bucket_summary(snaps[0].src, record.prefix if record else "")
             self.totals = (summary.count, summary.size)
-        if self.etl is None and snaps:
-            self.etl = await self._find_etl(client)
-        errors = None
         done = bool(snaps) and all(s.ended is not None for s in snaps)
+        if self.etl is None and snaps:
+            self.etl = await self._find_etl(client, running=not done)
+        errors = None
         if self.etl and (self._polls % ERRORS_EVERY == 0 or done):
             errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
         self._polls += 1
         return Poll(when, snaps, errors)
 
-    async def _find_etl(self, client: AisClient) -> str | None:
-        """For a job this app did not start: the ETL whose details know the job."""
+    async def _find_etl(self, client: AisClient, running: bool) -> str | None:
+        """For a job this app did not start: the ETL whose details know the job, or the only
+        one that can be running it."""
         etls = await client.list_etls()
         found = await asyncio.gather(*(client.etl_details(e.name, job_id=self.xid)
                                        for e in etls), return_exceptions=True)
         for etl, details in zip(etls, found, strict=True):
             if not isinstance(details, BaseException) and details.obj_errors:
                 return etl.name
+        if running and (sole := sole_running_etl(etls)):
+            return sole
         return etls[0].name if len(etls) == 1 else None
 
     def render_data(self, poll: Poll) -> None:

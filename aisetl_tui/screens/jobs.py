@@ -9,13 +9,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.ais import AisClient, JobStatus
+from backend.ais import AisClient, EtlInfo, JobStatus
 
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
 
 TRANSFORM_KINDS = ("etl-bck", "etl-listrange")
 LEARN_PER_POLL = 8  # snapshot requests for other jobs' buckets, at most, per poll
+Learned = tuple[str, str, str]  # a job's ETL (or ""), source and destination
 
 
 def job_state(job: JobStatus) -> Text:
@@ -25,6 +26,13 @@ def job_state(job: JobStatus) -> Text:
         return Text("running", style="yellow")
     return Text("finished" + (" with errors" if job.err else ""),
                 style="dark_orange" if job.err else "green")
+
+
+def sole_running_etl(etls: list[EtlInfo]) -> str:
+    """The ETL of a *running* job this app did not start, when the cluster tells: stopping an
+    ETL aborts its jobs, so with one ETL Running it is that one. "" when it cannot tell."""
+    running = [e.name for e in etls if e.stage == "Running"]
+    return running[0] if len(running) == 1 else ""
 
 
 def by_recency(jobs: list[JobStatus]) -> list[JobStatus]:
@@ -46,34 +54,37 @@ class JobsScreen(TableScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        # (source, destination) of jobs this app did not start, from their snapshots: asked
-        # once per job, as they never change.
-        self.buckets: dict[str, tuple[str, str]] = {}
+        # (ETL, source, destination) of jobs this app did not start, from their snapshots and
+        # the ETLs running when first seen: asked once per job, as they never change.
+        self.learned: dict[str, tuple[str, str, str]] = {}
 
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["JOB", "KIND", "ETL", "SOURCE", "DESTINATION", "STATE", "ENDED"],
                          sort_rows=False, id="jobs")
 
-    async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, tuple[str, str]]]:
+    async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, Learned]]:
         jobs = by_recency([j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS])
-        unknown = [j.xid for j in jobs
-                   if j.xid not in self.ais.jobs and j.xid not in self.buckets][:LEARN_PER_POLL]
-        found = await asyncio.gather(*(client.job_snaps(xid) for xid in unknown),
+        unknown = [j for j in jobs
+                   if j.xid not in self.ais.jobs and j.xid not in self.learned][:LEARN_PER_POLL]
+        if not unknown:
+            return jobs, {}
+        etl = sole_running_etl(await client.list_etls())
+        found = await asyncio.gather(*(client.job_snaps(j.xid) for j in unknown),
                                      return_exceptions=True)
-        learned = {xid: (snaps[0].src, snaps[0].dst)
-                   if snaps and not isinstance(snaps, BaseException) else ("", "")
-                   for xid, snaps in zip(unknown, found, strict=True)}
+        learned = {j.xid: (etl if j.running else "", snaps[0].src, snaps[0].dst)
+                   if snaps and not isinstance(snaps, BaseException) else ("", "", "")
+                   for j, snaps in zip(unknown, found, strict=True)}
         return jobs, learned
 
-    def render_data(self, data: tuple[list[JobStatus], dict[str, tuple[str, str]]]) -> None:
+    def render_data(self, data: tuple[list[JobStatus], dict[str, Learned]]) -> None:
         jobs, learned = data
         listed = {j.xid for j in jobs}
-        self.buckets = {x: b for x, b in (self.buckets | learned).items() if x in listed}
+        self.learned = {x: b for x, b in (self.learned | learned).items() if x in listed}
         rows = {}
         for job in jobs:
             record = self.ais.jobs.get(job.xid)
             etl, src, dst = ((record.chain, record.src, record.dst) if record
-                             else ("", *self.buckets.get(job.xid, ("", ""))))
+                             else self.learned.get(job.xid, ("", "", "")))
             ended = job.ended.astimezone().strftime("%H:%M:%S") if job.ended else ""
             rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job), ended)
         self.table.sync(rows)
