@@ -35,6 +35,14 @@ def sole_running_etl(etls: list[EtlInfo]) -> str:
     return running[0] if len(running) == 1 else ""
 
 
+def ended_text(ended: datetime | None, now: datetime) -> str:
+    """When a job ended, in local time: the time of day if today, else the date too."""
+    if ended is None:
+        return ""
+    local = ended.astimezone(now.tzinfo)
+    return local.strftime("%H:%M:%S" if local.date() == now.date() else "%b %d %H:%M")
+
+
 def by_recency(jobs: list[JobStatus]) -> list[JobStatus]:
     """Running jobs first, then those that ended, the latest first."""
     epoch = datetime.min.replace(tzinfo=UTC)
@@ -81,12 +89,13 @@ class JobsScreen(TableScreen):
         listed = {j.xid for j in jobs}
         self.learned = {x: b for x, b in (self.learned | learned).items() if x in listed}
         rows = {}
+        now = datetime.now().astimezone()
         for job in jobs:
             record = self.ais.jobs.get(job.xid)
             etl, src, dst = ((record.chain, record.src, record.dst) if record
                              else self.learned.get(job.xid, ("", "", "")))
-            ended = job.ended.astimezone().strftime("%H:%M:%S") if job.ended else ""
-            rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job), ended)
+            rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job),
+                             ended_text(job.ended, now))
         self.table.sync(rows)
         self.hint_if_empty()
 
