@@ -144,21 +144,25 @@ class JobMonitorScreen(PollingScreen):
             self._caption = caption.plain
             self.query_one("#caption", Static).update(caption)
         by_target = {s.target_id: s for s in snaps}
-        self.tracker.add(poll.when, {t: node_counters(s) for t, s in by_target.items()})
+        counters = {t: node_counters(s) for t, s in by_target.items()}
+        self.tracker.add(poll.when, counters)
+        self._done = Counters(sum(c.objs for c in counters.values()),
+                              sum(c.bytes for c in counters.values()))
+        ended = all(s.ended is not None for s in snaps)
         self._render_progress(snaps)
-        self._render_nodes(by_target)
+        self._render_nodes(by_target, counters, ended)
         # The chart repaints in the next frame: keys pressed meanwhile need not wait for both.
         self.call_after_refresh(self._render_chart)
         if poll.errors is not None:
             self._errors = poll.errors
         self._render_errors(snaps)
-        if all(s.ended is not None for s in snaps):
+        if ended:
             self.finished = True
             self.refresh_bindings()
 
     def _render_progress(self, snaps: list[JobSnap]) -> None:
         total_objs, total_bytes = self.totals or (None, None)
-        p = progress([node_counters(s) for s in snaps], total_objs, total_bytes)
+        p = progress([self._done], total_objs, total_bytes)
         now = self.tracker.total()
         states = {snap_state(s) for s in snaps}
         state = "aborted" if "aborted" in states else (
@@ -175,7 +179,7 @@ class JobMonitorScreen(PollingScreen):
             detail += (f" · {now.objs_per_s:,.0f} obj/s · {now.bytes_per_s / 1e6:,.1f} MB/s"
                        f" · ETA {human_duration(eta_seconds(p, now.objs_per_s))}")
         else:  # the job's own time and average rates
-            avg = _average(snaps, Counters(p.done_objs, p.done_bytes))
+            avg = _average(snaps, self._done)
             detail += (f" in {human_elapsed(_ran_for(snaps))} · {avg.objs_per_s:,.0f} obj/s · "
                        f"{avg.bytes_per_s / 1e6:,.1f} MB/s")
         err = next((s.err for s in snaps if s.err), "")
@@ -186,19 +190,17 @@ class JobMonitorScreen(PollingScreen):
             text.append(f"\n{err}", style="red")
         self.query_one("#overall-text", Label).update(text, layout=False)  # fixed height
 
-    def _render_nodes(self, by_target: dict[str, JobSnap]) -> None:
+    def _render_nodes(self, by_target: dict[str, JobSnap], counters: dict[str, Counters],
+                      ended: bool) -> None:
         rows = {}
         # A node that ended shows its average: its current rate only winds down to zero.
         for target, s in sorted(by_target.items()):
-            c = node_counters(s)
+            c = counters[target]
             r = self.tracker.nodes[target].current if s.ended is None else _average([s], c)
             rows[target] = (target, f"{c.objs:,}", human_bytes(c.bytes), f"{r.objs_per_s:,.0f}",
                             f"{r.bytes_per_s / 1e6:,.1f}", snap_state(s))
-        snaps = list(by_target.values())
-        done = self._done = Counters(sum(node_counters(s).objs for s in snaps),
-                                     sum(node_counters(s).bytes for s in snaps))
-        total = (_average(snaps, done) if all(s.ended is not None for s in snaps)
-                 else self.tracker.total())
+        done = self._done
+        total = _average(list(by_target.values()), done) if ended else self.tracker.total()
         rows["~total"] = (Text("Total:", style="bold"), f"{done.objs:,}", human_bytes(done.bytes),
                           f"{total.objs_per_s:,.0f}", f"{total.bytes_per_s / 1e6:,.1f}", "")
         self.query_one("#nodes", LiveTable).sync(rows)
