@@ -70,7 +70,8 @@ class JobMonitorScreen(PollingScreen):
         self.tracker = ThroughputTracker()
         self.totals: tuple[int, int] | None = None
         self.finished = False
-        self.etl: str | None = None  # the first ETL: it holds the job's per-object errors
+        # the first ETL: it holds the job's per-object errors (None: not found yet, "": never)
+        self.etl: str | None = None
         self.chain = ""  # the ETL and its pipeline, as shown
         self._polls = 0
         self._errors: list[ObjError] = []
@@ -111,6 +112,8 @@ class JobMonitorScreen(PollingScreen):
         done = bool(snaps) and all(s.ended is not None for s in snaps)
         if self.etl is None and snaps:
             self.etl = await self._find_etl(client, running=not done)
+            if self.etl is None and done:
+                self.etl = ""  # unknown for good: an ended job gains no per-object errors
         errors = None
         if self.etl and (self._polls % ERRORS_EVERY == 0 or done):
             errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
