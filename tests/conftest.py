@@ -6,6 +6,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,16 @@ def http(cluster: LocalCluster):
 
     with httpx.Client(base_url=cluster.endpoint, timeout=120, follow_redirects=True) as c:
         yield c
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    """``predicate()``'s first truthy result, asked every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def code_msg(name: str, code: bytes, comm: str = "hpull://", func: str = "transform",

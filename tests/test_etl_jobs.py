@@ -8,7 +8,7 @@ import time
 import yaml
 
 from backend.local.etl import ImageRegistry
-from tests.conftest import MANIFESTS, code_msg
+from tests.conftest import MANIFESTS, code_msg, wait_for
 
 SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.03)\n    return data[::-1]\n"
 
@@ -23,15 +23,6 @@ def loc_objs(snaps: dict) -> int:
                for per_target in snaps.values() for s in per_target)
 
 
-def poll(get, ok, timeout: float = 30.0):
-    """``get()`` until ``ok`` of it, every 0.1 s."""
-    deadline = time.monotonic() + timeout
-    while not ok(value := get()):
-        assert time.monotonic() < deadline, f"still {value}"
-        time.sleep(0.1)
-    return value
-
-
 def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup) -> None:
     etl_cleanup.append("slow-reverse")
     assert http.put("/v1/etl", json=code_msg("slow-reverse", SLOW, comm="hpush://")
@@ -43,9 +34,11 @@ def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup)
                                                           "num-workers": 2}})
     xid = resp.text
 
-    first = poll(lambda: qry(http, xid), lambda snaps: loc_objs(snaps) > 0)
+    first = wait_for(lambda: (s := qry(http, xid)) and loc_objs(s) > 0 and s,
+                     what="the first objects counted")
     assert set(first) == {t.daemon_id for t in client.cluster().get_info().tmap.values()}
-    second = poll(lambda: qry(http, xid), lambda snaps: loc_objs(snaps) > loc_objs(first))
+    second = wait_for(lambda: (s := qry(http, xid)) and loc_objs(s) > loc_objs(first) and s,
+                      what="the counters to move")
     snap = next(iter(second.values()))[0]
     assert snap["kind"] == "etl-bck" and snap["end-time"] == "0001-01-01T00:00:00Z"
     assert snap["src-bck"]["name"] == bucket.name and snap["dst-bck"]["name"] == "reversed"

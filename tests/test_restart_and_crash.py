@@ -20,6 +20,7 @@ from aistore import Client
 from aistore.sdk.errors import AISError, ErrObjNotFound
 
 from backend.local import LocalCluster, RunInfo, find_running
+from tests.conftest import wait_for
 
 
 def payload(name: str) -> bytes:
@@ -63,15 +64,6 @@ def test_restart_with_another_target_count_is_refused(tmp_dir: Path) -> None:
 def test_second_cluster_on_the_same_directory_is_refused(tmp_dir: Path) -> None:
     with LocalCluster(tmp_dir, targets=1, port=0), pytest.raises(Exception, match="already"):
         LocalCluster(tmp_dir, targets=1, port=0).start()
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

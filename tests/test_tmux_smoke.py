@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from backend.local import LocalCluster
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -30,14 +31,6 @@ def wait_screen(session: str, *needles: str, timeout: float = 20.0) -> str:
     raise AssertionError(f"never saw {needles} on screen:\n{screen}")
 
 
-def wait_gone(session: str, needle: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while needle in tmux("capture-pane", "-p", "-t", session):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{needle!r} still on screen")
-        time.sleep(0.1)
-
-
 def test_app_in_tmux(cluster: LocalCluster, client) -> None:
     client.bucket("tmux-smoke").create(exist_ok=True)
     session = f"aisetl-smoke-{uuid.uuid4().hex[:8]}"
@@ -54,7 +47,8 @@ def test_app_in_tmux(cluster: LocalCluster, client) -> None:
         wait_screen(session, "Keys of this screen", "etls.init_code")
         tmux("send-keys", "-t", session, "Escape")
         time.sleep(0.8)  # past tmux's escape-time, or Escape + q would arrive as Alt+q
-        wait_gone(session, "Keys of this screen")
+        wait_for(lambda: "Keys of this screen" not in tmux("capture-pane", "-p", "-t", session),
+                 timeout=20, what="the help to close")
         tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
