@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench peers
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(ARGS)
+
+# The real peers of the `real` test tier (Go, from the module proxy; cached outside the tree).
+peers: $(STAMP)
+	$(VENV)/bin/python -m tests.peers.build
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.storage

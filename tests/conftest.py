@@ -17,6 +17,7 @@ from aistore import Client
 from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.fake_kube import FakeKubeApi
+from tests.peers.fixtures import ais_cli, real_ais, real_kube  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

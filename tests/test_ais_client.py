@@ -139,7 +139,7 @@ async def test_bucket_lifecycle_and_error_mapping(cluster) -> None:
             assert BucketInfo(name, "ais") in await ais.list_buckets()
             with pytest.raises(AlreadyExists) as exists:
                 await ais.create_bucket(name)
-            assert exists.value.status == 409 and exists.value.tcode == "ErrBckAlreadyExists"
+            assert exists.value.status == 409 and exists.value.tcode == "ErrBucketAlreadyExists"
             assert str(exists.value) == f'bucket "ais://{name}" already exists'
             with pytest.raises(NotFound) as missing:  # HEAD: the error is in Hdr-Error
                 await ais.head_object(name, "nothing-here")

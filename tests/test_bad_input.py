@@ -108,7 +108,7 @@ def test_missing_bucket_and_object(http: httpx.Client, bucket) -> None:
     assert f"ais://{bucket.name}/missing" in error_of(resp)["message"]
     resp = http.head(f"/v1/objects/{bucket.name}/missing")
     assert resp.status_code == 404
-    assert error_of(resp)["tcode"] == "ErrObjNotFound"
+    assert error_of(resp)["tcode"] == "ErrNotFound"
     resp = http.request("DELETE", "/v1/buckets/no-such-bucket", json={"action": "destroy-bck"})
     assert resp.status_code == 404
 

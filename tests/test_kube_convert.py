@@ -38,6 +38,18 @@ def test_roles() -> None:
     assert roles["nginx-proxy-7d9f8c-x2x7q"] == ""
 
 
+def test_roles_by_aistores_type_label() -> None:
+    """AIStore's dev manifests: app=ais with type=proxy|target; ETL pods carry app=ais too."""
+    def role(labels: dict[str, str], name: str = "ais-node") -> str:
+        return pod_from_dict({"metadata": {"name": name, "labels": labels}}).role
+
+    assert role({"app": "ais", "type": "proxy"}) == "proxy"
+    assert role({"app": "ais", "type": "target"}) == "target"
+    assert role({"app": "ais"}) == ""  # app=ais alone is no role
+    assert role({"app": "ais", "app.kubernetes.io/name": "etl", "type": "target"}) == "etl"
+    assert role({"app": "web", "type": "proxy"}) == ""  # someone else's `type`
+
+
 def test_terminated_oomkilled_and_terminating() -> None:
     raw = _pod("md5-etl-ybnt8082")
     cs = raw["status"]["containerStatuses"][0]

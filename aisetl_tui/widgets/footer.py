@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -30,7 +31,10 @@ class KeysFooter(Footer):
     async def _recompose_if_changed(self) -> None:
         if not self.is_attached:
             return
-        shown = keys_shown(self.screen)
+        try:
+            shown = keys_shown(self.screen)
+        except NoMatches:  # the screen is being torn down: its table went before the footer
+            return
         if shown != self._shown:
             self._shown = shown
             await self.recompose()

@@ -9,7 +9,7 @@ Every call has a timeout and never blocks the event loop; every failure is an
 
 from ._auth import load_token
 from ._client import AisClient
-from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, NotFound
+from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, EtlNotBuilt, NotFound
 from ._etl_msgs import (
     class_init_msg,
     code_init_msg,
@@ -46,6 +46,7 @@ __all__ = [
     "EtlDetails",
     "EtlInfo",
     "EtlLogs",
+    "EtlNotBuilt",
     "EtlPod",
     "JobSnap",
     "JobStatus",

@@ -6,7 +6,8 @@
     ├── ConnectionFailed      the cluster (or a node it redirected to) cannot be reached
     └── ApiError              an error answer (``status``, ``message``, ``tcode``)
         ├── NotFound          404
-        └── AlreadyExists     409
+        ├── AlreadyExists     409
+        └── EtlNotBuilt       501: an aisnode built without ETL (no ``etl`` build tag)
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class AlreadyExists(ApiError):
     """409: the bucket or ETL already exists."""
 
 
+class EtlNotBuilt(ApiError):
+    """501 from an AIStore built without ETL (``ext/etl/runtime_off.go``); said in words."""
+
+    def __init__(self, status: int, message: str, tcode: str = "") -> None:
+        super().__init__(status, "this AIStore cluster was built without ETL (its aisnode lacks "
+                         "the `etl` build tag): ETLs cannot be listed, started or run on it; "
+                         f"AIStore said: {message}", tcode)
+
+
 def _clip(text: str) -> str:
     """At most ~500 characters of a plain-text error; its start and its end (where a
     traceback says what went wrong) survive."""
@@ -88,4 +98,6 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], reason: str 
         message, tcode = info["message"], str(info.get("tcode") or "")
     message = message.strip() or f"HTTP {status} {reason}".strip()
     cls = {404: NotFound, 409: AlreadyExists}.get(status, ApiError)
+    if status == 501 and "without ETL support" in message:
+        cls = EtlNotBuilt
     return cls(status, message, tcode)

@@ -115,8 +115,8 @@ class KubeClient:
             "list", "events", self._v1.list_namespaced_event, self.namespace,
             field_selector=f"involvedObject.kind=Pod,involvedObject.name={name}",
         )
-        events = [_convert.event_from_dict(e) for e in data.get("items") or []]
-        return sorted(events, key=lambda e: e.last_seen.timestamp() if e.last_seen else 0.0)
+        items = sorted(data.get("items") or [], key=_convert.event_order)
+        return [_convert.event_from_dict(e) for e in items]
 
     # ---- logs ---------------------------------------------------------------------------
 

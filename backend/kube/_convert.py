@@ -11,10 +11,11 @@ Which pods are whose
   to ETL ``e`` and target ``t`` only on the *exact* name ``f"{e}-{t.lower()}"``: a prefix test
   would give ``md5-etl`` the pods of ``md5-etl-2``.
 * **AIStore proxy and target pods**: the ais-k8s operator labels them
-  ``app.kubernetes.io/component`` (legacy: ``component``) ``= proxy | target``. Pods without
-  either label fall back to the name: a ``-proxy-`` or ``-target-`` segment followed by a
-  StatefulSet ordinal (``demo-ais-proxy-0``, ``ais-target-12``). ETL pods are never AIStore
-  pods.
+  ``app.kubernetes.io/component`` (legacy: ``component``) ``= proxy | target``; AIStore's own
+  dev manifests label them ``type: proxy | target`` (with ``app: ais``, which ETL pods carry
+  too, so ``app`` alone selects nothing). Pods without any of these labels fall back to the
+  name: a ``-proxy-`` or ``-target-`` segment followed by a StatefulSet ordinal
+  (``demo-ais-proxy-0``, ``ais-target-12``). ETL pods are never AIStore pods.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ def _with_last(c: KubeContainer) -> str:
 def _role(labels: Mapping[str, str], name: str) -> PodRole:
     if labels.get("app.kubernetes.io/name") == "etl":
         return "etl"
+    if labels.get("app") == "ais" and labels.get("type") in ("proxy", "target"):
+        return labels["type"]  # type: ignore[return-value]
     for key in _COMPONENT_LABELS:
         if labels.get(key) in ("proxy", "target"):
             return labels[key]  # type: ignore[return-value]
@@ -237,6 +240,17 @@ def event_from_dict(obj: Mapping[str, Any]) -> KubeEvent:
         last_seen=parse_time(last),
         source=obj.get("reportingComponent") or source.get("component") or "",
     )
+
+
+def event_order(obj: Mapping[str, Any]) -> tuple[float, int]:
+    """Sort key of a core/v1 Event: when last seen, then the order the server stored them.
+
+    Timestamps have one-second resolution, so events of the same second (Scheduled, then
+    Pulling) are put in the order of their resourceVersion, the storage's revision.
+    """
+    seen = event_from_dict(obj).last_seen
+    version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return (seen.timestamp() if seen else 0.0, int(version) if version.isdigit() else 0)
 
 
 def _quantity(value: Any) -> float:

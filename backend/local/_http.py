@@ -36,8 +36,9 @@ _actmsg_msgpack = msgspec.msgpack.Decoder(ActMsg)
 
 
 def error_body(request: web.Request, status: int, message: str, tcode: str, node: str) -> str:
+    """``cmn.ErrHTTP`` as AIStore encodes it (``tcode`` is omitted when empty)."""
     return json.dumps({
-        "tcode": tcode,
+        **({"tcode": tcode} if tcode else {}),
         "message": message,
         "method": request.method,
         "url_path": request.path,
@@ -49,11 +50,12 @@ def error_body(request: web.Request, status: int, message: str, tcode: str, node
 
 
 def error_response(request: web.Request, status: int, message: str, tcode: str,
-                   node: str) -> web.Response:
+                   node: str, headers: dict[str, str] | None = None) -> web.Response:
     body = error_body(request, status, message, tcode, node)
     if request.method == "HEAD":
-        return web.Response(status=status, headers={"Hdr-Error": body})
-    return web.Response(status=status, text=body, content_type="application/json")
+        return web.Response(status=status, headers={**(headers or {}), "Hdr-Error": body})
+    return web.Response(status=status, text=body, content_type="application/json",
+                        headers=headers)
 
 
 def error_middleware(node: str) -> Callable:
@@ -64,7 +66,8 @@ def error_middleware(node: str) -> Callable:
         try:
             return await handler(request)
         except AISHTTPError as err:
-            return error_response(request, err.status, err.message, err.tcode, node)
+            message = f"{node}: {err.message}" if err.by_node else err.message
+            return error_response(request, err.status, message, err.tcode, node, err.headers)
         except web.HTTPException as err:
             if err.status < 400:
                 raise

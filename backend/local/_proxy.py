@@ -19,7 +19,7 @@ from aiohttp import web
 
 from . import _lso
 from ._bmd import BucketRegistry
-from ._errors import AISHTTPError, bad_request, bucket_exists, bucket_not_found
+from ._errors import AISHTTPError, bad_request, bucket_exists, bucket_not_found, job_not_found
 from ._http import (
     ActMsg,
     SessionOwner,
@@ -275,7 +275,7 @@ class Proxy(SessionOwner):
     def _summary_result(self, xid: str) -> list[dict] | None:
         task = self._summaries.get(xid)
         if task is None:
-            raise AISHTTPError(404, f"bucket summary job {xid} not found", "ErrXactNotFound")
+            raise job_not_found(xid)
         if not task.done():
             return None
         return task.result()

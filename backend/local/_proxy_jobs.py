@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._errors import AISHTTPError, bad_request
+from ._errors import bad_request, job_not_found
 from ._http import ActMsg
 from ._xact import ZERO_TIME
 
@@ -77,14 +77,13 @@ class ProxyJobs:
                 by_id.setdefault(snap["id"], []).append(snap)
         if what == "qryxstats":
             if not multi:
-                raise AISHTTPError(404, f"job {query['id'] or query['kind'] or ''} not found",
-                                   "ErrXactNotFound")
+                raise job_not_found(query["id"] or query["kind"] or "")
             return multi
         if what == "status":
             if not query["id"]:
                 raise bad_request("what=status needs a job ID")
             if query["id"] not in by_id:
-                raise AISHTTPError(404, f"job {query['id']} not found", "ErrXactNotFound")
+                raise job_not_found(query["id"])
             return status_of(query["id"], by_id[query["id"]])
         if what == "status_all":
             return [status_of(xid, snaps) for xid, snaps in by_id.items()]
@@ -103,5 +102,5 @@ class ProxyJobs:
         if not xid:
             raise bad_request("stop: the job ID is required")
         if not await self.snaps({"id": xid}):
-            raise AISHTTPError(404, f"job {xid} not found", "ErrXactNotFound")
+            raise job_not_found(xid)
         await self.proxy.broadcast("PUT", "/v1/xactions", {"id": xid, "reason": "aborted by user"})

@@ -87,19 +87,30 @@ class _Read:
     file: BinaryIO | None = None
 
 
-def object_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta, root: Path) -> dict:
+def object_headers(meta: ObjectMeta) -> dict:
+    """What AIStore's GET sends beside the data (``cmn.ToHeader``)."""
     return {
         "Ais-Checksum-Type": meta.cksum_type,
         "Ais-Checksum-Value": meta.cksum_value,
         "Ais-Atime": str(meta.atime_ns),
         "Ais-Version": str(meta.version),
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def object_props_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta,
+                         root: Path) -> dict:
+    """What AIStore's HEAD sends: the GET headers and every object property
+    (``apc.PropToHeader``)."""
+    return {
+        **object_headers(meta),
         "Ais-Present": "true",
         "Ais-Name": obj,
         "Ais-Bucket-Name": bucket,
         "Ais-Bucket-Provider": "ais",
         "Ais-Location": f"{node.pretty}:{root}",
-        "Accept-Ranges": "bytes",
-        "Content-Type": "application/octet-stream",
+        "Content-Length": str(meta.size),
     }
 
 
@@ -241,7 +252,12 @@ class Target(SessionOwner):
             meta = await self.receive(request, bucket, obj)
             return web.Response(headers=_put_headers(meta))
         if method == "DELETE":
-            await self.io(self.store.delete, bucket, obj)
+            try:
+                await self.io(self.store.delete, bucket, obj)
+            except AISHTTPError as err:
+                if err.tcode != "ErrNotFound":
+                    raise
+                raise AISHTTPError(404, f"ais://{bucket}/{obj} doesn't exist") from None
             self.stats["del.n"] += 1
             return web.Response()
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
@@ -263,8 +279,11 @@ class Target(SessionOwner):
     async def get_object(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
         r = await self.io(self._open_read, bucket, obj, request.headers.get("Range"))
         if r.status == 416:
-            return web.Response(status=416, headers={"Content-Range": f"bytes */{r.meta.size}"})
-        headers = object_headers(self.node, bucket, obj, r.meta, self.store.root)
+            wanted = request.headers.get("Range", "").strip().removeprefix("bytes=")
+            raise AISHTTPError(416, f"size={r.meta.size}: not satisfiable range [{wanted}]",
+                               "ErrRangeNotSatisfiable",
+                               headers={"Content-Range": f"bytes */{r.meta.size}"})
+        headers = object_headers(r.meta)
         if r.status == 206:
             headers["Content-Range"] = f"bytes {r.offset}-{r.offset + r.count - 1}/{r.meta.size}"
         self.stats["get.n"] += 1
@@ -275,9 +294,8 @@ class Target(SessionOwner):
 
     async def head_object(self, bucket: str, obj: str) -> web.Response:
         meta = await self.io(self.store.head, bucket, obj)
-        headers = object_headers(self.node, bucket, obj, meta, self.store.root)
-        headers["Content-Length"] = str(meta.size)
-        return web.Response(headers=headers)
+        return web.Response(headers=object_props_headers(self.node, bucket, obj, meta,
+                                                         self.store.root))
 
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
         """Store the request's body as ``ais://bucket/obj``, atomically."""

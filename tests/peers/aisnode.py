@@ -1,0 +1,140 @@
+"""A real AIStore cluster of aisnode processes on 127.0.0.1, for the `real` test tier.
+
+One proxy and N targets (default 2), each with its own config directory and directories as
+mountpaths, configured the way AIStore's local playground (``deploy/dev/local`` in its
+repository) writes ``ais.json`` and ``ais_local.json``. The aisnode binary is built by
+:mod:`tests.peers.build`. :meth:`AisCluster.stop` ends the nodes by pid and removes the
+directory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .build import AISNODE
+from .kube_server import _end, free_port
+
+
+def _global_config(primary_url: str) -> dict[str, Any]:
+    """What deploy/dev/local/aisnode_config.sh writes into ais.json, with no cloud backend."""
+    return {
+        "backend": {},
+        "timeout": {
+            "cplane_operation": "2s", "max_keepalive": "5s", "cold_get_conflict": "5s",
+            "max_host_busy": "20s", "startup_time": "1m", "join_startup_time": "3m",
+            "send_file_time": "5m", "ec_streams_time": "10m", "object_md": "2h",
+        },
+        "proxy": {"primary_url": primary_url, "original_url": primary_url,
+                  "discovery_url": "", "non_electable": False},
+        "space": {"cleanupwm": 65, "lowwm": 75, "highwm": 90, "out_of_space": 95,
+                  "batch_size": 32768, "dont_cleanup_time": "120m"},
+        "resilver": {"enabled": True},
+        "memsys": {"min_free": "2gb", "default_buf": "32kb", "to_gc": "4gb", "hk_time": "3m",
+                   "min_pct_total": 0, "min_pct_free": 0},
+        "versioning": {"enabled": True, "validate_warm_get": False},
+        "net": {
+            "l4": {"proto": "tcp", "sndrcv_buf_size": 131072},
+            "http": {"use_https": False, "server_crt": "server.crt", "server_key": "server.key",
+                     "domain_tls": "", "client_ca_tls": "", "client_auth_tls": 0,
+                     "idle_conn_time": "6s", "idle_conns_per_host": 32, "idle_conns": 256,
+                     "write_buffer_size": 65536, "read_buffer_size": 65536,
+                     "chunked_transfer": True, "skip_verify": False},
+            "use_ipv6": False,
+        },
+        "auth": {},
+        "distributed_sort": {
+            "duplicated_records": "ignore", "missing_shards": "ignore",
+            "ekm_malformed_line": "abort", "ekm_missing_key": "abort",
+            "default_max_mem_usage": "80%", "call_timeout": "10m",
+            "dsorter_mem_threshold": "100GB", "compression": "never", "bundle_multiplier": 4,
+        },
+    }
+
+
+class AisCluster:
+    """1 proxy + ``targets`` aisnode targets; ``endpoint`` is the proxy's URL."""
+
+    def __init__(self, targets: int = 2, binary: Path | None = None) -> None:
+        self.targets = targets
+        self.binary = binary or AISNODE.path
+        self.dir = Path(tempfile.mkdtemp(prefix="aisetl-aisnode-"))
+        self.procs: list[subprocess.Popen] = []
+        self.port = free_port()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90) -> AisCluster:
+        try:
+            self._start_node(0, "proxy", self.port)
+            for i in range(1, self.targets + 1):
+                self._start_node(i, "target", free_port())
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_node(self, index: int, role: str, port: int) -> None:
+        conf = self.dir / f"node{index}"
+        conf.mkdir(parents=True)
+        (conf / "ais.json").write_text(json.dumps(_global_config(self.endpoint), indent=1))
+        (conf / "ais_local.json").write_text(json.dumps({
+            "confdir": str(conf),
+            "log_dir": str(conf / "log"),
+            "host_net": {
+                "hostname": "127.0.0.1", "hostname_intra_control": "",
+                "hostname_intra_data": "", "port": str(port),
+                "port_intra_control": str(free_port()), "port_intra_data": str(free_port()),
+            },
+            "fspaths": {},
+            "test_fspaths": {"root": str(self.dir / "mp"), "count": 2 if role == "target" else 0,
+                             "instance": index},
+        }, indent=1))
+        args = [str(self.binary), f"-config={conf / 'ais.json'}",
+                f"-local_config={conf / 'ais_local.json'}", f"-role={role}"]
+        if role == "proxy":
+            args.append(f"-ntargets={self.targets}")
+        self.procs.append(subprocess.Popen(
+            args, stdout=(conf / "stdout.log").open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True))
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"aisnode {proc.args[-1]} exited ({proc.returncode}): "
+                                       f"{self.logs()[-3000:]}")
+            try:
+                r = httpx.get(f"{self.endpoint}/v1/health", params={"prr": "true"}, timeout=2)
+                if r.status_code == 200 and len(self.target_ids()) == self.targets:
+                    return
+                last = f"{r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as e:
+                last = str(e)
+            time.sleep(0.25)
+        raise RuntimeError(f"AIStore not ready in {timeout:.0f} s: {last}\n{self.logs()[-3000:]}")
+
+    def target_ids(self) -> list[str]:
+        smap = httpx.get(f"{self.endpoint}/v1/daemon", params={"what": "smap"}, timeout=5).json()
+        return sorted((smap.get("tmap") or {}).keys())
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")
+                         for p in sorted(self.dir.glob("node*/stdout.log")))
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            _end(proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
