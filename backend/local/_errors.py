@@ -24,6 +24,11 @@ class AISHTTPError(Exception):
         self.headers = headers or {}
 
 
+def not_supported(what: str) -> AISHTTPError:
+    """A 501 for what AIStore does and the embedded cluster does not: never a silent success."""
+    return AISHTTPError(501, f"{what} is not supported by the embedded cluster")
+
+
 def bad_request(message: str) -> AISHTTPError:
     """A 400; like AIStore's plain errors, it carries no tcode."""
     return AISHTTPError(400, message)

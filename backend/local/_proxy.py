@@ -19,7 +19,14 @@ from aiohttp import web
 
 from . import _lso
 from ._bmd import BucketRegistry
-from ._errors import AISHTTPError, bad_request, bucket_exists, bucket_not_found, job_not_found
+from ._errors import (
+    AISHTTPError,
+    bad_request,
+    bucket_exists,
+    bucket_not_found,
+    job_not_found,
+    not_supported,
+)
 from ._http import (
     ActMsg,
     SessionOwner,
@@ -30,7 +37,7 @@ from ._http import (
     text_response,
 )
 from ._names import object_path_names, validate_bucket_name
-from ._proxy_jobs import ProxyJobs
+from ._proxy_jobs import ProxyJobs, query_of
 from ._smap import ClusterMap, Node, new_uuid
 from .etl._proxy_etl import ProxyEtls
 
@@ -75,6 +82,8 @@ class Proxy(SessionOwner):
         r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         r.add_route("*", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
         r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
+        r.add_route("*", "/v1/download", self.no_jobs_of_a_kind)
+        r.add_route("*", "/v1/sort", self.no_jobs_of_a_kind)
         self.etls.add_routes(app)
         app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
@@ -167,6 +176,19 @@ class Proxy(SessionOwner):
     def bmd_json(self) -> dict:
         return {"version": str(self.bmd.version),
                 "providers": {"ais": {"": {b: self.bmd.props(b) for b in self.bmd.buckets}}}}
+
+    async def no_jobs_of_a_kind(self, request: web.Request) -> web.Response:
+        """The downloader's and dsort's job lists, which clients (``ais show job``) read
+        along with every other kind: the embedded cluster has neither, so a list is empty, a
+        job by ID does not exist, and starting or aborting one is refused."""
+        what = "downloads" if request.path.endswith("/download") else "dsort jobs"
+        if request.method != "GET":
+            raise not_supported(f"{request.method} {request.path} ({what})")
+        job = request.query.get("uuid") or query_of(await request.read()).get("id")
+        if job:
+            raise AISHTTPError(404, f"{what[:-1]} {job} does not exist", "ErrNotFound",
+                               by_node=True)
+        return json_response([])
 
     async def reverse_daemon(self, request: web.Request) -> web.Response:
         node_id = request.headers.get("Ais-Node-Id", "")

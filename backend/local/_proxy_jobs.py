@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._errors import bad_request, job_not_found
+from ._errors import AISHTTPError, bad_request, job_not_found
 from ._http import ActMsg
 from ._xact import ZERO_TIME
 
@@ -61,12 +61,10 @@ class ProxyJobs:
         self.proxy = proxy
 
     async def snaps(self, query: dict[str, Any]) -> dict[str, list[dict]]:
+        """Every target's matching snapshots (an empty list where a target has none)."""
         replies = await self.proxy.broadcast("GET", "/v1/xactions", query)
-        out = {}
-        for target, reply in zip(self.proxy.smap.targets, replies, strict=True):
-            if snaps := json.loads(reply):
-                out[target.daemon_id] = snaps
-        return out
+        return {target.daemon_id: json.loads(reply) or []
+                for target, reply in zip(self.proxy.smap.targets, replies, strict=True)}
 
     async def answer(self, what: str, body: bytes) -> Any:
         query = query_of(body)
@@ -76,8 +74,10 @@ class ProxyJobs:
             for snap in snaps:
                 by_id.setdefault(snap["id"], []).append(snap)
         if what == "qryxstats":
-            if not multi:
-                raise job_not_found(query["id"] or query["kind"] or "")
+            # AIStore: an unknown ID is a 404; a kind or filter without a match, an empty list
+            # per target
+            if query["id"] and not by_id:
+                raise AISHTTPError(404, f'"x-[{query["id"]}]" not found')
             return multi
         if what == "status":
             if not query["id"]:
@@ -85,8 +85,8 @@ class ProxyJobs:
             if query["id"] not in by_id:
                 raise job_not_found(query["id"])
             return status_of(query["id"], by_id[query["id"]])
-        if what == "status_all":
-            return [status_of(xid, snaps) for xid, snaps in by_id.items()]
+        if what == "status_all":  # AIStore answers null, not [], when nothing matches
+            return [status_of(xid, snaps) for xid, snaps in by_id.items()] or None
         # running_all: unique "kind[xid]" of running jobs
         return sorted({f"{snaps[0]['kind']}[{xid}]" for xid, snaps in by_id.items()
                        if any(_ns(s["end-time"]) == 0 for s in snaps)})
@@ -101,6 +101,6 @@ class ProxyJobs:
         xid = value.get("id") or ""
         if not xid:
             raise bad_request("stop: the job ID is required")
-        if not await self.snaps({"id": xid}):
+        if not any((await self.snaps({"id": xid})).values()):
             raise job_not_found(xid)
         await self.proxy.broadcast("PUT", "/v1/xactions", {"id": xid, "reason": "aborted by user"})
