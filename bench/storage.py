@@ -44,9 +44,14 @@ process (client) and in the cluster's proxy and target processes: the cluster an
 share the cores. "steal" is the CPU time the hypervisor gave to other guests during the phase,
 machine-wide: a phase with much of it ran on a slower machine.
 
+The same cluster phases also run against real AIStore (``aisnode`` of AIStore 5.0, 1 proxy and
+2 targets, built by ``make peers``; its mountpaths are directories under the same working
+directory), each right after the embedded cluster's.
+
 Targets (printed with PASS or MISS): a large-object GET reaches at least 50 % of the raw read
 throughput (judged from the disk, and from memory), and small-object PUTs reach at least 1,000
-objects/s.
+objects/s; against real AIStore, the embedded cluster's small PUT objects/s and large GET MB/s
+(from the disk, and from memory) are at least half of aisnode's.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection, HTTPResponse
@@ -73,6 +78,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from backend.local import LocalCluster, RunInfo
+from tests.peers.aisnode import AisCluster
+from tests.peers.build import AISNODE
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -497,12 +504,13 @@ class Runner:
     results: list[Result] = field(default_factory=list)
 
     def cluster(self, endpoint: str, verb: str, ds: Dataset, label: str = "",
-                verify_all: bool = True) -> None:
+                verify_all: bool = True, node: str = "cluster") -> None:
+        """A phase through a cluster: the embedded one, or real AIStore (``node="aisnode"``)."""
         os.sync()
         before = self.meter.read()
         seconds, latencies = cluster_phase_procs(endpoint, verb, ds, self.clients,
                                                  self.client_procs, verify_all)
-        self._record(f"cluster {label or verb} {ds.label}", ds, seconds, before,
+        self._record(f"{node} {label or verb} {ds.label}", ds, seconds, before,
                      _percentile_ms(latencies, 50), _percentile_ms(latencies, 99))
 
     def raw(self, label: str, ds: Dataset, op: Callable[[Dataset, int, bytearray], None],
@@ -549,6 +557,19 @@ def ratios(results: dict[str, Result]) -> list[Ratio]:
               pct(r["raw loopback sendfile large"].mb_per_s,
                   r["raw read (warm cache) large"].mb_per_s), "%"),
         Ratio("small PUT objects/s", r["cluster PUT small"].objects_per_s, "/s", 1000),
+        Ratio("small PUT objects/s vs real AIStore (aisnode)",
+              pct(r["cluster PUT small"].objects_per_s, r["aisnode PUT small"].objects_per_s),
+              "%", 50),
+        Ratio("large GET MB/s vs real AIStore, from the disk (cold cache)",
+              pct(r["cluster GET (cold cache) large"].mb_per_s,
+                  r["aisnode GET (cold cache) large"].mb_per_s), "%", 50),
+        Ratio("large GET MB/s vs real AIStore, from memory (warm cache)",
+              pct(r["cluster GET large"].mb_per_s, r["aisnode GET large"].mb_per_s), "%", 50),
+        Ratio("small GET objects/s vs real AIStore",
+              pct(r["cluster GET small"].objects_per_s, r["aisnode GET small"].objects_per_s),
+              "%"),
+        Ratio("large PUT MB/s vs real AIStore",
+              pct(r["cluster PUT large"].mb_per_s, r["aisnode PUT large"].mb_per_s), "%"),
         Ratio("small PUT objects/s vs raw write+fsync+rename",
               pct(r["cluster PUT small"].objects_per_s,
                   r["raw write+fsync+rename small"].objects_per_s), "%"),
@@ -606,6 +627,18 @@ def _terminate(_sig: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def _aisnode(workdir: Path) -> Iterator[AisCluster]:
+    """Real AIStore (aisnode: 1 proxy, 2 targets) on the same disk, from tests/peers."""
+    if not AISNODE.path.exists():
+        raise BenchError(f"aisnode is not built ({AISNODE.path}): run `make peers` first")
+    real = AisCluster(targets=2, parent=workdir).start()
+    try:
+        yield real
+    finally:
+        real.stop()
+
+
 def _node_pids(cluster: LocalCluster) -> dict[str, list[int]]:
     info = RunInfo.read(cluster.data_dir)
     assert info is not None and cluster.smap is not None
@@ -621,23 +654,32 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                 Dataset.random("large", args.large_count, args.large_mib * MiB)]
     print(f"working in {workdir}", file=sys.stderr)
     raw = RawDisk(workdir / "raw")
-    with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
-        ep = cluster.endpoint
-        print(f"cluster at {ep}", file=sys.stderr)
+    with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster, \
+            _aisnode(workdir) as real:
+        ep, real_ep = cluster.endpoint, real.endpoint
+        print(f"cluster at {ep}, aisnode (AIStore {AISNODE.version}) at {real_ep}",
+              file=sys.stderr)
         runner = Runner(args.clients, args.client_procs, CpuMeter(_node_pids(cluster)))
         try:
             create_bucket(ep, BUCKET)
-            for ds in datasets:  # each cluster phase next to its raw counterpart, in time too
+            create_bucket(real_ep, BUCKET)
+            # each cluster phase next to aisnode's and the raw counterpart, in time too
+            for ds in datasets:
                 runner.cluster(ep, "PUT", ds)
+                runner.cluster(real_ep, "PUT", ds, "PUT", node="aisnode")
                 runner.raw("write+fsync+rename", ds, raw.write_fsync_rename, 0)
                 runner.raw("write, no fsync", ds, raw.write_plain, 0)
                 runner.cluster(ep, "GET", ds, verify_all=ds.label != "large")
+                runner.cluster(real_ep, "GET", ds, verify_all=ds.label != "large",
+                               node="aisnode")
                 runner.raw("read (warm cache)", ds, raw.read, ds.size)
                 if ds.label == "large":
                     runner.loopback(ds, raw.synced)
-                if ds.label == "large":  # the disk itself: page cache dropped on both sides
+                if ds.label == "large":  # the disk itself: page cache dropped on all sides
                     evict(workdir)
                     runner.cluster(ep, "GET", ds, "GET (cold cache)")
+                    evict(workdir)
+                    runner.cluster(real_ep, "GET", ds, "GET (cold cache)", node="aisnode")
                     evict(workdir)
                     runner.raw("read (cold cache)", ds, raw.read, ds.size)
         except BenchError:

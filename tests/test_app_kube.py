@@ -3,7 +3,9 @@
 AIStore's side is the real embedded cluster (session fixture ``cluster``) with a real code
 ETL; Kubernetes' side is the FAKE Kubernetes API server of tests/test_kube.py, reached by the
 real ``kubernetes`` client through a generated kubeconfig, holding transformer pods named
-``<etl>-<target id lower>`` for the cluster's real target IDs.
+``<etl>-<target id lower>`` for the cluster's real target IDs: for what needs a kubelet (pod
+logs). Pods, events, watches and the cluster view run against the real API server in
+tests/test_real_app_kube.py.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.conftest import code_msg
 from tests.fake_kube import FakeKubeApi
-from tests.test_app import connected, table_rows, type_text, until
+from tests.test_app import connected, table_rows, until
 
 ECHO = b"def transform(data):\n    return data\n"
 RUNNING_TEMPLATE = "md5-etl-tqvt8081"  # Running, ready, on node-a
@@ -156,41 +158,6 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
                     and bool(app.screen.pods), "the cluster view")
 
 
-async def test_pods_show_kubernetes_changes_as_they_happen(
-        cluster: LocalCluster, http, etl_cleanup: list[str], fake: FakeKubeApi,
-        kube: KubeClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PodsScreen, "INTERVAL", 600.0)  # only the watch can show a change
-    etl = "kube-watch"
-    init_etl(http, etl_cleanup, etl)
-    tid = cluster.smap.targets[0].daemon_id
-    name = add_etl_pod(fake, RUNNING_TEMPLATE, etl, tid)
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await connected(pilot, app)
-        await pilot.press("3")
-        await until(pilot, lambda: rows_of(app, etl).get(tid, {}).get("STATE") == "Running",
-                    "the pod")
-        pod = copy.deepcopy(fake.pods[name])
-        pod["status"]["containerStatuses"][0]["restartCount"] = 4
-        fake.set_pod(pod, "MODIFIED")
-        await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "4", "the restart",
-                    timeout=5)
-        fake.set_pod(pod, "DELETED")
-        await until(pilot, lambda: rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes",
-                    "the deletion", timeout=5)
-        await pilot.press("1")  # leaving the screen ends the watch
-        await until(pilot, lambda: not any(t.name == "kube-stream-stopper:watch"
-                                           for t in threading.enumerate()),
-                    "the watch to stop", timeout=5)
-        await pilot.press("3")  # and coming back watches again
-        await until(pilot, lambda: isinstance(app.screen, PodsScreen), "the pods screen")
-        await pilot.pause(0.5)  # its one poll (of the next 600 s) done
-        assert rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes"
-        fake.set_pod(pod, "ADDED")
-        await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "4", "the pod back",
-                    timeout=5)
-
-
 async def test_pods_without_kubeconfig_show_aistores_view(
         cluster: LocalCluster, http, etl_cleanup: list[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,27 +184,6 @@ async def test_pods_without_kubeconfig_show_aistores_view(
         assert "l" in shown and not {"e", "d", "c"} & shown
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LogsScreen), "AIStore's logs")
-
-
-async def test_cluster_view_lists_aistore_pods(cluster: LocalCluster, kube: KubeClient) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await connected(pilot, app)
-        await pilot.press("colon")
-        await type_text(pilot, "cluster")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, KubeClusterScreen)
-                    and bool(app.screen.pods), "the AIStore pods")
-        rows = {r[0]: r for r in table_rows(app, "#ais-pods")}
-        assert set(rows) == {"demo-ais-proxy-0", "demo-ais-target-0", "demo-ais-target-1",
-                             "old-ais-target-0"}
-        assert rows["demo-ais-proxy-0"][1:4] == ["proxy", "1/1", "Running"]
-        assert rows["demo-ais-target-1"][1] == "target"
-        assert rows["demo-ais-target-1"][5] == "node-b"
-
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, KubeEventsScreen)
-                    and app.screen.events is not None, "the events")
 
 
 async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.MonkeyPatch) -> None:

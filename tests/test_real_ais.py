@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from textual.widgets import TextArea
+from textual.widgets import Input, TextArea
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.buckets import BucketsScreen
+from aisetl_tui.screens.dialogs import ConfirmScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from backend.ais import AisClient, AlreadyExists, EtlNotBuilt, NotFound
@@ -142,8 +144,11 @@ async def test_etl_on_a_build_without_etl_is_said_in_words(ais: AisClient,
                     "the ETLs screen to say it")
 
 
-async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket: str) -> None:
+async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket: str,
+                                   tmp_path: Path) -> None:
     await ais.put_bytes(bucket, "hello.txt", b"hello from aisnode\n")
+    shard = tmp_path / "shard.in"
+    shard.write_bytes(b"some text :)\n")
     app = AisEtlApp(endpoint=real_ais.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
@@ -161,3 +166,41 @@ async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket:
         await until(pilot, lambda: isinstance(app.screen, ObjectViewScreen)
                     and "hello from aisnode" in app.screen.query_one("#content", TextArea).text,
                     "the object's text")
+
+        # u: upload a file; ctrl+d: delete an object, confirmed
+        await pilot.press("escape", "u")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(shard)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                    and ["shard.in", "13 B"] in table_rows(app, "#objects"), "the upload")
+        assert await ais.get_object(bucket, "shard.in") == b"some text :)\n"
+        table = app.screen.query_one("#objects")
+        table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#objects"))
+                                   if r[0] == "hello.txt"))
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.click("#ok")
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                    and table_rows(app, "#objects") == [["shard.in", "13 B"]], "the deletion")
+        with pytest.raises(NotFound):
+            await ais.head_object(bucket, "hello.txt")
+
+
+async def test_cluster_loss_and_recovery(real_ais: AisCluster) -> None:
+    """The app's own test kills the embedded cluster; here real AIStore's proxy dies."""
+    app = AisEtlApp(endpoint=real_ais.endpoint)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await connected(pilot, app)
+            real_ais.kill_proxy()
+            await until(pilot, lambda: app.status.state == "unreachable", "the banner",
+                        timeout=15)
+            assert "cannot reach" in app.status.detail
+            assert isinstance(app.screen, BucketsScreen)  # still working, no traceback
+            await asyncio.to_thread(real_ais.restart_proxy)
+            await until(pilot, lambda: app.status.state == "connected", "recovery",
+                        timeout=30)
+    finally:
+        if real_ais.procs[0].poll() is not None:  # leave the session's cluster whole
+            real_ais.restart_proxy()

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from backend.kube import KubeClient, KubeForbidden, KubeNotFound, MetricsUnavailable, PodChange
+from backend.kube import (
+    KubeClient,
+    KubeError,
+    KubeForbidden,
+    KubeNotFound,
+    KubeUnauthorized,
+    MetricsUnavailable,
+    PodChange,
+)
 from tests.conftest import REPO, wait_for
 from tests.peers.kube_server import KubeApiServer
 from tests.peers.kubelet import NS, Kubelet, ais_pod, etl_pod, etl_service, node
@@ -129,6 +138,22 @@ def test_get_missing_pod_is_not_found(kube: KubeClient) -> None:
         kube.get_pod("nope")
 
 
+def test_bad_token_is_unauthorized(real_kube: KubeApiServer, tmp_path: Path) -> None:
+    path = real_kube.kubeconfig(tmp_path / "kubeconfig", token="wrong", namespace=NS)
+    with KubeClient(kubeconfig=path) as k, pytest.raises(KubeUnauthorized, match="unauthorized"):
+        k.list_pods()
+
+
+def test_watch_stops_while_quiet(kube: KubeClient) -> None:
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    changes = list(kube.watch_pods(stop=stop, label_selector="app=nothing-here",
+                                   timeout_seconds=30))
+    assert [c.type for c in changes] == ["SYNC"]
+    assert time.monotonic() - started < 3  # stopped at 0.5 s, not at the 30 s watch timeout
+
+
 def _watch(kube: KubeClient, stop: threading.Event, seen: list[PodChange]) -> threading.Thread:
     def run() -> None:
         for change in kube.watch_etl_pods(stop=stop, timeout_seconds=5):
@@ -226,6 +251,12 @@ def test_rbac_grants_every_call_the_app_makes(real_kube: KubeApiServer, kubelet:
         assert next(changes).type == "MODIFIED"
         stop.set()
         changes.close()
+        # pods/log is granted: the API server goes on to the pod's kubelet (none runs here:
+        # whatever it answers, it is not a refusal)
+        try:
+            kube.logs(pod_a)
+        except KubeError as err:
+            assert not isinstance(err, KubeForbidden), err
         # metrics.k8s.io is granted; no metrics server runs here, so it is unavailable, not
         # forbidden
         usage = kube.pod_metrics()

@@ -62,10 +62,12 @@ def _global_config(primary_url: str) -> dict[str, Any]:
 class AisCluster:
     """1 proxy + ``targets`` aisnode targets; ``endpoint`` is the proxy's URL."""
 
-    def __init__(self, targets: int = 2, binary: Path | None = None) -> None:
+    def __init__(self, targets: int = 2, binary: Path | None = None,
+                 parent: Path | None = None) -> None:
+        """``parent``: where to make the cluster's directory (mountpaths included)."""
         self.targets = targets
         self.binary = binary or AISNODE.path
-        self.dir = Path(tempfile.mkdtemp(prefix="aisetl-aisnode-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="aisetl-aisnode-", dir=parent))
         self.procs: list[subprocess.Popen] = []
         self.port = free_port()
 
@@ -104,9 +106,22 @@ class AisCluster:
                 f"-local_config={conf / 'ais_local.json'}", f"-role={role}"]
         if role == "proxy":
             args.append(f"-ntargets={self.targets}")
-        self.procs.append(subprocess.Popen(
-            args, stdout=(conf / "stdout.log").open("wb"), stderr=subprocess.STDOUT,
-            start_new_session=True))
+        self.procs.append(self._spawn(args, conf))
+
+    @staticmethod
+    def _spawn(args: list[str], conf: Path) -> subprocess.Popen:
+        return subprocess.Popen(args, stdout=(conf / "stdout.log").open("ab"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill_proxy(self) -> None:
+        """The proxy dies (SIGKILL): the cluster is unreachable through its endpoint."""
+        self.procs[0].kill()
+        self.procs[0].wait(10)
+
+    def restart_proxy(self, timeout: float = 90) -> None:
+        """The proxy comes back on its port and config, and the cluster is ready again."""
+        self.procs[0] = self._spawn(list(self.procs[0].args), self.dir / "node0")
+        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -125,6 +140,9 @@ class AisCluster:
                 last = str(e)
             time.sleep(0.25)
         raise RuntimeError(f"AIStore not ready in {timeout:.0f} s: {last}\n{self.logs()[-3000:]}")
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
 
     def target_ids(self) -> list[str]:
         smap = httpx.get(f"{self.endpoint}/v1/daemon", params={"what": "smap"}, timeout=5).json()

@@ -143,8 +143,15 @@ class Kubelet:
         })
 
     def delete(self, pod: str) -> None:
-        """What a target does on abort or stop: delete the pod at once."""
+        """What a target does on abort or stop: delete the pod at once, and its Service."""
+        from kubernetes.client.exceptions import ApiException
+
         self.v1.delete_namespaced_pod(pod, NS, grace_period_seconds=0)
+        try:
+            self.v1.delete_namespaced_service(pod, NS)
+        except ApiException as err:
+            if err.status != 404:
+                raise
 
     # ---- the states users meet ------------------------------------------------------------
 
