@@ -4,6 +4,7 @@ and routes commands to screens. Screens hold state, widgets render, workers do t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import shlex
 import time
@@ -139,6 +140,10 @@ class AisEtlApp(App):
                     self.kube = await asyncio.to_thread(
                         KubeClient, context=self.kube_context, namespace=self.kube_namespace)
                     self.kube_note = ""
+                    # where the ETL pods are, for every Kubernetes screen; if Kubernetes does
+                    # not answer now, the Pods screen asks again and says why
+                    with contextlib.suppress(KubeError):
+                        await asyncio.to_thread(self.kube.find_etl_namespace)
                 except KubeConfigError as err:
                     self.kube_note = (NO_KUBECONFIG if str(err).startswith("no kubeconfig")
                                       else f"Kubernetes: {err} — showing AIStore's view only")

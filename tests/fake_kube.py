@@ -221,7 +221,7 @@ class FakeKubeApi:
             self._send_json(h, 401, _status(401, "Unauthorized", "Unauthorized"))
             return
         arg = lambda k, d=None: q.get(k, [d])[0]  # noqa: E731
-        if m := re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods", url.path):
+        if m := re.fullmatch(r"/api/v1(?:/namespaces/([^/]+))?/pods", url.path):  # or all
             if arg("watch") == "true":
                 if not self._forbid(h, "watch", "pods"):
                     self._watch(h, m.group(1), arg("labelSelector", ""),
@@ -230,7 +230,7 @@ class FakeKubeApi:
             if self._forbid(h, "list", "pods"):
                 return
             with self.cond:
-                items = [p for p in self.pods.values() if m.group(1) == NS
+                items = [p for p in self.pods.values() if m.group(1) in (NS, None)
                          and _selector_matches(arg("labelSelector", ""),
                                                p["metadata"].get("labels") or {})]
                 body = {"kind": "PodList", "apiVersion": "v1",

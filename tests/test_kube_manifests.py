@@ -71,3 +71,13 @@ def test_rbac_grants_exactly_what_is_needed() -> None:
 def test_namespace_placeholder_is_explained() -> None:
     text = "".join(p.read_text() for p in RBAC.glob("*.y*ml"))
     assert "placeholder" in text
+
+
+def test_optional_cluster_role_only_lists_pods() -> None:
+    docs = _docs(RBAC / "optional" / "aisetl-tui-find-etl-pods.yaml")
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "aisetl-tui", "namespace": "ais"}]

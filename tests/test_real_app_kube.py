@@ -43,7 +43,8 @@ def kubelet(real_kube: KubeApiServer) -> Iterator[Kubelet]:
 
 @pytest.fixture
 def kube(real_kube: KubeApiServer, tmp_path: Path) -> Iterator[KubeClient]:
-    path = real_kube.kubeconfig(tmp_path / "kubeconfig", namespace=NS)
+    """A default context (namespace `default`): the app has to find the ETL pods in `ais`."""
+    path = real_kube.kubeconfig(tmp_path / "kubeconfig")
     with KubeClient(kubeconfig=path, timeout=5) as client:
         yield client
 
@@ -79,6 +80,10 @@ async def test_pods_from_a_real_api_server(cluster: LocalCluster, http, etl_clea
         rows = rows_of(app, etl)
         wanted = ["POD", "NODE", "STATE", "REASON", "RESTARTS"]
         assert [rows[tids[0]][c] for c in wanted] == [running, "node-a", "Running", "", "0"]
+        assert kube.namespace == NS
+        assert str(app.screen.query_one("StatusBar").render()).startswith(
+            f"pods · namespace {NS}")
+        assert not app.screen.query_one("#kube-note", Static).display
         assert [rows[tids[1]][c] for c in wanted] == [crashing, "node-b", "Running",
                                                       "CrashLoopBackOff (OOMKilled)", "7"]
         assert columns(app)[-1] == "POD"

@@ -281,3 +281,59 @@ def test_rbac_refuses_what_it_does_not_grant(real_kube: KubeApiServer, app_token
             with pytest.raises(ApiException) as err:
                 call()
             assert err.value.status == 403
+
+
+# ---- finding the ETL pods' namespace ---------------------------------------------------------
+
+
+def test_finds_the_etl_pods_namespace(real_kube: KubeApiServer, kubelet: Kubelet,
+                                      app_token: str, tmp_path: Path) -> None:
+    """AIStore runs in `ais` (K8S_NS); a default context says `default`."""
+    new_etl(kubelet)  # ETL pods in `ais`
+    admin = real_kube.kubeconfig(tmp_path / "admin")  # context namespace: default
+    with KubeClient(kubeconfig=admin, timeout=5) as kube:
+        assert kube.namespace == "default"
+        assert kube.find_etl_namespace()
+        assert (kube.namespace, kube.namespace_how) == ("ais", "found by its ETL pods' labels")
+    with KubeClient(kubeconfig=admin, namespace="default", timeout=5) as kube:
+        assert kube.find_etl_namespace() and kube.namespace == "default"  # given: kept
+
+    # the Role alone: no cluster-wide list; the context's namespace is not granted; then ais
+    sa = real_kube.kubeconfig(tmp_path / "sa", token=app_token, user="aisetl-tui")
+    with KubeClient(kubeconfig=sa, timeout=5) as kube:
+        assert kube.find_etl_namespace() and kube.namespace == "ais"
+        assert kube.namespace_how == "found by its ETL pods' labels"
+
+    # with the optional ClusterRole: found cluster-wide
+    docs = yaml.safe_load_all(
+        (REPO / "manifests/rbac/optional/aisetl-tui-find-etl-pods.yaml").read_text())
+    real_kube.kubectl_apply(*[d for d in docs if d])
+    with KubeClient(kubeconfig=sa, timeout=5) as kube:
+        wait_for(kube.find_etl_namespace, 10, "the ClusterRole to take effect")
+        assert kube.namespace == "ais"
+
+
+def test_says_where_it_looked_when_no_etl_pods_are_found(real_kube: KubeApiServer,
+                                                         tmp_path: Path) -> None:
+    """A user who may list pods in their own namespace only, where there are none."""
+    from kubernetes import client
+
+    ns, meta = "team-ns", {"name": "reader", "namespace": "team-ns"}
+    real_kube.kubectl_apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+         "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+         "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns}]})
+    with real_kube.api() as api:
+        token = client.CoreV1Api(api).create_namespaced_service_account_token(
+            "reader", ns, {"spec": {"audiences": ["https://kubernetes.default.svc"]}}
+        ).status.token
+    path = real_kube.kubeconfig(tmp_path / "k", token=token, namespace=ns, user="reader")
+    with KubeClient(kubeconfig=path, timeout=5) as kube:
+        assert not kube.find_etl_namespace()
+        assert kube.namespace == ns and kube.etl_pods_found is False
+        assert kube.namespace_how == ("no ETL pods found in all namespaces (not allowed to list "
+                                      "them), team-ns, ais (forbidden)")

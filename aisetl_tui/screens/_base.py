@@ -76,6 +76,10 @@ class AppScreen(EndsWorkersFirst, Screen):
     def title_text(self) -> str:
         return self.TITLE_TEXT
 
+    def retitle(self) -> None:
+        """Show :meth:`title_text` again, after what it says has changed."""
+        self.query_one(StatusBar).set_title(self.title_text())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in self.MUTATING and self.ais.readonly)
 

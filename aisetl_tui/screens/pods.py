@@ -154,6 +154,7 @@ class PodsScreen(PollingScreen):
         self._watch_stop: threading.Event | None = None  # set: the watch ends
         self._watch_retry_at = 0.0
         self._watch_render_due = False
+        self._locate_at = 0.0  # when to look for the ETL pods' namespace again
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="kube-note", markup=False)
@@ -161,7 +162,9 @@ class PodsScreen(PollingScreen):
         yield Static("", id="pod-detail")
 
     def title_text(self) -> str:
-        return f"pods {self.only}" if self.only else "pods"
+        title = f"pods {self.only}" if self.only else "pods"
+        kube = self.ais.kube
+        return f"{title} · namespace {kube.namespace}" if kube is not None else title
 
     @property
     def table(self) -> KeyedTable | None:
@@ -195,7 +198,7 @@ class PodsScreen(PollingScreen):
                           ) -> dict[tuple[str, str], KubePod] | None:
         """Kubernetes' transformer pods by (ETL, target), or None (``kube_note`` says why)."""
         if self._watched is not None:  # the watch answers, even while a list would wait
-            self.kube_note = ""
+            self.kube_note = self._answer_note()
             return self._watched_by_target(target_ids)
         if time.monotonic() < self._kube_retry_at:
             return None
@@ -203,17 +206,39 @@ class PodsScreen(PollingScreen):
         if kube is None:
             self.kube_note = self.ais.kube_note
             return None
-        if self._watch_stop is None and time.monotonic() >= self._watch_retry_at:
-            self._watch_stop = threading.Event()
-            self._watch(kube, self._watch_stop)
         try:
+            await self._locate(kube)
+            if self._watch_stop is None and time.monotonic() >= self._watch_retry_at:
+                self._watch_stop = threading.Event()
+                self._watch(kube, self._watch_stop)
             pods = await asyncio.to_thread(kube.transformer_pods, target_ids)
         except KubeError as err:
             self._kube_retry_at = time.monotonic() + KUBE_RETRY
             self.kube_note = f"Kubernetes: {err} — showing AIStore's view only"
             return None
-        self.kube_note = ""
+        self.kube_note = self._answer_note()
         return by_target(pods)
+
+    async def _locate(self, kube: KubeClient) -> None:
+        """Find the namespace of the ETL pods: once per client, and while there are none,
+        again every ``KUBE_RETRY`` (an ETL's pods may appear in another namespace later)."""
+        if kube.etl_pods_found or (kube.etl_pods_found is False
+                                   and time.monotonic() < self._locate_at):
+            self.retitle()
+            return
+        before = kube.namespace
+        await asyncio.to_thread(kube.find_etl_namespace)
+        self._locate_at = time.monotonic() + KUBE_RETRY
+        if kube.namespace != before:
+            self._stop_watch()  # it watches the namespace looked in before
+        self.retitle()
+
+    def _answer_note(self) -> str:
+        """The note while Kubernetes answers: none, or where no ETL pods were found."""
+        kube = self.ais.kube
+        if kube is None or kube.etl_pods_found is not False:
+            return ""
+        return f"Kubernetes: {kube.namespace_how} (looking again every {KUBE_RETRY:g} s)"
 
     def _watched_by_target(self, target_ids: list[str]) -> dict[tuple[str, str], KubePod]:
         return by_target(match_transformer_pods((self._watched or {}).values(), target_ids))
@@ -238,7 +263,7 @@ class PodsScreen(PollingScreen):
             return  # from a watch that has been replaced
         if change.type == "SYNC":
             self._watched = {p.name: p for p in change.pods}
-            self.kube_note = ""  # Kubernetes answers
+            self.kube_note = self._answer_note()  # Kubernetes answers
         elif change.pod is not None and self._watched is not None:
             if change.type == "DELETED":
                 self._watched.pop(change.pod.name, None)

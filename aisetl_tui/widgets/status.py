@@ -49,5 +49,9 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self.watch(self.app, "status", self._show, init=True)
 
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self._show(self.app.status)  # type: ignore[attr-defined]
+
     def _show(self, status: ClusterStatus) -> None:
         self.update(status_text(status, self.title))

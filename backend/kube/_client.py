@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -26,6 +27,8 @@ from ._errors import (
 from ._models import KubeEvent, KubePod, MetricsUnavailable, PodChange, PodMetrics
 
 METRICS_RESOURCE = "pods.metrics.k8s.io"
+AIS_NAMESPACE = "ais"  # where AIStore's own Kubernetes manifests deploy it
+_AIS_SELECTOR = "app=ais"  # AIStore's pods of its dev manifests, and ETL pods
 
 
 class KubeClient:
@@ -58,6 +61,10 @@ class KubeClient:
         self._v1 = client.CoreV1Api(loaded.api_client)
         self._custom = client.CustomObjectsApi(loaded.api_client)
         self.namespace: str = loaded.namespace
+        self.namespace_given = namespace is not None  # --namespace: never looked for
+        self.namespace_how = "given" if self.namespace_given else "the context's"
+        # whether find_etl_namespace found ETL pods (None: not looked yet, or given)
+        self.etl_pods_found: bool | None = True if self.namespace_given else None
         self.context: str | None = loaded.context
         self.host: str = loaded.host
         self.source: str = loaded.source
@@ -76,6 +83,57 @@ class KubeClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---- where AIStore's ETL pods are ----------------------------------------------------
+
+    def find_etl_namespace(self, fallbacks: Iterable[str] = (AIS_NAMESPACE,)) -> bool:
+        """Point this client at the namespace of AIStore's ETL pods; True if some were found.
+
+        A given namespace (``--namespace``) is kept. Otherwise: every namespace, when the
+        grant allows listing pods cluster-wide (the optional ClusterRole of manifests/rbac/);
+        else the context's namespace, then ``fallbacks`` (AIStore's manifests use ``ais``).
+        ETL pods (``app.kubernetes.io/name=etl``) are looked for first, then AIStore's own
+        pods (targets create their ETL pods in their own namespace). Where it looked is in
+        :attr:`namespace_how` either way.
+        """
+        if self.namespace_given:
+            return True
+        self.etl_pods_found = self._find_etl_namespace(fallbacks)
+        return self.etl_pods_found
+
+    def _find_etl_namespace(self, fallbacks: Iterable[str]) -> bool:
+        looked: list[str] = []
+        for selector, what in ((_convert.ETL_SELECTOR, "ETL"), (_AIS_SELECTOR, "AIStore")):
+            try:
+                data = self._json("list", "pods", self._v1.list_pod_for_all_namespaces,
+                                  label_selector=selector, limit=50)
+            except KubeForbidden:
+                looked.append("all namespaces (not allowed to list them)")
+                break
+            found = Counter((p.get("metadata") or {}).get("namespace") or ""
+                            for p in data.get("items") or [])
+            if found:
+                self._use(found.most_common(1)[0][0], f"found by its {what} pods' labels")
+                return True
+        else:
+            looked.append("all namespaces")
+        context_ns = self.namespace
+        for ns in dict.fromkeys([context_ns, *fallbacks]):
+            try:
+                data = self._json("list", "pods", self._v1.list_namespaced_pod, ns,
+                                  label_selector=_convert.ETL_SELECTOR, limit=1)
+            except KubeForbidden:
+                looked.append(f"{ns} (forbidden)")
+                continue
+            if data.get("items"):
+                self._use(ns, "found by its ETL pods' labels")
+                return True
+            looked.append(ns)
+        self._use(context_ns, f"no ETL pods found in {', '.join(looked)}")
+        return False
+
+    def _use(self, namespace: str, how: str) -> None:
+        self.namespace, self.namespace_how = namespace, how
 
     # ---- pods ---------------------------------------------------------------------------
 
