@@ -690,3 +690,21 @@ async def test_error_bodies_and_status_fallback() -> None:
         with pytest.raises(ApiError) as bad:
             await ais.list_buckets()
         assert bad.value.status == 502 and len(bad.value.message) < 520
+
+
+def test_pods_of_real_aistore_show_no_made_up_numbers() -> None:
+    """Real AIStore's ETL health answers only ``{target_id, health_status}`` per target (no pod
+    name, pid, start time or restarts): the Pods screen shows a dash, never a 0."""
+    import time as _time
+
+    from aisetl_tui.screens.pods import MergedPod, pod_row, table_columns
+    from backend.ais import _wire
+
+    [pod] = _wire.etl_pods("md5-etl", [{"target_id": "TqVt8081", "health_status": "Running"}],
+                           None)
+    assert (pod.pod_name, pod.pid, pod.started, pod.restarts) == (
+        "md5-etl-tqvt8081", None, None, None)
+    cells = pod_row(MergedPod("md5-etl", "TqVt8081", pod, None), "—", False, False,
+                    _time.time())
+    row = dict(zip(table_columns(False, False), cells, strict=True))
+    assert (row["RESTARTS"], row["AGE"], str(row["STATE"])) == ("—", "—", "Running")

@@ -39,6 +39,9 @@ class FilePickerScreen(ModalScreen[Path | None]):
 
     @on(Input.Submitted, "#path")
     def _submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():  # Path("") is the current directory: never by accident
+            self.query_one("#error", Static).update("type the path of a file or a directory")
+            return
         path = Path(event.value.strip()).expanduser()
         if not path.exists():
             self.query_one("#error", Static).update(f"{path} does not exist")

@@ -4,6 +4,7 @@ view, delete, and transform one object."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.markup import escape
@@ -208,26 +209,38 @@ class ObjectsScreen(AppScreen):
     @work(exclusive=True, group="upload")
     async def _upload(self, path: Path) -> None:
         assert self.ais.client is not None
-        try:
-            plan = upload_plan(path, self.prefix)
+        try:  # a directory tree may be large: walked off the event loop
+            plan = await asyncio.to_thread(upload_plan, path, self.prefix)
+            sizes = await asyncio.to_thread(lambda: [p.stat().st_size for p, _ in plan])
         except OSError as err:
             self.notify(str(err), severity="error")
             return
+        total = sum(sizes)
+        if path.is_dir() and not await self.app.push_screen_wait(ConfirmScreen(
+                f"Upload the directory [b]{escape(str(path))}[/b]: {len(plan):,} file(s), "
+                f"{human_bytes(total)}, into ais://{self.bucket}?", "Upload")):
+            return
         bar = self.query_one("#upload", ProgressBar)
-        total = sum(p.stat().st_size for p, _ in plan) or 1
-        bar.update(total=total, progress=0)
+        bar.update(total=total or 1, progress=0)
         bar.display = True
-        done = 0
+        done = files = 0
         try:
-            for local, name in plan:
+            for (local, name), size in zip(plan, sizes, strict=True):
                 def step(sent: int, base: int = done) -> None:
                     bar.update(progress=base + sent)
 
                 await self.ais.client.put_file(self.bucket, name, local, progress=step)
-                done += local.stat().st_size
+                done, files = done + size, files + 1
             self.notify(f"uploaded {len(plan)} object(s) to ais://{self.bucket}")
         except (AisError, OSError) as err:
-            self.notify(f"upload stopped: {err}", severity="error")
+            self.notify(f"upload stopped after {files} of {len(plan)} file(s): {err}",
+                        severity="error")
+        except asyncio.CancelledError:  # the screen was left: say how far it got
+            self.app.notify(f"upload into ais://{self.bucket} cancelled after {files} of "
+                            f"{len(plan)} file(s) ({human_bytes(done)} of "
+                            f"{human_bytes(total)})", severity="warning")
+            raise
         finally:
-            bar.display = False
-            self.reload()
+            if self.is_attached:  # not when the screen was left mid-upload
+                bar.display = False
+                self.reload()

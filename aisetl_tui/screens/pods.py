@@ -114,11 +114,12 @@ def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
     else:
         health = ais.health if ais is not None else "—"
         state = Text(health, style=STATE_STYLE.get(health, ""))
-        restarts = ais.restarts if ais is not None else 0
+        restarts = ais.restarts if ais is not None else None
         age = now - ais.started if ais is not None and ais.started else None
         reason_cell = Text("no pod in Kubernetes" if with_kube else "", style="dim")
     cells = {"ETL": pod.etl, "TARGET": pod.target_id, "POD": pod.pod_name, "NODE": node,
-             "STATE": state, "REASON": reason_cell, "RESTARTS": str(restarts),
+             "STATE": state, "REASON": reason_cell,
+             "RESTARTS": str(restarts) if restarts is not None else "—",
              "AGE": human_duration(age) if age is not None else "—"}
     if with_metrics:
         cpu = ais.cpu if ais is not None else None

@@ -98,7 +98,9 @@ class EtlDetails:
 @dataclass(frozen=True)
 class EtlPod:
     """One target's transformer. ``cpu`` in cores and ``mem`` in bytes are None when metrics
-    are unavailable; ``pid`` and ``started`` (unix seconds) when the server does not say."""
+    are unavailable; ``pid``, ``started`` (unix seconds) and ``restarts`` when the server does
+    not say: real AIStore reports only ``{target_id, health_status}`` (its pods' details are
+    Kubernetes'), the embedded cluster reports them too."""
 
     etl: str
     target_id: str
@@ -106,7 +108,7 @@ class EtlPod:
     health: str
     pid: int | None
     started: float | None
-    restarts: int
+    restarts: int | None
     cpu: float | None
     mem: int | None
 

@@ -134,7 +134,7 @@ def etl_pods(name: str, health: list[dict[str, Any]],
             health=str(h.get("health_status", "")),
             pid=opt_int(h.get("pid")),
             started=float(h["started"]) if h.get("started") else None,
-            restarts=to_int(h.get("restarts")),
+            restarts=opt_int(h.get("restarts")),
             cpu=float(cpu) if cpu is not None else None,
             mem=opt_int(mem),
         ))

@@ -1,0 +1,95 @@
+"""Uploading from the Objects screen: never the current directory by accident, a directory only
+after saying how much it holds, and leaving mid-upload cancels it without a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aistore.sdk.bucket import Bucket
+from textual.widgets import Input, ProgressBar, Static
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.buckets import BucketsScreen
+from aisetl_tui.screens.dialogs import ConfirmScreen
+from aisetl_tui.screens.file_picker import FilePickerScreen
+from aisetl_tui.screens.objects import ObjectsScreen
+from backend.local import LocalCluster
+from tests.test_app import connected, table_rows, until
+
+
+async def open_picker(app: AisEtlApp, pilot, bucket: Bucket) -> None:
+    app.run_command(f"objects {bucket.name}")
+    await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "the objects")
+    await pilot.press("u")
+    await until(pilot, lambda: isinstance(app.screen, FilePickerScreen), "the picker")
+
+
+def listed(bucket: Bucket) -> list[str]:
+    return [e.name for e in bucket.list_all_objects()]
+
+
+async def test_an_empty_path_is_an_error_not_the_current_directory(
+        cluster: LocalCluster, bucket: Bucket) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        await open_picker(app, pilot, bucket)
+        app.screen.query_one("#path", Input).value = "   "
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FilePickerScreen)
+        assert str(app.screen.query_one("#error", Static).render()) == \
+            "type the path of a file or a directory"
+    assert listed(bucket) == []
+
+
+async def test_a_directory_is_uploaded_only_once_confirmed(
+        cluster: LocalCluster, bucket: Bucket, tmp_dir: Path) -> None:
+    (tmp_dir / "sub").mkdir()
+    for i in range(3):
+        (tmp_dir / "sub" / f"f{i}.txt").write_bytes(b"x" * 1000)
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        await open_picker(app, pilot, bucket)
+        app.screen.query_one("#path", Input).value = str(tmp_dir)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        question = str(app.screen.query_one(".question", Static).render())
+        assert f"Upload the directory {tmp_dir}: 3 file(s), 2.9 KiB" in question
+        await pilot.press("escape")  # no
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen), "the objects")
+        await pilot.pause(0.3)
+        assert listed(bucket) == []
+
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, FilePickerScreen), "the picker")
+        app.screen.query_one("#path", Input).value = str(tmp_dir)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.click("#ok")
+        await until(pilot, lambda: len(table_rows(app, "#objects")) == 3, "the upload")
+    assert sorted(listed(bucket)) == ["sub/f0.txt", "sub/f1.txt", "sub/f2.txt"]
+
+
+async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
+        cluster: LocalCluster, bucket: Bucket, tmp_dir: Path) -> None:
+    big = tmp_dir / "big.bin"
+    with big.open("wb") as f:  # slow enough to leave while it runs
+        f.truncate(512 * 1024 * 1024)
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        await open_picker(app, pilot, bucket)
+        app.screen.query_one("#path", Input).value = str(big)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                    and app.screen.query_one("#upload", ProgressBar).display
+                    and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
+                    "the upload to start")
+        await pilot.press("escape")  # back to Buckets while the upload runs
+        await until(pilot, lambda: any("cancelled after 0 of 1 file(s)" in n.message
+                                       for n in app._notifications), "the notice")
+        await pilot.pause(0.5)
+        assert app.is_running and isinstance(app.screen, BucketsScreen)
+    assert listed(bucket) == []
