@@ -23,6 +23,7 @@ from backend.ais import (
     AisError,
     class_init_msg,
     code_init_msg,
+    parse_etl_error,
     spec_init_msg,
     validate_etl_name,
 )
@@ -147,7 +148,8 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         try:
             await client.init_etl(msg)
         except AisError as err:
-            self.fail(str(err))
+            failure = parse_etl_error(err.message)
+            self.fail("\n".join(failure.lines()) if failure else str(err))
             self.query_one("#submit", Button).disabled = False
             return
         self.notify(f"ETL {name} is running")

@@ -10,6 +10,7 @@ Every call has a timeout and never blocks the event loop; every failure is an
 from ._auth import load_token
 from ._client import AisClient
 from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, EtlNotBuilt, NotFound
+from ._etl_error import EtlFailure, parse_etl_error
 from ._etl_msgs import (
     class_init_msg,
     code_init_msg,
@@ -44,6 +45,7 @@ __all__ = [
     "ClusterMap",
     "ConnectionFailed",
     "EtlDetails",
+    "EtlFailure",
     "EtlInfo",
     "EtlLogs",
     "EtlNotBuilt",
@@ -58,6 +60,7 @@ __all__ = [
     "class_init_msg",
     "code_init_msg",
     "load_token",
+    "parse_etl_error",
     "parse_pipeline",
     "pipeline_text",
     "spec_init_msg",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import os
 from collections import deque
@@ -59,6 +60,23 @@ class TargetEtl:
         return {"id": self.spec.name, "stage": self.stage, "xaction_id": self.xid,
                 "obj_count": self.obj_count, "in_bytes": self.in_bytes,
                 "out_bytes": self.out_bytes}
+
+
+def etl_error_text(target_id: str, etl: str, pod: str, err: PodError) -> str:
+    """A failed start in AIStore's words (``cmn.ErrETL``): where, the container's status,
+    then why; the message of the status holds the log's last lines, as Kubernetes' does with
+    ``TerminationMessagePolicy: FallbackToLogsOnError``."""
+    fields = [f"t[{target_id}]", f"etl={_go_quote(etl)}", f"pod={_go_quote(pod)}"]
+    if (s := err.status) is not None:
+        status = (f"container: {etl}, state: {s.state}, reason: {s.reason}, "
+                  f"message: {s.message}, exitCode: {s.exit_code}")
+        fields.append(f"pod_status={_go_quote(status)}")
+    return f"[{','.join(fields)}] ETL {etl} failed to start: {err.cause}"
+
+
+def _go_quote(text: str) -> str:
+    """Go's ``%q`` of printable text: a JSON string, non-ASCII kept."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 class TargetEtls:
@@ -135,7 +153,7 @@ class TargetEtls:
             etl.stage, etl.reason = "Aborted", str(err)
             etl.inline.abort(str(err))
             # 400, not 5xx: the cause is the ETL itself, and the SDK would retry a 5xx
-            raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name} failed to start: {err}"
+            raise AISHTTPError(400, etl_error_text(node.daemon_id, spec.name, pod_name, err)
                                ) from None
         return web.Response()
 

@@ -31,8 +31,24 @@ def _line(raw: bytes) -> str:
     return raw[:LOG_LINE_MAX].decode(errors="replace").rstrip("\r")
 
 
+@dataclass(frozen=True)
+class PodStatus:
+    """What Kubernetes would say of the transformer's container (AIStore's ``k8s.PodStatus``)."""
+
+    state: str  # Waiting | Running | Terminated
+    reason: str
+    message: str = ""
+    exit_code: int = 0
+
+
 class PodError(Exception):
-    """The transformer could not be started or became unready."""
+    """The transformer could not be started or became unready; ``status``: its container's,
+    once it has one. ``str()`` is the whole story (the log's last lines included)."""
+
+    def __init__(self, message: str, status: PodStatus | None = None, cause: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.cause = cause or message  # without the log's last lines
 
 
 def free_port() -> int:
@@ -111,8 +127,10 @@ class Pod:
                 assert self._proc is not None
                 if self._proc.returncode is not None:
                     await self._drain_logs()
-                    raise PodError(f"{self.name} exited with code {self._proc.returncode} "
-                                   f"before it became ready{self.tail_text()}")
+                    code, tail = self._proc.returncode, self.tail_text()
+                    cause = f"{self.name} exited with code {code} before it became ready"
+                    raise PodError(cause + tail, PodStatus(
+                        "Terminated", "Error", tail.removeprefix(":\n"), code), cause)
                 try:
                     async with session.get(self.url + path) as resp:
                         if resp.status == 200:
@@ -134,7 +152,9 @@ class Pod:
     def _not_ready(self, what: str) -> PodError:
         # The server's access log of the probes says nothing the error does not.
         tail = self.tail_text(unless=f"GET {self.launch.health_path} HTTP/")
-        return PodError(f"{self.name} {what}{tail}")
+        cause = f"{self.name} {what}"
+        return PodError(cause + tail, PodStatus("Running", "NotReady",
+                                                tail.removeprefix(":\n")), cause)
 
     async def _read_logs(self) -> None:
         """Copy the transformer's output to its log file (rotated at ``LOG_FILE_MAX``) and to

@@ -1,0 +1,99 @@
+"""AIStore's ETL error text (``cmn/err.go`` ``ErrETL``) taken apart into fields.
+
+A failed init, or an inline transform aborted by its pod, comes back as::
+
+    [t[TID],etl="NAME",pod="POD",service="SVC",pod_status="container: C, state: S,
+    reason: R, message: M, exitCode: N"] reason
+
+(one line; every part but the target optional; the values are Go ``%q`` strings, and the pod
+status is ``k8s.PodStatus.String()``), possibly after a node's own prefix (``p[ID]: ``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+_HEAD = re.compile(r"\[t\[(?P<tid>[^\]]*)\](?P<fields>(?:,\w+=\"(?:[^\"\\]|\\.)*\")*)\]\s*")
+_FIELD = re.compile(r",(?P<key>\w+)=(?P<value>\"(?:[^\"\\]|\\.)*\")")
+_STATUS_KEYS = ("container", "state", "reason", "message", "exitCode")
+
+
+@dataclass(frozen=True)
+class EtlFailure:
+    """Where and why an ETL failed, as AIStore reported it ("" where it did not say)."""
+
+    target: str
+    etl: str = ""
+    pod: str = ""
+    service: str = ""
+    container: str = ""
+    state: str = ""
+    reason: str = ""
+    message: str = ""
+    exit_code: int | None = None
+    cause: str = ""  # AIStore's own words after the bracket
+
+    def lines(self) -> list[str]:
+        """The failure in words, one fact a line, most telling first."""
+        out = [self.cause or "the ETL failed"]
+        where = f"target {self.target}" + (f", pod {self.pod}" if self.pod else "")
+        out.append(where)
+        if self.state:
+            container = f"container {self.container}: " if self.container else "container: "
+            detail = ", ".join(part for part in (
+                self.state, self.reason, f"exit code {self.exit_code}"
+                if self.exit_code not in (None, 0) or self.state == "Terminated" else "")
+                if part)
+            out.append(container + detail)
+        if self.message:
+            out.append(f"message: {self.message}")
+        return out
+
+
+def _unquote(value: str) -> str:
+    """A Go ``%q`` string's text (JSON reads the escapes Go uses for printable text)."""
+    try:
+        return str(json.loads(value))
+    except ValueError:
+        return value[1:-1]
+
+
+def _pod_status(text: str) -> dict[str, str]:
+    """``container: C, state: S, reason: R, message: M, exitCode: N`` by key; the message
+    may itself hold ", " (only the exit code follows it)."""
+    out: dict[str, str] = {}
+    rest = text
+    for key, nxt in zip(_STATUS_KEYS, (*_STATUS_KEYS[1:], None), strict=True):
+        if not rest.startswith(f"{key}: "):
+            break
+        rest = rest[len(key) + 2:]
+        if nxt is None:
+            out[key] = rest
+            break
+        sep = f", {nxt}: "
+        value, found, after = rest.rpartition(sep) if key == "message" else rest.partition(sep)
+        if not found:
+            out[key] = rest
+            break
+        out[key], rest = value, f"{nxt}: {after}"
+    return out
+
+
+def parse_etl_error(text: str) -> EtlFailure | None:
+    """The :class:`EtlFailure` in ``text``, or None if it holds no AIStore ETL error."""
+    head = _HEAD.search(text)
+    if head is None:
+        return None
+    fields = {m["key"]: _unquote(m["value"]) for m in _FIELD.finditer(head["fields"])}
+    status = _pod_status(fields.get("pod_status", ""))
+    code = status.get("exitCode", "")
+    return EtlFailure(
+        target=head["tid"], etl=fields.get("etl", ""), pod=fields.get("pod", ""),
+        service=fields.get("service", ""), container=status.get("container", ""),
+        state=status.get("state", ""), reason=status.get("reason", ""),
+        message=status.get("message", ""),
+        exit_code=int(code) if code.lstrip("-").isdigit() else None,
+        cause=text[head.end():].strip(),
+    )

@@ -1,0 +1,43 @@
+"""AIStore's ETL error text (cmn/err.go ErrETL, cmn/k8s PodStatus.String) in fields."""
+
+from __future__ import annotations
+
+from backend.ais import EtlFailure, parse_etl_error
+
+OOM = ('p[XyZp8080]: [t[TqVt8081],etl="md5-etl",pod="md5-etl-tqvt8081",service="md5-etl-tqvt8081",'
+       'pod_status="container: md5-etl, state: Terminated, reason: OOMKilled, message: killed, '
+       'out of memory, exitCode: 137"] pod md5-etl-tqvt8081 terminated during init')
+
+
+def test_a_crashed_init_in_fields() -> None:
+    failure = parse_etl_error(OOM)
+    assert failure == EtlFailure(
+        target="TqVt8081", etl="md5-etl", pod="md5-etl-tqvt8081", service="md5-etl-tqvt8081",
+        container="md5-etl", state="Terminated", reason="OOMKilled",
+        message="killed, out of memory", exit_code=137,
+        cause="pod md5-etl-tqvt8081 terminated during init")
+    assert failure.lines() == [
+        "pod md5-etl-tqvt8081 terminated during init",
+        "target TqVt8081, pod md5-etl-tqvt8081",
+        "container md5-etl: Terminated, OOMKilled, exit code 137",
+        "message: killed, out of memory",
+    ]
+
+
+def test_quotes_inside_values_and_fields_left_out() -> None:
+    text = ('[t[yBnt8082],etl="x-etl",pod_status="container: x-etl, state: Waiting, reason: '
+            'ImagePullBackOff, message: Back-off pulling image \\"aistore/nope:v1\\", '
+            'exitCode: 0"] timed out waiting for the pod to be ready')
+    failure = parse_etl_error(text)
+    assert failure is not None
+    assert (failure.target, failure.pod, failure.state, failure.reason) == (
+        "yBnt8082", "", "Waiting", "ImagePullBackOff")
+    assert failure.message == 'Back-off pulling image "aistore/nope:v1"'
+    assert failure.lines()[2] == "container x-etl: Waiting, ImagePullBackOff"
+    only_target = parse_etl_error("[t[T1]] failed to start the communicator")
+    assert only_target == EtlFailure(target="T1", cause="failed to start the communicator")
+
+
+def test_other_text_is_not_an_etl_error() -> None:
+    assert parse_etl_error('bucket "ais://b" does not exist') is None
+    assert parse_etl_error("") is None
