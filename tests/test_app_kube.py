@@ -212,3 +212,25 @@ async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
                                        for t in threading.enumerate()) >= 12, "12 follows")
         # the Kubernetes polls and the cluster start run on the same pool of threads
         assert await asyncio.wait_for(asyncio.to_thread(lambda: "done"), 5) == "done"
+
+
+async def test_logs_name_the_container_and_switch_to_another(
+        cluster: LocalCluster, fake: FakeKubeApi, kube: KubeClient) -> None:
+    pod = add_etl_pod(fake, RUNNING_TEMPLATE, "kube-ctr", cluster.smap.targets[0].daemon_id)
+    fake.logs[pod] = [f"{_stamp()} transformer listening on :8000"]
+    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await app.push_screen(KubeLogsScreen(kube, pod, ("istio-proxy", "kube-ctr"),
+                                             "kube-ctr"))
+        await until(pilot, lambda: any(q.get("container") == ["kube-ctr"]
+                                       for p, q in fake.requests if p.endswith("/log")),
+                    "the ETL container's log")
+        assert str(app.screen.query_one("StatusBar").render()).startswith(
+            f"logs {pod} · kube-ctr")
+        await pilot.press("o")
+        await until(pilot, lambda: any(q.get("container") == ["istio-proxy"]
+                                       for p, q in fake.requests if p.endswith("/log")),
+                    "the other container's log")
+        assert str(app.screen.query_one("StatusBar").render()).startswith(
+            f"logs {pod} · istio-proxy")

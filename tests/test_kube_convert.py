@@ -57,7 +57,10 @@ def test_terminated_oomkilled_and_terminating() -> None:
     pod = pod_from_dict(raw)
     assert (pod.reason, pod.message) == ("OOMKilled", "exit code 137")
     raw["metadata"]["deletionTimestamp"] = "2025-06-01T10:40:00Z"
-    assert pod_from_dict(raw).reason == "Terminating"
+    deleting = pod_from_dict(raw)
+    assert deleting.reason == "Terminating"
+    # what it was before its deletion began: why its target deleted it
+    assert (deleting.cause, deleting.cause_message) == ("OOMKilled", "exit code 137")
 
 
 def test_init_container_and_not_ready() -> None:
@@ -104,3 +107,38 @@ def test_times() -> None:
     assert a is not None and b is not None and c is not None
     assert b < a < c
     assert _log_time_key("INFO: hello") is None
+
+
+def test_main_container_is_the_etls_not_a_sidecar() -> None:
+    def pod(etl: str, *names: str) -> dict:
+        labels = {"app.kubernetes.io/name": "etl", "nvidia.com/ais-etl-target": "T1"}
+        return {"metadata": {"name": f"{etl or 'x'}-t1", "labels": labels if etl else {}},
+                "spec": {"containers": [{"name": n} for n in names]}}
+
+    from backend.kube import main_container
+    etl_pod = pod_from_dict(pod("md5-etl", "istio-proxy", "md5-etl"))
+    assert etl_pod.etl == "md5-etl" and main_container(etl_pod) == "md5-etl"
+    assert main_container(pod_from_dict(pod("md5-etl", "md5-etl", "istio-proxy"))) == "md5-etl"
+    assert main_container(pod_from_dict(pod("", "istio-proxy", "server"))) == "server"
+    assert main_container(pod_from_dict(pod("", "only"))) == "only"
+    assert main_container(pod_from_dict(pod(""))) is None
+
+
+def test_gone_pods_are_kept_then_forgotten() -> None:
+    from aisetl_tui.screens.pods import GONE_KEEP, GONE_MAX, GonePod, merge, note_gone
+
+    pod = pod_from_dict(_pod("md5-etl-ybnt8082"))
+    key = ("md5-etl", "yBnt8082")
+    gone: dict = {}
+    note_gone(gone, {key: pod}, {}, now=100.0)  # listed before, not now: gone at 100
+    assert gone[key].when == 100.0 and gone[key].pod.name == pod.name
+    [row] = merge([], {}, None, gone)
+    assert (row.kube, row.gone) == (None, gone[key])
+    note_gone(gone, {}, {}, now=100.0 + GONE_KEEP + 1)  # an hour later: forgotten
+    assert gone == {}
+    note_gone(gone, {key: pod}, {}, now=200.0)
+    note_gone(gone, {}, {key: pod}, now=201.0)  # back (a re-init): no longer gone
+    assert gone == {}
+    many = {(f"e{i}", "t"): GonePod(pod, float(i)) for i in range(GONE_MAX + 5)}
+    note_gone(many, {}, {}, now=float(GONE_MAX + 5))
+    assert len(many) == GONE_MAX and ("e0", "t") not in many  # the oldest go first

@@ -132,9 +132,27 @@ async def test_pod_changes_as_they_happen(cluster: LocalCluster, http, etl_clean
                         last={"exitCode": 1, "reason": "Error"})
         await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "4", "the restart",
                     timeout=10)
-        kubelet.delete(name)  # the target deletes its pod when the container terminates
-        await until(pilot, lambda: rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes",
-                    "the deletion", timeout=10)
+        # the container dies; its target deletes the pod at once: the row keeps its last state
+        kubelet.terminated(name, etl, IMAGE, exit_code=1, reason="Error",
+                           message="ValueError: boom", restarts=4)
+        kubelet.event(name, "BackOff", "Back-off restarting failed container", kind="Warning")
+        kubelet.delete(name)
+        await until(pilot, lambda: rows_of(app, etl)[tid]["STATE"] == "Deleted", "the deletion",
+                    timeout=10)
+        row = rows_of(app, etl)[tid]
+        assert row["REASON"].startswith("Error · gone ") and row["RESTARTS"] == "4"
+        table = app.screen.table
+        assert table is not None
+        table.move_cursor(row=row_index(app, name))
+        await pilot.pause()
+        detail = str(app.screen.query_one("#pod-detail", Static).render())
+        assert detail.startswith(f"{name}: deleted ") and "last Failed" in detail
+        assert f"container {etl} terminated (Error, exit code 1): ValueError: boom" in detail
+        await pilot.press("e")  # its events outlive it
+        await until(pilot, lambda: isinstance(app.screen, KubeEventsScreen)
+                    and app.screen.events is not None, "the events")
+        assert "BackOff" in [e.reason for e in app.screen.events or []]
+        await pilot.press("escape")
         await pilot.press("1")  # leaving the screen ends the watch
         await until(pilot, lambda: not any(t.name == "kube-stream-stopper:watch"
                                            for t in threading.enumerate()),
@@ -142,7 +160,7 @@ async def test_pod_changes_as_they_happen(cluster: LocalCluster, http, etl_clean
         await pilot.press("3")  # and coming back watches again
         await until(pilot, lambda: isinstance(app.screen, PodsScreen), "the pods screen")
         await pilot.pause(0.5)  # its one poll (of the next 600 s) done
-        assert rows_of(app, etl)[tid]["REASON"] == "no pod in Kubernetes"
+        assert rows_of(app, etl)[tid]["STATE"] == "Deleted"  # still there
         (name,) = create_pods(kubelet, etl, [tid])  # a re-init's new pod
         kubelet.running(name, etl, IMAGE, ready=True, restarts=2,
                         last={"exitCode": 1, "reason": "Error"})

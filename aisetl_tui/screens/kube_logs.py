@@ -33,19 +33,40 @@ class KubeLogsScreen(AppScreen):
         Binding("p", "previous", "Previous run", id="kube_logs.previous"),
         Binding("r", "restart", "Reconnect", id="kube_logs.restart"),
         Binding("c", "clear", "Clear", id="kube_logs.clear"),
+        Binding("o", "other_container", "Other container", id="kube_logs.container"),
     ]
 
-    def __init__(self, kube: KubeClient, pod: str) -> None:
+    def __init__(self, kube: KubeClient, pod: str, containers: tuple[str, ...] = (),
+                 container: str | None = None) -> None:
+        """``containers``: the pod's, to switch between; ``container``: the one shown first
+        (Kubernetes needs one named when the pod has several, e.g. with an injected
+        sidecar)."""
         super().__init__()
         self.kube = kube
         self.pod = pod
+        self.containers = containers
+        self.container = container or (containers[0] if containers else None)
         self.lines_seen = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pending: deque[str | Text] = deque(maxlen=MAX_LINES)
 
     def title_text(self) -> str:
-        return f"logs {self.pod}"
+        return f"logs {self.pod}" + (f" · {self.container}" if self.container else "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "other_container" and len(self.containers) < 2:
+            return False
+        return super().check_action(action, parameters)
+
+    def action_other_container(self) -> None:
+        """The next container's log (k9s' container picker, one key)."""
+        at = self.containers.index(self.container) if self.container in self.containers else -1
+        self.container = self.containers[(at + 1) % len(self.containers)]
+        self.retitle()
+        self.log_view.clear()
+        self._put(Text(f"— container {self.container} —", style="cyan"))
+        self._start()
 
     def compose_body(self) -> ComposeResult:
         yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True, id="log")
@@ -77,7 +98,7 @@ class KubeLogsScreen(AppScreen):
     def _follow(self, stop: threading.Event) -> None:
         try:
             for line in self.kube.follow_logs(self.pod, stop=stop, tail_lines=TAIL_LINES,
-                                              idle_timeout=30.0):
+                                              idle_timeout=30.0, container=self.container):
                 self._put(line)
         except KubeError as err:
             if not stop.is_set():
@@ -123,7 +144,8 @@ class KubeLogsScreen(AppScreen):
     @work(thread=True, exclusive=True, group="previous")
     def _previous(self) -> None:
         try:
-            lines = self.kube.logs(self.pod, tail_lines=TAIL_LINES, previous=True)
+            lines = self.kube.logs(self.pod, tail_lines=TAIL_LINES, previous=True,
+                                   container=self.container)
         except KubeError as err:
             self._put(Text(f"— no previous run's log: {err} —", style="yellow"))
             return

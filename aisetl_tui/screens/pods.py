@@ -13,7 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import work
@@ -23,7 +23,14 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from backend.ais import AisClient, EtlPod
-from backend.kube import KubeClient, KubeError, KubePod, PodChange, match_transformer_pods
+from backend.kube import (
+    KubeClient,
+    KubeError,
+    KubePod,
+    PodChange,
+    main_container,
+    match_transformer_pods,
+)
 
 from ..rates import human_bytes, human_duration
 from ..widgets.table import KeyedTable
@@ -38,16 +45,33 @@ STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succee
 KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much later
 WATCH_RENDER_DELAY = 0.05  # a burst of pod changes is shown in one repaint
 QUIET_REASONS = {"Running", "Pending", "Succeeded", "Completed", ""}
+GONE_KEEP = 3600.0  # a deleted pod's row stays this long (Kubernetes keeps events an hour)
+GONE_MAX = 64  # and at most this many of them
+
+
+@dataclass(frozen=True)
+class GonePod:
+    """A transformer pod that disappeared from Kubernetes: AIStore deletes a pod as soon as
+    its container terminates, so this last state is often the only trace of a crash."""
+
+    pod: KubePod  # as last seen, with what it was before its deletion began as its reason
+    when: float  # unix seconds it was found gone
+
+    @classmethod
+    def of(cls, pod: KubePod, when: float) -> GonePod:
+        return cls(replace(pod, reason=pod.cause, message=pod.cause_message), when)
 
 
 @dataclass(frozen=True)
 class MergedPod:
-    """One ETL's transformer on one target: what AIStore and Kubernetes each say (or None)."""
+    """One ETL's transformer on one target: what AIStore and Kubernetes each say (or None),
+    and the last state of its pod if Kubernetes no longer has it."""
 
     etl: str
     target_id: str
     ais: EtlPod | None
     kube: KubePod | None
+    gone: GonePod | None = None
 
     @property
     def key(self) -> str:
@@ -79,14 +103,44 @@ def kube_reason(pod: KubePod) -> str:
 
 
 def merge(ais_pods: list[EtlPod], kube_pods: dict[tuple[str, str], KubePod] | None,
-          only: str | None) -> list[MergedPod]:
+          only: str | None, gone: dict[tuple[str, str], GonePod] | None = None
+          ) -> list[MergedPod]:
     by_key: dict[tuple[str, str], EtlPod] = {(p.etl, p.target_id): p for p in ais_pods}
+    kube_pods, gone = kube_pods or {}, gone or {}
     keys = list(by_key)
-    for key in kube_pods or {}:
-        if key not in by_key and (only is None or key[0] == only):
+    for key in [*kube_pods, *gone]:
+        if key not in keys and (only is None or key[0] == only):
             keys.append(key)
-    return [MergedPod(etl, tid, by_key.get((etl, tid)), (kube_pods or {}).get((etl, tid)))
+    return [MergedPod(etl, tid, by_key.get((etl, tid)), kube_pods.get((etl, tid)),
+                      None if (etl, tid) in kube_pods else gone.get((etl, tid)))
             for etl, tid in keys]
+
+
+def note_gone(gone: dict[tuple[str, str], GonePod], before: dict[tuple[str, str], KubePod],
+              now_pods: dict[tuple[str, str], KubePod], now: float) -> None:
+    """Record the pods of ``before`` that ``now_pods`` no longer has; forget the records of
+    pods that are back (a re-init) or older than ``GONE_KEEP``; keep at most ``GONE_MAX``."""
+    for key, pod in before.items():
+        if key not in now_pods and key not in gone:  # a watch may have recorded its end
+            gone[key] = GonePod.of(pod, now)
+    for key in [k for k, g in gone.items() if k in now_pods or now - g.when > GONE_KEEP]:
+        del gone[key]
+    for key in sorted(gone, key=lambda k: gone[k].when)[:-GONE_MAX]:
+        del gone[key]
+
+
+def last_words(gone: GonePod, now: float) -> str:
+    """What a deleted pod last said: its state, each container's end, when it went."""
+    pod = gone.pod
+    parts = [f"{pod.name}: deleted {human_duration(now - gone.when)} ago; last {pod.phase}"]
+    for c in pod.containers:
+        if c.state == "terminated":
+            end = ", ".join(x for x in (c.reason, f"exit code {c.exit_code}") if x)
+            parts.append(f"container {c.name} terminated ({end})"
+                         + (f": {c.message}" if c.message else ""))
+    if pod.message and pod.reason not in QUIET_REASONS:
+        parts.append(f"{pod.reason}: {pod.message}")
+    return "; ".join(parts)
 
 
 def by_target(pods: Iterable[KubePod]) -> dict[tuple[str, str], KubePod]:
@@ -111,6 +165,12 @@ def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
         restarts, age = kube.restarts, kube.age_seconds
         node = kube.node or "—"
         reason_cell = Text(reason, style="red" if kube.phase != "Pending" else "yellow")
+    elif pod.gone is not None:  # deleted by its target: the last state Kubernetes gave
+        last = pod.gone.pod
+        state = Text("Deleted", style="red")
+        restarts, age, node = last.restarts, None, last.node or "—"
+        why = kube_reason(last) or last.phase
+        reason_cell = Text(f"{why} · gone {human_duration(now - pod.gone.when)}", style="red")
     else:
         health = ais.health if ais is not None else "—"
         state = Text(health, style=STATE_STYLE.get(health, ""))
@@ -155,6 +215,8 @@ class PodsScreen(PollingScreen):
         self._watch_stop: threading.Event | None = None  # set: the watch ends
         self._watch_retry_at = 0.0
         self._watch_render_due = False
+        self._gone: dict[tuple[str, str], GonePod] = {}
+        self._last_kube: dict[tuple[str, str], KubePod] = {}  # the last rendered, for _gone
         self._locate_at = 0.0  # when to look for the ETL pods' namespace again
 
     def compose_body(self) -> ComposeResult:
@@ -190,7 +252,14 @@ class PodsScreen(PollingScreen):
             self._fetch_kube(target_ids))
         ais_pods = [p for pods in lists if isinstance(pods, list) for p in pods]
         self._ais_pods, self._target_ids = ais_pods, target_ids
-        return PodsData(merge(ais_pods, kube_pods, self.only), kube_pods is not None)
+        return PodsData(self._merge(kube_pods), kube_pods is not None)
+
+    def _merge(self, kube_pods: dict[tuple[str, str], KubePod] | None) -> list[MergedPod]:
+        """AIStore's and Kubernetes' views in rows, with the pods that went since the last."""
+        if kube_pods is not None:
+            note_gone(self._gone, self._last_kube, kube_pods, time.time())
+            self._last_kube = kube_pods
+        return merge(self._ais_pods, kube_pods, self.only, self._gone)
 
     async def _etl_names(self, client: AisClient) -> list[str]:
         return [self.only] if self.only else [e.name for e in await client.list_etls()]
@@ -268,6 +337,8 @@ class PodsScreen(PollingScreen):
         elif change.pod is not None and self._watched is not None:
             if change.type == "DELETED":
                 self._watched.pop(change.pod.name, None)
+                for pod in match_transformer_pods([change.pod], self._target_ids):
+                    self._gone[(pod.etl, pod.target_id)] = GonePod.of(pod, time.time())
             else:
                 self._watched[change.pod.name] = change.pod
         if not self._watch_render_due:
@@ -278,7 +349,7 @@ class PodsScreen(PollingScreen):
         self._watch_render_due = False
         if self.is_current and self._watched is not None and self.with_kube is not None:
             kube_pods = self._watched_by_target(self._target_ids)
-            self.render_data(PodsData(merge(self._ais_pods, kube_pods, self.only), True))
+            self.render_data(PodsData(self._merge(kube_pods), True))
 
     def _watch_failed(self, stop: threading.Event) -> None:
         """Polls list the pods again (and say so if that fails too); watch again later."""
@@ -335,10 +406,13 @@ class PodsScreen(PollingScreen):
         self.refresh_bindings()
 
     def _show_detail(self) -> None:
-        """The selected pod's Kubernetes message (why it is not running), on one line."""
+        """The selected pod's Kubernetes message (why it is not running), or a deleted pod's
+        last words, on one line."""
         pod = self._selected()
         kube = pod.kube if pod is not None else None
         text = f"{kube.name}: {kube.message}" if kube is not None and kube.message else ""
+        if pod is not None and pod.gone is not None:
+            text = last_words(pod.gone, time.time())
         detail = self.query_one("#pod-detail", Static)
         detail.update(Text(text, no_wrap=True, overflow="ellipsis"))
         detail.display = bool(text)
@@ -354,14 +428,20 @@ class PodsScreen(PollingScreen):
         key = table.selected_key if table is not None else None
         return self.pods.get(key) if key else None
 
-    def _selected_kube(self) -> tuple[KubeClient, KubePod] | None:
+    def _selected_kube(self, gone_too: bool = False) -> tuple[KubeClient, KubePod] | None:
+        """The selected row's pod in Kubernetes (``gone_too``: or its last state, for what
+        outlives a pod, its events)."""
         pod, kube = self._selected(), self.ais.kube
-        if pod is None or pod.kube is None or kube is None or not self.with_kube:
+        if pod is None or kube is None or not self.with_kube:
             return None
-        return kube, pod.kube
+        if pod.kube is not None:
+            return kube, pod.kube
+        return (kube, pod.gone.pod) if gone_too and pod.gone is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("events", "describe"):
+        if action == "events":
+            return self._selected_kube(gone_too=True) is not None
+        if action == "describe":
             return self._selected_kube() is not None
         if action == "cluster":
             return bool(self.with_kube)
@@ -372,14 +452,15 @@ class PodsScreen(PollingScreen):
             from .kube_logs import KubeLogsScreen
 
             kube, pod = both
-            self.app.push_screen(KubeLogsScreen(kube, pod.name))
+            self.app.push_screen(KubeLogsScreen(
+                kube, pod.name, tuple(c.name for c in pod.containers), main_container(pod)))
         elif (pod := self._selected()) is not None:
             from .logs import LogsScreen
 
             self.app.push_screen(LogsScreen(pod.etl))
 
     def action_events(self) -> None:
-        if (both := self._selected_kube()) is not None:
+        if (both := self._selected_kube(gone_too=True)) is not None:
             from .kube_events import KubeEventsScreen
 
             self.app.push_screen(KubeEventsScreen(both[1].name))

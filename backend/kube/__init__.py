@@ -16,6 +16,7 @@ so the app starts without paying for it (about half a second).
 from ._client import KubeClient
 from ._config import quiet_urllib3
 from ._convert import (
+    main_container,
     match_etl_pods,
     match_transformer_pods,
     pod_from_dict,
@@ -58,6 +59,7 @@ __all__ = [
     "MetricsUnavailable",
     "PodChange",
     "PodMetrics",
+    "main_container",
     "match_etl_pods",
     "match_transformer_pods",
     "pod_from_dict",

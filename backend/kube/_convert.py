@@ -74,10 +74,8 @@ def _describe(
     obj: Mapping[str, Any], containers: Sequence[KubeContainer], inits: Sequence[KubeContainer]
 ) -> tuple[str, str]:
     """(reason, message) in kubectl's words: the most telling problem first."""
-    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    status = obj.get("status") or {}
     phase = status.get("phase") or "Unknown"
-    if meta.get("deletionTimestamp"):
-        return "Terminating", ""
     if status.get("reason"):  # Evicted, NodeLost, ...
         return status["reason"], (status.get("message") or "").strip()
     for cond in status.get("conditions") or []:
@@ -126,6 +124,18 @@ def _role(labels: Mapping[str, str], name: str) -> PodRole:
     return m.group(1) if m else ""  # type: ignore[return-value]
 
 
+_SIDECARS = ("istio-proxy", "linkerd-proxy", "vault-agent", "envoy")
+
+
+def main_container(pod: KubePod) -> str | None:
+    """The container whose log matters: the ETL's own (AIStore names it after the ETL), else
+    the first that is not an injected sidecar. None for a pod with no containers."""
+    names = [c.name for c in pod.containers]
+    if pod.etl and pod.etl in names:
+        return pod.etl
+    return next((n for n in names if n not in _SIDECARS), names[0] if names else None)
+
+
 def split_etl_pod_name(name: str, target_id: str) -> str:
     """The ETL name of transformer pod ``name`` of target ``target_id`` ("" if it is not one)."""
     suffix = f"-{target_id.lower()}"
@@ -146,7 +156,10 @@ def pod_from_dict(obj: Mapping[str, Any]) -> KubePod:
             for c in spec.get("containers") or []
         )
     inits = tuple(_container(s) for s in status.get("initContainerStatuses") or [])
-    reason, message = _describe(obj, containers, inits)
+    cause, cause_message = _describe(obj, containers, inits)
+    reason, message = cause, cause_message
+    if meta.get("deletionTimestamp"):
+        reason, message = "Terminating", ""
     role = _role(labels, name)
     target_id = labels.get(LABEL_ETL_TARGET, "") if role == "etl" else ""
     return KubePod(
@@ -164,6 +177,8 @@ def pod_from_dict(obj: Mapping[str, Any]) -> KubePod:
         host_ip=status.get("hostIP") or "",
         reason=reason,
         message=message,
+        cause=cause,
+        cause_message=cause_message,
         labels=labels,
         containers=containers,
         etl=split_etl_pod_name(name, target_id),

@@ -32,8 +32,10 @@ class KubePod:
 
     ``reason`` is the one word kubectl prints in STATUS (``Running``, ``CrashLoopBackOff``,
     ``ImagePullBackOff``, ``OOMKilled``, ``Unschedulable``, ``Terminating`` ...) and
-    ``message`` the sentence behind it. ``etl`` and ``target_id`` are set for AIStore
-    transformer pods; ``role`` says what AIStore thinks of the pod.
+    ``message`` the sentence behind it. ``cause`` and ``cause_message`` are the same but
+    for a pod being deleted, whose reason is ``Terminating``: then they say what it was
+    before (the crash that had its target delete it). ``etl`` and ``target_id`` are set for
+    AIStore transformer pods; ``role`` says what AIStore thinks of the pod.
     """
 
     name: str
@@ -46,6 +48,8 @@ class KubePod:
     ip: str
     reason: str
     message: str = ""
+    cause: str = ""
+    cause_message: str = ""
     host_ip: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     containers: tuple[KubeContainer, ...] = ()

@@ -206,14 +206,14 @@ class Kubelet:
                    count=restarts)
 
     def terminated(self, pod: str, container: str, image: str, *, exit_code: int,
-                   reason: str, message: str = "") -> None:
+                   reason: str, message: str = "", restarts: int = 0) -> None:
         """The container ended and the pod failed (OOMKilled, Error)."""
         self.status(pod, {
             "phase": "Failed", "hostIP": "127.0.0.1", "startTime": now(),
             "conditions": [_cond("PodScheduled", True), _cond("Ready", False)],
             "containerStatuses": [{
                 "name": container, "image": image, "imageID": "", "ready": False,
-                "restartCount": 0, "started": False,
+                "restartCount": restarts, "started": False,
                 "state": {"terminated": {"exitCode": exit_code, "reason": reason,
                                          "message": message, "startedAt": now(),
                                          "finishedAt": now()}}}]})
