@@ -41,3 +41,13 @@ def test_quotes_inside_values_and_fields_left_out() -> None:
 def test_other_text_is_not_an_etl_error() -> None:
     assert parse_etl_error('bucket "ais://b" does not exist') is None
     assert parse_etl_error("") is None
+
+
+def test_a_long_message_shows_its_end() -> None:
+    log = "\\n".join([f"line {i}" for i in range(20)] + ["ValueError: boom"])
+    text = f'[t[T1],pod_status="container: c, state: Terminated, reason: Error, ' \
+           f'message: {log}, exitCode: 1"] failed'
+    failure = parse_etl_error(text)
+    assert failure is not None and failure.message.endswith("line 19\nValueError: boom")
+    assert failure.lines()[-7:] == ["message, its last 6 of 21 lines:", "line 15", "line 16",
+                                    "line 17", "line 18", "line 19", "ValueError: boom"]

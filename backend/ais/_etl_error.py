@@ -18,6 +18,7 @@ from dataclasses import dataclass
 _HEAD = re.compile(r"\[t\[(?P<tid>[^\]]*)\](?P<fields>(?:,\w+=\"(?:[^\"\\]|\\.)*\")*)\]\s*")
 _FIELD = re.compile(r",(?P<key>\w+)=(?P<value>\"(?:[^\"\\]|\\.)*\")")
 _STATUS_KEYS = ("container", "state", "reason", "message", "exitCode")
+MESSAGE_LINES = 6  # of a long status message (a log's tail), the last ones are shown
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,12 @@ class EtlFailure:
                 if self.exit_code not in (None, 0) or self.state == "Terminated" else "")
                 if part)
             out.append(container + detail)
-        if self.message:
-            out.append(f"message: {self.message}")
+        msg = [line for line in self.message.splitlines() if line.strip()]
+        if len(msg) > MESSAGE_LINES:  # a log's tail: its end (a traceback's error) matters
+            out.append(f"message, its last {MESSAGE_LINES} of {len(msg)} lines:")
+            out += msg[-MESSAGE_LINES:]
+        elif msg:
+            out += [f"message: {msg[0]}", *msg[1:]]
         return out
 
 
