@@ -704,7 +704,6 @@ def test_pods_of_real_aistore_show_no_made_up_numbers() -> None:
                            None)
     assert (pod.pod_name, pod.pid, pod.started, pod.restarts) == (
         "md5-etl-tqvt8081", None, None, None)
-    cells = pod_row(MergedPod("md5-etl", "TqVt8081", pod, None), "—", False, False,
-                    _time.time())
-    row = dict(zip(table_columns(False, False), cells, strict=True))
+    cells = pod_row(MergedPod("md5-etl", "TqVt8081", pod, None), "—", False, "", _time.time())
+    row = dict(zip(table_columns(False, ""), cells, strict=True))
     assert (row["RESTARTS"], row["AGE"], str(row["STATE"])) == ("—", "—", "Running")

@@ -91,6 +91,10 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
     fake.logs[running] = [f"{_stamp()} transformer listening on :8000",
                           f"{_stamp()} GET /health 200"]
     fake.endless_logs.add(running)
+    usage = copy.deepcopy(fake.metrics["items"][0])  # 250m, 52340Ki, from metrics-server
+    usage["metadata"]["name"] = running
+    usage["metadata"]["labels"]["nvidia.com/ais-etl-name"] = running
+    fake.metrics["items"].append(usage)
 
     app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -101,7 +105,11 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
         assert columns(app)[:7] == ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS",
                                     "AGE"]
         assert columns(app)[-1] == "POD"
+        # CPU and memory from metrics.k8s.io in the pods' own namespace, and the header says so
+        assert columns(app)[-3:-1] == ["CPU·k8s", "MEM·k8s"]
         rows = rows_of(app, etl)
+        assert (rows[tids[0]]["CPU·k8s"], rows[tids[0]]["MEM·k8s"]) == ("250m", "51.1 MiB")
+        assert (rows[tids[1]]["CPU·k8s"], rows[tids[1]]["MEM·k8s"]) == ("—", "—")
         wanted = ["POD", "NODE", "STATE", "REASON", "RESTARTS"]
         assert [rows[tids[0]][c] for c in wanted] == [running, "node-a", "Running", "", "0"]
         assert [rows[tids[1]][c] for c in wanted] == [crashing, "node-b", "Running",

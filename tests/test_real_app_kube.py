@@ -87,6 +87,8 @@ async def test_pods_from_a_real_api_server(cluster: LocalCluster, http, etl_clea
         assert [rows[tids[1]][c] for c in wanted] == [crashing, "node-b", "Running",
                                                       "CrashLoopBackOff (OOMKilled)", "7"]
         assert columns(app)[-1] == "POD"
+        # no metrics server here: AIStore's figures (the embedded cluster's), and the header says
+        assert columns(app)[-3:-1] == ["CPU·ais", "MEM·ais"]
         table = app.screen.table
         assert table is not None
         table.move_cursor(row=row_index(app, crashing))

@@ -10,10 +10,12 @@ Until the watch has its first list, and after it fails, each poll lists them ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from rich.text import Text
 from textual import work
@@ -24,10 +26,13 @@ from textual.widgets import Static
 
 from backend.ais import AisClient, EtlPod
 from backend.kube import (
+    ETL_SELECTOR,
     KubeClient,
     KubeError,
     KubePod,
+    MetricsUnavailable,
     PodChange,
+    PodMetrics,
     main_container,
     match_transformer_pods,
 )
@@ -40,7 +45,9 @@ from ._base import PollingScreen
 # Kubernetes, REASON follows STATE.
 BASE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "RESTARTS", "AGE"]
 KUBE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS", "AGE"]
-METRIC_COLUMNS = ["CPU", "MEM"]
+# CPU and memory: from metrics.k8s.io when Kubernetes has them, else AIStore's; the header
+# names the source ("" for none)
+MetricsSource = Literal["", "k8s", "ais"]
 STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim"}
 KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much later
 WATCH_RENDER_DELAY = 0.05  # a burst of pod changes is shown in one repaint
@@ -148,14 +155,23 @@ def by_target(pods: Iterable[KubePod]) -> dict[tuple[str, str], KubePod]:
     return {(p.etl, p.target_id): p for p in pods}
 
 
-def table_columns(with_kube: bool, with_metrics: bool) -> list[str]:
+def table_columns(with_kube: bool, metrics: MetricsSource) -> list[str]:
     columns = list(KUBE_COLUMNS if with_kube else BASE_COLUMNS)
-    columns += METRIC_COLUMNS if with_metrics else []
+    columns += [f"CPU·{metrics}", f"MEM·{metrics}"] if metrics else []
     return [*columns, "POD"]
 
 
-def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
-            now: float) -> tuple:
+def usage(pod: MergedPod, metrics: MetricsSource, kube_metrics: dict[str, PodMetrics]
+          ) -> tuple[float | None, int | None]:
+    """(CPU cores, memory bytes) of the pod from ``metrics``' source, None where unknown."""
+    if metrics == "k8s":
+        m = kube_metrics.get(pod.pod_name)
+        return (m.cpu_cores, m.memory_bytes) if m is not None else (None, None)
+    return (pod.ais.cpu, pod.ais.mem) if pod.ais is not None else (None, None)
+
+
+def pod_row(pod: MergedPod, node: str, with_kube: bool, metrics: MetricsSource, now: float,
+            kube_metrics: dict[str, PodMetrics] | None = None) -> tuple:
     ais, kube = pod.ais, pod.kube
     if kube is not None:
         reason = kube_reason(kube)
@@ -181,12 +197,11 @@ def pod_row(pod: MergedPod, node: str, with_kube: bool, with_metrics: bool,
              "STATE": state, "REASON": reason_cell,
              "RESTARTS": str(restarts) if restarts is not None else "—",
              "AGE": human_duration(age) if age is not None else "—"}
-    if with_metrics:
-        cpu = ais.cpu if ais is not None else None
-        mem = ais.mem if ais is not None else None
-        cells["CPU"] = f"{cpu * 1000:.0f}m" if cpu is not None else "—"
-        cells["MEM"] = human_bytes(mem) if mem is not None else "—"
-    return tuple(cells[c] for c in table_columns(with_kube, with_metrics))
+    if metrics:
+        cpu, mem = usage(pod, metrics, kube_metrics or {})
+        cells[f"CPU·{metrics}"] = f"{cpu * 1000:.0f}m" if cpu is not None else "—"
+        cells[f"MEM·{metrics}"] = human_bytes(mem) if mem is not None else "—"
+    return tuple(cells[c] for c in table_columns(with_kube, metrics))
 
 
 class PodsScreen(PollingScreen):
@@ -204,7 +219,7 @@ class PodsScreen(PollingScreen):
     def __init__(self, only: str | None = None) -> None:
         super().__init__()
         self.only = only
-        self.with_metrics: bool | None = None
+        self.metrics: MetricsSource | None = None  # of the table shown
         self.with_kube: bool | None = None
         self.pods: dict[str, MergedPod] = {}
         self.kube_note = ""
@@ -216,6 +231,10 @@ class PodsScreen(PollingScreen):
         self._watch_retry_at = 0.0
         self._watch_render_due = False
         self._gone: dict[tuple[str, str], GonePod] = {}
+        # CPU and memory by pod name from metrics.k8s.io (None: not available, see why)
+        self._kube_metrics: dict[str, PodMetrics] | None = None
+        self.kube_metrics_note = ""
+        self._metrics_retry_at = 0.0
         self._last_kube: dict[tuple[str, str], KubePod] = {}  # the last rendered, for _gone
         self._locate_at = 0.0  # when to look for the ETL pods' namespace again
 
@@ -269,6 +288,9 @@ class PodsScreen(PollingScreen):
         """Kubernetes' transformer pods by (ETL, target), or None (``kube_note`` says why)."""
         if self._watched is not None:  # the watch answers, even while a list would wait
             self.kube_note = self._answer_note()
+            if (kube := self.ais.kube) is not None:
+                with contextlib.suppress(KubeError):  # the watch says if Kubernetes is gone
+                    await self._fetch_kube_metrics(kube)
             return self._watched_by_target(target_ids)
         if time.monotonic() < self._kube_retry_at:
             return None
@@ -281,6 +303,7 @@ class PodsScreen(PollingScreen):
             if self._watch_stop is None and time.monotonic() >= self._watch_retry_at:
                 self._watch_stop = threading.Event()
                 self._watch(kube, self._watch_stop)
+            await self._fetch_kube_metrics(kube)
             pods = await asyncio.to_thread(kube.transformer_pods, target_ids)
         except KubeError as err:
             self._kube_retry_at = time.monotonic() + KUBE_RETRY
@@ -288,6 +311,19 @@ class PodsScreen(PollingScreen):
             return None
         self.kube_note = self._answer_note()
         return by_target(pods)
+
+    async def _fetch_kube_metrics(self, kube: KubeClient) -> None:
+        """CPU and memory of the ETL pods in their namespace from metrics.k8s.io (AIStore's
+        own metrics call looks only in `default`); without a metrics server, or without the
+        grant, AIStore's figures, and asked again ``KUBE_RETRY`` later."""
+        if self._kube_metrics is None and time.monotonic() < self._metrics_retry_at:
+            return
+        usage = await asyncio.to_thread(kube.pod_metrics, ETL_SELECTOR)
+        if isinstance(usage, MetricsUnavailable):
+            self._kube_metrics, self.kube_metrics_note = None, usage.reason
+            self._metrics_retry_at = time.monotonic() + KUBE_RETRY
+        else:
+            self._kube_metrics, self.kube_metrics_note = usage, ""
 
     async def _locate(self, kube: KubeClient) -> None:
         """Find the namespace of the ETL pods: once per client, and while there are none,
@@ -370,20 +406,19 @@ class PodsScreen(PollingScreen):
 
     # --- rendering ----------------------------------------------------------------------------
 
-    async def _ensure_table(self, with_kube: bool, with_metrics: bool) -> KeyedTable:
-        if (self.table is None or with_metrics != self.with_metrics
-                or with_kube != self.with_kube):
+    async def _ensure_table(self, with_kube: bool, metrics: MetricsSource) -> KeyedTable:
+        if self.table is None or metrics != self.metrics or with_kube != self.with_kube:
             box = self.query_one("#pods-box", Vertical)
             await box.remove_children()
-            columns = table_columns(with_kube, with_metrics)
+            columns = table_columns(with_kube, metrics)
             await box.mount(KeyedTable(columns, id="pods"))
             self.focus_main()
-            if with_metrics != self.with_metrics and (self.with_metrics is not None
-                                                      or not with_metrics):
-                self.notify("CPU and memory columns hidden: the cluster reports no metrics "
-                            "for these transformers" if not with_metrics
+            if bool(metrics) != bool(self.metrics) and (self.metrics is not None
+                                                        or not metrics):
+                self.notify("CPU and memory columns hidden: neither Kubernetes nor AIStore "
+                            "reports metrics for these transformers" if not metrics
                             else "CPU and memory metrics are back")
-            self.with_metrics, self.with_kube = with_metrics, with_kube
+            self.metrics, self.with_kube = metrics, with_kube
         assert self.table is not None
         return self.table
 
@@ -395,13 +430,17 @@ class PodsScreen(PollingScreen):
 
     async def _show_pods(self, data: PodsData) -> None:
         pods = data.pods
-        with_metrics = any(p.ais is not None and (p.ais.cpu is not None or p.ais.mem is not None)
-                           for p in pods) or not pods
-        table = await self._ensure_table(data.with_kube, with_metrics)
+        metrics: MetricsSource = "ais" if any(
+            p.ais is not None and (p.ais.cpu is not None or p.ais.mem is not None)
+            for p in pods) or not pods else ""
+        if self._kube_metrics is not None:
+            metrics = "k8s"
+        table = await self._ensure_table(data.with_kube, metrics)
         node = "localhost" if self.ais.status.embedded else "—"
         now = time.time()
         self.pods = {p.key: p for p in pods}
-        table.sync({p.key: pod_row(p, node, data.with_kube, with_metrics, now) for p in pods})
+        table.sync({p.key: pod_row(p, node, data.with_kube, metrics, now, self._kube_metrics)
+                    for p in pods})
         self._show_detail()
         self.refresh_bindings()
 

@@ -16,6 +16,7 @@ so the app starts without paying for it (about half a second).
 from ._client import KubeClient
 from ._config import quiet_urllib3
 from ._convert import (
+    ETL_SELECTOR,
     main_container,
     match_etl_pods,
     match_transformer_pods,
@@ -43,6 +44,7 @@ from ._models import (
 )
 
 __all__ = [
+    "ETL_SELECTOR",
     "KubeApiError",
     "KubeClient",
     "KubeConfigError",
