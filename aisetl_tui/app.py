@@ -28,7 +28,7 @@ from backend.local import ClusterError, start_in_background
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
 from .screens.etls import EtlsScreen
-from .screens.help import HelpScreen
+from .screens.help import MUTATING_COMMANDS, HelpScreen
 from .screens.jobs import JobsScreen
 from .screens.pods import PodsScreen
 from .widgets.status import ClusterStatus
@@ -168,7 +168,7 @@ class AisEtlApp(App):
                 self.status = ClusterStatus(state="unreachable", embedded=True, detail=str(err))
                 return
             endpoint = info.endpoint
-        self.client = AisClient(endpoint, token=load_token())
+        self.client = AisClient(endpoint, token=load_token(), readonly=self.readonly)
         self.supports_init_code = embedded
         self.status = ClusterStatus(endpoint=endpoint, embedded=embedded, state="connecting")
         backoff, was_connected = 1.0, False
@@ -235,12 +235,15 @@ class AisEtlApp(App):
             from .screens.objects import ObjectsScreen
 
             self.push_screen(ObjectsScreen(arg.removeprefix("ais://").strip("/")))
-        elif verb == "init" and not self.readonly and args[:1] in (["code"], ["spec"]):
+        elif verb in MUTATING_COMMANDS and self.readonly:
+            self.notify(f":{verb} changes the cluster, and the app was started with --readonly",
+                        severity="warning")
+        elif verb == "init" and args[:1] in (["code"], ["spec"]):
             from .screens.etl_init import InitCodeScreen, InitSpecScreen
 
             form = InitCodeScreen if args[0] == "code" else InitSpecScreen
             self.push_screen(form(args[1] if len(args) > 1 else ""))
-        elif verb == "transform" and not self.readonly:
+        elif verb == "transform":
             from .screens.offline import OfflineFormScreen
 
             self.push_screen(OfflineFormScreen(src=arg))
@@ -254,6 +257,8 @@ class AisEtlApp(App):
                                ("Init ETL from code", "init code"),
                                ("Init ETL from spec", "init spec"),
                                ("Transform a bucket", "transform")]:
+            if self.readonly and command.split()[0] in MUTATING_COMMANDS:
+                continue
             yield SystemCommand(title, f":{command}",
                                 lambda command=command: self.run_command(command))
 

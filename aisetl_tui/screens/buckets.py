@@ -30,7 +30,7 @@ class BucketsScreen(TableScreen):
     TABLE_ID = "buckets"
     TITLE_TEXT = "buckets"
     INTERVAL = 5.0
-    MUTATING = frozenset({"create", "destroy"})
+    MUTATING = frozenset({"create", "destroy", "transform"})
     EMPTY = ("no buckets yet", (("create", "creates one"),))
     BINDINGS = [
         Binding("enter", "open", "Open", id="buckets.open"),

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+MUTATING_COMMANDS = frozenset({"init", "transform"})  # hidden and refused with --readonly
 COMMANDS = {
     ":buckets": "buckets (also :b)",
     ":objects <bucket>": "objects of a bucket",
@@ -42,12 +43,14 @@ def keys_table(screen: Screen) -> Table:
     return table
 
 
-def commands_table() -> Table:
+def commands_table(readonly: bool = False) -> Table:
+    """The command bar's commands; with ``readonly``, not those that change the cluster."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("COMMAND", style="cyan", no_wrap=True)
     table.add_column("")
     for command, text in COMMANDS.items():
-        table.add_row(command, text)
+        if not (readonly and command[1:].split()[0] in MUTATING_COMMANDS):
+            table.add_row(command, text)
     return table
 
 
@@ -66,7 +69,7 @@ class HelpScreen(Screen[None]):
             yield Static("[b]Keys of this screen[/b]  (remap them by ID in keymap.toml)")
             yield Static(keys_table(self.of))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")
-            yield Static(commands_table())
+            yield Static(commands_table(self.app.readonly))  # type: ignore[attr-defined]
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

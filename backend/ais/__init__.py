@@ -9,7 +9,15 @@ Every call has a timeout and never blocks the event loop; every failure is an
 
 from ._auth import load_token
 from ._client import AisClient
-from ._errors import AisError, AlreadyExists, ApiError, ConnectionFailed, EtlNotBuilt, NotFound
+from ._errors import (
+    AisError,
+    AlreadyExists,
+    ApiError,
+    ConnectionFailed,
+    EtlNotBuilt,
+    NotFound,
+    ReadOnly,
+)
 from ._etl_error import EtlFailure, parse_etl_error
 from ._etl_msgs import (
     class_init_msg,
@@ -57,6 +65,7 @@ __all__ = [
     "ObjError",
     "ObjectEntry",
     "ObjectPage",
+    "ReadOnly",
     "class_init_msg",
     "code_init_msg",
     "load_token",

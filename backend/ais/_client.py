@@ -15,7 +15,7 @@ import httpx
 import msgspec
 
 from . import _wire
-from ._errors import AisError, ApiError, ConnectionFailed, NotFound, api_error
+from ._errors import AisError, ApiError, ConnectionFailed, NotFound, ReadOnly, api_error
 from ._etl_msgs import parse_duration
 from ._models import (
     BucketInfo,
@@ -119,12 +119,16 @@ class AisClient:
     """
 
     def __init__(self, endpoint: str, token: str | None = None, timeout: float = 10.0, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 readonly: bool = False) -> None:
+        """``readonly``: only GET and HEAD go out; any other request is refused here
+        (:class:`ReadOnly`), so no path in the app can change the cluster."""
         endpoint = endpoint.strip().rstrip("/")
         if "://" not in endpoint:
             endpoint = f"http://{endpoint}"
         self.endpoint = endpoint
         self.timeout = timeout
+        self.readonly = readonly
         headers = {"User-Agent": "aisetl-tui"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -161,6 +165,9 @@ class AisClient:
         """One request; with ``follow`` also its redirects (same method, body and headers,
         the token included, as AIStore's own clients do). Error answers raise
         :class:`ApiError`; with ``stream`` the body is left unread."""
+        if self.readonly and method not in ("GET", "HEAD"):
+            raise ReadOnly(f"read-only: {method} {path_or_url} changes the cluster, and the app "
+                           "was started with --readonly")
         read = timeout if timeout is not None else self.timeout
         url = httpx.URL(self.endpoint + path_or_url if isinstance(path_or_url, str)
                         else path_or_url)

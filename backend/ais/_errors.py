@@ -4,6 +4,7 @@
 
     AisError                  base; ``str(e)`` is one readable line, ``e.message`` the full text
     ├── ConnectionFailed      the cluster (or a node it redirected to) cannot be reached
+    ├── ReadOnly              a request that would change the cluster, refused by --readonly
     └── ApiError              an error answer (``status``, ``message``, ``tcode``)
         ├── NotFound          404
         ├── AlreadyExists     409
@@ -41,6 +42,10 @@ class AisError(Exception):
 
 class ConnectionFailed(AisError):
     """The endpoint is unreachable: connection refused, timed out, or dropped."""
+
+
+class ReadOnly(AisError):
+    """The client is read-only and the request would change the cluster: it was not sent."""
 
 
 class ApiError(AisError):
