@@ -104,3 +104,4 @@ async def test_a_readonly_client_sends_only_reads(cluster: LocalCluster, bucket:
                      ais.start_bucket_transform(bucket.name, "ro-dst", "ro-echo")):
             with pytest.raises(ReadOnly, match=r"read-only: .* changes the cluster"):
                 await call
+

@@ -84,8 +84,9 @@ class AppScreen(EndsWorkersFirst, Screen):
         return not (action in self.MUTATING and self.ais.readonly)
 
     def action_back(self) -> None:
+        """Esc: close the filter (and clear it), clear an applied one, or go back."""
         filter_input = self.query_one("#filter", Input)
-        if filter_input.display:
+        if filter_input.display or filter_input.value:
             self._close_filter(clear=True)
         elif len(self.app.screen_stack) > 1:
             self.app.pop_screen()
@@ -226,6 +227,20 @@ class TableScreen(PollingScreen):
 
     def apply_filter(self, text: str) -> None:
         self.table.set_filter(text)
+
+    def title_text(self) -> str:
+        """``buckets (11)``, or with a filter applied ``buckets (3 of 11) /md5``."""
+        tables = self.query(f"#{self.TABLE_ID}")
+        if not tables:  # composing: no table yet
+            return super().title_text()
+        table = tables.first(KeyedTable)
+        if table.filter_text:
+            return (f"{super().title_text()} ({table.shown:,} of {table.total:,}) "
+                    f"/{table.filter_text}")
+        return f"{super().title_text()} ({table.total:,})"
+
+    def on_keyed_table_synced(self) -> None:
+        self.retitle()
 
     def on_data_table_row_highlighted(self) -> None:
         self.refresh_bindings()  # which keys make sense depends on the row

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual.geometry import Size
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -25,7 +26,11 @@ class Table(DataTable):
 
 
 class KeyedTable(Table):
-    """Rows are identified by a key; ``sync`` adds, updates and removes only what changed."""
+    """Rows are identified by a key; ``sync`` adds, updates and removes only what changed.
+    After each sync it posts :class:`Synced` (``total`` rows, ``shown`` through the filter)."""
+
+    class Synced(Message):
+        """The rows or the filter changed."""
 
     def __init__(self, columns: Sequence[str], sort_rows: bool = True, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -33,6 +38,11 @@ class KeyedTable(Table):
         self._columns = list(columns)
         self._rows: dict[str, Sequence[Cell]] = {}
         self.filter_text = ""
+        self.shown = 0  # rows through the filter
+
+    @property
+    def total(self) -> int:
+        return len(self._rows)
 
     def on_mount(self) -> None:
         for name in self._columns:
@@ -65,6 +75,7 @@ class KeyedTable(Table):
                       for key, row in rows.items()}
         rows = self._rows
         wanted = {k: r for k, r in rows.items() if self._visible(k, r)}
+        self.shown = len(wanted)
         added = False
         with self.app.batch_update():
             for key in [k.value for k in list(self.rows) if k.value not in wanted]:
@@ -83,6 +94,7 @@ class KeyedTable(Table):
                         self.update_cell(key, column, new, update_width=wider)
             if added and self.sort_rows:
                 self.sort(self._columns[0], key=lambda cell: str(cell).lower())
+        self.post_message(self.Synced())
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
