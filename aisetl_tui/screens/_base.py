@@ -175,7 +175,7 @@ class PollingScreen(AppScreen):
         try:
             data = await self.load()
         except self.ERRORS as err:
-            self.show_problem(f"{self.ERROR_PREFIX}{err}")
+            self.poll_failed(err)
         else:
             if data is STOP:
                 return
@@ -184,6 +184,10 @@ class PollingScreen(AppScreen):
                 self.render_data(data)
         if self.is_current and self.INTERVAL > 0:
             self._timer = self.set_timer(self.INTERVAL, self.refresh_now)
+
+    def poll_failed(self, err: Exception) -> None:
+        """A poll failed: say why (the data shown stays as it was)."""
+        self.show_problem(f"{self.ERROR_PREFIX}{err}")
 
     async def load(self) -> Any:
         """The data to render, or :data:`SKIP` / :data:`STOP`."""

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
-from backend.ais import AisClient, AisError, JobSnap, ObjError
+from backend.ais import AisClient, AisError, JobSnap, NotFound, ObjError
 
 from ..rates import (
     Counters,
@@ -79,6 +79,8 @@ class JobMonitorScreen(PollingScreen):
         self._error_lines = 0
         self._done = Counters(0, 0)  # all nodes' output so far
         self._chart_unit = "MB/s"
+        self._seen = False  # some target has reported the job
+        self.out_of_reach = False  # the last poll failed to reach the cluster
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"job {self.xid}", id="caption")
@@ -133,8 +135,39 @@ class JobMonitorScreen(PollingScreen):
             return sole
         return etls[0].name if len(etls) == 1 else None
 
+    def poll_failed(self, err: Exception) -> None:
+        """The cluster is out of reach, or no longer knows the job: the numbers freeze (no
+        new rates, no ETA), Abort goes, and the line says what happened in words."""
+        super().poll_failed(err)
+        if isinstance(err, NotFound) and self._seen:
+            self.finished = True  # nothing left to abort, nothing more to poll for
+            self._say("lost", f"the cluster no longer knows job {self.xid}: it restarted "
+                      f"since, and the job went with it ({self._last_seen()})")
+        elif not isinstance(err, NotFound):
+            self.out_of_reach = True
+            self._say("unreachable", f"{self._last_seen()}; rates and ETA frozen until the "
+                      "cluster answers")
+        self.refresh_bindings()
+
+    def _last_seen(self) -> str:
+        total = self.totals[0] if self.totals else None
+        of = f" of {total:,}" if total is not None else ""
+        return f"last seen: {self._done.objs:,}{of} objects, {human_bytes(self._done.bytes)}"
+
+    def _say(self, state: str, detail: str) -> None:
+        self.query_one("#overall-text", Label).update(
+            Text.assemble((state, "red"), f" · {detail}"), layout=False)
+
     def render_data(self, poll: Poll) -> None:
         snaps = poll.snaps
+        if snaps:
+            self._seen = True
+        if self.out_of_reach and snaps:  # back: say what became of the job meanwhile
+            self.out_of_reach = False
+            ended = all(s.ended is not None for s in snaps)
+            what = ("was aborted" if any(s.aborted for s in snaps) else "finished") \
+                if ended else "is still running"
+            self.notify(f"the cluster answers again: job {self.xid} {what}")
         if not snaps:
             self.show_problem(f"job {self.xid}: no target reports it yet", "yellow")
             return
@@ -246,7 +279,7 @@ class JobMonitorScreen(PollingScreen):
     # --- abort ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "abort" and self.finished:
+        if action == "abort" and (self.finished or self.out_of_reach):
             return False
         return super().check_action(action, parameters)
 

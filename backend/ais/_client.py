@@ -79,7 +79,7 @@ def _connect_cause(err: BaseException) -> str:
         if isinstance(inner, OSError) and inner.errno is not None:
             return f"connection failed ({inner.strerror or inner})"
         inner = inner.__cause__ or inner.__context__
-    return f"connection failed ({err or type(err).__name__})"
+    return f"connection failed ({str(err) or type(err).__name__})"
 
 
 @contextlib.contextmanager
@@ -106,8 +106,9 @@ def _network_errors(url: httpx.URL, read_timeout: float | None) -> Iterator[None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
         raise AisError(f"invalid URL {str(url)!r}: {err}") from None
     except httpx.TransportError as err:
+        # an httpx error's text may be empty: then at least its kind (ReadError, ...)
         raise ConnectionFailed(f"connection to {where} failed: "
-                               f"{err or type(err).__name__}") from None
+                               f"{str(err) or type(err).__name__}") from None
 
 
 class AisClient:
