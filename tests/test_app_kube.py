@@ -76,6 +76,15 @@ def columns(app: AisEtlApp) -> list[str]:
     return [str(c.label) for c in table.columns.values()]
 
 
+async def open_pods(app: AisEtlApp, pilot, etl: str, crashing_tid: str) -> None:
+    """3: the Pods screen, once both of ``etl``'s rows are there, the crashing one's with its
+    reason."""
+    await connected(pilot, app)
+    await pilot.press("3")
+    await until(pilot, lambda: len(rows_of(app, etl)) == 2
+                and rows_of(app, etl)[crashing_tid].get("REASON"), "the merged rows")
+
+
 def row_index(app: AisEtlApp, pod: str) -> int:
     return next(i for i, r in enumerate(table_rows(app, "#pods")) if pod in r)
 
@@ -98,10 +107,7 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
 
     app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
-        await connected(pilot, app)
-        await pilot.press("3")
-        await until(pilot, lambda: len(rows_of(app, etl)) == 2
-                    and rows_of(app, etl)[tids[1]].get("REASON"), "the merged rows")
+        await open_pods(app, pilot, etl, tids[1])
         assert columns(app)[:7] == ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS",
                                     "AGE"]
         assert columns(app)[-1] == "POD"

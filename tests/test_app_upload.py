@@ -24,6 +24,13 @@ async def open_picker(app: AisEtlApp, pilot, bucket: Bucket) -> None:
     await until(pilot, lambda: isinstance(app.screen, FilePickerScreen), "the picker")
 
 
+async def pick(app: AisEtlApp, pilot, bucket: Bucket, path: Path | str) -> None:
+    """Objects of ``bucket`` → u → ``path`` typed into the picker → Enter."""
+    await open_picker(app, pilot, bucket)
+    app.screen.query_one("#path", Input).value = str(path)
+    await pilot.press("enter")
+
+
 def listed(bucket: Bucket) -> list[str]:
     return [e.name for e in bucket.list_all_objects()]
 
@@ -33,9 +40,7 @@ async def test_an_empty_path_is_an_error_not_the_current_directory(
     app = AisEtlApp(endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
-        await open_picker(app, pilot, bucket)
-        app.screen.query_one("#path", Input).value = "   "
-        await pilot.press("enter")
+        await pick(app, pilot, bucket, "   ")
         await pilot.pause()
         assert isinstance(app.screen, FilePickerScreen)
         assert str(app.screen.query_one("#error", Static).render()) == \
@@ -51,9 +56,7 @@ async def test_a_directory_is_uploaded_only_once_confirmed(
     app = AisEtlApp(endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
-        await open_picker(app, pilot, bucket)
-        app.screen.query_one("#path", Input).value = str(tmp_dir)
-        await pilot.press("enter")
+        await pick(app, pilot, bucket, tmp_dir)
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         question = str(app.screen.query_one(".question", Static).render())
         assert f"Upload the directory {tmp_dir}: 3 file(s), 2.9 KiB" in question
@@ -80,9 +83,7 @@ async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
     app = AisEtlApp(endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
-        await open_picker(app, pilot, bucket)
-        app.screen.query_one("#path", Input).value = str(big)
-        await pilot.press("enter")
+        await pick(app, pilot, bucket, big)
         await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
                     and app.screen.query_one("#upload", ProgressBar).display
                     and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,

@@ -23,7 +23,7 @@ from backend.local import LocalCluster
 from tests.peers.kube_server import KubeApiServer
 from tests.peers.kubelet import NS, Kubelet, ais_pod, etl_pod, etl_service, node
 from tests.test_app import connected, table_rows, until
-from tests.test_app_kube import columns, init_etl, row_index, rows_of
+from tests.test_app_kube import columns, init_etl, open_pods, row_index, rows_of
 
 pytestmark = pytest.mark.real
 
@@ -73,10 +73,7 @@ async def test_pods_from_a_real_api_server(cluster: LocalCluster, http, etl_clea
 
     app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
-        await connected(pilot, app)
-        await pilot.press("3")
-        await until(pilot, lambda: len(rows_of(app, etl)) == 2
-                    and rows_of(app, etl)[tids[1]].get("REASON"), "the merged rows")
+        await open_pods(app, pilot, etl, tids[1])
         rows = rows_of(app, etl)
         wanted = ["POD", "NODE", "STATE", "REASON", "RESTARTS"]
         assert [rows[tids[0]][c] for c in wanted] == [running, "node-a", "Running", "", "0"]
