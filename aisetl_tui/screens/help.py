@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -25,22 +26,32 @@ COMMANDS = {
 }
 
 
-def keys_table(screen: Screen) -> Table:
+def keys_table(screen: Screen, everywhere: bool) -> Table:
+    """The keys usable now: this screen's (``everywhere`` False) or the app's, each with its
+    ID for keymap.toml. Only this app's bindings: a widget's own (cursor moves, copy) are
+    Textual's, the same in every app."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("KEY", style="cyan", no_wrap=True)
     table.add_column("ACTION")
     table.add_column("ID", style="dim")
+    # The screen's and the app's own bindings (keymap applied), not the focused widget's: a
+    # table's Enter would hide the screen's Enter (Open, View...) from active_bindings.
+    owner = screen.app if everywhere else screen
     seen: set[str] = set()
-    rows = []
-    for active in screen.active_bindings.values():
-        binding = active.binding
-        if not binding.description or binding.description in seen or not active.enabled:
-            continue
-        seen.add(binding.description)
-        rows.append((screen.app.get_key_display(binding), binding.description, binding.id or ""))
-    for row in sorted(rows, key=lambda r: not r[2]):  # this app's keys first, then the widgets'
-        table.add_row(*row)
+    for bindings in owner._bindings.key_to_bindings.values():
+        for binding in bindings:
+            if not binding.id or binding.id in seen or owner.check_action(
+                    binding.action, ()) is False:
+                continue
+            seen.add(binding.id)
+            table.add_row(screen.app.get_key_display(binding), binding.description,
+                          binding.id)
     return table
+
+
+def screen_name(screen: Screen) -> str:
+    title = getattr(screen, "title_text", None)
+    return title() if callable(title) else type(screen).__name__
 
 
 def commands_table(readonly: bool = False) -> Table:
@@ -50,7 +61,7 @@ def commands_table(readonly: bool = False) -> Table:
     table.add_column("")
     for command, text in COMMANDS.items():
         if not (readonly and command[1:].split()[0] in MUTATING_COMMANDS):
-            table.add_row(command, text)
+            table.add_row(Text(command), text)  # as written: "[etl]" is no markup tag
     return table
 
 
@@ -66,8 +77,12 @@ class HelpScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="help"):
-            yield Static("[b]Keys of this screen[/b]  (remap them by ID in keymap.toml)")
-            yield Static(keys_table(self.of))
+            yield Static(Text.assemble(("Keys of this screen: ", "bold"),
+                                       (screen_name(self.of), "bold cyan"),
+                                       "  (remap them by ID in keymap.toml)"))
+            yield Static(keys_table(self.of, everywhere=False))
+            yield Static("\n[b]Keys of every screen[/b]")
+            yield Static(keys_table(self.of, everywhere=True))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")
             yield Static(commands_table(self.app.readonly))  # type: ignore[attr-defined]
 
