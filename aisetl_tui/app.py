@@ -231,10 +231,11 @@ class AisEtlApp(App):
             self.push_screen(PodsScreen(only=arg))
         elif verb in modes:
             self.switch_mode(modes[verb])
-        elif verb in ("objects", "o", "ls") and arg:
-            from .screens.objects import ObjectsScreen
-
-            self.push_screen(ObjectsScreen(arg.removeprefix("ais://").strip("/")))
+        elif verb in ("objects", "o", "ls"):
+            if arg:
+                self.run_worker(self._open_objects(arg.removeprefix("ais://").strip("/")))
+            else:
+                self.notify(f":{verb} needs a bucket: :objects <bucket>", severity="warning")
         elif verb in MUTATING_COMMANDS and self.readonly:
             self.notify(f":{verb} changes the cluster, and the app was started with --readonly",
                         severity="warning")
@@ -249,6 +250,22 @@ class AisEtlApp(App):
             self.push_screen(OfflineFormScreen(src=arg))
         else:
             self.notify(f"unknown command {text!r}: press ? for the list", severity="warning")
+
+    async def _open_objects(self, bucket: str) -> None:
+        """The Objects screen of ``bucket``, if the cluster has it."""
+        from .screens.objects import ObjectsScreen
+
+        if self.client is not None:
+            try:
+                known = [b.name for b in await self.client.list_buckets()]
+            except AisError as err:
+                self.notify(f"cannot list the buckets: {err}", severity="error")
+                return
+            if bucket not in known:
+                self.notify(f"no bucket ais://{bucket} (:buckets lists them)",
+                            severity="warning")
+                return
+        self.push_screen(ObjectsScreen(bucket))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

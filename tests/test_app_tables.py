@@ -35,3 +35,18 @@ async def test_an_applied_filter_shows_in_the_title_and_esc_clears_it(
     finally:
         for name in names:
             client.bucket(name).delete(missing_ok=True)
+
+
+async def test_objects_command_says_what_is_wrong(cluster: LocalCluster) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        base = app.screen
+        app.run_command("objects")
+        app.run_command("objects ais://no-such-bucket-here")
+        messages = lambda: [n.message for n in app._notifications]  # noqa: E731
+        await until(pilot, lambda: "no bucket ais://no-such-bucket-here (:buckets lists them)"
+                    in messages(), "the missing bucket named")
+        assert ":objects needs a bucket: :objects <bucket>" in messages()
+        assert not any("unknown command" in m for m in messages())
+        assert app.screen is base  # no Objects screen offering Upload into nothing

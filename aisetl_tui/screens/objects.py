@@ -241,6 +241,6 @@ class ObjectsScreen(AppScreen):
                             f"{human_bytes(total)})", severity="warning")
             raise
         finally:
-            if self.is_attached:  # not when the screen was left mid-upload
+            if self in self.app.screen_stack:  # not when the screen was left mid-upload
                 bar.display = False
                 self.reload()
