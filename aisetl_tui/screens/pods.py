@@ -140,12 +140,12 @@ def last_words(gone: GonePod, now: float) -> str:
     """What a deleted pod last said: its state, each container's end, when it went."""
     pod = gone.pod
     parts = [f"{pod.name}: deleted {human_duration(now - gone.when)} ago; last {pod.phase}"]
-    for c in pod.containers:
-        if c.state == "terminated":
-            end = ", ".join(x for x in (c.reason, f"exit code {c.exit_code}") if x)
-            parts.append(f"container {c.name} terminated ({end})"
-                         + (f": {c.message}" if c.message else ""))
-    if pod.message and pod.reason not in QUIET_REASONS:
+    ended = [c for c in pod.containers if c.state == "terminated"]
+    for c in ended:
+        end = ", ".join(x for x in (c.reason, f"exit code {c.exit_code}") if x)
+        parts.append(f"container {c.name} terminated ({end})"
+                     + (f": {c.message}" if c.message else ""))
+    if not ended and pod.message and pod.reason not in QUIET_REASONS:  # else said above
         parts.append(f"{pod.reason}: {pod.message}")
     return "; ".join(parts)
 

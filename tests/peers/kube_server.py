@@ -9,6 +9,7 @@ bind pods as the scheduler does and post events as both do (see :mod:`tests.peer
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -202,8 +203,6 @@ class KubeApiServer:
         endpoint = f"--endpoints=http://127.0.0.1:{self.etcd_port}"
         out = subprocess.run([str(etcdctl), endpoint, "endpoint", "status", "-w", "json"],
                              env=env, capture_output=True, text=True, check=True).stdout
-        import json
-
         revision = json.loads(out)[0]["Status"]["header"]["revision"]
         subprocess.run([str(etcdctl), endpoint, "compact", str(revision), "--physical"],
                        env=env, capture_output=True, check=True)
