@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.kube import KubeClient, KubePod, main_container
+from backend.kube import KubeClient, KubePod
 
 from ..widgets.table import KeyedTable
 from .kube_base import KubeScreen, short_age
@@ -93,8 +93,7 @@ class KubeClusterScreen(KubeScreen):
         if pod is not None and kube is not None:
             from .kube_logs import KubeLogsScreen
 
-            self.app.push_screen(KubeLogsScreen(
-                kube, pod.name, tuple(c.name for c in pod.containers), main_container(pod)))
+            self.app.push_screen(KubeLogsScreen.for_pod(kube, pod))
 
     def action_events(self) -> None:
         if (pod := self._selected()) is not None:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import RichLog
 
-from backend.kube import KubeClient, KubeError
+from backend.kube import KubeClient, KubeError, KubePod, main_container
 
 from ._base import AppScreen
 
@@ -50,6 +50,11 @@ class KubeLogsScreen(AppScreen):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pending: deque[str | Text] = deque(maxlen=MAX_LINES)
+
+    @classmethod
+    def for_pod(cls, kube: KubeClient, pod: KubePod) -> KubeLogsScreen:
+        """The log of ``pod``'s main container (not a sidecar's), its others a key away."""
+        return cls(kube, pod.name, tuple(c.name for c in pod.containers), main_container(pod))
 
     def title_text(self) -> str:
         return f"logs {self.pod}" + (f" · {self.container}" if self.container else "")

@@ -33,7 +33,6 @@ from backend.kube import (
     MetricsUnavailable,
     PodChange,
     PodMetrics,
-    main_container,
     match_transformer_pods,
 )
 
@@ -233,7 +232,6 @@ class PodsScreen(PollingScreen):
         self._gone: dict[tuple[str, str], GonePod] = {}
         # CPU and memory by pod name from metrics.k8s.io (None: not available, see why)
         self._kube_metrics: dict[str, PodMetrics] | None = None
-        self.kube_metrics_note = ""
         self._metrics_retry_at = 0.0
         self._last_kube: dict[tuple[str, str], KubePod] = {}  # the last rendered, for _gone
         self._locate_at = 0.0  # when to look for the ETL pods' namespace again
@@ -319,11 +317,11 @@ class PodsScreen(PollingScreen):
         if self._kube_metrics is None and time.monotonic() < self._metrics_retry_at:
             return
         usage = await asyncio.to_thread(kube.pod_metrics, ETL_SELECTOR)
-        if isinstance(usage, MetricsUnavailable):
-            self._kube_metrics, self.kube_metrics_note = None, usage.reason
+        if isinstance(usage, MetricsUnavailable):  # the CPU·ais header says it
+            self._kube_metrics = None
             self._metrics_retry_at = time.monotonic() + KUBE_RETRY
         else:
-            self._kube_metrics, self.kube_metrics_note = usage, ""
+            self._kube_metrics = usage
 
     async def _locate(self, kube: KubeClient) -> None:
         """Find the namespace of the ETL pods: once per client, and while there are none,
@@ -491,8 +489,7 @@ class PodsScreen(PollingScreen):
             from .kube_logs import KubeLogsScreen
 
             kube, pod = both
-            self.app.push_screen(KubeLogsScreen(
-                kube, pod.name, tuple(c.name for c in pod.containers), main_container(pod)))
+            self.app.push_screen(KubeLogsScreen.for_pod(kube, pod))
         elif (pod := self._selected()) is not None:
             from .logs import LogsScreen
 

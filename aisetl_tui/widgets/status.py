@@ -50,8 +50,10 @@ class StatusBar(Static):
         self.watch(self.app, "status", self._show, init=True)
 
     def set_title(self, title: str) -> None:
-        self.title = title
-        self._show(self.app.status)  # type: ignore[attr-defined]
+        """A new title; the same one again (each poll asks) costs no repaint."""
+        if title != self.title:
+            self.title = title
+            self._show(self.app.status)  # type: ignore[attr-defined]
 
     def _show(self, status: ClusterStatus) -> None:
         self.update(status_text(status, self.title))

@@ -236,23 +236,27 @@ def match_transformer_pods(
 # ---- events and metrics ---------------------------------------------------------------------
 
 
-def event_from_dict(obj: Mapping[str, Any]) -> KubeEvent:
-    """A :class:`KubeEvent` from a core/v1 Event (old or new style timestamps)."""
-    series = obj.get("series") or {}
-    last = (
-        series.get("lastObservedTime")
+def _event_last_seen(obj: Mapping[str, Any]) -> datetime | None:
+    """When a core/v1 Event was last seen (old or new style timestamps)."""
+    return parse_time(
+        (obj.get("series") or {}).get("lastObservedTime")
         or obj.get("lastTimestamp")
         or obj.get("eventTime")
         or obj.get("firstTimestamp")
         or (obj.get("metadata") or {}).get("creationTimestamp")
     )
+
+
+def event_from_dict(obj: Mapping[str, Any]) -> KubeEvent:
+    """A :class:`KubeEvent` from a core/v1 Event (old or new style timestamps)."""
+    series = obj.get("series") or {}
     source = obj.get("source") or {}
     return KubeEvent(
         type=obj.get("type") or "Normal",
         reason=obj.get("reason") or "",
         message=(obj.get("message") or "").strip(),
         count=int(series.get("count") or obj.get("count") or 1),
-        last_seen=parse_time(last),
+        last_seen=_event_last_seen(obj),
         source=obj.get("reportingComponent") or source.get("component") or "",
     )
 
@@ -263,7 +267,7 @@ def event_order(obj: Mapping[str, Any]) -> tuple[float, int]:
     Timestamps have one-second resolution, so events of the same second (Scheduled, then
     Pulling) are put in the order of their resourceVersion, the storage's revision.
     """
-    seen = event_from_dict(obj).last_seen
+    seen = _event_last_seen(obj)
     version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
     return (seen.timestamp() if seen else 0.0, int(version) if version.isdigit() else 0)
 

@@ -42,13 +42,15 @@ class PodStatus:
 
 
 class PodError(Exception):
-    """The transformer could not be started or became unready; ``status``: its container's,
-    once it has one. ``str()`` is the whole story (the log's last lines included)."""
+    """The transformer could not be started or became unready: ``cause`` says why,
+    ``status`` is its container's once it has one. ``str()`` is the whole story: the cause,
+    then the status message (the log's last lines)."""
 
-    def __init__(self, message: str, status: PodStatus | None = None, cause: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, cause: str, status: PodStatus | None = None) -> None:
+        tail = f":\n{status.message}" if status is not None and status.message else ""
+        super().__init__(cause + tail)
+        self.cause = cause
         self.status = status
-        self.cause = cause or message  # without the log's last lines
 
 
 def free_port() -> int:
@@ -127,10 +129,10 @@ class Pod:
                 assert self._proc is not None
                 if self._proc.returncode is not None:
                     await self._drain_logs()
-                    code, tail = self._proc.returncode, self.tail_text()
-                    cause = f"{self.name} exited with code {code} before it became ready"
-                    raise PodError(cause + tail, PodStatus(
-                        "Terminated", "Error", tail.removeprefix(":\n"), code), cause)
+                    code = self._proc.returncode
+                    raise PodError(f"{self.name} exited with code {code} before it became "
+                                   "ready", PodStatus("Terminated", "Error", self.log_tail(),
+                                                      code))
                 try:
                     async with session.get(self.url + path) as resp:
                         if resp.status == 200:
@@ -151,10 +153,8 @@ class Pod:
 
     def _not_ready(self, what: str) -> PodError:
         # The server's access log of the probes says nothing the error does not.
-        tail = self.tail_text(unless=f"GET {self.launch.health_path} HTTP/")
-        cause = f"{self.name} {what}"
-        return PodError(cause + tail, PodStatus("Running", "NotReady",
-                                                tail.removeprefix(":\n")), cause)
+        tail = self.log_tail(unless=f"GET {self.launch.health_path} HTTP/")
+        return PodError(f"{self.name} {what}", PodStatus("Running", "NotReady", tail))
 
     async def _read_logs(self) -> None:
         """Copy the transformer's output to its log file (rotated at ``LOG_FILE_MAX``) and to
@@ -191,13 +191,14 @@ class Pod:
             return
         await self._drain_logs()
         if self.on_exit is not None:
+            tail = self.log_tail()
             self.on_exit(self, f"transformer {self.name} exited with code {code}"
-                         f"{self.tail_text()}")
+                         + (f":\n{tail}" if tail else ""))
 
-    def tail_text(self, lines: int = 15, unless: str = "") -> str:
+    def log_tail(self, lines: int = 15, unless: str = "") -> str:
         """The log's last ``lines``, leaving out those that hold ``unless``."""
-        tail = [line for line in self.logs if not unless or unless not in line][-lines:]
-        return (":\n" + "\n".join(tail)) if tail else ""
+        return "\n".join([line for line in self.logs if not unless or unless not in line]
+                         [-lines:])
 
     async def stop(self) -> None:
         """SIGTERM the process group, SIGKILL it after a grace period."""
