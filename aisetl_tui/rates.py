@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
+from statistics import median
 
 HISTORY = 300  # samples kept per target for the chart (5 minutes at one per second)
+STRAGGLER_WINDOW = 10  # samples a node's rate is averaged over before it is called slow
+STRAGGLER_SHARE = 0.5  # slow: below this share of the nodes' median rate
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,18 @@ class ThroughputTracker:
 
     def __init__(self) -> None:
         self.nodes: dict[str, NodeSeries] = {}
+        self.times: deque[float] = deque(maxlen=HISTORY)  # when each sample was taken
+
+    @property
+    def seconds_per_sample(self) -> float:
+        """The measured time between samples, on average over the history (1 s before two)."""
+        if len(self.times) < 2:
+            return 1.0
+        return (self.times[-1] - self.times[0]) / (len(self.times) - 1)
 
     def add(self, when: float, counters: Mapping[str, Counters]) -> None:
         """Record one poll's counters, taken at monotonic time ``when``."""
+        self.times.append(when)
         for target, cur in counters.items():
             node = self.nodes.setdefault(target, NodeSeries())
             node.current = rate(node.last, cur, when - node.last_time) if node.last else ZERO
@@ -71,6 +84,22 @@ class ThroughputTracker:
     def total(self) -> Rate:
         return Rate(sum(n.current.objs_per_s for n in self.nodes.values()),
                     sum(n.current.bytes_per_s for n in self.nodes.values()))
+
+    def stragglers(self, running: Iterable[str]) -> set[str]:
+        """The ``running`` nodes whose objects/s over the last :data:`STRAGGLER_WINDOW`
+        samples stay below :data:`STRAGGLER_SHARE` of the median of all running nodes.
+        Needs two nodes and a full window (a node's first seconds are not a trend)."""
+        recent = {}
+        for target in running:
+            node = self.nodes.get(target)
+            if node is None or len(node.history) < STRAGGLER_WINDOW:
+                return set()
+            window = islice(reversed(node.history), STRAGGLER_WINDOW)
+            recent[target] = sum(r.objs_per_s for r in window) / STRAGGLER_WINDOW
+        if len(recent) < 2:
+            return set()
+        typical = median(recent.values())
+        return {t for t, r in recent.items() if r < STRAGGLER_SHARE * typical}
 
 
 @dataclass(frozen=True)

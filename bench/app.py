@@ -199,7 +199,7 @@ def key_latencies(targets: int, presses: int) -> tuple[list[float], list[float]]
     """(cursor moves in the per-node table, help screen toggles), in seconds."""
     term = Terminal(f"{sys.executable} -m bench.app --replay-app {targets}", size=(120, 60))
     try:
-        term.wait(lambda s: "t00Target" in s and "throughput per node" in s)
+        term.wait(lambda s: "t00Target" in s and "obj/s  total" in s)
         time.sleep(2.5)  # a few polls in, the chart and table are full
 
         def styled() -> str:

@@ -26,6 +26,7 @@ from aisetl_tui.screens.jobs import JobsScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from aisetl_tui.screens.offline import OfflineFormScreen
+from aisetl_tui.widgets.chart import RateChart
 from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
 from tests.conftest import MANIFESTS, TUTORIAL, code_msg
@@ -128,18 +129,26 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
                         and app.screen.finished, "the job to finish")
             monitor = app.screen
+            await until(pilot, lambda: "read 13 B" in str(
+                monitor.query_one("#overall-text", Label).render()), "the source listed")
             text = str(monitor.query_one("#overall-text", Label).render())
-            # ended: the job's own time and average rate, not a rate winding down to zero
-            assert re.fullmatch(r"finished · 1 / 1 objects · 32 B in [\d.]+m?s"
-                                r" · [1-9][\d,]* obj/s · \d+\.\d MB/s", text), text
+            # ended: what it read (13 B, exactly: the listing placed the one object) and
+            # wrote, the job's own time and its average rates, not rates winding down to zero
+            assert re.fullmatch(r"finished · 1 / 1 objects · read 13 B · wrote 32 B in "
+                                r"[\d.]+m?s\naverage [1-9][\d,]* obj/s · in \d+\.\d MB/s · "
+                                r"out \d+\.\d MB/s", text), text
             rows = [[str(c) for c in row] for row in monitor.query_one("#nodes", LiveTable).rows]
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
-            assert rows[-1][0] == "Total:" and rows[-1][1] == "1"
+            assert rows[-1][0] == "Total:" and rows[-1][2] == "1"
+            assert rows[-1][1].endswith("100%")
+            assert rows[-1][4:7] == ["13 B", "0.0", "32 B"]  # read, in MB/s, written
             assert int(rows[-1][3].replace(",", "")) > 0  # ended: the average, not zero
             # 32-byte outputs: the chart counts objects, as MB/s would read 0.0 (the chart
-            # draws in the frame after the data)
-            await until(pilot, lambda: "(obj/s," in str(
-                monitor.query_one("#chart-title", Static).render()), "the chart in obj/s")
+            # draws in the frame after the data); its legend's average is the table's
+            chart = monitor.query_one("#chart", RateChart)
+            await until(pilot, lambda: chart._data.unit == "obj/s" and chart._legend,
+                        "the chart in obj/s")
+            assert chart._legend[0][0] == f"average {rows[-1][3]}"
             assert client.bucket("app-transform-md5").object("shard.in").get_reader() \
                 .read_all() == SHARD_MD5.encode()
 
@@ -238,8 +247,8 @@ async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalClust
             await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
                         and app.screen.finished, "the job to finish")
             assert app.screen.query_one("#progress", ProgressBar).percentage == 1
-            assert re.fullmatch(r"finished · 0 / 0 objects · 0 B in [\d.]+m?s"
-                                r" · 0 obj/s · 0\.0 MB/s",
+            assert re.fullmatch(r"finished · 0 / 0 objects · read 0 B · wrote 0 B in [\d.]+m?s"
+                                r"\naverage 0 obj/s · in 0\.0 MB/s · out 0\.0 MB/s",
                                 str(app.screen.query_one("#overall-text", Label).render()))
     finally:
         http.delete("/v1/etl/app-empty")
@@ -273,8 +282,9 @@ async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, c
                         and app.screen.finished, "its monitor")
             assert f"ais://{bucket.name} => ais://{dst}" in str(
                 app.screen.query_one("#caption", Static).render())
-            # 2 MB outputs: the chart is in MB/s
-            assert "(MB/s," in str(app.screen.query_one("#chart-title", Static).render())
+            # 2 MB objects: the chart is in MB/s read
+            chart = app.screen.query_one("#chart", RateChart)
+            await until(pilot, lambda: chart._data.unit == "MB/s in", "the chart in MB/s")
     finally:
         http.delete("/v1/etl/app-jobs")
         client.bucket(dst).delete(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aisetl_tui.rates import (
+    STRAGGLER_WINDOW,
     ZERO,
     Counters,
     ThroughputTracker,
@@ -76,3 +77,28 @@ def test_human_formats() -> None:
 def test_human_elapsed_is_finer_below_ten_seconds() -> None:
     assert [human_elapsed(t) for t in (0.0042, 0.037, 3.14, 65)] == \
         ["4.2ms", "37ms", "3.1s", "1m05s"]
+
+
+def test_a_node_well_below_the_median_for_a_whole_window_is_a_straggler() -> None:
+    t = ThroughputTracker()
+    for i in range(STRAGGLER_WINDOW + 1):  # a/b at 100 obj/s, c at 30, d at 60
+        t.add(float(i), {"a": Counters(100 * i, 0), "b": Counters(100 * i, 0),
+                         "c": Counters(30 * i, 0), "d": Counters(60 * i, 0)})
+    assert t.stragglers(["a", "b", "c", "d"]) == {"c"}  # median 80: c is below 40, d is not
+    assert t.stragglers(["a", "c"]) == {"c"}  # only the running ones count
+    assert t.stragglers(["c"]) == set()  # no one to compare with
+
+
+def test_no_straggler_before_a_full_window() -> None:
+    t = ThroughputTracker()
+    for i in range(STRAGGLER_WINDOW - 1):
+        t.add(float(i), {"a": Counters(100 * i, 0), "b": Counters(i, 0)})
+    assert t.stragglers(["a", "b"]) == set()
+
+
+def test_seconds_per_sample_is_measured() -> None:
+    t = ThroughputTracker()
+    assert t.seconds_per_sample == 1.0
+    for when in (0.0, 1.5, 3.0, 4.5):
+        t.add(when, {"a": Counters(0, 0)})
+    assert t.seconds_per_sample == 1.5

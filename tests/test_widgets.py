@@ -50,6 +50,28 @@ async def test_live_table_shows_rows_moves_its_cursor_and_scrolls() -> None:
         assert table.render_line(2).text.rstrip().endswith("22222222")  # the column grew
 
 
+class WideApp(App):
+    def compose(self) -> ComposeResult:
+        yield LiveTable([Column("NAME"), Column("DETAIL", drop=2), Column("RATE", drop=1),
+                         Column("STATE")], id="t")
+
+
+async def test_live_table_drops_the_most_droppable_columns_when_narrow() -> None:
+    app = WideApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(LiveTable)
+        table.sync({"a": ("node-a", "x" * 30, "1,234.5", "running")})
+        await pilot.pause()
+        assert table.render_line(0).text.split() == ["NAME", "DETAIL", "RATE", "STATE"]
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        assert table.render_line(0).text.split() == ["NAME", "RATE", "STATE"]
+        assert table.render_line(1).text.split() == ["node-a", "1,234.5", "running"]
+        await pilot.resize_terminal(20, 10)
+        await pilot.pause()
+        assert table.render_line(0).text.split() == ["NAME", "STATE"]
+
+
 class KeyedApp(App):
     def compose(self) -> ComposeResult:
         yield KeyedTable(["NAME", "STAGE"], id="t")

@@ -1,5 +1,7 @@
-"""The job monitor: ``etl-bucket[xid] src => dst``, overall progress with ETA, a per-node
-table with a total row, a live per-node throughput chart, the errors so far, and abort."""
+"""The job monitor, a dashboard of one offline transform: ``etl-bucket[xid] src => dst``,
+overall progress with ETA, per node its share of the source as a progress bar, what it read and
+wrote and how fast, a stacked chart of the nodes' rates with their total on top, a flag on a
+node that lags the others, the errors grouped by what they say, and once done, a summary."""
 
 from __future__ import annotations
 
@@ -8,13 +10,15 @@ import time
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar, Static
 
 from backend.ais import AisClient, AisError, JobSnap, NotFound, ObjError
 
+from ..error_groups import error_line, group_errors
 from ..rates import (
     Counters,
     Rate,
@@ -26,16 +30,21 @@ from ..rates import (
     progress,
     rate,
 )
-from ..widgets.chart import ThroughputChart
+from ..widgets.chart import ChartData, RateChart, node_colour
 from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
 from .jobs import sole_running_etl
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
-MAX_ERRORS_SHOWN = 50
+ERROR_KINDS_SHOWN = 5
+AIS_ERRORS_KEPT = 128  # AIStore keeps at most this many per-object errors per target
+LOCATE_MAX = 100_000  # list where each source object lives up to this many objects
 DISPLAY_KIND = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
-CHART_TITLE = "[b]throughput per node ({unit}, last minutes)[/b]"
+MAX_BANDS = 8  # the chart's bands: one per node up to this many
+SLOWEST_SHARE = 0.9  # a summary names the slowest node when it is this far below the fastest
+BAR_WIDTH = 8
+PARTIAL = " ▏▎▍▌▋▊▉"
 
 
 @dataclass
@@ -54,8 +63,40 @@ def snap_state(s: JobSnap) -> str:
 
 
 def node_counters(s: JobSnap) -> Counters:
-    """What this target produced: written here, or sent to the destination's owner."""
-    return Counters(s.loc_objs + s.out_objs, s.loc_bytes + s.out_bytes)
+    """The objects this target is done with (written here, sent to the destination's owner,
+    or failed), and the bytes it wrote."""
+    return Counters(s.loc_objs + s.out_objs + s.obj_errors, s.loc_bytes + s.out_bytes)
+
+
+def progress_cell(done: int, total: int | None) -> Text:
+    """``█████▌   48%``; blank bar and a dash when the total is not known."""
+    if not total:
+        return Text(" " * BAR_WIDTH + "    —", style="dim")
+    fraction = min(1.0, done / total)
+    eighths = round(fraction * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (PARTIAL[part] if part else "")
+    return Text.assemble((bar.ljust(BAR_WIDTH), "green"), f" {fraction:>4.0%}")
+
+
+@dataclass(frozen=True)
+class SourceShare:
+    """The part of the source a node transforms: its objects and their bytes."""
+
+    objs: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a node, or all of them, did: the table's row, the chart's legend, the summary.
+    Rates are current while it runs and its average once it ended."""
+
+    written: Counters
+    read: float  # bytes; estimated unless ``exact``
+    exact: bool
+    rate: Rate  # objects/s and bytes written/s
+    read_rate: float  # bytes read/s
 
 
 class JobMonitorScreen(PollingScreen):
@@ -69,29 +110,33 @@ class JobMonitorScreen(PollingScreen):
         self.xid = xid
         self.tracker = ThroughputTracker()
         self.totals: tuple[int, int] | None = None
+        # each node's share of the source, once listed (None: not yet, or too many objects)
+        self.shares: dict[str, SourceShare] | None = None
         self.finished = False
         # the first ETL: it holds the job's per-object errors (None: not found yet, "": never)
         self.etl: str | None = None
         self.chain = ""  # the ETL and its pipeline, as shown
         self._polls = 0
         self._errors: list[ObjError] = []
+        self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
         self._caption = ""
-        self._error_lines = 0
         self._done = Counters(0, 0)  # all nodes' output so far
-        self._chart_unit = "MB/s"
         self._seen = False  # some target has reported the job
+        self._snaps: list[JobSnap] = []  # the last poll's
+        self._slow: set[str] = set()
         self.out_of_reach = False  # the last poll failed to reach the cluster
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"job {self.xid}", id="caption")
-        with Horizontal(id="overall"):
+        with Vertical(id="overall"):
             yield ProgressBar(id="progress", show_eta=False)
             yield Label("", id="overall-text")
-        yield LiveTable([Column("TARGET"), Column("OBJECTS", "right"), Column("BYTES", "right"),
-                         Column("OBJ/S", "right"), Column("MB/S", "right"), Column("STATE")],
-                        id="nodes")
-        yield Static(CHART_TITLE.format(unit="MB/s"), id="chart-title")
-        yield ThroughputChart(id="chart")
+        yield LiveTable([Column("TARGET"), Column("PROGRESS", drop=2),
+                         Column("OBJECTS", "right"), Column("OBJ/S", "right"),
+                         Column("READ", "right", drop=3), Column("IN MB/S", "right"),
+                         Column("WRITTEN", "right", drop=3), Column("OUT MB/S", "right", drop=1),
+                         Column("STATE")], id="nodes")
+        yield RateChart(id="chart")
         yield Static("", id="errors")
 
     def focus_main(self) -> None:
@@ -102,15 +147,23 @@ class JobMonitorScreen(PollingScreen):
         if record is not None:
             self.etl, self.chain = record.etl, record.chain
 
+    @property
+    def prefix(self) -> str:
+        record = self.ais.jobs.get(self.xid)
+        return record.prefix if record else ""
+
     # --- polling ----------------------------------------------------------------------------
 
     async def fetch(self, client: AisClient) -> Poll:
         snaps = await client.job_snaps(self.xid)
         when = time.monotonic()
         if self.totals is None and snaps:
-            record = self.ais.jobs.get(self.xid)
-            summary = await client.bucket_summary(snaps[0].src, record.prefix if record else "")
+            summary = await client.bucket_summary(snaps[0].src, self.prefix)
             self.totals = (summary.count, summary.size)
+            if not summary.count:
+                self.shares = {}  # nothing to read anywhere
+            elif summary.count <= LOCATE_MAX:
+                self.locate_sources(snaps[0].src)
         done = bool(snaps) and all(s.ended is not None for s in snaps)
         if self.etl is None and snaps:
             self.etl = await self._find_etl(client, running=not done)
@@ -121,6 +174,35 @@ class JobMonitorScreen(PollingScreen):
             errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
         self._polls += 1
         return Poll(when, snaps, errors)
+
+    @work(group="locate")
+    async def locate_sources(self, bucket: str) -> None:
+        """Each node's share of the source (AIStore places every object on one target): one
+        listing with the objects' locations, beside the polls. Without it the bars stay
+        blank and reads are estimated from the whole source's mean object size."""
+        client = self.client
+        if client is None:
+            return
+        shares: dict[str, list[int]] = {}
+        token = uuid = ""
+        try:
+            while True:
+                page = await client.list_objects(bucket, self.prefix, page_size=10_000,
+                                                 token=token, uuid=uuid,
+                                                 props="name,size,location")
+                for entry in page.entries:
+                    share = shares.setdefault(entry.target_id, [0, 0])
+                    share[0] += 1
+                    share[1] += entry.size
+                token, uuid = page.token, page.uuid
+                if not token:
+                    break
+        except AisError:
+            return  # the bars stay blank; the polls say what is wrong with the cluster
+        if "" not in shares:  # every object had a location
+            self.shares = {t: SourceShare(o, b) for t, (o, b) in shares.items()}
+            if self._snaps and not self.problem:  # not over what a failed poll says
+                self._draw()
 
     async def _find_etl(self, client: AisClient, running: bool) -> str | None:
         """For a job this app did not start: the ETL whose details know the job, or the only
@@ -158,6 +240,8 @@ class JobMonitorScreen(PollingScreen):
         self.query_one("#overall-text", Label).update(
             Text.assemble((state, "red"), f" · {detail}"), layout=False)
 
+    # --- rendering --------------------------------------------------------------------------
+
     def render_data(self, poll: Poll) -> None:
         snaps = poll.snaps
         if snaps:
@@ -179,27 +263,82 @@ class JobMonitorScreen(PollingScreen):
         if caption.plain != self._caption:
             self._caption = caption.plain
             self.query_one("#caption", Static).update(caption)
-        by_target = {s.target_id: s for s in snaps}
-        counters = {t: node_counters(s) for t, s in by_target.items()}
+        counters = {s.target_id: node_counters(s) for s in snaps}
         self.tracker.add(poll.when, counters)
         self._done = Counters(sum(c.objs for c in counters.values()),
                               sum(c.bytes for c in counters.values()))
-        ended = all(s.ended is not None for s in snaps)
-        self._render_progress(snaps)
-        self._render_nodes(by_target, counters, ended)
-        # The chart repaints in the next frame: keys pressed meanwhile need not wait for both.
-        self.call_after_refresh(self._render_chart)
         if poll.errors is not None:
             self._errors = poll.errors
+        self._snaps = snaps
+        self._draw()
+
+    def _draw(self) -> None:
+        """Show the last poll's snapshots (again, once the source's shares are known)."""
+        snaps = self._snaps
+        by_target = {s.target_id: s for s in snaps}
+        ended = all(s.ended is not None for s in snaps)
+        self._slow = set() if ended else self.tracker.stragglers(
+            t for t, s in by_target.items() if s.ended is None)
+        nodes = {t: self._node_figures(s) for t, s in sorted(by_target.items())}
+        total = self._total_figures(snaps, nodes, ended)
+        self._render_progress(snaps, nodes, total)
+        self._render_nodes(by_target, nodes, total)
+        # The chart repaints in the next frame: keys pressed meanwhile need not wait for both.
+        self.call_after_refresh(self._render_chart, nodes, total, ended)
         self._render_errors(snaps)
-        if ended:
+        if ended and not self.finished:
             self.finished = True
             self.refresh_bindings()
 
-    def _render_progress(self, snaps: list[JobSnap]) -> None:
+    def _node_figures(self, s: JobSnap) -> Figures:
+        written = node_counters(s)
+        # A node that ended shows its average: its current rate only winds down to zero.
+        r = self.tracker.nodes[s.target_id].current if s.ended is None \
+            else _average([s], written)
+        return Figures(written, self._read(s.target_id, written.objs),
+                       self._exact(s.target_id, written.objs), r,
+                       r.objs_per_s * self._mean_size(s.target_id))
+
+    def _total_figures(self, snaps: list[JobSnap], nodes: dict[str, Figures],
+                       ended: bool) -> Figures:
+        read = sum(f.read for f in nodes.values())
+        if ended:  # over the job's own time, from its first start to its last end
+            took = _ran_for(snaps)
+            return Figures(self._done, read, all(f.exact for f in nodes.values()),
+                           _average(snaps, self._done), read / took if took else 0.0)
+        return Figures(self._done, read, all(f.exact for f in nodes.values()),
+                       self.tracker.total(), sum(f.read_rate for f in nodes.values()))
+
+    def _share(self, target: str) -> SourceShare | None:
+        """The node's share of the source, once listed (none listed: it has no objects)."""
+        return None if self.shares is None else self.shares.get(target, SourceShare(0, 0))
+
+    def _mean_size(self, target: str) -> float:
+        """The mean size of the node's source objects; before they are listed, the whole
+        source's (0 while its size is not known)."""
+        share = self._share(target)
+        if share is not None and share.objs:
+            return share.bytes / share.objs
+        objs, size = self.totals or (0, 0)
+        return size / objs if objs else 0.0
+
+    def _read(self, target: str, done_objs: int) -> float:
+        """What the node has read: its source objects' bytes once all are done, before that
+        ``done_objs`` at their mean size (AIStore counts what a job wrote, not what it read)."""
+        share = self._share(target)
+        if share is not None and done_objs >= share.objs:
+            return share.bytes
+        return done_objs * self._mean_size(target)
+
+    def _exact(self, target: str, done_objs: int) -> bool:
+        """Whether what the node read is known exactly: all of its listed share is done."""
+        share = self._share(target)
+        return share is not None and done_objs >= share.objs
+
+    def _render_progress(self, snaps: list[JobSnap], nodes: dict[str, Figures],
+                         total: Figures) -> None:
         total_objs, total_bytes = self.totals or (None, None)
         p = progress([self._done], total_objs, total_bytes)
-        now = self.tracker.total()
         states = {snap_state(s) for s in snaps}
         state = "aborted" if "aborted" in states else (
             "finished" if states == {"finished"} else "running")
@@ -210,66 +349,116 @@ class JobMonitorScreen(PollingScreen):
             bar.update(total=None if state == "running" else 1,
                        progress=int(state == "finished"))
         of = f" / {total_objs:,}" if total_objs is not None else ""
-        detail = f"{p.done_objs:,}{of} objects · {human_bytes(p.done_bytes)}"
+        failed = self._failed(snaps)
+        head = (f"{p.done_objs:,}{of} objects" + (f" ({failed:,} failed)" if failed else "")
+                + f" · read {_bytes(total.read, total.exact)} · "
+                f"wrote {human_bytes(p.done_bytes)}")
+        rates = (f"{total.rate.objs_per_s:,.0f} obj/s · in {total.read_rate / 1e6:,.1f} MB/s"
+                 f" · out {total.rate.bytes_per_s / 1e6:,.1f} MB/s")
         if state == "running":
-            detail += (f" · {now.objs_per_s:,.0f} obj/s · {now.bytes_per_s / 1e6:,.1f} MB/s"
-                       f" · ETA {human_duration(eta_seconds(p, now.objs_per_s))}")
-        else:  # the job's own time and average rates
-            avg = _average(snaps, self._done)
-            detail += (f" in {human_elapsed(_ran_for(snaps))} · {avg.objs_per_s:,.0f} obj/s · "
-                       f"{avg.bytes_per_s / 1e6:,.1f} MB/s")
-        err = next((s.err for s in snaps if s.err), "")
+            head += f" · ETA {human_duration(eta_seconds(p, total.rate.objs_per_s))}"
+            if self._slow:
+                rates += f" · slow: {', '.join(sorted(self._slow))}"
+        else:  # the job's own time, average rates, and its slowest node
+            head += f" in {human_elapsed(_ran_for(snaps))}"
+            rates = f"average {rates}"
+            working = [t for t, f in nodes.items() if f.written.objs]  # had objects to do
+            slowest = min(working, key=lambda t: nodes[t].rate.objs_per_s, default="")
+            fastest = max((nodes[t].rate.objs_per_s for t in working), default=0.0)
+            if slowest and nodes[slowest].rate.objs_per_s < SLOWEST_SHARE * fastest:
+                rates += (f" · slowest {slowest} "
+                          f"({nodes[slowest].rate.objs_per_s:,.0f} obj/s)")
+        err = _job_error(snaps)
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
         text = Text.assemble(
-            (state, {"running": "yellow", "finished": "green"}.get(state, "red")), f" · {detail}")
+            (state, {"running": "yellow", "finished": "green"}.get(state, "red")),
+            f" · {head}\n{rates}")
         if err:
             text.append(f"\n{err}", style="red")
         self.query_one("#overall-text", Label).update(text, layout=False)  # fixed height
 
-    def _render_nodes(self, by_target: dict[str, JobSnap], counters: dict[str, Counters],
-                      ended: bool) -> None:
-        rows = {}
-        # A node that ended shows its average: its current rate only winds down to zero.
-        for target, s in sorted(by_target.items()):
-            c = counters[target]
-            r = self.tracker.nodes[target].current if s.ended is None else _average([s], c)
-            rows[target] = (target, f"{c.objs:,}", human_bytes(c.bytes), f"{r.objs_per_s:,.0f}",
-                            f"{r.bytes_per_s / 1e6:,.1f}", snap_state(s))
-        done = self._done
-        total = _average(list(by_target.values()), done) if ended else self.tracker.total()
-        rows["~total"] = (Text("Total:", style="bold"), f"{done.objs:,}", human_bytes(done.bytes),
-                          f"{total.objs_per_s:,.0f}", f"{total.bytes_per_s / 1e6:,.1f}", "")
+    def _render_nodes(self, by_target: dict[str, JobSnap], nodes: dict[str, Figures],
+                      total: Figures) -> None:
+        rows: dict[str, tuple[str | Text, ...]] = {}
+        for target, f in nodes.items():
+            share = self._share(target)
+            state = Text(snap_state(by_target[target]))
+            if target in self._slow:
+                state.append(" slow", style="bold yellow")
+            rows[target] = (target, progress_cell(f.written.objs, share.objs if share else None),
+                            *_figure_cells(f), state)
+        total_objs = self.totals[0] if self.totals else None
+        rows["~total"] = (Text("Total:", style="bold"),
+                          progress_cell(total.written.objs, total_objs),
+                          *_figure_cells(total), "")
         self.query_one("#nodes", LiveTable).sync(rows)
 
-    def _render_chart(self) -> None:
-        # In the unit that gives the larger numbers: MB/s once outputs average 1 MB or more,
-        # objects/s below (an MD5 job's 32-byte outputs would chart 0.0 MB/s).
-        by_bytes = self._done.bytes / 1e6 >= max(1, self._done.objs)
-        unit = "MB/s" if by_bytes else "obj/s"
-        series = {target: [r.bytes_per_s if by_bytes else r.objs_per_s for r in node.history]
-                  for target, node in self.tracker.nodes.items()}
-        self.query_one("#chart", ThroughputChart).show(
-            series, unit, 1e6 if by_bytes else 1, 1 if by_bytes else 0)
-        if unit != self._chart_unit:
-            self._chart_unit = unit
-            self.query_one("#chart-title", Static).update(CHART_TITLE.format(unit=unit))
+    def _render_chart(self, nodes: dict[str, Figures], total: Figures, ended: bool) -> None:
+        """The nodes' objects/s, or the MB/s they read once objects average 1 MB or more; the
+        legend gives each node's rate as the table does (its average once it ended). Past
+        :data:`MAX_BANDS` nodes, the slow ones and the first by name keep a band each and
+        the rest share one (32 bands of 8 colours tell nothing apart)."""
+        objs, size = self.totals or (0, 0)
+        by_bytes = bool(objs) and size / objs >= 1e6
+
+        def value(target: str) -> float:
+            f = nodes.get(target)
+            return 0.0 if f is None else f.read_rate / 1e6 if by_bytes else f.rate.objs_per_s
+
+        def number(v: float) -> str:
+            return f"{v:,.1f}" if by_bytes else f"{v:,.0f}"
+
+        def history(target: str) -> list[float]:
+            factor = self._mean_size(target) / 1e6 if by_bytes else 1.0
+            return [r.objs_per_s * factor for r in self.tracker.nodes[target].history]
+
+        names = sorted(self.tracker.nodes)
+        banded = names if len(names) <= MAX_BANDS else sorted(
+            (sorted(self._slow) + [n for n in names if n not in self._slow])[:MAX_BANDS - 1])
+        rest = [n for n in names if n not in banded]
+        total_value = total.read_rate / 1e6 if by_bytes else total.rate.objs_per_s
+        # the total first: with many nodes, the legend's end is cut off
+        legend = [(f"{'average' if ended else 'total'} {number(total_value)}", "")]
+        series = {}
+        for i, target in enumerate(banded):
+            series[target] = history(target)
+            mark = " slow" if target in self._slow else ""
+            legend.append((f"{target} {number(value(target))}{mark}", node_colour(i)))
+        if rest:
+            series["others"] = _sum_aligned([history(t) for t in rest])
+            legend.append((f"{len(rest)} others {number(sum(map(value, rest)))}",
+                           node_colour(len(banded))))
+        self.query_one("#chart", RateChart).show(
+            ChartData(series, "MB/s in" if by_bytes else "obj/s",
+                      self.tracker.seconds_per_sample), legend)
+
+    def _failed(self, snaps: list[JobSnap]) -> int:
+        """Objects that failed: as the nodes count them, or as listed if that is more."""
+        return max(len(self._errors), sum(s.obj_errors for s in snaps))
 
     def _render_errors(self, snaps: list[JobSnap]) -> None:
-        count = max(len(self._errors), sum(s.obj_errors for s in snaps))
+        count = self._failed(snaps)
         widget = self.query_one("#errors", Static)
         if not count:
-            if self._error_lines:
-                self._error_lines = 0
-                widget.update("")
+            widget.display = False
             return
-        text = Text(f"errors so far: {count}\n", style="bold red")
-        for e in self._errors[-MAX_ERRORS_SHOWN:]:
-            text.append(f"{e.obj_name}  ", style="bold")
-            text.append(e.message.splitlines()[-1] if e.message else "")
-            text.append("\n")
-        lines = text.plain.count("\n")
-        widget.update(text, layout=lines != self._error_lines)  # relayout only on a new size
-        self._error_lines = lines
+        groups = group_errors(self._errors, self._error_seen, time.time())
+        kinds = f" of {len(groups)} kind{'s' * (len(groups) != 1)}" if groups else ""
+        text = Text(f"errors: {count:,}{kinds}", style="bold red")
+        if any(s.obj_errors > AIS_ERRORS_KEPT for s in snaps):
+            text.append(f" (the cluster keeps at most {AIS_ERRORS_KEPT} per node: "
+                        f"{count - len(self._errors):,} not listed)", style="red")
+        elif len(self._errors) < count:
+            text.append(f" ({len(self._errors):,} listed so far)", style="red")
+        for g in groups[:ERROR_KINDS_SHOWN]:
+            since = time.strftime("%H:%M:%S", time.localtime(g.first_seen))
+            text.append(f"\n{g.count:>6,}  ", style="bold")
+            text.append(g.pattern)
+            text.append(f"  since {since} · e.g. {', '.join(g.examples)}", style="dim")
+        if len(groups) > ERROR_KINDS_SHOWN:
+            text.append(f"\n  … {len(groups) - ERROR_KINDS_SHOWN} more kinds", style="dim")
+        widget.display = True
+        widget.update(text)
 
     async def _poll(self) -> None:
         if self.finished:
@@ -307,3 +496,34 @@ def _ran_for(snaps: list[JobSnap]) -> float:
 def _average(snaps: list[JobSnap], done: Counters) -> Rate:
     """``done`` over the time these targets ran the job."""
     return rate(Counters(0, 0), done, _ran_for(snaps))
+
+
+def _sum_aligned(histories: list[list[float]]) -> list[float]:
+    """Element-wise sums of histories that end at the same sample (newer nodes have fewer)."""
+    length = max(map(len, histories), default=0)
+    return [sum(h[i - length + len(h)] for h in histories if i - length + len(h) >= 0)
+            for i in range(length)]
+
+
+def _job_error(snaps: list[JobSnap]) -> str:
+    """The first node's error, with its node, its telling line if it is a traceback, and how
+    many other nodes report one."""
+    failed = [s for s in snaps if s.err]
+    if not failed:
+        return ""
+    err = failed[0].err
+    if "\n" in err:  # a traceback: its first line says where, its last what went wrong
+        err = f"{err.splitlines()[0].partition(':')[0]}: {error_line(err)}"
+    more = f" (and {len(failed) - 1} more nodes)" if len(failed) > 1 else ""
+    return f"{failed[0].target_id}: {err}{more}"
+
+
+def _bytes(n: float, exact: bool) -> str:
+    return human_bytes(n) if exact else f"~{human_bytes(n)}"
+
+
+def _figure_cells(f: Figures) -> tuple[str, ...]:
+    """OBJECTS, OBJ/S, READ, IN MB/S, WRITTEN, OUT MB/S."""
+    return (f"{f.written.objs:,}", f"{f.rate.objs_per_s:,.0f}", _bytes(f.read, f.exact),
+            f"{f.read_rate / 1e6:,.1f}", human_bytes(f.written.bytes),
+            f"{f.rate.bytes_per_s / 1e6:,.1f}")

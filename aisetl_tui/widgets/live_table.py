@@ -28,6 +28,7 @@ PAD = 1  # blank cells either side of every column
 class Column:
     title: str
     align: Literal["left", "right"] = "left"
+    drop: int = 0  # when the table is too narrow, columns with the highest ``drop`` go first
 
 
 def _fit(text: str, width: int, align: str) -> str:
@@ -146,6 +147,7 @@ class LiveTable(Widget, can_focus=True):
         self._move_to(self.cursor_row - 1)
 
     def _on_resize(self) -> None:
+        self._strips.clear()  # the columns that fit may have changed
         self._move_to(self.cursor_row)
 
     # --- rendering --------------------------------------------------------------------------
@@ -166,9 +168,21 @@ class LiveTable(Widget, can_focus=True):
     def get_content_width(self, container: Size, viewport: Size) -> int:
         return sum(w + 2 * PAD for w in self._widths)
 
+    def _shown(self) -> list[int]:
+        """The columns that fit the widget's width, dropping the most droppable first."""
+        shown = list(range(len(self.columns)))
+        room = self.size.width
+        by_drop = sorted((i for i in shown if self.columns[i].drop),
+                         key=lambda i: (-self.columns[i].drop, -i))
+        while by_drop and sum(self._widths[i] + 2 * PAD for i in shown) > room:
+            shown.remove(by_drop.pop(0))
+        return shown
+
     def _line(self, cells: Sequence[Cell], style: Style) -> Strip:
         segments = []
-        for cell, column, width in zip(cells, self.columns, self._widths, strict=True):
+        shown = self._shown()
+        for i in shown:
+            cell, column, width = cells[i], self.columns[i], self._widths[i]
             if isinstance(cell, Text):
                 text = cell.copy()
                 text.truncate(width, overflow="ellipsis")

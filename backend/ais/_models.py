@@ -49,6 +49,12 @@ class ObjectEntry:
     checksum: str = ""
     atime: str = ""
     version: str = ""
+    location: str = ""  # ``t[<target id>]:<mountpath>``, when asked for
+
+    @property
+    def target_id(self) -> str:
+        """The target that stores the object, from ``location`` (``""`` when not asked)."""
+        return self.location.partition("]")[0].removeprefix("t[")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class _MsgpackEntry(msgspec.Struct):
     cs: str = ""
     a: str = ""
     v: str = ""
+    t: str = ""
 
 
 class _MsgpackPage(msgspec.Struct):
@@ -53,6 +54,7 @@ class _JsonEntry(msgspec.Struct):
     checksum: str = ""
     atime: str = ""
     version: str = ""
+    location: str = ""
 
 
 class _JsonPage(msgspec.Struct):
@@ -70,12 +72,13 @@ def object_page(body: bytes, content_type: str) -> ObjectPage:
     try:
         if "msgpack" in content_type:
             mp = _msgpack_page.decode(body)
-            entries = [ObjectEntry(e.n, e.s, e.cs, e.a, e.v) for e in mp.Entries or ()]
+            entries = [ObjectEntry(e.n, e.s, e.cs, e.a, e.v, e.t) for e in mp.Entries or ()]
             return ObjectPage(entries, mp.ContinuationToken, mp.UUID)
         js = _json_page.decode(body)
     except msgspec.DecodeError as err:
         raise ValueError(f"malformed list-objects response: {err}") from None
-    entries = [ObjectEntry(e.name, to_int(e.size), e.checksum, e.atime, e.version)
+    entries = [ObjectEntry(e.name, to_int(e.size), e.checksum, e.atime, e.version,
+                           e.location)
                for e in js.entries or ()]
     return ObjectPage(entries, js.continuation_token, js.uuid)
 
