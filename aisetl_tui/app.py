@@ -19,7 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from backend.ais import AisClient, AisError, load_token, pipeline_text
 from backend.kube import KubeClient, KubeConfigError, KubeError  # cheap: kubernetes loads lazily
@@ -64,10 +64,11 @@ class AisEtlApp(App):
     BINDINGS = [
         Binding("colon", "command_bar", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("1", "switch_mode('buckets')", "Buckets", show=False, id="app.buckets"),
-        Binding("2", "switch_mode('etls')", "ETLs", show=False, id="app.etls"),
-        Binding("3", "switch_mode('pods')", "Pods", show=False, id="app.pods"),
-        Binding("4", "switch_mode('jobs')", "Jobs", show=False, id="app.jobs"),
+        Binding("1", "tab('buckets')", "Buckets", show=False, id="app.buckets"),
+        Binding("2", "tab('etls')", "ETLs", show=False, id="app.etls"),
+        Binding("3", "tab('pods')", "Pods", show=False, id="app.pods"),
+        Binding("4", "tab('jobs')", "Jobs", show=False, id="app.jobs"),
+        Binding("minus", "last_tab", "Last tab", show=False, id="app.last_tab"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -95,6 +96,7 @@ class AisEtlApp(App):
         self.client: AisClient | None = None
         self.supports_init_code = False
         self.jobs: dict[str, JobRecord] = {}
+        self.last_tab = ""  # the tab shown before the current one, for ``-``
 
     def on_mount(self) -> None:
         # Each followed Kubernetes log holds a thread of this pool for as long as its screen
@@ -200,6 +202,28 @@ class AisEtlApp(App):
         errors, and a "[" in one of those must not be read as markup (or fail as it)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    # --- tabs -------------------------------------------------------------------------------
+
+    def action_tab(self, mode: str) -> None:
+        """Show a tab's list: the screens opened from it before (an object, a monitor) are
+        closed, so a tab key always lands on the same screen and Esc never walks back
+        through old ones."""
+        if mode != self.current_mode:
+            self.last_tab = self.current_mode
+            self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("tab", "last_tab") and isinstance(self.screen, ModalScreen):
+            return False  # a dialog or form stays until it is answered: nothing typed is lost
+        return super().check_action(action, parameters)
+
+    def action_last_tab(self) -> None:
+        """``-``: back to the tab shown before this one (k9s's "last view")."""
+        if self.last_tab:
+            self.action_tab(self.last_tab)
+
     # --- commands ---------------------------------------------------------------------------
 
     def action_command_bar(self) -> None:
@@ -230,7 +254,7 @@ class AisEtlApp(App):
         elif verb in ("pods", "p") and arg:
             self.push_screen(PodsScreen(only=arg))
         elif verb in modes:
-            self.switch_mode(modes[verb])
+            self.action_tab(modes[verb])
         elif verb in ("objects", "o", "ls"):
             if arg:
                 self.run_worker(self._open_objects(arg.removeprefix("ais://").strip("/")))

@@ -33,11 +33,18 @@ async def test_help_lists_this_screens_keys_then_every_screens(cluster: LocalClu
         under = app.screen_stack[-2]
         heading = str(app.screen.query(Static).first().render())
         assert heading.startswith("Keys of this screen: buckets (")
-        this, every, commands = (as_text(t) for t in (
-            keys_table(under, everywhere=False), keys_table(under, everywhere=True),
-            commands_table()))
+        this, table, every, commands = (as_text(t) for t in (
+            keys_table(under, under), keys_table(under, under.table),
+            keys_table(under, app), commands_table()))
         rest = every + commands
-        text = this + rest
+        text = this + table + rest
+        # the table's k9s keys, with their IDs
+        for action, binding_id in (("Down", "table.down"), ("First row", "table.first"),
+                                   ("Sort", "table.sort"), ("Copy name", "table.copy")):
+            assert binding_id in table and action in table, binding_id
+        assert "Keys of the table" in [str(s.render()).strip()
+                                       for s in app.screen.query(Static)]
+        assert "app.last_tab" in every
         for key, action, binding_id in (("enter", "Open", "buckets.open"),
                                         ("c", "Create", "buckets.create"),
                                         ("t", "Transform", "buckets.transform")):

@@ -50,3 +50,95 @@ async def test_objects_command_says_what_is_wrong(cluster: LocalCluster) -> None
         assert ":objects needs a bucket: :objects <bucket>" in messages()
         assert not any("unknown command" in m for m in messages())
         assert app.screen is base  # no Objects screen offering Upload into nothing
+
+
+async def test_tab_keys_show_the_tab_list_and_minus_goes_back_to_the_last_tab(
+        cluster: LocalCluster, client) -> None:
+    """After opening a bucket's objects and an object from the Buckets tab, ``2`` then ``1``
+    lands on the bucket list, not on the object opened before; Esc there goes nowhere; ``-``
+    returns to the tab shown before. A form's keys stay the form's."""
+    from aisetl_tui.screens.buckets import BucketsScreen
+    from aisetl_tui.screens.etls import EtlsScreen
+    from aisetl_tui.screens.object_view import ObjectViewScreen
+    from aisetl_tui.screens.objects import ObjectsScreen
+
+    bucket = client.bucket("tabs-bucket")
+    bucket.create(exist_ok=True)
+    bucket.object("one").get_writer().put_content(b"1")
+    try:
+        app = AisEtlApp(endpoint=cluster.endpoint)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await connected(pilot, app)
+            app.run_command("objects tabs-bucket")
+            await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                        and app.screen.table.row_count == 1, "the objects")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ObjectViewScreen), "the object")
+            await pilot.press("2")
+            await until(pilot, lambda: isinstance(app.screen, EtlsScreen), "the ETLs tab")
+            await pilot.press("1")
+            await until(pilot, lambda: isinstance(app.screen, BucketsScreen), "the bucket list")
+            assert len(app.screen_stack) == 1  # the object and its bucket are closed
+            await pilot.press("minus")
+            await until(pilot, lambda: isinstance(app.screen, EtlsScreen), "back to ETLs")
+            await pilot.press("minus")
+            await until(pilot, lambda: isinstance(app.screen, BucketsScreen), "and back")
+            await pilot.press("c")  # the create-bucket prompt: "1" and "-" are typed into it
+            await pilot.press("1", "minus")
+            await pilot.pause()
+            assert app.screen.query_one("Input").value == "1-"
+            prompt = app.screen
+            prompt.set_focus(None)  # off the field: a tab key still does not close it
+            await pilot.press("2", "minus")
+            await pilot.pause()
+            assert app.screen is prompt and prompt.query_one("Input").value == "1-"
+    finally:
+        bucket.delete(missing_ok=True)
+
+
+async def test_every_table_moves_sorts_and_copies_k9s_style(cluster: LocalCluster,
+                                                            client) -> None:
+    """j/k/g/G move the cursor; S sorts by the next column (sizes by value, not as text)
+    and R reverses, as the title says; Y copies the row's name."""
+    sizes = {"sortb-a": 900, "sortb-b": 20_000, "sortb-c": 2_000}
+    for name, size in sizes.items():
+        client.bucket(name).create(exist_ok=True)
+        client.bucket(name).object("o").get_writer().put_content(b"x" * size)
+    try:
+        app = AisEtlApp(endpoint=cluster.endpoint)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await connected(pilot, app)
+            table = app.screen.table
+            await until(pilot, lambda: table.total >= 3, "the buckets")
+            await pilot.press("slash", *"sortb", "enter")
+
+            def names() -> list[str]:
+                return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+            def title() -> str:
+                return str(app.screen.query_one("StatusBar").render())
+
+            await until(pilot, lambda: names() == ["sortb-a", "sortb-b", "sortb-c"]
+                        and all(str(table.get_row_at(i)[2]) != "—" for i in range(3)),
+                        "the three buckets with their sizes")
+            await pilot.press("G")
+            assert table.cursor_row == 2
+            await pilot.press("k")
+            assert table.cursor_row == 1
+            await pilot.press("g")
+            assert table.cursor_row == 0
+            await pilot.press("j")
+            assert table.cursor_row == 1
+            await pilot.press("S", "S", "S")  # the third column: SIZE
+            await until(pilot, lambda: names() == ["sortb-a", "sortb-c", "sortb-b"],
+                        "sorted by size (900 B < 2.0 KiB < 19.5 KiB), not as text")
+            assert "/sortb ↑SIZE" in title()
+            await pilot.press("R")
+            await until(pilot, lambda: names() == ["sortb-b", "sortb-c", "sortb-a"],
+                        "reversed")
+            assert "↓SIZE" in title()
+            await pilot.press("g", "Y")
+            assert app.clipboard == "sortb-b"
+    finally:
+        for name in sizes:
+            client.bucket(name).delete(missing_ok=True)

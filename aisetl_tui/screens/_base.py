@@ -238,10 +238,11 @@ class TableScreen(PollingScreen):
         if not tables:  # composing: no table yet
             return super().title_text()
         table = tables.first(KeyedTable)
+        order = f" {table.sort_text}" if table.sort_text else ""
         if table.filter_text:
             return (f"{super().title_text()} ({table.shown:,} of {table.total:,}) "
-                    f"/{table.filter_text}")
-        return f"{super().title_text()} ({table.total:,})"
+                    f"/{table.filter_text}{order}")
+        return f"{super().title_text()} ({table.total:,}){order}"
 
     def on_keyed_table_synced(self) -> None:
         self.retitle()

@@ -7,8 +7,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
+
+from ..widgets.live_table import LiveTable
 
 MUTATING_COMMANDS = frozenset({"init", "transform"})  # hidden and refused with --readonly
 COMMANDS = {
@@ -26,26 +29,24 @@ COMMANDS = {
 }
 
 
-def keys_table(screen: Screen, everywhere: bool) -> Table:
-    """The keys usable now: this screen's (``everywhere`` False) or the app's, each with its
-    ID for keymap.toml. Only this app's bindings: a widget's own (cursor moves, copy) are
-    Textual's, the same in every app."""
+def keys_table(screen: Screen, owner: DOMNode) -> Table:
+    """The keys of ``owner`` (the screen, the app, or the screen's table), each with its ID
+    for keymap.toml. Only this app's bindings (those with an ID): a widget's own from
+    Textual (cursor left, copy selected text) are the same in every app."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("KEY", style="cyan", no_wrap=True)
     table.add_column("ACTION")
     table.add_column("ID", style="dim")
-    # The screen's and the app's own bindings (keymap applied), not the focused widget's: a
-    # table's Enter would hide the screen's Enter (Open, View...) from active_bindings.
-    owner = screen.app if everywhere else screen
-    seen: set[str] = set()
+    # Each owner's own bindings (keymap applied), not the active ones: a table's Enter would
+    # hide the screen's Enter (Open, View...) from active_bindings.
+    rows: dict[str, tuple[list[str], str]] = {}  # ID -> its keys (g and Home), its action
     for bindings in owner._bindings.key_to_bindings.values():
         for binding in bindings:
-            if not binding.id or binding.id in seen or owner.check_action(
-                    binding.action, ()) is False:
-                continue
-            seen.add(binding.id)
-            table.add_row(screen.app.get_key_display(binding), binding.description,
-                          binding.id)
+            if binding.id and owner.check_action(binding.action, ()) is not False:
+                keys, _ = rows.setdefault(binding.id, ([], binding.description))
+                keys.append(screen.app.get_key_display(binding))
+    for binding_id, (keys, action) in rows.items():
+        table.add_row(" ".join(dict.fromkeys(keys)), action, binding_id)
     return table
 
 
@@ -80,9 +81,13 @@ class HelpScreen(Screen[None]):
             yield Static(Text.assemble(("Keys of this screen: ", "bold"),
                                        (screen_name(self.of), "bold cyan"),
                                        "  (remap them by ID in keymap.toml)"))
-            yield Static(keys_table(self.of, everywhere=False))
+            yield Static(keys_table(self.of, self.of))
+            table = self.of.focused
+            if isinstance(table, DataTable | LiveTable):
+                yield Static("\n[b]Keys of the table[/b]")
+                yield Static(keys_table(self.of, table))
             yield Static("\n[b]Keys of every screen[/b]")
-            yield Static(keys_table(self.of, everywhere=True))
+            yield Static(keys_table(self.of, self.app))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")
             yield Static(commands_table(self.app.readonly))  # type: ignore[attr-defined]
 

@@ -35,17 +35,6 @@ def upload_plan(path: Path, prefix: str = "") -> list[tuple[Path, str]]:
     raise FileNotFoundError(f"{path} does not exist")
 
 
-class ObjectTable(Table):
-    """End and Home move the cursor (not just the view), so End pages in the next objects."""
-
-    def action_scroll_end(self) -> None:
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1)
-
-    def action_scroll_home(self) -> None:
-        self.move_cursor(row=0)
-
-
 class ObjectsScreen(AppScreen):
     TITLE_TEXT = "objects"
     MUTATING = frozenset({"upload", "delete"})
@@ -72,7 +61,7 @@ class ObjectsScreen(AppScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary", markup=False)
-        table = ObjectTable(cursor_type="row", zebra_stripes=True, id="objects")
+        table = Table(cursor_type="row", zebra_stripes=True, id="objects")
         table.add_column("NAME", key="name")
         table.add_column("SIZE", key="size")
         yield table

@@ -65,8 +65,10 @@ class LiveTable(Widget, can_focus=True):
         Binding("down", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "move(-1_000_000_000)", "First", show=False),
-        Binding("end", "move(1_000_000_000)", "Last", show=False),
+        Binding("j", "move(1)", "Down", show=False, id="table.down"),
+        Binding("k", "move(-1)", "Up", show=False, id="table.up"),
+        Binding("g,home", "move(-1_000_000_000)", "First row", show=False, id="table.first"),
+        Binding("G,end", "move(1_000_000_000)", "Last row", show=False, id="table.last"),
     ]
 
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:

@@ -3,9 +3,12 @@ updated in place by row key, so polling keeps the cursor and scroll."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
@@ -13,9 +16,49 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 Cell = str | Text
 
+# k9s's (and vi's) habits, on every table
+MOVE_BINDINGS = [
+    Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+    Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+    Binding("g,home", "scroll_top", "First row", show=False, id="table.first"),
+    Binding("G,end", "scroll_bottom", "Last row", show=False, id="table.last"),
+]
+
+_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3, "TiB": 1024 ** 4}
+_NUMBER = re.compile(r"~?(-?[\d,]*\.?\d+)\s*(B|KiB|MiB|GiB|TiB)?")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?")
+
+
+def sort_key(cell: object) -> tuple[int, Any]:
+    """How a cell sorts: numbers (``1,234``, ``~2.0 MiB``) and durations (``3m05s``) by
+    value, before text, which sorts without case; a dash (nothing) last."""
+    text = str(cell).strip()
+    if m := _NUMBER.fullmatch(text):
+        return 0, float(m[1].replace(",", "")) * _UNITS.get(m[2] or "B", 1)
+    if text and (m := _DURATION.fullmatch(text)) and any(m.groups()):
+        days, hours, minutes, seconds = (float(g or 0) for g in m.groups())
+        return 0, ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return (2, "") if text in ("", "—", "-") else (1, text.lower())
+
 
 class Table(DataTable):
-    """A DataTable whose cells are repainted whole once its columns are measured."""
+    """A DataTable whose cells are repainted whole once its columns are measured, with
+    k9s's keys: j/k, g/G (and Home/End move the cursor, not only the view), ``Y`` copies the
+    row's name."""
+
+    BINDINGS = [
+        *MOVE_BINDINGS,
+        Binding("Y", "copy_name", "Copy name", show=False, id="table.copy"),
+    ]
+
+    def action_copy_name(self) -> None:
+        """The first cell of the row (a bucket's, object's, ETL's or pod's name, a job's id)
+        to the clipboard, through the terminal (OSC 52)."""
+        if self.row_count == 0:
+            return
+        name = str(self.get_row_at(self.cursor_row)[0])
+        self.app.copy_to_clipboard(name)
+        self.notify(f"copied {name!r} to the clipboard", markup=False)
 
     def watch_virtual_size(self, old: Size, new: Size) -> None:
         """DataTable caches each rendered cell without its width: a row painted before its
@@ -27,10 +70,16 @@ class Table(DataTable):
 
 class KeyedTable(Table):
     """Rows are identified by a key; ``sync`` adds, updates and removes only what changed.
-    After each sync it posts :class:`Synced` (``total`` rows, ``shown`` through the filter)."""
+    After each sync it posts :class:`Synced` (``total`` rows, ``shown`` through the filter).
+    ``S`` sorts by the next column, ``R`` reverses the order."""
+
+    BINDINGS = [
+        Binding("S", "sort_next", "Sort", show=False, id="table.sort"),
+        Binding("R", "sort_reverse", "Reverse", show=False, id="table.reverse"),
+    ]
 
     class Synced(Message):
-        """The rows or the filter changed."""
+        """The rows, the filter or the order changed."""
 
     def __init__(self, columns: Sequence[str], sort_rows: bool = True, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -39,6 +88,15 @@ class KeyedTable(Table):
         self._rows: dict[str, Sequence[Cell]] = {}
         self.filter_text = ""
         self.shown = 0  # rows through the filter
+        self.sort_column: int | None = None  # chosen with S (None: the table's own order)
+        self.sort_reverse = False
+
+    @property
+    def sort_text(self) -> str:
+        """``↑SIZE`` / ``↓SIZE`` for a chosen order, else ``""``."""
+        if self.sort_column is None:
+            return ""
+        return f"{'↓' if self.sort_reverse else '↑'}{self._columns[self.sort_column]}"
 
     @property
     def total(self) -> int:
@@ -92,10 +150,26 @@ class KeyedTable(Table):
                     if str(old) != str(new) or type(old) is not type(new):
                         wider = len(str(new)) > len(str(old))  # only then can the column grow
                         self.update_cell(key, column, new, update_width=wider)
-            if added and self.sort_rows:
+            if self.sort_column is not None:  # the user's order holds as values change
+                self.sort(self._columns[self.sort_column], key=sort_key,
+                          reverse=self.sort_reverse)
+            elif added and self.sort_rows:
                 self.sort(self._columns[0], key=lambda cell: str(cell).lower())
         self.post_message(self.Synced())
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self.sync(self._rows)
+
+    def action_sort_next(self) -> None:
+        """Sort by the next column (the first after the last one), ascending."""
+        column = -1 if self.sort_column is None else self.sort_column
+        self.sort_column, self.sort_reverse = (column + 1) % len(self._columns), False
+        self.sync(self._rows)
+
+    def action_sort_reverse(self) -> None:
+        if self.sort_column is None:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self.sync(self._rows)
+
