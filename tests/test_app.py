@@ -350,6 +350,7 @@ async def test_form_error_in_view_on_a_short_terminal(cluster: LocalCluster) -> 
     async with app.run_test(size=(100, 24)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
+        form.query_one("#name", Input).value = ""
         form.query_one("#func", Input).focus()
         await pilot.press("ctrl+s")  # no name: the form's end, with the error, is off screen
         error = form.query_one("#form-error", Static)

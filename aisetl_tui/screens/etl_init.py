@@ -8,6 +8,7 @@ the SDK's ``init_class`` does.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from rich.markup import escape
@@ -21,6 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from backend.ais import (
     AisError,
+    AlreadyExists,
     class_init_msg,
     code_init_msg,
     parse_etl_error,
@@ -30,9 +32,26 @@ from backend.ais import (
 
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
+from .dialogs import ConfirmScreen
 
 RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
 MAX_PREVIEW = 200_000
+NAME_RULE = "required: 6 to 32 of a-z, 0-9 and -"
+GENERIC_STEMS = {"code", "spec", "main", "transform", "transformer", "etl", "pod", "server",
+                 "app", "handler"}
+
+
+def default_etl_name(path_text: str) -> str:
+    """A valid ETL name from a file's name (``md5/code.py`` → ``md5-etl``), or ``""``."""
+    path = Path(path_text.strip())
+    stem = path.stem.lower()
+    if stem in GENERIC_STEMS and path.parent.name:
+        stem = path.parent.name.lower()
+    name = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
+    if name and len(name) < 6:
+        name += "-etl"
+    name = name[:32].strip("-")
+    return name if name and validate_etl_name(name) is None else ""
 
 
 def code_problem(code: str, func: str, io_script: bool) -> str | None:
@@ -75,6 +94,8 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
     def __init__(self, path: str = "") -> None:
         super().__init__()
         self.initial_path = path
+        self._default_name = ""  # the name given from the file, until the user types one
+        self._error_on = ""  # the field an error is about: fixing it clears the error
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-dialog"):
@@ -97,7 +118,14 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
 
     @on(Input.Changed, "#path")
     def _preview(self) -> None:
-        text, problem = read_text(self.query_one("#path", Input).value)
+        path = self.query_one("#path", Input).value
+        name = self.query_one("#name", Input)
+        if name.value == self._default_name:  # not the user's own: follow the file
+            self._default_name = default_etl_name(path)
+            name.value = self._default_name
+        text, problem = read_text(path)
+        if self._error_on == "path" and text is not None:
+            self.fail("")
         preview = self.query_one("#preview", Static)
         if text is None:
             preview.update(problem or "")
@@ -112,8 +140,15 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         assert isinstance(widget, Input)
         return widget.value.strip()
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, field: str = "") -> None:
+        """Show ``message`` (``""`` clears it); about ``field``, it goes once that is fixed."""
+        self._error_on = field if message else ""
         self.query_one("#form-error", FormStatus).error(message)
+
+    @on(Input.Changed, "#name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        if self._error_on == "name" and validate_etl_name(event.value.strip()) is None:
+            self.fail("")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -123,12 +158,12 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
     def action_submit(self) -> None:
         name = self.value("name")
         if problem := validate_etl_name(name):
-            self.fail(f"name: {problem}")
+            self.fail(f"name: {problem}" if name else f"name: {NAME_RULE}", "name")
             self.query_one("#name", Input).focus()
             return
         text, problem = read_text(self.value("path"))
         if text is None:
-            self.fail(problem or "choose a file")
+            self.fail(problem or "choose a file", "path")
             return
         try:
             msg = self.build(name, text)
@@ -143,17 +178,42 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         raise NotImplementedError
 
     @work(exclusive=True)
-    async def _send(self, name: str, msg: dict) -> None:
+    async def _send(self, name: str, msg: dict, replacing: str = "") -> None:
         client = self.app.client  # type: ignore[attr-defined]
         try:
+            if replacing:
+                await client.delete_etl(name)  # stops it first if it runs
             await client.init_etl(msg)
+        except AlreadyExists:
+            self._offer_replace(name, msg)
+            return
         except AisError as err:
             failure = parse_etl_error(err.message)
             self.fail("\n".join(failure.lines()) if failure else str(err))
             self.query_one("#submit", Button).disabled = False
             return
-        self.notify(f"ETL {name} is running")
+        self.notify(f"ETL {name} is running" + (f" (it replaced the {replacing} one)"
+                                                if replacing else ""))
         self.dismiss(True)
+
+    @work(group="replace")
+    async def _offer_replace(self, name: str, msg: dict) -> None:
+        """The name is taken (often by the failed init a moment ago, which AIStore keeps as
+        Aborted): say by what, and offer to replace it."""
+        client = self.app.client  # type: ignore[attr-defined]
+        try:
+            stage = next((e.stage for e in await client.list_etls() if e.name == name), "")
+        except AisError:
+            stage = ""
+        running = " It is running: replacing stops it." if stage == "Running" else ""
+        self.fail(f"an ETL named {name} already exists ({stage or 'stage unknown'})", "name")
+        if await self.app.push_screen_wait(ConfirmScreen(
+                f"An ETL named [b]{escape(name)}[/b] already exists ({escape(stage or '?')})."
+                f"{running} Replace it with this one?", "Replace")):
+            self.query_one("#form-error", FormStatus).show(f"replacing {escape(name)}…")
+            self._send(name, msg, replacing=stage.lower() or "old")
+        else:
+            self.query_one("#submit", Button).disabled = False
 
 
 def _field(label: str, widget) -> ComposeResult:
@@ -165,7 +225,7 @@ class InitCodeScreen(_InitForm):
     TITLE_MARKUP = "[b]Init ETL from code[/b]  [dim]ctrl+s init · esc cancel[/dim]"
 
     def compose_fields(self) -> ComposeResult:
-        yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
+        yield from _field("Name", Input(placeholder=NAME_RULE, id="name"))
         yield from _field("Code file", Input(self.initial_path, placeholder="./code.py",
                                              id="path"))
         yield from _field("Runtime", Select([(r, r) for r in RUNTIMES], value="python3.11v2",
@@ -199,7 +259,7 @@ class InitSpecScreen(_InitForm):
                     "[dim]ctrl+s init · esc cancel[/dim]")
 
     def compose_fields(self) -> ComposeResult:
-        yield from _field("Name", Input(placeholder="transformer-md5", id="name"))
+        yield from _field("Name", Input(placeholder=NAME_RULE, id="name"))
         yield from _field("Spec file", Input(self.initial_path, placeholder="./spec.yaml",
                                              id="path"))
         yield from _field("Communication", Select(

@@ -158,7 +158,9 @@ class InlineTransformScreen(AppScreen):
 
         self.app.push_screen(PromptScreen(
             f"Copy the transformed ais://{self.bucket}/{self.obj} to (bucket or bucket/name)",
-            placeholder=f"{self.bucket}-{etl}"), chosen)
+            value=f"{self.bucket}-{etl}",
+            validate=lambda text: None if text else "a destination is required: a bucket, "
+            "or bucket/name"), chosen)
 
     @work(group="copy")
     async def _copy(self, etl: str, pipeline: list[str], bucket: str, name: str) -> None:

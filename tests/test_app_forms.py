@@ -1,0 +1,110 @@
+"""Forms say what they need: real defaults instead of placeholders that look like values,
+errors that go once fixed, and a taken ETL name offered for replacement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from aisetl_tui.screens.etl_init import default_etl_name
+from aisetl_tui.screens.inline import InlineTransformScreen
+from backend.local import LocalCluster
+from tests.conftest import MANIFESTS, code_msg
+from tests.test_app import connected, open_init_form, until
+
+CRASHING = b"import no_such_module_here\n\ndef transform(data):\n    return data\n"
+ECHO = b"def transform(data):\n    return data\n"
+
+
+def test_a_default_name_comes_from_the_file() -> None:
+    assert default_etl_name("manifests/md5/code.py") == "md5-etl"  # generic stem: its folder
+    assert default_etl_name("/x/resize_images.py") == "resize-images"
+    assert default_etl_name("ab.py") == "ab-etl"
+    assert default_etl_name("a.py") == ""  # "a-etl" is too short: no default
+    assert default_etl_name("") == ""
+    assert default_etl_name("/x/" + "long" * 20 + ".py") == ("long" * 8)
+
+
+async def test_the_name_follows_the_file_until_typed_and_errors_go_once_fixed(
+        cluster: LocalCluster) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
+        name, path = form.query_one("#name", Input), form.query_one("#path", Input)
+        error = form.query_one("#form-error", Static)
+        assert name.value == "md5-etl" and "required" in name.placeholder
+        path.value = str(MANIFESTS / "md5" / "io_code.py")
+        await pilot.pause()
+        assert name.value == "io-code"  # still the file's: it follows
+        name.value = ""
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "name: required: 6 to 32" in str(error.render()),
+                    "the name required")
+        name.value = "Bad"
+        await pilot.pause()
+        assert "name:" in str(error.render())  # still wrong: the error stays
+        name.value = "mine-etl"
+        await until(pilot, lambda: not error.display, "the error gone once fixed")
+        path.value = str(MANIFESTS / "md5" / "code.py")
+        await pilot.pause()
+        assert name.value == "mine-etl"  # typed by the user: the file no longer changes it
+
+
+async def test_a_taken_name_is_offered_for_replacement(cluster: LocalCluster, http,
+                                                       tmp_dir: Path,
+                                                       etl_cleanup: list[str]) -> None:
+    """A failed init leaves an Aborted ETL (as AIStore does); initing the same name again
+    asks to replace it, and replacing it runs the new code."""
+    etl_cleanup.append("retry-etl")
+    assert http.put("/v1/etl", json=code_msg("retry-etl", CRASHING)).status_code == 400
+    assert [e["stage"] for e in http.get("/v1/etl").json() if e["id"] == "retry-etl"] \
+        == ["Aborted"]
+    fixed = tmp_dir / "fixed.py"
+    fixed.write_bytes(ECHO)
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        form = await open_init_form(pilot, app, "code", fixed)
+        form.query_one("#name", Input).value = "retry-etl"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the offer",
+                    timeout=60)
+        assert "already exists (Aborted)" in str(
+            app.screen.query_one(".question", Static).render())
+        await pilot.press("tab", "enter")  # Replace (Cancel is focused first)
+        await until(pilot, lambda: app.screen is not form and not isinstance(
+            app.screen, ConfirmScreen), "the form done", timeout=60)
+        assert [e["stage"] for e in http.get("/v1/etl").json() if e["id"] == "retry-etl"] \
+            == ["Running"]
+        assert any("it replaced the aborted one" in n.message for n in app._notifications)
+
+
+async def test_the_copy_prompt_offers_a_destination_and_requires_one(
+        cluster: LocalCluster, http, bucket, etl_cleanup: list[str]) -> None:
+    etl_cleanup.append("copy-echo")
+    assert http.put("/v1/etl", json=code_msg("copy-echo", ECHO)).status_code == 200
+    bucket.object("obj").get_writer().put_content(b"hello")
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await app.push_screen(InlineTransformScreen(bucket.name, "obj"))
+        screen = app.screen
+        await until(pilot, lambda: screen.query_one("#etl").value == "copy-echo", "the ETL")
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
+        answer = app.screen.query_one(Input)
+        assert answer.value == f"{bucket.name}-copy-echo"  # a real default, not a placeholder
+        answer.value = ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        assert "a destination is required" in str(app.screen.query_one("#error").render())
+        answer.value = bucket.name + "/copied"
+        await pilot.press("enter")
+        await until(pilot, lambda: any(f"copied to ais://{bucket.name}/copied" == n.message
+                                       for n in app._notifications), "the copy")
+        assert bucket.object("copied").get_reader().read_all() == b"hello"
