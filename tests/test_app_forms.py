@@ -108,3 +108,37 @@ async def test_the_copy_prompt_offers_a_destination_and_requires_one(
         await until(pilot, lambda: any(f"copied to ais://{bucket.name}/copied" == n.message
                                        for n in app._notifications), "the copy")
         assert bucket.object("copied").get_reader().read_all() == b"hello"
+
+
+async def test_the_transform_form_follows_the_source_until_typed_and_shows_unchecked_boxes(
+        cluster: LocalCluster, http, client, etl_cleanup: list[str]) -> None:
+    from aisetl_tui.screens.offline import OfflineFormScreen
+    from aisetl_tui.widgets.check import Check
+
+    etl_cleanup.append("form-echo")
+    assert http.put("/v1/etl", json=code_msg("form-echo", ECHO)).status_code == 200
+    for name in ("form-src-a", "form-src-b"):
+        client.bucket(name).create(exist_ok=True)
+    try:
+        app = AisEtlApp(endpoint=cluster.endpoint)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            await app.push_screen(OfflineFormScreen(src="form-src-a", etl="form-echo"))
+            form = app.screen
+            dst = form.query_one("#dst", Input)
+            await until(pilot, lambda: dst.value == "form-src-a-form-echo", "the suggestion")
+            form.query_one("#src").value = "form-src-b"
+            await until(pilot, lambda: dst.value == "form-src-b-form-echo",
+                        "the suggestion following the source")
+            dst.value = "my-own"
+            form.query_one("#src").value = "form-src-a"
+            await pilot.pause()
+            assert dst.value == "my-own"  # the user's: kept
+            coer = form.query_one("#coer", Check)
+            assert str(coer.render()).startswith("▐ ▌")  # an empty box, not an X
+            coer.value = True
+            await pilot.pause()
+            assert str(coer.render()).startswith("▐✓▌")
+    finally:
+        for name in ("form-src-a", "form-src-b"):
+            client.bucket(name).delete(missing_ok=True)

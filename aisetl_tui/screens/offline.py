@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from backend.ais import AisError, parse_pipeline
 
+from ..widgets.check import Check
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
 from .buckets import bucket_name_problem
@@ -34,6 +35,7 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
     def __init__(self, src: str | None = None, etl: str | None = None) -> None:
         super().__init__()
         self.src, self.etl = src, etl
+        self._suggested = ""  # the destination the form suggested (not the user's own)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form-dialog single"):
@@ -55,8 +57,8 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
             yield Input(id="prepend")
             yield Label("Workers per target (0 = auto)")
             yield Input("0", id="workers", type="integer")
-            yield Checkbox("Dry run (transform and count, write nothing)", id="dry_run")
-            yield Checkbox("Continue on error", id="coer")
+            yield Check("Dry run (transform and count, write nothing)", id="dry_run")
+            yield Check("Continue on error", id="coer")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Start", id="submit", variant="primary")
@@ -89,10 +91,12 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
 
     @on(Select.Changed)
     def _suggest_dst(self) -> None:
+        """``<source>-<etl>``, following the choices until the user types their own."""
         src, etl = self.query_one("#src", Select).value, self.query_one("#etl", Select).value
         dst = self.query_one("#dst", Input)
-        if src is not Select.NULL and not dst.value:
-            dst.value = f"{src}-{etl}" if etl is not Select.NULL else f"{src}-out"
+        if src is not Select.NULL and dst.value in ("", self._suggested):
+            self._suggested = f"{src}-{etl}" if etl is not Select.NULL else f"{src}-out"
+            dst.value = self._suggested
 
     def fail(self, message: str) -> None:
         self.query_one("#form-error", FormStatus).error(message)
@@ -111,7 +115,7 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
         if problem := bucket_name_problem(dst):
             self.fail(f"destination: {problem}")
             return
-        dry_run = self.query_one("#dry_run", Checkbox).value
+        dry_run = self.query_one("#dry_run", Check).value
         if dst == src and not dry_run:
             self.fail("the destination must differ from the source (or use a dry run)")
             return
@@ -124,7 +128,7 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
             return
         options = {"ext": ext or None, "prefix": self.query_one("#prefix", Input).value,
                    "prepend": self.query_one("#prepend", Input).value, "dry_run": dry_run,
-                   "continue_on_error": self.query_one("#coer", Checkbox).value,
+                   "continue_on_error": self.query_one("#coer", Check).value,
                    "num_workers": workers, "pipeline": pipeline}
         self.start(str(etl), str(src), dst, options)
 
