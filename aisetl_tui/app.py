@@ -97,6 +97,7 @@ class AisEtlApp(App):
         self.supports_init_code = False
         self.jobs: dict[str, JobRecord] = {}
         self.last_tab = ""  # the tab shown before the current one, for ``-``
+        self.stopped_etls: set[str] = set()  # stopped here: shown as Stopped, not Aborted
 
     def on_mount(self) -> None:
         # Each followed Kubernetes log holds a thread of this pool for as long as its screen

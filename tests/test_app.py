@@ -156,6 +156,10 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             await pilot.press("escape", "2")
             await until(pilot, lambda: any(r[0] == "app-md5" and "Running" in r[1]
                                            for r in table_rows(app, "#etls")), "the ETL row")
+            row = next(r for r in table_rows(app, "#etls") if r[0] == "app-md5")
+            # hpull: the transformer answered the inline GET itself, so its output is not
+            # counted by the cluster: a dash, not "0 B"
+            assert row[2] == "hpull://" and row[5] == "—", row
             table = app.screen.query_one("#etls", DataTable)
             table.move_cursor(row=next(i for i, r in enumerate(table_rows(app, "#etls"))
                                        if r[0] == "app-md5"))
@@ -163,8 +167,9 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             await pilot.pause()
             assert app.screen.focused.id == "cancel"  # the less destructive action first
             await pilot.press("tab", "enter")
-            await until(pilot, lambda: any(r[0] == "app-md5" and "Aborted" in r[1]
+            await until(pilot, lambda: any(r[0] == "app-md5" and r[1] == "Stopped"
                                            for r in table_rows(app, "#etls")), "the stop")
+            assert "ETL app-md5 stopped" in [n.message for n in app._notifications]
             assert not any(h["pid"] for h in http.get("/v1/etl/app-md5/health").json())
     finally:
         http.delete("/v1/etl/app-md5")

@@ -142,3 +142,26 @@ async def test_every_table_moves_sorts_and_copies_k9s_style(cluster: LocalCluste
     finally:
         for name in sizes:
             client.bucket(name).delete(missing_ok=True)
+
+
+async def test_deleting_a_running_etl_says_it_is_running(cluster: LocalCluster, http,
+                                                          etl_cleanup: list[str]) -> None:
+    from aisetl_tui.screens.dialogs import ConfirmScreen
+    from tests.conftest import code_msg
+
+    etl_cleanup.append("del-running")
+    code = b"def transform(data):\n    return data\n"
+    assert http.put("/v1/etl", json=code_msg("del-running", code)).status_code == 200
+    app = AisEtlApp(endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("2")
+        await until(pilot, lambda: "del-running" in getattr(app.screen, "etls", {}), "the ETL")
+        table = app.screen.table
+        table.move_cursor(row=[str(table.get_row_at(i)[0])
+                               for i in range(table.row_count)].index("del-running"))
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        question = str(app.screen.query_one(".question").render())
+        assert "Delete ETL del-running? It is running" in question
+        await pilot.press("escape")

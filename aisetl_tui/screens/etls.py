@@ -15,11 +15,19 @@ from ..widgets.table import KeyedTable
 from ._base import TableScreen
 from .dialogs import ConfirmScreen
 
-STAGE_STYLE = {"Running": "green", "Initializing": "yellow", "Aborted": "red"}
+STAGE_STYLE = {"Running": "green", "Initializing": "yellow", "Aborted": "red",
+               "Stopped": "dim"}
+UNMEASURED = "—"  # hpull: the transformer answers the client itself; no target sees its output
 
 
 def stage_text(stage: str) -> Text:
     return Text(stage, style=STAGE_STYLE.get(stage, ""))
+
+
+def shown_stage(etl: EtlInfo, stopped: set[str]) -> str:
+    """AIStore's stage, except that an ETL someone stopped from this app reads Stopped
+    (AIStore calls it Aborted, as it does one that failed)."""
+    return "Stopped" if etl.stage == "Aborted" and etl.name in stopped else etl.stage
 
 
 class EtlsScreen(TableScreen):
@@ -65,8 +73,11 @@ class EtlsScreen(TableScreen):
 
     def render_data(self, etls: list[EtlInfo]) -> None:
         self.etls = {e.name: e for e in etls}
-        self.table.sync({e.name: (e.name, stage_text(e.stage), self._comm.get((e.name, e.xid), ""),
-                                  *_counters(e), e.xid) for e in etls})
+        stopped = self.ais.stopped_etls
+        stopped.difference_update(e.name for e in etls if e.stage != "Aborted")  # re-started
+        self.table.sync({e.name: (e.name, stage_text(shown_stage(e, stopped)),
+                                  comm := self._comm.get((e.name, e.xid), ""),
+                                  *_counters(e, comm), e.xid) for e in etls})
         self.hint_if_empty()
         self.refresh_bindings()
 
@@ -136,7 +147,10 @@ class EtlsScreen(TableScreen):
                      "delete": self.client.delete_etl}
             try:
                 await calls[verb](etl.name)
-                self.notify(f"{verb}: {etl.name}")
+                if verb == "stop":
+                    self.ais.stopped_etls.add(etl.name)
+                done = {"stop": "stopped", "start": "started", "delete": "deleted"}[verb]
+                self.notify(f"ETL {etl.name} {done}")
             except AisError as err:
                 self.notify(str(err), severity="error", timeout=10)
             self.refresh_now()
@@ -155,11 +169,16 @@ class EtlsScreen(TableScreen):
         self._lifecycle("start")
 
     def action_delete(self) -> None:
-        self._lifecycle("delete", f"Delete ETL [b]{self.table.selected_key}[/b]?")
+        etl = self.selected
+        running = (" It is running: its transformers stop, and transforms using it abort."
+                   if etl is not None and etl.stage == "Running" else "")
+        self._lifecycle("delete", f"Delete ETL [b]{self.table.selected_key}[/b]?{running}")
 
 
-def _counters(etl: EtlInfo) -> tuple[str, str, str]:
-    """Objects, bytes in, bytes out; blank for an aborted ETL, which AIStore lists without."""
+def _counters(etl: EtlInfo, comm: str) -> tuple[str, str, str]:
+    """Objects, bytes in, bytes out; blank for an aborted ETL, which AIStore lists without;
+    a dash for what the cluster cannot see (an hpull transformer's output)."""
     if etl.stage == "Aborted":
         return "", "", ""
-    return f"{etl.obj_count:,}", human_bytes(etl.in_bytes), human_bytes(etl.out_bytes)
+    out = UNMEASURED if comm.startswith("hpull") else human_bytes(etl.out_bytes)
+    return f"{etl.obj_count:,}", human_bytes(etl.in_bytes), out
