@@ -22,16 +22,24 @@ _STATE_STYLE = {"connected": ("●", "green"), "unreachable": ("○", "red"),
                 "connecting": ("◌", "yellow"), "starting": ("◌", "yellow")}
 
 
-def status_text(status: ClusterStatus, title: str) -> Text:
+def status_text(status: ClusterStatus, title: str, width: int = 0) -> Text:
     """``title  ● state  kind endpoint · proxies · targets — detail``: the state comes early so
-    it survives a narrow terminal."""
+    it survives a narrow terminal. With ``width``, shorter forms are tried until one fits:
+    without the kind and the scheme, then with counts as ``1p 2t``."""
     mark, style = _STATE_STYLE.get(status.state, ("?", "white"))
-    text = Text.assemble((title, "bold cyan"), "  ", (f"{mark} {status.state}", style))
     kind = "embedded" if status.embedded else "remote"
-    if status.endpoint:
-        text.append(f"  {kind} {status.endpoint}")
-    if status.state == "connected":
-        text.append(f" · {status.proxies} proxy · {status.targets} targets")
+    host = status.endpoint.split("://", 1)[-1]
+    forms = [(f"{kind} {status.endpoint}", f"{status.proxies} proxy · {status.targets} targets"),
+             (host, f"{status.proxies} proxy · {status.targets} targets"),
+             (host, f"{status.proxies}p {status.targets}t")]
+    for where, counts in forms:
+        text = Text.assemble((title, "bold cyan"), "  ", (f"{mark} {status.state}", style))
+        if status.endpoint:
+            text.append(f"  {where}")
+        if status.state == "connected":
+            text.append(f" · {counts}")
+        if not width or text.cell_len <= width:
+            break
     if status.detail:
         text.append(f" — {status.detail}", style=style if status.state != "connected" else "")
     return text
@@ -56,4 +64,7 @@ class StatusBar(Static):
             self._show(self.app.status)  # type: ignore[attr-defined]
 
     def _show(self, status: ClusterStatus) -> None:
-        self.update(status_text(status, self.title))
+        self.update(status_text(status, self.title, self.content_size.width))
+
+    def on_resize(self) -> None:
+        self._show(self.app.status)  # type: ignore[attr-defined]
