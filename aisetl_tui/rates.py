@@ -131,6 +131,11 @@ def eta_seconds(p: Progress, objs_per_s: float) -> float | None:
     return max(0.0, (p.total_objs - p.done_objs) / objs_per_s)
 
 
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """``1 object``, ``2 objects``, ``1,024 objects`` (``nouns``: an irregular plural)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {nouns or noun + 's'}"
+
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":

@@ -13,7 +13,7 @@ import requests
 from aistore import Client
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static, TextArea
+from textual.widgets import DataTable, Input, Label, ProgressBar, Select, Static
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.buckets import BucketsScreen
@@ -26,6 +26,7 @@ from aisetl_tui.screens.jobs import JobsScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from aisetl_tui.screens.offline import OfflineFormScreen
+from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.chart import RateChart
 from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
@@ -112,7 +113,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             # ais etl object transformer-md5 transform/shard.in -
             await pilot.press("i")
             await until(pilot, lambda: isinstance(app.screen, InlineTransformScreen)
-                        and app.screen.query_one("#output", TextArea).text == SHARD_MD5,
+                        and app.screen.query_one("#output", ByteView).text == SHARD_MD5,
                         "the inline transform")
 
             # ais etl bucket transformer-md5 ais://transform ais://transform-md5 --wait
@@ -134,7 +135,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             text = str(monitor.query_one("#overall-text", Label).render())
             # ended: what it read (13 B, exactly: the listing placed the one object) and
             # wrote, the job's own time and its average rates, not rates winding down to zero
-            assert re.fullmatch(r"finished · 1 / 1 objects · read 13 B · wrote 32 B in "
+            assert re.fullmatch(r"finished · 1 / 1 object · read 13 B · wrote 32 B in "
                                 r"[\d.]+m?s\naverage [1-9][\d,]* obj/s · in \d+\.\d MB/s · "
                                 r"out \d+\.\d MB/s", text), text
             rows = [[str(c) for c in row] for row in monitor.query_one("#nodes", LiveTable).rows]
@@ -194,7 +195,7 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
             await app.push_screen(InlineTransformScreen(bucket.name, "text", "app-reverse"))
-            output = lambda: app.screen.query_one("#output", TextArea).text  # noqa: E731
+            output = lambda: app.screen.query_one("#output", ByteView).text  # noqa: E731
             await until(pilot, lambda: output() == text[::-1].decode(), "one stage")
             app.screen.query_one("#pipeline", Input).value = "Bad_Name"
             app.screen.query_one("#pipeline", Input).focus()

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.buckets import BucketsScreen
 from aisetl_tui.screens.dialogs import ConfirmScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
+from aisetl_tui.widgets.byte_view import ByteView
 from backend.ais import AisClient, AlreadyExists, EtlNotBuilt, NotFound
 from tests.peers.aisnode import AisCluster
 from tests.test_app import connected, table_rows, until
@@ -164,7 +165,7 @@ async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket:
                     and table_rows(app, "#objects") == [["hello.txt", "19 B"]], "the objects")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ObjectViewScreen)
-                    and "hello from aisnode" in app.screen.query_one("#content", TextArea).text,
+                    and "hello from aisnode" in app.screen.query_one("#content", ByteView).text,
                     "the object's text")
 
         # u: upload a file; ctrl+d: delete an object, confirmed

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from aistore import Client
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, TextArea
+from textual.widgets import DataTable, Static
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.status import ClusterStatus
 from backend.ais import AisClient
 from backend.local import LocalCluster
@@ -115,7 +116,7 @@ def test_inline_transform_screen(snap_compare, snap_cluster) -> None:
                      and len(rows(app, "#objects")) == 4)
         await pilot.press("i")  # notes.txt sorts first
         await settle(pilot, lambda: app.screen.query("#output") and app.screen.query_one(
-            "#output", TextArea).text == "393c6706efb128fbc442d3f7d084a426")
+            "#output", ByteView).text == "393c6706efb128fbc442d3f7d084a426")
         caption = app.screen.query_one("#out-caption", Static)  # its latency varies: pin it
         caption.update(re.sub(r"in [\d.]+m?s$", "in 5.0ms", str(caption.render())))
         await pilot.pause()

@@ -42,7 +42,7 @@ class BucketsScreen(TableScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield KeyedTable(["NAME", "OBJECTS", "SIZE"], id="buckets")
+        yield KeyedTable(["NAME", "OBJECTS", "SIZE"], right=["OBJECTS", "SIZE"], id="buckets")
 
     async def fetch(self, client: AisClient) -> list[BucketSummary | str]:
         buckets = await client.list_buckets()

@@ -57,7 +57,8 @@ class EtlsScreen(TableScreen):
         self.etls: dict[str, EtlInfo] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield KeyedTable(["NAME", "STAGE", "COMM", "OBJECTS", "IN", "OUT", "JOB"], id="etls")
+        yield KeyedTable(["NAME", "STAGE", "COMM", "OBJECTS", "IN", "OUT", "JOB"],
+                         right=["OBJECTS", "IN", "OUT"], id="etls")
 
     async def fetch(self, client: AisClient) -> list[EtlInfo]:
         etls = await client.list_etls()

@@ -8,12 +8,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static
 
 from backend.ais import AisError, parse_pipeline, pipeline_text
 
 from ..rates import human_bytes, human_elapsed
-from ..views import PREVIEW_BYTES, looks_like_text, render_bytes
+from ..widgets.byte_view import PREVIEW_BYTES, ByteView, looks_like_text
 from ._base import AppScreen
 from .dialogs import PromptScreen
 
@@ -55,10 +55,10 @@ class InlineTransformScreen(AppScreen):
             with Vertical():
                 yield Static(f"input: ais://{self.bucket}/{self.obj}", id="in-caption",
                              markup=False)
-                yield TextArea(read_only=True, id="input")
+                yield ByteView(id="input")
             with Vertical():
                 yield Static("output", id="out-caption")
-                yield TextArea(read_only=True, id="output")
+                yield ByteView(id="output")
 
     def on_mount(self) -> None:
         self.load()
@@ -90,9 +90,8 @@ class InlineTransformScreen(AppScreen):
             self.action_run()
 
     def _show(self) -> None:
-        self.query_one("#input", TextArea).load_text(render_bytes(self.input_data, self.as_hex))
-        out = self.query_one("#output", TextArea)
-        out.load_text("" if self.output is None else render_bytes(self.output, self.as_hex))
+        self.query_one("#input", ByteView).show(self.input_data, self.as_hex)
+        self.query_one("#output", ByteView).show(self.output or b"", self.as_hex)
 
     @on(Select.Changed, "#etl")
     def _etl_chosen(self) -> None:
@@ -132,7 +131,7 @@ class InlineTransformScreen(AppScreen):
         except AisError as err:
             self.output = None
             caption.update(f"[red]{chain} failed[/]")
-            self.query_one("#output", TextArea).load_text(str(err))
+            self.query_one("#output", ByteView).show(str(err).encode(), as_hex=False)
             return
         took = human_elapsed(time.perf_counter() - start)
         caption.update(f"output of {chain}: {human_bytes(len(self.output))} in {took}")

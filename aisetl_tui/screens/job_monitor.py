@@ -27,6 +27,7 @@ from ..rates import (
     human_bytes,
     human_duration,
     human_elapsed,
+    plural,
     progress,
     rate,
 )
@@ -234,7 +235,8 @@ class JobMonitorScreen(PollingScreen):
     def _last_seen(self) -> str:
         total = self.totals[0] if self.totals else None
         of = f" of {total:,}" if total is not None else ""
-        return f"last seen: {self._done.objs:,}{of} objects, {human_bytes(self._done.bytes)}"
+        noun = "object" if (total if total is not None else self._done.objs) == 1 else "objects"
+        return f"last seen: {self._done.objs:,}{of} {noun}, {human_bytes(self._done.bytes)}"
 
     def _say(self, state: str, detail: str) -> None:
         self.query_one("#overall-text", Label).update(
@@ -350,7 +352,9 @@ class JobMonitorScreen(PollingScreen):
                        progress=int(state == "finished"))
         of = f" / {total_objs:,}" if total_objs is not None else ""
         failed = self._failed(snaps)
-        head = (f"{p.done_objs:,}{of} objects" + (f" ({failed:,} failed)" if failed else "")
+        noun = "object" if (total_objs if total_objs is not None else p.done_objs) == 1 \
+            else "objects"
+        head = (f"{p.done_objs:,}{of} {noun}" + (f" ({failed:,} failed)" if failed else "")
                 + f" · read {_bytes(total.read, total.exact)} · "
                 f"wrote {human_bytes(p.done_bytes)}")
         rates = (f"{total.rate.objs_per_s:,.0f} obj/s · in {total.read_rate / 1e6:,.1f} MB/s"
@@ -443,7 +447,7 @@ class JobMonitorScreen(PollingScreen):
             widget.display = False
             return
         groups = group_errors(self._errors, self._error_seen, time.time())
-        kinds = f" of {len(groups)} kind{'s' * (len(groups) != 1)}" if groups else ""
+        kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
         text = Text(f"errors: {count:,}{kinds}", style="bold red")
         if any(s.obj_errors > AIS_ERRORS_KEPT for s in snaps):
             text.append(f" (the cluster keeps at most {AIS_ERRORS_KEPT} per node: "

@@ -49,7 +49,7 @@ class KubeClusterScreen(KubeScreen):
         return f"cluster {kube.namespace}" if kube is not None else "cluster"
 
     def compose_body(self) -> ComposeResult:
-        yield KeyedTable(COLUMNS, id="ais-pods")
+        yield KeyedTable(COLUMNS, right=["RESTARTS", "AGE"], id="ais-pods")
 
     @property
     def table(self) -> KeyedTable:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from backend.ais import AisError, ObjectEntry
 
-from ..rates import human_bytes
+from ..rates import human_bytes, plural
 from ..widgets.table import Table
 from ._base import AppScreen
 from .dialogs import ConfirmScreen
@@ -82,7 +82,7 @@ class ObjectsScreen(AppScreen):
         more = "" if self._token == "" else " (more below)"
         where = f" with prefix {self.prefix!r}" if self.prefix else ""
         self.query_one("#summary", Static).update(
-            f"ais://{self.bucket}: {self._count:,} objects listed{where}{more}")
+            f"ais://{self.bucket}: {plural(self._count, 'object')} listed{where}{more}")
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ class ObjectsScreen(AppScreen):
             return
         total = sum(sizes)
         if path.is_dir() and not await self.app.push_screen_wait(ConfirmScreen(
-                f"Upload the directory [b]{escape(str(path))}[/b]: {len(plan):,} file(s), "
+                f"Upload the directory [b]{escape(str(path))}[/b]: {plural(len(plan), 'file')}, "
                 f"{human_bytes(total)}, into ais://{self.bucket}?", "Upload")):
             return
         bar = self.query_one("#upload", ProgressBar)
@@ -220,13 +220,13 @@ class ObjectsScreen(AppScreen):
 
                 await self.ais.client.put_file(self.bucket, name, local, progress=step)
                 done, files = done + size, files + 1
-            self.notify(f"uploaded {len(plan)} object(s) to ais://{self.bucket}")
+            self.notify(f"uploaded {plural(len(plan), 'object')} to ais://{self.bucket}")
         except (AisError, OSError) as err:
-            self.notify(f"upload stopped after {files} of {len(plan)} file(s): {err}",
+            self.notify(f"upload stopped after {files} of {plural(len(plan), 'file')}: {err}",
                         severity="error")
         except asyncio.CancelledError:  # the screen was left: say how far it got
             self.app.notify(f"upload into ais://{self.bucket} cancelled after {files} of "
-                            f"{len(plan)} file(s) ({human_bytes(done)} of "
+                            f"{plural(len(plan), 'file')} ({human_bytes(done)} of "
                             f"{human_bytes(total)})", severity="warning")
             raise
         finally:

@@ -409,7 +409,8 @@ class PodsScreen(PollingScreen):
             box = self.query_one("#pods-box", Vertical)
             await box.remove_children()
             columns = table_columns(with_kube, metrics)
-            await box.mount(KeyedTable(columns, id="pods"))
+            await box.mount(KeyedTable(columns, right=[c for c in columns if c.startswith(
+                ("RESTARTS", "AGE", "CPU", "MEM"))], id="pods"))
             self.focus_main()
             if bool(metrics) != bool(self.metrics) and (self.metrics is not None
                                                         or not metrics):

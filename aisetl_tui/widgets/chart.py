@@ -122,7 +122,7 @@ class RateChart(Widget):
         self._data = ChartData({})
         self._legend: list[tuple[str, str]] = []  # (text, colour) per legend item
         self._lines: list[Strip] | None = None  # built for ``_size``; None: build again
-        self._size = Size(0, 0)
+        self._built_for = Size(0, 0)
 
     def show(self, data: ChartData, legend: Sequence[tuple[str, str]] = ()) -> None:
         """Chart ``data``; ``legend`` is (text, colour) per item, shown above the plot."""
@@ -138,11 +138,11 @@ class RateChart(Widget):
         return max(MIN_PLOT_ROWS + 2, container.height)
 
     def render_line(self, y: int) -> Strip:
-        if self._lines is None or self.size != self._size:
+        if self._lines is None or self.size != self._built_for:
             base, width = self.rich_style, self.size.width
             self._lines = [line.crop_extend(0, width, base).apply_style(base)
                            for line in self._build(self.size)]
-            self._size = self.size
+            self._built_for = self.size
         if y >= len(self._lines):
             return Strip.blank(self.size.width, self.rich_style)
         return self._lines[y]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from ..rates import plural
+
 
 @dataclass(frozen=True)
 class ClusterStatus:
@@ -29,15 +31,15 @@ def status_text(status: ClusterStatus, title: str, width: int = 0) -> Text:
     mark, style = _STATE_STYLE.get(status.state, ("?", "white"))
     kind = "embedded" if status.embedded else "remote"
     host = status.endpoint.split("://", 1)[-1]
-    forms = [(f"{kind} {status.endpoint}", f"{status.proxies} proxy · {status.targets} targets"),
-             (host, f"{status.proxies} proxy · {status.targets} targets"),
+    counts = f"{plural(status.proxies, 'proxy', 'proxies')} · {plural(status.targets, 'target')}"
+    forms = [(f"{kind} {status.endpoint}", counts), (host, counts),
              (host, f"{status.proxies}p {status.targets}t")]
-    for where, counts in forms:
+    for where, shown in forms:
         text = Text.assemble((title, "bold cyan"), "  ", (f"{mark} {status.state}", style))
         if status.endpoint:
             text.append(f"  {where}")
         if status.state == "connected":
-            text.append(f" · {counts}")
+            text.append(f" · {shown}")
         if not width or text.cell_len <= width:
             break
     if status.detail:

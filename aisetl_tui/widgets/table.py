@@ -81,10 +81,13 @@ class KeyedTable(Table):
     class Synced(Message):
         """The rows, the filter or the order changed."""
 
-    def __init__(self, columns: Sequence[str], sort_rows: bool = True, **kwargs) -> None:
+    def __init__(self, columns: Sequence[str], sort_rows: bool = True,
+                 right: Sequence[str] = (), **kwargs) -> None:
+        """``right``: the columns of numbers, right-aligned."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.sort_rows = sort_rows
         self._columns = list(columns)
+        self._justify = ["right" if c in right else "left" for c in self._columns]
         self._rows: dict[str, Sequence[Cell]] = {}
         self.filter_text = ""
         self.shown = 0  # rows through the filter
@@ -129,7 +132,8 @@ class KeyedTable(Table):
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Show exactly ``rows`` (filtered), touching only the cells that changed. A ``str``
         cell is plain text (DataTable would read it as markup)."""
-        self._rows = {key: [Text(c) if isinstance(c, str) else c for c in row]
+        self._rows = {key: [Text(c, justify=j) if isinstance(c, str) else c  # type: ignore[arg-type]
+                            for c, j in zip(row, self._justify, strict=True)]
                       for key, row in rows.items()}
         rows = self._rows
         wanted = {k: r for k, r in rows.items() if self._visible(k, r)}

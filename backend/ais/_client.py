@@ -335,11 +335,14 @@ class AisClient:
         await self._put(_object_path(bucket, name), {"provider": "ais"}, lambda: data,
                         len(data))
 
-    async def get_object(self, bucket: str, name: str, max_bytes: int | None = None) -> bytes:
-        """The object, or only its first ``max_bytes`` (a range request)."""
+    async def get_object(self, bucket: str, name: str, max_bytes: int | None = None,
+                         offset: int = 0) -> bytes:
+        """The object, or only ``max_bytes`` of it from ``offset`` (a range request)."""
         if max_bytes is not None and max_bytes <= 0:
             return b""
-        headers = {"Range": f"bytes=0-{max_bytes - 1}"} if max_bytes is not None else None
+        headers = ({"Range": f"bytes={offset}-{offset + max_bytes - 1}"}
+                   if max_bytes is not None else
+                   {"Range": f"bytes={offset}-"} if offset else None)
         try:
             resp = await self._send("GET", _object_path(bucket, name),
                                     params={"provider": "ais"}, headers=headers, follow=True,
