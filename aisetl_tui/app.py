@@ -30,6 +30,7 @@ from .screens.command_bar import CommandBar
 from .screens.etls import EtlsScreen
 from .screens.help import MUTATING_COMMANDS, HelpScreen
 from .screens.jobs import JobsScreen
+from .screens.overview import OverviewScreen
 from .screens.pods import PodsScreen
 from .widgets.status import ClusterStatus
 
@@ -59,11 +60,12 @@ class JobRecord:
 class AisEtlApp(App):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "aisetl-tui"
-    MODES = {"buckets": BucketsScreen, "etls": EtlsScreen, "pods": PodsScreen,
-             "jobs": JobsScreen}
+    MODES = {"overview": OverviewScreen, "buckets": BucketsScreen, "etls": EtlsScreen,
+             "pods": PodsScreen, "jobs": JobsScreen}
     BINDINGS = [
         Binding("colon", "command_bar", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("0", "tab('overview')", "Overview", show=False, id="app.overview"),
         Binding("1", "tab('buckets')", "Buckets", show=False, id="app.buckets"),
         Binding("2", "tab('etls')", "ETLs", show=False, id="app.etls"),
         Binding("3", "tab('pods')", "Pods", show=False, id="app.pods"),
@@ -77,8 +79,12 @@ class AisEtlApp(App):
     def __init__(self, endpoint: str | None = None, data_dir: Path | None = None,
                  readonly: bool = False, keymap: dict[str, str] | None = None,
                  targets: int = 2, kube: KubeClient | Literal["auto"] | None = "auto",
-                 kube_context: str | None = None, kube_namespace: str | None = None) -> None:
+                 kube_context: str | None = None, kube_namespace: str | None = None,
+                 start: str = "overview") -> None:
         super().__init__()
+        if start not in self.MODES:
+            raise ValueError(f"no screen {start!r}: one of {', '.join(self.MODES)}")
+        self.start = start
         # Kubernetes: "auto" finds a kubeconfig on first use (in a thread: importing the
         # client costs about half a second); None never asks; a KubeClient is used as given.
         self.kube_arg = kube
@@ -107,7 +113,7 @@ class AisEtlApp(App):
             ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="aisetl"))
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.switch_mode("buckets")
+        self.switch_mode(self.start)
         self.connect()
         # What exists once the first screen is up (modules, styles, widgets) lives as long as
         # the app: keep it out of the collector's full passes, each of which would otherwise
@@ -242,7 +248,8 @@ class AisEtlApp(App):
             return
         verb, args = words[0].lower(), words[1:]
         arg = args[0] if args else None
-        modes = {"buckets": "buckets", "b": "buckets", "etls": "etls", "etl": "etls",
+        modes = {"overview": "overview", "pulses": "overview", "buckets": "buckets",
+                 "b": "buckets", "etls": "etls", "etl": "etls",
                  "e": "etls", "pods": "pods", "p": "pods", "jobs": "jobs", "j": "jobs"}
         if verb in ("q", "quit", "exit"):
             self.exit()
@@ -294,7 +301,8 @@ class AisEtlApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for title, command in [("Buckets", "buckets"), ("ETLs", "etls"), ("Pods", "pods"),
+        for title, command in [("Overview", "overview"), ("Buckets", "buckets"),
+                               ("ETLs", "etls"), ("Pods", "pods"),
                                ("Jobs", "jobs"), ("Kubernetes cluster", "cluster"),
                                ("Init ETL from code", "init code"),
                                ("Init ETL from spec", "init spec"),

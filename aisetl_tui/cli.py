@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="AIStore endpoint (default: $AIS_ENDPOINT, else the embedded "
                              "cluster, started if it is not running)")
     parser.add_argument("--readonly", action="store_true", help="hide every mutating action")
+    parser.add_argument("-c", "--view", default="overview",
+                        choices=["overview", "buckets", "etls", "pods", "jobs"],
+                        help="the first screen (default overview)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data", type=Path, default=None,
                         help="the embedded cluster's data directory")
@@ -165,7 +168,8 @@ def run_app(args: argparse.Namespace) -> int:
         return 2
     app = AisEtlApp(endpoint=args.endpoint, data_dir=args.data, readonly=args.readonly,
                     keymap=keymap, targets=args.targets,
-                    kube_context=args.context, kube_namespace=args.namespace)
+                    kube_context=args.context, kube_namespace=args.namespace,
+                    start=args.view)
     app.run()
     return app.return_code or 0
 

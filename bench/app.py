@@ -6,7 +6,7 @@ pane is read with ``capture-pane`` every few milliseconds, so a time includes ev
 user waits for: the app's work, its rendering, and the terminal.
 
 1. **Launch → buckets table filled**, cluster already running: from starting
-   ``aisetl-tui --endpoint URL`` until the bucket row shows its object count. Median of
+   ``aisetl-tui --endpoint URL -c buckets`` until the bucket row shows its object count. Median of
    ``--launches`` starts. Target ≤ 1.0 s.
 2. **Opening a 100,000-object bucket**: objects are written into the stopped cluster's
    targets through each target's own object store (placed by HRW, as the cluster places them);
@@ -103,7 +103,7 @@ def fill(cluster_dir: Path, count: int) -> None:
 
 
 def app_command(endpoint: str) -> str:
-    return f"{sys.executable} -m aisetl_tui.cli --endpoint {endpoint}"
+    return f"{sys.executable} -m aisetl_tui.cli --endpoint {endpoint} -c buckets"
 
 
 def launch_and_open(endpoint: str, count: int, launches: int) -> dict:
@@ -175,7 +175,7 @@ class ReplayClient:
 
 class ReplayApp(AisEtlApp):
     def __init__(self, targets: int) -> None:
-        super().__init__(endpoint="replay")
+        super().__init__(endpoint="replay", start="buckets")
         self.replay = ReplayClient(targets)
 
     def connect(self) -> None:  # type: ignore[override]

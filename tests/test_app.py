@@ -74,7 +74,7 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
                                         http) -> None:
     shard = tmp_dir / "shard.in"
     shard.write_bytes(b"some text :)\n")
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
@@ -190,7 +190,7 @@ async def test_pipeline_inline_and_offline(cluster: LocalCluster, client: Client
     text = b"some text :)\n"
     bucket.object("text").get_writer().put_content(text)
     expected = hashlib.md5(text[::-1]).hexdigest()
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
@@ -242,7 +242,7 @@ async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalClust
     indeterminate one."""
     code = b"def transform(data):\n    return data\n"
     assert http.put("/v1/etl", json=code_msg("app-empty", code)).status_code == 200
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
@@ -272,7 +272,7 @@ async def test_jobs_screen_shows_jobs_started_elsewhere(cluster: LocalCluster, c
     try:
         xid = bucket.transform(etl_name="app-jobs", to_bck=client.bucket(dst))
         client.job(xid).wait(timeout=60, verbose=False)
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
             await pilot.press("4")
@@ -310,7 +310,7 @@ async def test_a_running_job_started_elsewhere_is_put_down_to_the_only_running_e
         for i in range(100):  # 10 s, one at a time
             src.object(f"o{i:03}").get_writer().put_content(b"x")
         xid = src.transform(etl_name="only-etl", to_bck=client.bucket("dst"), num_workers=1)
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
             await pilot.press("4")
@@ -338,7 +338,7 @@ async def test_a_running_job_started_elsewhere_is_put_down_to_the_only_running_e
 )
 async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: str,
                                   path: Path, expected: str) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     before = http.get("/v1/etl").json()
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
@@ -352,7 +352,7 @@ async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: 
 
 
 async def test_form_error_in_view_on_a_short_terminal(cluster: LocalCluster) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(100, 24)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
@@ -371,7 +371,7 @@ async def test_brackets_in_names_paths_and_commands_are_text(cluster: LocalClust
                                                              bucket) -> None:
     name = "odd[/b]/[x]name.txt"
     bucket.object(name).get_writer().put_content(b"text with [/red] in it")
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         app.run_command(f"objects {bucket.name}")
@@ -408,7 +408,7 @@ async def test_cluster_loss_and_recovery(tmp_dir: Path) -> None:
     endpoint = first.start()
     port = int(endpoint.rsplit(":", 1)[1])
     second: LocalCluster | None = None
-    app = AisEtlApp(endpoint=endpoint)
+    app = AisEtlApp(start="buckets", endpoint=endpoint)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await connected(pilot, app)
@@ -446,12 +446,12 @@ async def test_first_run_hints_on_empty_tables(tmp_dir: Path) -> None:
 
     with LocalCluster(tmp_dir / "cluster", targets=1, port=0) as cluster:
         for readonly in (True, False):
-            app = AisEtlApp(endpoint=cluster.endpoint, readonly=readonly,
+            app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, readonly=readonly,
                             keymap=load_keymap(path))
             async with app.run_test(size=(120, 40)) as pilot:
                 await connected(pilot, app)
                 await check(app, pilot, readonly)
-        app = AisEtlApp(endpoint=cluster.endpoint, keymap=load_keymap(path))
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, keymap=load_keymap(path))
         async with app.run_test(size=(120, 40)) as pilot:  # the first bucket: no hint
             await connected(pilot, app)
             await pilot.press("n")
@@ -463,7 +463,7 @@ async def test_first_run_hints_on_empty_tables(tmp_dir: Path) -> None:
 
 
 async def test_readonly_hides_every_mutating_action(cluster: LocalCluster) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint, readonly=True)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, readonly=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         for mode, hidden in (("buckets", {"create", "destroy"}),
@@ -483,7 +483,7 @@ async def test_keymap_remaps_bindings_by_id(cluster: LocalCluster, tmp_dir: Path
 
     path = tmp_dir / "keymap.toml"
     path.write_text('[keymap]\n"buckets.create" = "n"\n')
-    app = AisEtlApp(endpoint=cluster.endpoint, keymap=load_keymap(path))
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, keymap=load_keymap(path))
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await pilot.press("n")

@@ -30,7 +30,7 @@ def test_a_default_name_comes_from_the_file() -> None:
 
 async def test_the_name_follows_the_file_until_typed_and_errors_go_once_fixed(
         cluster: LocalCluster) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
@@ -65,7 +65,7 @@ async def test_a_taken_name_is_offered_for_replacement(cluster: LocalCluster, ht
         == ["Aborted"]
     fixed = tmp_dir / "fixed.py"
     fixed.write_bytes(ECHO)
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", fixed)
@@ -88,7 +88,7 @@ async def test_the_copy_prompt_offers_a_destination_and_requires_one(
     etl_cleanup.append("copy-echo")
     assert http.put("/v1/etl", json=code_msg("copy-echo", ECHO)).status_code == 200
     bucket.object("obj").get_writer().put_content(b"hello")
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await app.push_screen(InlineTransformScreen(bucket.name, "obj"))
@@ -120,7 +120,7 @@ async def test_the_transform_form_follows_the_source_until_typed_and_shows_unche
     for name in ("form-src-a", "form-src-b"):
         client.bucket(name).create(exist_ok=True)
     try:
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
             await app.push_screen(OfflineFormScreen(src="form-src-a", etl="form-echo"))

@@ -24,7 +24,7 @@ def as_text(table: Table) -> str:
 
 async def test_help_lists_this_screens_keys_then_every_screens(cluster: LocalCluster,
                                                                bucket: Bucket) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 60)) as pilot:
         await connected(pilot, app)
         await until(pilot, lambda: app.screen.table.total >= 1, "a bucket")

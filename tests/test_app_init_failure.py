@@ -38,7 +38,7 @@ async def test_the_init_form_shows_the_failure_in_fields(cluster: LocalCluster, 
     code = tmp_dir / "crash.py"
     code.write_bytes(CRASHING)
     etl_cleanup.append("crash-form")
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", code)

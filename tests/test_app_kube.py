@@ -105,7 +105,7 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
     usage["metadata"]["labels"]["nvidia.com/ais-etl-name"] = running
     fake.metrics["items"].append(usage)
 
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_pods(app, pilot, etl, tids[1])
         assert columns(app)[:7] == ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS",
@@ -181,7 +181,7 @@ async def test_pods_without_kubeconfig_show_aistores_view(
     init_etl(http, etl_cleanup, etl)
     tids = {t.daemon_id for t in cluster.smap.targets}
 
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await pilot.press("3")
@@ -204,11 +204,11 @@ async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.Monkey
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("Kubernetes was asked")
 
-    app = AisEtlApp()  # no endpoint: the embedded cluster
+    app = AisEtlApp(start="buckets")  # no endpoint: the embedded cluster
     monkeypatch.setattr("backend.kube._client.load", boom)
     assert not app.kube_possible
     assert await app.kube_client() is None and app.kube_note == ""
-    assert await AisEtlApp(endpoint="http://x", kube=None).kube_client() is None
+    assert await AisEtlApp(start="buckets", endpoint="http://x", kube=None).kube_client() is None
 
 
 async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
@@ -217,7 +217,7 @@ async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
     fake.logs[pod] = [f"{_stamp()} transformer listening on :8000"]
     fake.endless_logs.add(pod)
 
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         for _ in range(12):  # log screens stacked up: each keeps following underneath
@@ -232,7 +232,7 @@ async def test_logs_name_the_container_and_switch_to_another(
         cluster: LocalCluster, fake: FakeKubeApi, kube: KubeClient) -> None:
     pod = add_etl_pod(fake, RUNNING_TEMPLATE, "kube-ctr", cluster.smap.targets[0].daemon_id)
     fake.logs[pod] = [f"{_stamp()} transformer listening on :8000"]
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await app.push_screen(KubeLogsScreen(kube, pod, ("istio-proxy", "kube-ctr"),

@@ -25,7 +25,7 @@ async def test_80_columns_keep_help_quit_and_the_node_counts(cluster: LocalClust
                                                               client) -> None:
     client.bucket("layout-bucket").create(exist_ok=True)
     try:
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
             await connected(pilot, app)
             for tab in ("1", "2"):  # the buckets' and the ETLs' keys overflow 80 columns
@@ -52,7 +52,7 @@ async def test_80_columns_keep_help_quit_and_the_node_counts(cluster: LocalClust
 
 
 async def test_numbers_are_right_aligned(cluster: LocalCluster, bucket) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(100, 24)) as pilot:
         await connected(pilot, app)
         await until(pilot, lambda: app.screen.table.total >= 1, "the buckets")

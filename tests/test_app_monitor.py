@@ -28,7 +28,7 @@ async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, htt
         xid = http.post(f"/v1/buckets/{bucket.name}", params={"bck_to": f"ais/@#/{dst}/"},
                         json={"action": "etl-bck",
                               "value": {"id": "app-picky", "coer": True}}).text
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(160, 48)) as pilot:
             await connected(pilot, app)
             await app.push_screen(JobMonitorScreen(xid))

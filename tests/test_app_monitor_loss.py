@@ -33,7 +33,7 @@ async def test_monitor_through_a_cluster_restart(tmp_dir: Path) -> None:
             xid = http.post("/v1/buckets/src", params={"bck_to": "ais/@#/dst/"},
                             json={"action": "etl-bck", "value": {"id": "slow-etl",
                                                                  "num-workers": 1}}).text
-        app = AisEtlApp(endpoint=endpoint)
+        app = AisEtlApp(start="buckets", endpoint=endpoint)
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot, app)
             await app.push_screen(JobMonitorScreen(xid))

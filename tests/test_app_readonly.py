@@ -52,7 +52,7 @@ async def test_nothing_in_readonly_mode_changes_the_cluster(
     etl_cleanup.append("ro-echo")
     assert http.put("/v1/etl", json=code_msg("ro-echo", ECHO)).status_code == 200
     before = cluster_state(http)
-    app = AisEtlApp(endpoint=cluster.endpoint, readonly=True)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, readonly=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         for mode in ("buckets", "etls", "pods", "jobs"):

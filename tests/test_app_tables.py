@@ -14,7 +14,7 @@ async def test_an_applied_filter_shows_in_the_title_and_esc_clears_it(
     for name in names:
         client.bucket(name).create(exist_ok=True)
     try:
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 30)) as pilot:
             await connected(pilot, app)
 
@@ -38,7 +38,7 @@ async def test_an_applied_filter_shows_in_the_title_and_esc_clears_it(
 
 
 async def test_objects_command_says_what_is_wrong(cluster: LocalCluster) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         base = app.screen
@@ -66,7 +66,7 @@ async def test_tab_keys_show_the_tab_list_and_minus_goes_back_to_the_last_tab(
     bucket.create(exist_ok=True)
     bucket.object("one").get_writer().put_content(b"1")
     try:
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 30)) as pilot:
             await connected(pilot, app)
             app.run_command("objects tabs-bucket")
@@ -105,7 +105,7 @@ async def test_every_table_moves_sorts_and_copies_k9s_style(cluster: LocalCluste
         client.bucket(name).create(exist_ok=True)
         client.bucket(name).object("o").get_writer().put_content(b"x" * size)
     try:
-        app = AisEtlApp(endpoint=cluster.endpoint)
+        app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
         async with app.run_test(size=(120, 30)) as pilot:
             await connected(pilot, app)
             table = app.screen.table
@@ -152,7 +152,7 @@ async def test_deleting_a_running_etl_says_it_is_running(cluster: LocalCluster, 
     etl_cleanup.append("del-running")
     code = b"def transform(data):\n    return data\n"
     assert http.put("/v1/etl", json=code_msg("del-running", code)).status_code == 200
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         await pilot.press("2")

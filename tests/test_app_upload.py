@@ -37,7 +37,7 @@ def listed(bucket: Bucket) -> list[str]:
 
 async def test_an_empty_path_is_an_error_not_the_current_directory(
         cluster: LocalCluster, bucket: Bucket) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         await pick(app, pilot, bucket, "   ")
@@ -53,7 +53,7 @@ async def test_a_directory_is_uploaded_only_once_confirmed(
     (tmp_dir / "sub").mkdir()
     for i in range(3):
         (tmp_dir / "sub" / f"f{i}.txt").write_bytes(b"x" * 1000)
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         await pick(app, pilot, bucket, tmp_dir)
@@ -80,7 +80,7 @@ async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
     big = tmp_dir / "big.bin"
     with big.open("wb") as f:  # slow enough to leave while it runs
         f.truncate(512 * 1024 * 1024)
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
         await connected(pilot, app)
         await pick(app, pilot, bucket, big)

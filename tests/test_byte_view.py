@@ -45,7 +45,7 @@ async def test_a_large_object_opens_at_once_and_hex_pages_to_its_end(
     size = 8 * 1024 * 1024 + 5
     data = bytes(i % 251 for i in range(size))
     bucket.object("big.bin").get_writer().put_content(data)
-    app = AisEtlApp(endpoint=cluster.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(100, 30)) as pilot:
         await connected(pilot, app)
         started = time.perf_counter()

@@ -137,7 +137,7 @@ async def test_etl_on_a_build_without_etl_is_said_in_words(ais: AisClient,
         with pytest.raises(EtlNotBuilt) as err:
             await call
         assert err.value.status == 501 and str(err.value).startswith(NO_ETL)
-    app = AisEtlApp(endpoint=real_ais.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=real_ais.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await pilot.press("2")
@@ -150,7 +150,7 @@ async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket:
     await ais.put_bytes(bucket, "hello.txt", b"hello from aisnode\n")
     shard = tmp_path / "shard.in"
     shard.write_bytes(b"some text :)\n")
-    app = AisEtlApp(endpoint=real_ais.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=real_ais.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         status = str(app.screen.query_one("StatusBar").render())
@@ -190,7 +190,7 @@ async def test_app_on_real_aistore(real_ais: AisCluster, ais: AisClient, bucket:
 
 async def test_cluster_loss_and_recovery(real_ais: AisCluster) -> None:
     """The app's own test kills the embedded cluster; here real AIStore's proxy dies."""
-    app = AisEtlApp(endpoint=real_ais.endpoint)
+    app = AisEtlApp(start="buckets", endpoint=real_ais.endpoint)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await connected(pilot, app)

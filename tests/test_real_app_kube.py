@@ -71,7 +71,7 @@ async def test_pods_from_a_real_api_server(cluster: LocalCluster, http, etl_clea
     proxy, target = f"ais-proxy-{secrets.token_hex(2)}", f"ais-target-{secrets.token_hex(2)}"
     kubelet.create(ais_pod(proxy, "proxy", "node-a"), ais_pod(target, "target", "node-b"))
 
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_pods(app, pilot, etl, tids[1])
         rows = rows_of(app, etl)
@@ -121,7 +121,7 @@ async def test_pod_changes_as_they_happen(cluster: LocalCluster, http, etl_clean
     tid = cluster.smap.targets[0].daemon_id
     (name,) = create_pods(kubelet, etl, [tid])
     kubelet.running(name, etl, IMAGE, ready=True)
-    app = AisEtlApp(endpoint=cluster.endpoint, kube=kube)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await pilot.press("3")

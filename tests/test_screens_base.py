@@ -35,7 +35,8 @@ class SlowScreen(PollingScreen):
 
 
 async def test_a_fetch_in_flight_ends_before_the_screens_widgets_go() -> None:
-    app = AisEtlApp(endpoint="http://127.0.0.1:9", kube=None)  # nothing listens there
+    # nothing listens there
+    app = AisEtlApp(start="buckets", endpoint="http://127.0.0.1:9", kube=None)
     screen = SlowScreen()
     async with app.run_test(size=(60, 10)) as pilot:
         await app.push_screen(screen)
@@ -47,7 +48,7 @@ async def test_a_fetch_in_flight_ends_before_the_screens_widgets_go() -> None:
 
 
 async def test_a_replaced_fetch_schedules_no_other() -> None:
-    app = AisEtlApp(endpoint="http://127.0.0.1:9", kube=None)
+    app = AisEtlApp(start="buckets", endpoint="http://127.0.0.1:9", kube=None)
     screen = SlowScreen()
     async with app.run_test(size=(60, 10)) as pilot:
         await app.push_screen(screen)

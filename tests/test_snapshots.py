@@ -92,8 +92,8 @@ def test_buckets_screen(snap_compare, snap_cluster) -> None:
         await settle(pilot, lambda: rows(pilot.app, "#buckets") == [
             ["images", "12", "76.2 KiB"], ["shards", "4", "5.9 KiB"]])
 
-    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
-                        run_before=ready)
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
 
 
 def test_objects_screen(snap_compare, snap_cluster) -> None:
@@ -103,8 +103,8 @@ def test_objects_screen(snap_compare, snap_cluster) -> None:
         await settle(pilot, lambda: pilot.app.screen.query("#objects")
                      and len(rows(pilot.app, "#objects")) == 12)
 
-    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
-                        run_before=ready)
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
 
 
 def test_inline_transform_screen(snap_compare, snap_cluster) -> None:
@@ -121,8 +121,8 @@ def test_inline_transform_screen(snap_compare, snap_cluster) -> None:
         caption.update(re.sub(r"in [\d.]+m?s$", "in 5.0ms", str(caption.render())))
         await pilot.pause()
 
-    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
-                        run_before=ready)
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
 
 
 def test_help_screen(snap_compare, snap_cluster) -> None:
@@ -130,8 +130,8 @@ def test_help_screen(snap_compare, snap_cluster) -> None:
         await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
         await pilot.press("question_mark")
 
-    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
-                        run_before=ready)
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
 
 
 def test_init_code_form(snap_compare, snap_cluster) -> None:
@@ -140,5 +140,5 @@ def test_init_code_form(snap_compare, snap_cluster) -> None:
         pilot.app.run_command("init code manifests/md5/code.py")
         await pilot.pause(0.5)
 
-    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint), terminal_size=SIZE,
-                        run_before=ready)
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)

@@ -37,8 +37,12 @@ def test_app_in_tmux(cluster: LocalCluster, client) -> None:
     command = f"{sys.executable} -m aisetl_tui.cli --endpoint {cluster.endpoint}"
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
     try:
-        screen = wait_screen(session, "connected", "tmux-smoke")
-        assert "2 targets" in screen and "Traceback" not in screen
+        # the overview first: the nodes, the ETLs, the running jobs, the recent errors
+        screen = wait_screen(session, "connected", "Cluster · 1 proxy, 2 targets",
+                             "Running jobs", "Recent errors")
+        assert "Traceback" not in screen
+        tmux("send-keys", "-t", session, "1")
+        screen = wait_screen(session, "buckets (", "tmux-smoke")
         tmux("send-keys", "-t", session, ":")
         wait_screen(session, "command (buckets")
         tmux("send-keys", "-t", session, "etls", "Enter")

@@ -15,6 +15,7 @@ from ..widgets.live_table import LiveTable
 
 MUTATING_COMMANDS = frozenset({"init", "transform"})  # hidden and refused with --readonly
 COMMANDS = {
+    ":overview": "nodes, ETLs, running jobs and recent errors (also :pulses)",
     ":buckets": "buckets (also :b)",
     ":objects <bucket>": "objects of a bucket",
     ":etls": "ETLs (also :e)",

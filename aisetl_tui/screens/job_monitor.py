@@ -69,15 +69,17 @@ def node_counters(s: JobSnap) -> Counters:
     return Counters(s.loc_objs + s.out_objs + s.obj_errors, s.loc_bytes + s.out_bytes)
 
 
-def progress_cell(done: int, total: int | None) -> Text:
-    """``█████▌   48%``; blank bar and a dash when the total is not known."""
+def progress_cell(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
+    """``█████▌   48%`` (a bar ``width`` cells wide); blank and a dash when the total is not
+    known."""
     if not total:
-        return Text(" " * BAR_WIDTH + "    —", style="dim")
+        return Text(" " * width + "    —", style="dim")
     fraction = min(1.0, done / total)
-    eighths = round(fraction * BAR_WIDTH * 8)
+    eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     bar = "█" * full + (PARTIAL[part] if part else "")
-    return Text.assemble((bar.ljust(BAR_WIDTH), "green"), f" {fraction:>4.0%}")
+    return Text.assemble((bar, "green"), ("░" * (width - len(bar)), "grey30"),
+                         f" {fraction:>4.0%}")
 
 
 @dataclass(frozen=True)
