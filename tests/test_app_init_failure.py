@@ -52,3 +52,33 @@ async def test_the_init_form_shows_the_failure_in_fields(cluster: LocalCluster, 
         assert lines[1].startswith("target ") and ", pod crash-form-" in lines[1]
         assert lines[2].startswith("container crash-form: Terminated, Error, exit code ")
         assert any("No module named 'no_such_module_here'" in line for line in lines[3:])
+
+
+SLOW_START = (b"import time\nprint('loading the model', flush=True)\ntime.sleep(4)\n\n"
+              b"def transform(data):\n    return data\n")
+
+
+async def test_the_init_form_shows_each_targets_transformer_as_it_starts(
+        cluster: LocalCluster, tmp_dir: Path, etl_cleanup: list[str]) -> None:
+    """PUT /v1/etl blocks until every transformer is ready: meanwhile the form says, per
+    target, where its transformer is (the embedded cluster reports its stages as a pod's),
+    with the latest lines of its log."""
+    code = tmp_dir / "slow_start.py"
+    code.write_bytes(SLOW_START)
+    etl_cleanup.append("slow-start")
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await connected(pilot, app)
+        form = await open_init_form(pilot, app, "code", code)
+        form.query_one("#name", Input).value = "slow-start"
+        await pilot.press("ctrl+s")
+        steps = form.query_one("#init-steps", Static)
+        await until(pilot, lambda: str(steps.render()).count(
+            "waiting for its health check to answer") == 2, "both transformers starting",
+            timeout=30)
+        text = str(steps.render())
+        assert text.startswith("Initializing slow-start")
+        for target in cluster.smap.targets:
+            assert f"t[{target.daemon_id}] started (pid " in text
+        assert "    note: NUM_WORKERS=" in text  # its log, as it comes
+        await until(pilot, lambda: app.screen is not form, "the init done", timeout=60)

@@ -165,3 +165,42 @@ async def test_pod_changes_as_they_happen(cluster: LocalCluster, http, etl_clean
                         last={"exitCode": 1, "reason": "Error"})
         await until(pilot, lambda: rows_of(app, etl)[tid]["RESTARTS"] == "2", "the pod back",
                     timeout=10)
+
+
+def test_an_init_watched_through_the_real_api_server(kube: KubeClient,
+                                                     kubelet: Kubelet) -> None:
+    """What the init form says of each target while the ETL initializes, from the pods and
+    events as the scheduler and a kubelet write them."""
+    from aisetl_tui.screens.etl_init import kube_steps
+
+    etl, tids = f"init-{secrets.token_hex(3)}", ["TqVt8081", "yBnt8082", "Zzzt9999"]
+    pods = []
+    for tid, where in zip(tids[:2], ("node-a", "node-b"), strict=True):
+        pod = etl_pod(etl, tid, where, image=IMAGE)
+        kubelet.create(pod, etl_service(pod))
+        pods.append(pod["metadata"]["name"])
+    kube.find_etl_namespace()
+    kubelet.unschedulable(pods[0], "0/2 nodes are available: 2 Insufficient memory.")
+    kubelet.bind(pods[1], "node-b")
+    kubelet.event(pods[1], "Pulling", f'Pulling image "{IMAGE}"')
+    steps = {s.target: s for s in kube_steps(kube, etl, tids)}
+    assert steps["TqVt8081"].stage == "cannot be scheduled"
+    assert "Insufficient memory" in steps["TqVt8081"].detail and steps["TqVt8081"].failing
+    assert steps["yBnt8082"].stage == "pulling its image"
+    assert steps["yBnt8082"].events[-1] == f'Pulling: Pulling image "{IMAGE}"'
+    assert steps["Zzzt9999"].stage == "no pod yet"  # its target has not created one
+
+    kubelet.image_pull_backoff(pods[1], etl, IMAGE)
+    step = {s.target: s for s in kube_steps(kube, etl, tids)}["yBnt8082"]
+    assert step.stage == "cannot pull its image (retrying)" and step.failing
+    assert step.detail == f'Back-off pulling image "{IMAGE}"'
+
+    kubelet.running(pods[1], etl, IMAGE, ready=False)
+    step = {s.target: s for s in kube_steps(kube, etl, tids)}["yBnt8082"]
+    assert step.stage == "running, not ready yet" and "Readiness probe failed" in step.events[-1]
+    kubelet.running(pods[1], etl, IMAGE, ready=True)
+    assert {s.target: s for s in kube_steps(kube, etl, tids)}["yBnt8082"].ready
+
+    kubelet.crash_loop(pods[1], etl, IMAGE, restarts=3, exit_code=1)
+    step = {s.target: s for s in kube_steps(kube, etl, tids)}["yBnt8082"]
+    assert step.stage == "its container keeps crashing" and step.failing

@@ -8,11 +8,14 @@ the SDK's ``init_class`` does.
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,12 +32,19 @@ from backend.ais import (
     spec_init_msg,
     validate_etl_name,
 )
+from backend.kube import KubeClient, KubeError
 
+from ..init_steps import InitStep, ais_step, kube_step
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
 from .dialogs import ConfirmScreen
 
+if TYPE_CHECKING:
+    from ..app import AisEtlApp
+
 RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
+WATCH_EVERY = 1.0  # seconds between looks at an initializing ETL's transformers
+STEP_MARK = {"ready": ("●", "green"), "failing": ("✗", "red"), "": ("◌", "yellow")}
 MAX_PREVIEW = 200_000
 NAME_RULE = "required: 6 to 32 of a-z, 0-9 and -"
 GENERIC_STEMS = {"code", "spec", "main", "transform", "transformer", "etl", "pod", "server",
@@ -68,6 +78,29 @@ def code_problem(code: str, func: str, io_script: bool) -> str | None:
     if func not in defined:
         return f'the code defines no top-level function "{func}"'
     return None
+
+
+def kube_steps(kube: KubeClient, etl: str, targets: list[str]) -> list[InitStep]:
+    """Each target's step from its pod and the pod's events (blocking: run in a thread)."""
+    pods = kube.etl_pods(etl, targets)
+    return [kube_step(t, pod, kube.pod_events(pod.name) if pod is not None else [])
+            for t, pod in pods.items()]
+
+
+def steps_text(etl: str, steps: list[InitStep]) -> Text:
+    """``Initializing md5-etl`` and a line per target, its latest events under it."""
+    text = Text(f"Initializing {etl}\n", style="bold")
+    for step in steps:
+        mark, style = STEP_MARK["ready" if step.ready else "failing" if step.failing else ""]
+        text.append(f"{mark} ", style=style)
+        text.append(f"t[{step.target}] ", style="bold")
+        text.append(step.stage, style=style)
+        if step.detail:
+            text.append(f" — {step.detail}")
+        text.append("\n")
+        for event in step.events:
+            text.append(f"    {event}\n", style="dim")
+    return text
 
 
 def read_text(path_text: str) -> tuple[str | None, str | None]:
@@ -107,6 +140,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
                     yield Button("Cancel", id="cancel")
                     yield Button("Init", id="submit", variant="primary")
             with VerticalScroll(classes="preview"):
+                yield Static("", id="init-steps")
                 yield Static("", id="preview")
 
     def compose_fields(self) -> ComposeResult:
@@ -183,7 +217,11 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         try:
             if replacing:
                 await client.delete_etl(name)  # stops it first if it runs
-            await client.init_etl(msg)
+            watch = self._watch_init(name)
+            try:
+                await client.init_etl(msg)
+            finally:
+                watch.cancel()
         except AlreadyExists:
             self._offer_replace(name, msg)
             return
@@ -195,6 +233,36 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         self.notify(f"ETL {name} is running" + (f" (it replaced the {replacing} one)"
                                                 if replacing else ""))
         self.dismiss(True)
+
+    @work(group="init-watch", exclusive=True)
+    async def _watch_init(self, name: str) -> None:
+        """While the cluster initializes the ETL (its PUT blocks until every target's
+        transformer is ready or one fails): where each target's transformer is, from its
+        Kubernetes pod and events when there is Kubernetes, else from the cluster's own
+        health answer (the embedded cluster says its stages there)."""
+        app: AisEtlApp = self.app  # type: ignore[assignment]
+        client = app.client
+        assert client is not None
+        try:
+            kube = await app.kube_client()
+            targets = [t.id for t in (await client.cluster_map()).targets]
+        except AisError:
+            return  # the init's own answer will say what is wrong
+        steps_widget = self.query_one("#init-steps", Static)
+        while True:
+            if kube is not None:
+                try:
+                    steps = await asyncio.to_thread(kube_steps, kube, name, targets)
+                except KubeError as err:
+                    steps = [InitStep(t, "unknown", f"Kubernetes: {err}") for t in targets]
+            else:
+                try:
+                    pods = {p.target_id: p for p in await client.etl_pods(name)}
+                except AisError:
+                    pods = {}
+                steps = [ais_step(t, pods.get(t)) for t in targets]
+            steps_widget.update(steps_text(name, steps))
+            await asyncio.sleep(WATCH_EVERY)
 
     @work(group="replace")
     async def _offer_replace(self, name: str, msg: dict) -> None:

@@ -106,7 +106,8 @@ class EtlPod:
     """One target's transformer. ``cpu`` in cores and ``mem`` in bytes are None when metrics
     are unavailable; ``pid``, ``started`` (unix seconds) and ``restarts`` when the server does
     not say: real AIStore reports only ``{target_id, health_status}`` (its pods' details are
-    Kubernetes'), the embedded cluster reports them too."""
+    Kubernetes'), the embedded cluster reports them too, and ``detail`` and ``events`` while
+    the ETL initializes."""
 
     etl: str
     target_id: str
@@ -117,6 +118,8 @@ class EtlPod:
     restarts: int | None
     cpu: float | None
     mem: int | None
+    detail: str = ""  # where it is while the ETL initializes (the embedded cluster says)
+    events: tuple[str, ...] = ()  # what happened to it lately, oldest first (ditto)
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,8 @@ def etl_pods(name: str, health: list[dict[str, Any]],
             restarts=opt_int(h.get("restarts")),
             cpu=float(cpu) if cpu is not None else None,
             mem=opt_int(mem),
+            detail=str(h.get("stage") or ""),
+            events=tuple(str(e) for e in h.get("events") or ()),
         ))
     return sorted(pods, key=lambda p: p.target_id)
 

@@ -165,6 +165,7 @@ async def install_missing(requirements: list[str], target: Path, timeout: float,
     if marker.exists() and json.loads(marker.read_text()) == missing:
         return target
     shutil.rmtree(target, ignore_errors=True)
+    log.append(f"installing dependencies: {', '.join(missing)}")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-input", "--target", str(target), *missing,

@@ -11,6 +11,7 @@ import logging
 import os
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aisetl.cluster")
 MAX_INLINE_ERRORS = 1000
+EVENTS_KEPT = 20  # an initializing ETL's latest notes or log lines, in its health answer
 OBJECT_ROUTE = "/v1/etl/_object/"
 
 
@@ -62,6 +64,29 @@ class TargetEtl:
                 "out_bytes": self.out_bytes}
 
 
+@dataclass
+class Starting:
+    """An ETL initializing on this target, for its health answer meanwhile: the stages a
+    pod goes through on Kubernetes, as this cluster lives them."""
+
+    pod_name: str
+    notes: list[str]  # what preparing it did so far (then the pod's own log)
+    pod: Pod | None = None  # once prepared
+
+    def health(self, target_id: str) -> dict:
+        if self.pod is None:
+            stage = "preparing: " + ("installing its dependencies" if self.notes and
+                                     self.notes[-1].startswith("installing") else
+                                     "writing its files")
+            events = self.notes
+        else:
+            stage = (f"started (pid {self.pod.pid}), waiting for its health check to answer"
+                     if self.pod.pid else "starting its process")
+            events = self.pod.logs
+        return {"target_id": target_id, "health_status": "Initializing", "stage": stage,
+                "pod_name": self.pod_name, "events": list(events)[-EVENTS_KEPT:]}
+
+
 def etl_error_text(target_id: str, etl: str, pod: str, err: PodError) -> str:
     """A failed start in AIStore's words (``cmn.ErrETL``): where, the container's status,
     then why; the message of the status holds the log's last lines, as Kubernetes' does with
@@ -83,6 +108,7 @@ class TargetEtls:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.etls: dict[str, TargetEtl] = {}
+        self.starting: dict[str, Starting] = {}  # ETLs initializing here
         self._jobs: dict[str, asyncio.Task] = {}
 
     def add_routes(self, app: web.Application) -> None:
@@ -134,16 +160,26 @@ class TargetEtls:
         target_url = f"{node.url}{OBJECT_ROUTE}{spec.name}/{body['secret']}"
         notes: list[str] = []
         pod_name = f"{spec.name}-{node.daemon_id.lower()}"
+        starting = self.starting[spec.name] = Starting(pod_name, notes)
+        try:
+            return await self._init(spec, body, workdir, target_url, starting)
+        finally:
+            self.starting.pop(spec.name, None)
+
+    async def _init(self, spec: EtlSpec, body: dict, workdir: Path, target_url: str,
+                    starting: Starting) -> web.Response:
+        node = self.target.node
         try:
             images = ImageRegistry(self.target.store.root.parent)
             cores = max(1, (os.cpu_count() or 1) // len(self.target.smap.targets))
-            launch = await prepare(spec, workdir, target_url, notes, images, cores)
+            launch = await prepare(spec, workdir, target_url, starting.notes, images, cores)
         except (PodError, ImageError) as err:
             raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
-        pod = Pod(pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
-        pod.logs.extend(notes)
+        pod = Pod(starting.pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
+        pod.logs.extend(starting.notes)
+        starting.pod = pod
         comm = Communicator(spec, pod, self.target.session)
-        etl = TargetEtl(spec, pod, comm, body["xid"], body["secret"])
+        etl = TargetEtl(spec, pod, comm, body["xid"], body["secret"], stage="Initializing")
         etl.inline = self.target.xacts.add(Xaction(etl.xid, "etl-inline", etl=spec.name))
         etl.inline.idle = True
         self.etls[spec.name] = etl
@@ -153,8 +189,9 @@ class TargetEtls:
             etl.stage, etl.reason = "Aborted", str(err)
             etl.inline.abort(str(err))
             # 400, not 5xx: the cause is the ETL itself, and the SDK would retry a 5xx
-            raise AISHTTPError(400, etl_error_text(node.daemon_id, spec.name, pod_name, err)
-                               ) from None
+            raise AISHTTPError(400, etl_error_text(node.daemon_id, spec.name, starting.pod_name,
+                                                   err)) from None
+        etl.stage = "Running"
         return web.Response()
 
     def _pod_exited(self, pod: Pod, reason: str) -> None:
@@ -224,7 +261,10 @@ class TargetEtls:
                               "logs": base64.b64encode(text.encode()).decode()})
 
     async def health(self, request: web.Request) -> web.Response:
-        etl = self.get(request.match_info["name"], running=False)
+        name = request.match_info["name"]
+        if (starting := self.starting.get(name)) is not None:
+            return json_response(starting.health(self.target.node.daemon_id))
+        etl = self.get(name, running=False)
         status = "Running" if etl.pod.running else ("Failed" if etl.reason else "Succeeded")
         return json_response({"target_id": self.target.node.daemon_id, "health_status": status,
                               "pod_name": etl.pod.name, "pid": etl.pod.pid if etl.pod.running
