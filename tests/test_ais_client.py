@@ -27,8 +27,10 @@ from backend.ais import (
     ApiError,
     BucketInfo,
     ConnectionFailed,
+    Forbidden,
     JobStatus,
     NotFound,
+    Unauthorized,
     class_init_msg,
     code_init_msg,
     load_token,
@@ -127,6 +129,42 @@ async def test_silent_server_is_a_read_timeout() -> None:
             assert time.monotonic() - start < 2
     finally:
         server.close()
+
+
+async def test_authn_refusals_are_said_in_words() -> None:
+    """A stand-in for a proxy with AuthN on (none runs here): it answers as AIStore's
+    ``checkAccess`` does, 401 without a valid token and 403 for a missing permission."""
+    from aiohttp import web
+
+    async def guarded(request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "")
+        if token != "Bearer good":
+            return web.json_response({"message": "invalid token from header \"Authorization\""
+                                      ": invalid token", "status": 401}, status=401)
+        return web.json_response({"message": "insufficient permissions", "status": 403},
+                                 status=403)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", guarded)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with AisClient(f"http://127.0.0.1:{port}") as ais:
+            with pytest.raises(Unauthorized, match="no token was sent: log in with `ais auth "
+                               "login`, or set AIS_AUTHN_TOKEN"):
+                await ais.list_buckets()
+        async with AisClient(f"http://127.0.0.1:{port}", token="expired") as ais:
+            with pytest.raises(Unauthorized, match="the token sent was refused"):
+                await ais.list_buckets()
+        async with AisClient(f"http://127.0.0.1:{port}", token="good") as ais:
+            with pytest.raises(Forbidden, match=r"permission denied \(PUT /v1/etl\): your "
+                               r"AuthN user's roles do not allow it.*insufficient permissions"):
+                await ais.init_etl({"name": "x"})
+    finally:
+        await runner.cleanup()
 
 
 # --- buckets and objects ----------------------------------------------------------------------

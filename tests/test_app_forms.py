@@ -142,3 +142,49 @@ async def test_the_transform_form_follows_the_source_until_typed_and_shows_unche
     finally:
         for name in ("form-src-a", "form-src-b"):
             client.bucket(name).delete(missing_ok=True)
+
+
+def test_a_pod_spec_has_a_runtime_spec_twin() -> None:
+    import yaml
+
+    from backend.ais import runtime_spec_for_pod
+
+    twin = runtime_spec_for_pod((MANIFESTS / "md5" / "spec.yaml").read_text())
+    assert twin is not None and twin.startswith("# AIStore runs a runtime spec's container "
+                                                "with port 8000")
+    spec = yaml.safe_load(twin)
+    assert spec["runtime"]["image"] == "docker.io/aistore/md5_server:v1"
+    assert spec["runtime"]["command"][:2] == ["/code/server.py", "--listen"]
+    assert runtime_spec_for_pod((MANIFESTS / "md5" / "etl_spec.yaml").read_text()) is None
+
+
+async def test_the_spec_form_warns_of_a_deprecated_pod_spec(cluster: LocalCluster) -> None:
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await connected(pilot, app)
+        form = await open_init_form(pilot, app, "spec", MANIFESTS / "md5" / "spec.yaml")
+        note = form.query_one("#form-note", Static)
+        await until(pilot, lambda: "deprecated in AIStore 5.0" in str(note.render()),
+                    "the warning")
+        assert "image: docker.io/aistore/md5_server:v1" in str(note.render())
+        form.query_one("#path", Input).value = str(MANIFESTS / "md5" / "etl_spec.yaml")
+        await until(pilot, lambda: str(note.render()) == "", "no warning for a runtime spec")
+
+
+async def test_the_code_form_says_how_code_goes_to_a_cluster_without_init_code(
+        cluster: LocalCluster) -> None:
+    """Given an endpoint, the app speaks to the cluster as to AIStore 5.0 (no `init code`)."""
+    import sys
+
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await connected(pilot, app)
+        form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")
+        note = form.query_one("#form-note", Static)
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        await until(pilot, lambda: f"runtime spec of aistorage/runtime_python:{here}" in str(
+            note.render()), "the note")
+        form.query_one("#runtime").value = "python3.13v2" if here != "3.13" else "python3.12v2"
+        form.query_one("#comm").value = "io"
+        await until(pilot, lambda: f"It runs on Python {here}" in str(note.render())
+                    and "io:// becomes hpush://" in str(note.render()), "the caveats")

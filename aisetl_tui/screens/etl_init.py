@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from backend.ais import (
     class_init_msg,
     code_init_msg,
     parse_etl_error,
+    runtime_spec_for_pod,
     spec_init_msg,
     validate_etl_name,
 )
@@ -141,6 +143,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
                     yield Button("Init", id="submit", variant="primary")
             with VerticalScroll(classes="preview"):
                 yield Static("", id="init-steps")
+                yield Static("", id="form-note")
                 yield Static("", id="preview")
 
     def compose_fields(self) -> ComposeResult:
@@ -160,6 +163,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         text, problem = read_text(path)
         if self._error_on == "path" and text is not None:
             self.fail("")
+        self.query_one("#form-note", Static).update(self.note(text or ""))
         preview = self.query_one("#preview", Static)
         if text is None:
             preview.update(problem or "")
@@ -210,6 +214,10 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
 
     def build(self, name: str, text: str) -> dict:
         raise NotImplementedError
+
+    def note(self, text: str) -> Text | str:
+        """What to know about the file before sending it (shown over its preview)."""
+        return ""
 
     @work(exclusive=True)
     async def _send(self, name: str, msg: dict, replacing: str = "") -> None:
@@ -306,6 +314,28 @@ class InitCodeScreen(_InitForm):
         yield from _field("Init timeout", Input("5m", id="init_timeout"))
         yield from _field("Object timeout", Input("45s", id="obj_timeout"))
 
+    @on(Select.Changed)
+    def _choice_changed(self) -> None:
+        text, _problem = read_text(self.query_one("#path", Input).value)
+        self.query_one("#form-note", Static).update(self.note(text or ""))
+
+    def note(self, text: str) -> Text | str:
+        """How the code will go to a cluster that has no ``init code`` (AIStore 5.0)."""
+        if self.app.supports_init_code or not self.is_mounted:  # type: ignore[attr-defined]
+            return ""
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        note = Text(f"This cluster has no `init code` (AIStore 5.0 removed it): the function "
+                    f"goes as a runtime spec of aistorage/runtime_python:{here}, serialized in "
+                    "ETL_CLASS_PAYLOAD, as the SDK's init_class does.", style="yellow")
+        runtime, comm = self.value("runtime"), self.value("comm")
+        if runtime != f"python{here}v2":
+            note.append(f" It runs on Python {here}, this machine's (where it is serialized), "
+                        f"not {runtime}.", style="yellow")
+        if comm == "io":
+            note.append(" io:// becomes hpush://, your script run per object (stdin → "
+                        "stdout).", style="yellow")
+        return note
+
     def build(self, name: str, text: str) -> dict:
         comm, func = self.value("comm"), self.value("func") or "transform"
         io_script = comm == "io"
@@ -335,6 +365,17 @@ class InitSpecScreen(_InitForm):
             allow_blank=False, id="comm"))
         yield from _field("Init timeout", Input("5m", id="init_timeout"))
         yield from _field("Object timeout", Input("45s", id="obj_timeout"))
+
+    def note(self, text: str) -> Text | str:
+        """A Pod spec still works on AIStore 5.0 but is deprecated (gone in 5.1): say so, and
+        give the same ETL as a runtime spec."""
+        runtime = runtime_spec_for_pod(text)
+        if runtime is None:
+            return ""
+        note = Text("A Pod spec is deprecated in AIStore 5.0 and removed in 5.1 (InitSpecMsg). "
+                    "The same ETL as a runtime spec, which works on both:\n", style="yellow")
+        note.append(runtime, style="dim")
+        return note
 
     def build(self, name: str, text: str) -> dict:
         return spec_init_msg(name, text, comm=self.value("comm"),

@@ -15,8 +15,10 @@ from ._errors import (
     ApiError,
     ConnectionFailed,
     EtlNotBuilt,
+    Forbidden,
     NotFound,
     ReadOnly,
+    Unauthorized,
 )
 from ._etl_error import EtlFailure, parse_etl_error
 from ._etl_msgs import (
@@ -24,6 +26,7 @@ from ._etl_msgs import (
     code_init_msg,
     parse_pipeline,
     pipeline_text,
+    runtime_spec_for_pod,
     spec_init_msg,
     validate_etl_name,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "EtlLogs",
     "EtlNotBuilt",
     "EtlPod",
+    "Forbidden",
     "JobSnap",
     "JobStatus",
     "Node",
@@ -66,12 +70,14 @@ __all__ = [
     "ObjectEntry",
     "ObjectPage",
     "ReadOnly",
+    "Unauthorized",
     "class_init_msg",
     "code_init_msg",
     "load_token",
     "parse_etl_error",
     "parse_pipeline",
     "pipeline_text",
+    "runtime_spec_for_pod",
     "spec_init_msg",
     "validate_etl_name",
 ]

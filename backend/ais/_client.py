@@ -187,7 +187,9 @@ class AisClient:
                         await resp.aread()
                     finally:
                         await resp.aclose()
-                raise api_error(resp.status_code, resp.content, resp.headers, resp.reason_phrase)
+                raise api_error(resp.status_code, resp.content, resp.headers, resp.reason_phrase,
+                                token_sent="Authorization" in self._http.headers,
+                                request=f"{method} {url.path}")
             if not stream:
                 with _network_errors(url, read):
                     try:

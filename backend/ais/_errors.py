@@ -6,6 +6,8 @@
     ├── ConnectionFailed      the cluster (or a node it redirected to) cannot be reached
     ├── ReadOnly              a request that would change the cluster, refused by --readonly
     └── ApiError              an error answer (``status``, ``message``, ``tcode``)
+        ├── Unauthorized      401: no AuthN token, or an invalid or expired one; said in words
+        ├── Forbidden         403: the token lacks a permission; said in words
         ├── NotFound          404
         ├── AlreadyExists     409
         └── EtlNotBuilt       501: an aisnode built without ETL (no ``etl`` build tag)
@@ -60,6 +62,30 @@ class ApiError(AisError):
         return f"{type(self).__name__}(status={self.status}, message={self.message!r})"
 
 
+class Unauthorized(ApiError):
+    """401 from a cluster with AuthN on: no token was sent, or it is invalid or expired."""
+
+    def __init__(self, status: int, message: str, tcode: str = "", *,
+                 token_sent: bool = False) -> None:
+        why = ("the token sent was refused (invalid, revoked or expired): log in again with "
+               "`ais auth login`" if token_sent else
+               "no token was sent: log in with `ais auth login`, or set AIS_AUTHN_TOKEN or "
+               "AIS_AUTHN_TOKEN_FILE")
+        super().__init__(status, f"this cluster requires an AuthN token, and {why}; "
+                         f"AIStore said: {message}", tcode)
+
+
+class Forbidden(ApiError):
+    """403: the token is valid, but its user's roles lack the permission the request needs."""
+
+    def __init__(self, status: int, message: str, tcode: str = "", *,
+                 request: str = "") -> None:
+        what = f" ({request})" if request else ""
+        super().__init__(status, f"permission denied{what}: your AuthN user's roles do not "
+                         "allow it; an AuthN admin can grant it (`ais auth update role`); "
+                         f"AIStore said: {message}", tcode)
+
+
 class NotFound(ApiError):
     """404: no such bucket, object, ETL or job."""
 
@@ -85,8 +111,9 @@ def _clip(text: str) -> str:
     return f"{text[:200].rstrip()}\n…\n{text[-(MAX_MESSAGE - 200):].lstrip()}"
 
 
-def api_error(status: int, body: bytes, headers: Mapping[str, str], reason: str = "") -> ApiError:
-    """The :class:`ApiError` for an error response.
+def api_error(status: int, body: bytes, headers: Mapping[str, str], reason: str = "", *,
+              token_sent: bool = False, request: str = "") -> ApiError:
+    """The :class:`ApiError` for an error response to ``request`` (``METHOD path``).
 
     AIStore puts its error JSON in the body, or in the ``Hdr-Error`` header for HEAD requests;
     a transformer may answer with plain text, which becomes the message as is.
@@ -102,6 +129,10 @@ def api_error(status: int, body: bytes, headers: Mapping[str, str], reason: str 
     if isinstance(info, dict) and isinstance(info.get("message"), str):
         message, tcode = info["message"], str(info.get("tcode") or "")
     message = message.strip() or f"HTTP {status} {reason}".strip()
+    if status == 401:
+        return Unauthorized(status, message, tcode, token_sent=token_sent)
+    if status == 403:
+        return Forbidden(status, message, tcode, request=request)
     cls = {404: NotFound, 409: AlreadyExists}.get(status, ApiError)
     if status == 501 and "without ETL support" in message:
         cls = EtlNotBuilt

@@ -22,6 +22,7 @@ from .._goduration import go_duration
 COMM_TYPES = ("hpush", "hpull", "ws")
 CODE_COMM_TYPES = ("hpush", "hpull", "io")
 CLASS_IMAGE = "aistorage/runtime_python"
+RUNTIME_PORT = 8000  # the container port AIStore gives a runtime spec's pod (``default``)
 _PICKLE_LOCK = threading.Lock()  # register_pickle_by_value is process-wide
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -243,3 +244,41 @@ def spec_init_msg(name: str, yaml_text: str, *, comm: str | None = None,
         + "the YAML must be a Kubernetes Pod (kind: Pod) or an ETL runtime spec "
         "(with runtime: {image: ...})"
     )
+
+
+def runtime_spec_for_pod(yaml_text: str) -> str | None:
+    """For a Pod YAML (AIStore's InitSpecMsg, deprecated in 5.0 and gone in 5.1), the same
+    ETL as a runtime spec (ETLSpecMsg): its one container's image, command and env, and the
+    Pod's communication annotation. None when ``yaml_text`` is not such a Pod."""
+    try:
+        doc = yaml.safe_load(yaml_text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != "Pod":
+        return None
+    containers = (doc.get("spec") or {}).get("containers") or []
+    if len(containers) != 1 or not isinstance(containers[0], dict):
+        return None
+    container = containers[0]
+    runtime: dict[str, Any] = {"image": container.get("image", "")}
+    command = [*(container.get("command") or []), *(container.get("args") or [])]
+    if command:
+        runtime["command"] = command
+    env = [{"name": e["name"], "value": str(e.get("value", ""))}
+           for e in container.get("env") or () if isinstance(e, dict) and "name" in e
+           and "valueFrom" not in e]
+    if env:
+        runtime["env"] = env
+    annotations = (doc.get("metadata") or {}).get("annotations") or {}
+    spec: dict[str, Any] = {"name": (doc.get("metadata") or {}).get("name", "")}
+    if comm := annotations.get("communication_type"):
+        spec["communication"] = comm
+    spec["runtime"] = runtime
+    text = yaml.safe_dump(spec, sort_keys=False)
+    port = next((p.get("containerPort") for p in container.get("ports") or ()
+                 if isinstance(p, dict) and p.get("name") == "default"), None)
+    if port not in (None, RUNTIME_PORT):
+        text = (f"# AIStore runs a runtime spec's container with port {RUNTIME_PORT} as "
+                f"`default`: this Pod's listens on {port}, so its command must change to "
+                f"listen on {RUNTIME_PORT}\n") + text
+    return text
