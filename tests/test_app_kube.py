@@ -248,3 +248,43 @@ async def test_logs_name_the_container_and_switch_to_another(
                     "the other container's log")
         assert str(app.screen.query_one("StatusBar").render()).startswith(
             f"logs {pod} · istio-proxy")
+
+
+async def test_a_pod_seen_ending_keeps_its_last_log_lines_after_it_is_deleted(
+        cluster: LocalCluster, http, etl_cleanup: list[str], fake: FakeKubeApi,
+        kube: KubeClient) -> None:
+    """AIStore deletes a transformer pod as soon as its container ends: the Pods screen reads
+    the log when it sees the end, and the deleted pod's row opens those lines."""
+    from aisetl_tui.screens.kube_logs import SavedLogScreen
+
+    etl = "kube-ending"
+    init_etl(http, etl_cleanup, etl)
+    tids = [t.daemon_id for t in cluster.smap.targets]
+    add_etl_pod(fake, RUNNING_TEMPLATE, etl, tids[0])
+    crashing = add_etl_pod(fake, RUNNING_TEMPLATE, etl, tids[1])
+    fake.logs[crashing] = [f"{_stamp()} loading model", f"{_stamp()} MemoryError: model.bin"]
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("3")
+        await until(pilot, lambda: rows_of(app, etl).get(tids[1], {}).get("POD") == crashing,
+                    "the pods")
+        ended: dict[str, Any] = copy.deepcopy(fake.pods[crashing])
+        ended["status"]["phase"] = "Failed"
+        ended["status"]["containerStatuses"][0]["ready"] = False
+        ended["status"]["containerStatuses"][0]["state"] = {"terminated": {
+            "exitCode": 137, "reason": "OOMKilled", "startedAt": _stamp(),
+            "finishedAt": _stamp()}}
+        fake.set_pod(ended)  # the container ends...
+        screen = app.screen
+        await until(pilot, lambda: crashing in screen._last_logs, "its log read at its end")
+        fake.set_pod(ended, "DELETED")  # ...and its target deletes the pod
+        await until(pilot, lambda: "gone" in rows_of(app, etl).get(tids[1], {}).get(
+            "REASON", ""), "the gone row")
+        screen.table.move_cursor(row=row_index(app, crashing))
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, SavedLogScreen), "its saved log")
+        log = app.screen.query_one("#log", RichLog)
+        await until(pilot, lambda: any("MemoryError: model.bin" in line.text
+                                       for line in log.lines), "its last lines")
+        assert "when it was seen ending" in log.lines[0].text

@@ -158,3 +158,32 @@ class KubeLogsScreen(AppScreen):
         for line in lines:
             self._put(line)
         self._put(Text("— end of the previous run —", style="cyan"))
+
+
+class SavedLogScreen(AppScreen):
+    """Lines of a log kept after its pod went (Kubernetes has nothing more to give)."""
+
+    TITLE_TEXT = "logs"
+
+    def __init__(self, pod: str, lines: list[str], note: str) -> None:
+        super().__init__()
+        self.pod, self.lines, self.note = pod, lines, note
+
+    def title_text(self) -> str:
+        return f"logs {self.pod} (deleted)"
+
+    def compose_body(self) -> ComposeResult:
+        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, id="log")
+
+    def on_mount(self) -> None:
+        log = self.query_one("#log", RichLog)
+        if not self.lines:
+            log.write(Text(f"no log lines were read from {self.pod} before it was deleted "
+                           "(the app saw it only once it was gone)", style="yellow"))
+            return
+        log.write(Text(f"— {self.note} —", style="cyan"))
+        for line in self.lines:
+            log.write(line)
+
+    def focus_main(self) -> None:
+        self.query_one("#log", RichLog).focus()

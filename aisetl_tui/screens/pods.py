@@ -33,6 +33,7 @@ from backend.kube import (
     MetricsUnavailable,
     PodChange,
     PodMetrics,
+    main_container,
     match_transformer_pods,
 )
 
@@ -52,6 +53,7 @@ KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much late
 WATCH_RENDER_DELAY = 0.05  # a burst of pod changes is shown in one repaint
 QUIET_REASONS = {"Running", "Pending", "Succeeded", "Completed", ""}
 GONE_KEEP = 3600.0  # a deleted pod's row stays this long (Kubernetes keeps events an hour)
+LAST_LINES = 200  # of a pod's log, taken when it is seen ending (AIStore deletes it next)
 GONE_MAX = 64  # and at most this many of them
 
 
@@ -133,6 +135,17 @@ def note_gone(gone: dict[tuple[str, str], GonePod], before: dict[tuple[str, str]
         del gone[key]
     for key in sorted(gone, key=lambda k: gone[k].when)[:-GONE_MAX]:
         del gone[key]
+
+
+def ending(pod: KubePod) -> str | None:
+    """A key for this end of ``pod`` (a container terminated or crash-looping, the pod
+    failed or being deleted), or None while it is not ending: AIStore deletes a transformer
+    pod as soon as its container ends, so its log must be read now or never."""
+    crashed = [c for c in pod.containers
+               if c.state == "terminated" or c.reason == "CrashLoopBackOff"]
+    if not crashed and pod.phase != "Failed" and pod.reason != "Terminating":
+        return None
+    return f"{pod.name}/{pod.restarts}/{pod.phase}/{len(crashed)}"
 
 
 def last_words(gone: GonePod, now: float) -> str:
@@ -230,6 +243,9 @@ class PodsScreen(PollingScreen):
         self._watch_retry_at = 0.0
         self._watch_render_due = False
         self._gone: dict[tuple[str, str], GonePod] = {}
+        # the last lines of pods seen ending, by pod name (kept for their gone rows)
+        self._last_logs: dict[str, list[str]] = {}
+        self._endings: set[str] = set()  # the ends whose log was asked for already
         # CPU and memory by pod name from metrics.k8s.io (None: not available, see why)
         self._kube_metrics: dict[str, PodMetrics] | None = None
         self._metrics_retry_at = 0.0
@@ -276,6 +292,8 @@ class PodsScreen(PollingScreen):
         if kube_pods is not None:
             note_gone(self._gone, self._last_kube, kube_pods, time.time())
             self._last_kube = kube_pods
+            for pod in kube_pods.values():
+                self._keep_last_lines(pod)
         return merge(self._ais_pods, kube_pods, self.only, self._gone)
 
     async def _etl_names(self, client: AisClient) -> list[str]:
@@ -375,9 +393,34 @@ class PodsScreen(PollingScreen):
                     self._gone[(pod.etl, pod.target_id)] = GonePod.of(pod, time.time())
             else:
                 self._watched[change.pod.name] = change.pod
+                self._keep_last_lines(change.pod)
         if not self._watch_render_due:
             self._watch_render_due = True
             self.set_timer(WATCH_RENDER_DELAY, self._render_watched)
+
+    def _keep_last_lines(self, pod: KubePod) -> None:
+        """Read the log of a pod seen ending, once per end, before AIStore deletes it."""
+        end = ending(pod)
+        if end is None or end in self._endings or self.ais.kube is None:
+            return
+        self._endings.add(end)
+        self._read_last_lines(self.ais.kube, pod)
+
+    @work(thread=True, group="last-lines")
+    def _read_last_lines(self, kube: KubeClient, pod: KubePod) -> None:
+        try:
+            lines = kube.logs(pod.name, container=main_container(pod), tail_lines=LAST_LINES)
+        except KubeError:
+            return  # already gone: its row says what it can
+        self.app.call_from_thread(self._kept, pod.name, lines)
+
+    def _kept(self, name: str, lines: list[str]) -> None:
+        self._last_logs[name] = lines
+        for old in list(self._last_logs)[:-GONE_MAX]:
+            del self._last_logs[old]
+        if len(self._endings) > 4 * GONE_MAX:
+            self._endings.clear()  # bounded; an end seen again is read again, no harm
+        self.refresh_bindings()
 
     def _render_watched(self) -> None:
         self._watch_render_due = False
@@ -486,6 +529,16 @@ class PodsScreen(PollingScreen):
         return super().check_action(action, parameters)
 
     def action_logs(self) -> None:
+        pod = self._selected()
+        if pod is not None and pod.gone is not None and pod.kube is None:
+            from .kube_logs import SavedLogScreen
+
+            name = pod.gone.pod.name
+            self.app.push_screen(SavedLogScreen(
+                name, self._last_logs.get(name, []),
+                f"the last lines read from {name} when it was seen ending; Kubernetes "
+                f"deleted it {human_duration(time.time() - pod.gone.when)} ago"))
+            return
         if (both := self._selected_kube()) is not None:
             from .kube_logs import KubeLogsScreen
 
