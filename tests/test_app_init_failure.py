@@ -82,3 +82,46 @@ async def test_the_init_form_shows_each_targets_transformer_as_it_starts(
             assert f"t[{target.daemon_id}] started (pid " in text
         assert "    note: NUM_WORKERS=" in text  # its log, as it comes
         await until(pilot, lambda: app.screen is not form, "the init done", timeout=60)
+
+
+async def test_etl_details_say_a_failed_init_in_fields(cluster: LocalCluster, http,
+                                                       etl_cleanup: list[str]) -> None:
+    from aisetl_tui.screens.etl_details import EtlDetailsScreen
+
+    etl_cleanup.append("crash-details")
+    assert http.put("/v1/etl", json=code_msg("crash-details", CRASHING)).status_code == 400
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await app.push_screen(EtlDetailsScreen("crash-details"))
+        stage = app.screen.query_one("#stage", Static)
+        await until(pilot, lambda: "Aborted" in str(stage.render()), "the details")
+        lines = str(stage.render()).splitlines()
+        assert lines[1].startswith("ETL crash-details failed to start: ")
+        assert lines[2].startswith("target ") and ", pod crash-details-" in lines[2]
+        assert lines[3].startswith("container crash-details: Terminated, Error, exit code ")
+
+
+async def test_the_pods_screen_says_why_a_failed_etl_failed_on_its_target(
+        cluster: LocalCluster, http, etl_cleanup: list[str]) -> None:
+    from aisetl_tui.screens.pods import PodsScreen
+
+    etl_cleanup.append("crash-pods")
+    resp = http.put("/v1/etl", json=code_msg("crash-pods", CRASHING))
+    failure = parse_etl_error(resp.json()["message"])
+    assert failure is not None
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await connected(pilot, app)
+        await app.push_screen(PodsScreen(only="crash-pods"))
+        screen = app.screen
+        await until(pilot, lambda: screen.table is not None and screen.table.row_count == 2
+                    and "crash-pods" in screen._failures, "the rows and the failure")
+        keys = [str(screen.table.get_row_at(i)[1]) for i in range(2)]
+        screen.table.move_cursor(row=keys.index(failure.target))
+        detail = screen.query_one("#pod-detail", Static)
+        await until(pilot, lambda: detail.display, "the detail line")
+        text = str(detail.render())
+        assert text.startswith("ETL crash-pods failed to start: ")
+        assert f"target {failure.target}, pod crash-pods-" in text
+        assert "container crash-pods: Terminated, Error, exit code " in text

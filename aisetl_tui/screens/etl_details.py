@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from backend.ais import AisError, EtlDetails
+from backend.ais import AisError, EtlDetails, parse_etl_error
 
 from ._base import AppScreen
 from .etls import stage_text
@@ -96,7 +96,9 @@ class EtlDetailsScreen(AppScreen):
             return
         stage = Text.assemble((self.etl_name, "bold"), "  ", stage_text(details.stage))
         if details.reason:
-            stage.append(f"\n{details.reason}", style="red" if details.stage == "Aborted" else "")
+            failure = parse_etl_error(details.reason)  # AIStore's ErrETL: said as fields
+            reason = "\n".join(failure.lines()) if failure else details.reason
+            stage.append(f"\n{reason}", style="red" if details.stage == "Aborted" else "")
         self.query_one("#stage", Static).update(stage)
         self.query_one("#msg", Static).update(Group(*init_msg_view(details.init_msg)))
         self.query_one("#errors", Static).update(errors_view(details))

@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from backend.ais import AisClient, EtlPod
+from backend.ais import AisClient, EtlFailure, EtlPod, parse_etl_error
 from backend.kube import (
     ETL_SELECTOR,
     KubeClient,
@@ -243,6 +243,8 @@ class PodsScreen(PollingScreen):
         self._watch_retry_at = 0.0
         self._watch_render_due = False
         self._gone: dict[tuple[str, str], GonePod] = {}
+        # why each Aborted ETL failed, as AIStore said it (None: it did not say in its shape)
+        self._failures: dict[str, EtlFailure | None] = {}
         # the last lines of pods seen ending, by pod name (kept for their gone rows)
         self._last_logs: dict[str, list[str]] = {}
         self._endings: set[str] = set()  # the ends whose log was asked for already
@@ -297,7 +299,18 @@ class PodsScreen(PollingScreen):
         return merge(self._ais_pods, kube_pods, self.only, self._gone)
 
     async def _etl_names(self, client: AisClient) -> list[str]:
-        return [self.only] if self.only else [e.name for e in await client.list_etls()]
+        """The ETLs shown; the failure of each newly Aborted one is asked once."""
+        etls = await client.list_etls()
+        names = [self.only] if self.only else [e.name for e in etls]
+        aborted = {e.name for e in etls if e.stage == "Aborted" and e.name in names}
+        new = sorted(aborted - set(self._failures))
+        found = await asyncio.gather(*(client.etl_details(n) for n in new),
+                                     return_exceptions=True)
+        for name, details in zip(new, found, strict=True):
+            self._failures[name] = None if isinstance(details, BaseException) \
+                else parse_etl_error(details.reason)
+        self._failures = {n: f for n, f in self._failures.items() if n in aborted}
+        return names
 
     async def _fetch_kube(self, target_ids: list[str]
                           ) -> dict[tuple[str, str], KubePod] | None:
@@ -488,12 +501,17 @@ class PodsScreen(PollingScreen):
 
     def _show_detail(self) -> None:
         """The selected pod's Kubernetes message (why it is not running), or a deleted pod's
-        last words, on one line."""
+        last words, or why its ETL failed on its target (AIStore's error as fields), on one
+        line."""
         pod = self._selected()
         kube = pod.kube if pod is not None else None
         text = f"{kube.name}: {kube.message}" if kube is not None and kube.message else ""
         if pod is not None and pod.gone is not None:
             text = last_words(pod.gone, time.time())
+        failure = self._failures.get(pod.etl) if pod is not None else None
+        if not text and pod is not None and failure is not None \
+                and failure.target == pod.target_id:
+            text = " · ".join(failure.lines()[:4])
         detail = self.query_one("#pod-detail", Static)
         detail.update(Text(text, no_wrap=True, overflow="ellipsis"))
         detail.display = bool(text)
