@@ -88,9 +88,36 @@ async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
                     and app.screen.query_one("#upload", ProgressBar).display
                     and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
                     "the upload to start")
-        await pilot.press("escape")  # back to Buckets while the upload runs
+        await pilot.press("escape")  # leaving asks first: the upload would go
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert "is running. Leave, and cancel it?" in str(
+            app.screen.query_one(".question", Static).render())
+        await pilot.press("tab", "enter")  # Leave
         await until(pilot, lambda: any("cancelled after 0 of 1 file " in n.message
                                        for n in app._notifications), "the notice")
         await pilot.pause(0.5)
         assert app.is_running and isinstance(app.screen, BucketsScreen)
+    assert listed(bucket) == []
+
+
+async def test_x_cancels_an_upload_and_the_screen_stays(
+        cluster: LocalCluster, bucket: Bucket, tmp_dir: Path) -> None:
+    big = tmp_dir / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(512 * 1024 * 1024)
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await connected(pilot, app)
+        await pick(app, pilot, bucket, big)
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                    and app.screen.uploading
+                    and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
+                    "the upload to start")
+        screen = app.screen
+        assert screen.check_action("cancel_upload", ()) is True
+        await pilot.press("x")
+        await until(pilot, lambda: any("cancelled after 0 of 1 file " in n.message
+                                       for n in app._notifications), "the notice")
+        await until(pilot, lambda: not screen.uploading, "the upload gone")
+        assert app.screen is screen and screen.check_action("cancel_upload", ()) is False
     assert listed(bucket) == []

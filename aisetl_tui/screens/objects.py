@@ -45,6 +45,7 @@ class ObjectsScreen(AppScreen):
         Binding("i", "inline", "Transform", id="objects.inline"),
         Binding("slash", "filter", "Prefix", id="objects.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="objects.refresh"),
+        Binding("x", "cancel_upload", "Cancel upload", id="objects.cancel_upload"),
     ]
 
     def __init__(self, bucket: str) -> None:
@@ -142,7 +143,31 @@ class ObjectsScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("view", "delete", "inline") and self.selected is None:
             return False
+        if action == "cancel_upload" and not self.uploading:
+            return False
         return super().check_action(action, parameters)
+
+    @property
+    def uploading(self) -> bool:
+        return any(w.group == "upload" and w.is_running for w in self.workers)
+
+    def action_cancel_upload(self) -> None:
+        """Stop the upload; it says how far it got (objects written so far stay)."""
+        self.workers.cancel_group(self, "upload")
+
+    def action_back(self) -> None:
+        """Esc during an upload asks first: leaving cancels it."""
+        if not self.uploading:
+            super().action_back()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                super(ObjectsScreen, self).action_back()
+
+        self.app.push_screen(ConfirmScreen(
+            f"An upload into ais://{escape(self.bucket)} is running. Leave, and cancel it? "
+            "(the objects written so far stay)", "Leave"), answered)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -212,6 +237,7 @@ class ObjectsScreen(AppScreen):
         bar = self.query_one("#upload", ProgressBar)
         bar.update(total=total or 1, progress=0)
         bar.display = True
+        self.refresh_bindings()  # x cancels it
         done = files = 0
         try:
             for (local, name), size in zip(plan, sizes, strict=True):
@@ -233,3 +259,4 @@ class ObjectsScreen(AppScreen):
             if self in self.app.screen_stack:  # not when the screen was left mid-upload
                 bar.display = False
                 self.reload()
+                self.call_after_refresh(self.refresh_bindings)  # no upload to cancel now
