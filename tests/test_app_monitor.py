@@ -18,7 +18,7 @@ PICKY = (b"def transform(data):\n"
          b"    return data[:4]\n")
 
 
-async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, http,
+async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, http, client,
                                                       bucket) -> None:
     for i in range(40):  # 1,000 bytes each; the four starting with "9" fail
         bucket.object(f"o{i:02}").get_writer().put_content(str(i % 10).encode() * 1000)
@@ -54,4 +54,4 @@ async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, htt
             assert rows[-1][1].endswith("100%") and rows[-1][4] == "39.1 KiB"
     finally:
         http.delete("/v1/etl/app-picky")
-        http.delete(f"/v1/buckets/{dst}")
+        client.bucket(dst).delete(missing_ok=True)
