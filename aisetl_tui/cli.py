@@ -32,6 +32,9 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
                         help="proxy port (default 8080, or any free port if 8080 is taken)")
     parser.add_argument("--data", type=Path, default=None,
                         help=f"data directory (default {default_data_dir()})")
+    parser.add_argument("--fsync-put", action="store_true",
+                        help="fsync every PUT (AIStore's Fsync-PUT feature; off by default, "
+                             "as in AIStore)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_foreground(args: argparse.Namespace) -> int:
-    cluster = LocalCluster(args.data, targets=args.targets, port=args.port)
+    cluster = LocalCluster(args.data, targets=args.targets, port=args.port,
+                           fsync_put=args.fsync_put)
     try:
         endpoint = cluster.start()
     except ClusterError as err:
@@ -97,7 +101,8 @@ def start_background(args: argparse.Namespace) -> int:
     data = (args.data or default_data_dir()).resolve()
     already = find_running(data)
     try:
-        info = start_in_background(data, args.targets, args.port, START_TIMEOUT)
+        info = start_in_background(data, args.targets, args.port, START_TIMEOUT,
+                                   args.fsync_put)
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -209,3 +209,36 @@ def test_target_crash_loses_its_transformers(supervisor, tmp_dir: Path) -> None:
     assert http.post("/v1/etl/crash-md5/start").status_code == 200
     assert all(h["pid"] for h in http.get("/v1/etl/crash-md5/health").json())
     http.delete("/v1/etl/crash-md5")
+
+
+def test_fsync_on_put_is_off_as_in_aistore_and_can_be_turned_on(tmp_dir: Path) -> None:
+    """AIStore fsyncs a PUT only with its Fsync-PUT feature; so does the embedded cluster,
+    and `cluster start --fsync-put` turns it on in every target."""
+    import psutil
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "aisetl_tui.cli", "cluster", *args, "--data", str(tmp_dir),
+             "--port", "0", "--targets", "2"],
+            capture_output=True, text=True, timeout=90,
+        )
+
+    def target_flags() -> list[bool]:
+        info = RunInfo.read(tmp_dir)
+        assert info is not None
+        cmdlines = [psutil.Process(pid).cmdline() for pid in info.nodes.values()]
+        return [("--fsync-put" in c) for c in cmdlines if "target" in c]
+
+    for flag, expected in (((), [False, False]), (("--fsync-put",), [True, True])):
+        started = cli("start", *flag)
+        assert started.returncode == 0, started.stderr
+        try:
+            assert target_flags() == expected
+            info = RunInfo.read(tmp_dir)
+            assert info is not None
+            bucket = Client(info.endpoint).bucket(f"fsync-{len(flag)}")
+            bucket.create(exist_ok=True)
+            bucket.object("o").get_writer().put_content(b"durable")
+            assert bucket.object("o").get_reader().read_all() == b"durable"
+        finally:
+            assert cli("stop").returncode == 0

@@ -123,9 +123,12 @@ class LocalCluster:
     """Starts, watches and stops the processes of one embedded cluster."""
 
     def __init__(self, data_dir: Path | None = None, targets: int = 2,
-                 port: int | None = None) -> None:
+                 port: int | None = None, fsync_put: bool = False) -> None:
+        """``fsync_put``: fsync every PUT, as AIStore's ``Fsync-PUT`` feature does (off by
+        default there too)."""
         if targets < 1:
             raise ClusterError("a cluster needs at least one target")
+        self.fsync_put = fsync_put
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.num_targets = targets
         self.port = port
@@ -211,6 +214,8 @@ class LocalCluster:
             root = self.data_dir / ("proxy" if kind == "proxy" else f"target-{nid}")
             args = [sys.executable, "-m", "backend.local._node", "--role", kind, "--id", nid,
                     "--smap", str(smap_path), "--root", str(root), "--fd", str(sock.fileno())]
+            if kind == "target" and self.fsync_put:
+                args.append("--fsync-put")
             self._children.append(_Child(nodes[nid], sock, args,
                                          self.data_dir / "logs" / f"{kind}-{nid}.log"))
         return smap
@@ -318,7 +323,7 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def start_in_background(data_dir: Path | None = None, targets: int = 2, port: int | None = None,
-                        timeout: float = 60.0) -> RunInfo:
+                        timeout: float = 60.0, fsync_put: bool = False) -> RunInfo:
     """The cluster running on ``data_dir``, started as a detached process if it is not.
 
     Its output goes to ``supervisor.log`` in the data directory.
@@ -331,6 +336,8 @@ def start_in_background(data_dir: Path | None = None, targets: int = 2, port: in
            "--targets", str(targets)]
     if port is not None:
         cmd += ["--port", str(port)]
+    if fsync_put:
+        cmd.append("--fsync-put")
     log_path = data / "supervisor.log"
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,

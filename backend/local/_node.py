@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--smap", type=Path, required=True)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--fsync-put", action="store_true",
+                        help="fsync every PUT (AIStore's Fsync-PUT feature; off by default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {args.role} {args.id} %(levelname)s %(message)s")
@@ -61,7 +63,7 @@ def main() -> None:
         node = smap.target(args.id)
         if node is None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
-        app = Target(smap, node, args.root).app()
+        app = Target(smap, node, args.root, args.fsync_put).app()
     sock = socket.socket(fileno=args.fd)
     if args.role == "proxy":
         uvloop.run(serve(app, sock))  # redirects only: the fastest loop

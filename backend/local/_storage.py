@@ -6,8 +6,10 @@ Layout under the target's data directory::
     tmp/                             writes in progress; cleared at start-up
     trash/                           destroyed buckets, removed in the background
 
-A write streams into ``tmp/``, is fsynced, gets its metadata attribute, and is renamed into
-place, so a crash leaves either the old object, the new one, or (for a new name) nothing.
+A write streams into ``tmp/``, gets its metadata attribute, and is renamed into place, so a
+crashed process leaves either the old object, the new one, or (for a new name) nothing. As
+AIStore does by default, a PUT is not fsynced (its feature flag ``Fsync-PUT`` turns that on,
+``fsync_put`` here): an acknowledged write survives the process, not a crash of the machine.
 Every method is synchronous and thread-safe; the server calls them from worker threads.
 """
 
@@ -111,7 +113,8 @@ class ObjectWriter:
                         f"{self._expect[0]}({self._expect[1]}) != {self._expect[0]}({got})",
                         "ErrBadCksum",
                     )
-            os.fsync(self._file.fileno())
+            if self._store.fsync_put:
+                os.fsync(self._file.fileno())
             self._file.close()
             meta = ObjectMeta(
                 cksum_type=DEFAULT_CKSUM, cksum_value=value, version=1,
@@ -129,8 +132,9 @@ class ObjectWriter:
 
 
 class ObjectStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fsync_put: bool = False) -> None:
         self.root = root
+        self.fsync_put = fsync_put
         self.objects_dir = root / "objects"
         self._objects_prefix = f"{self.objects_dir}/"
         self.tmp_dir = root / "tmp"

@@ -130,9 +130,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class Target(SessionOwner):
-    def __init__(self, smap: ClusterMap, node: Node, root: Path) -> None:
+    def __init__(self, smap: ClusterMap, node: Node, root: Path, fsync_put: bool = False) -> None:
         self.smap, self.node = smap, node
-        self.store = ObjectStore(root)
+        self.store = ObjectStore(root, fsync_put)
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
