@@ -84,7 +84,7 @@ class AisEtlApp(App):
         super().__init__()
         if start not in self.MODES:
             raise ValueError(f"no screen {start!r}: one of {', '.join(self.MODES)}")
-        self.start = start
+        self.first_screen = start
         # Kubernetes: "auto" finds a kubeconfig on first use (in a thread: importing the
         # client costs about half a second); None never asks; a KubeClient is used as given.
         self.kube_arg = kube
@@ -113,7 +113,7 @@ class AisEtlApp(App):
             ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="aisetl"))
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.switch_mode(self.start)
+        self.switch_mode(self.first_screen)
         self.connect()
         # What exists once the first screen is up (modules, styles, widgets) lives as long as
         # the app: keep it out of the collector's full passes, each of which would otherwise
