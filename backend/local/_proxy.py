@@ -39,6 +39,7 @@ from ._http import (
 from ._names import object_path_names, validate_bucket_name
 from ._proxy_jobs import ProxyJobs, query_of
 from ._smap import ClusterMap, Node, new_uuid
+from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
 from .etl._proxy_etl import ProxyEtls
 
 MAX_TRACKED_JOBS = 256
@@ -70,7 +71,8 @@ class Proxy(SessionOwner):
         self.jobs = ProxyJobs(self)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty)])
+        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+                                           refuse_unsupported_query])
         r = app.router
         r.add_route("*", "/v1/health", self.health)
         r.add_get("/v1/daemon", self.daemon)
@@ -329,6 +331,7 @@ class Proxy(SessionOwner):
 
     async def list_objects(self, request: web.Request, bucket: str, value: Any) -> web.Response:
         lso = decode_value(value, _lso.LsoMsg, "list-objects message")
+        refuse_unsupported_list_flags(lso.flag_bits)
         msg = ActMsg("list", value=msgspec.to_builtins(lso))
         replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
         pages = [_page_decoder.decode(r).entries for r in replies]

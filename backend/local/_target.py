@@ -30,6 +30,7 @@ from ._http import (
 from ._names import object_path_names, parse_uname, validate_bucket_name, validate_object_name
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
+from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
 from ._xact import XactRegistry
 from .etl._manager import TargetEtls
 
@@ -140,7 +141,8 @@ class Target(SessionOwner):
         self.started_ns = time.time_ns()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty)],
+        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+                                           refuse_unsupported_query],
                               client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v1/health", self.health)
         app.router.add_get("/v1/daemon", self.daemon)
@@ -199,6 +201,7 @@ class Target(SessionOwner):
             return web.Response()
         if request.method == "GET" and action == "list" and msg is not None:
             lso = decode_value(msg.value, _lso.LsoMsg, "list-objects message")
+            refuse_unsupported_list_flags(lso.flag_bits)
             page = await self.io(self._list_page, bucket, lso)
             return web.Response(body=msgspec.msgpack.encode(page),
                                 content_type="application/msgpack")
