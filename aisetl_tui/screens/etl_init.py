@@ -142,8 +142,8 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
                     yield Button("Cancel", id="cancel")
                     yield Button("Init", id="submit", variant="primary")
             with VerticalScroll(classes="preview"):
-                yield Static("", id="init-steps")
-                yield Static("", id="form-note")
+                yield Static("", id="init-steps", classes="hidden-until-used")
+                yield Static("", id="form-note", classes="hidden-until-used")
                 yield Static("", id="preview")
 
     def compose_fields(self) -> ComposeResult:
@@ -163,7 +163,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         text, problem = read_text(path)
         if self._error_on == "path" and text is not None:
             self.fail("")
-        self.query_one("#form-note", Static).update(self.note(text or ""))
+        self._show_note(self.note(text or ""))
         preview = self.query_one("#preview", Static)
         if text is None:
             preview.update(problem or "")
@@ -219,6 +219,11 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         """What to know about the file before sending it (shown over its preview)."""
         return ""
 
+    def _show_note(self, note: Text | str) -> None:
+        widget = self.query_one("#form-note", Static)
+        widget.update(note)
+        widget.display = bool(note)
+
     @work(exclusive=True)
     async def _send(self, name: str, msg: dict, replacing: str = "") -> None:
         client = self.app.client  # type: ignore[attr-defined]
@@ -270,6 +275,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
                     pods = {}
                 steps = [ais_step(t, pods.get(t)) for t in targets]
             steps_widget.update(steps_text(name, steps))
+            steps_widget.display = True
             await asyncio.sleep(WATCH_EVERY)
 
     @work(group="replace")
@@ -317,7 +323,7 @@ class InitCodeScreen(_InitForm):
     @on(Select.Changed)
     def _choice_changed(self) -> None:
         text, _problem = read_text(self.query_one("#path", Input).value)
-        self.query_one("#form-note", Static).update(self.note(text or ""))
+        self._show_note(self.note(text or ""))
 
     def note(self, text: str) -> Text | str:
         """How the code will go to a cluster that has no ``init code`` (AIStore 5.0)."""
