@@ -26,6 +26,7 @@ from aisetl_tui.screens.jobs import JobsScreen
 from aisetl_tui.screens.object_view import ObjectViewScreen
 from aisetl_tui.screens.objects import ObjectsScreen
 from aisetl_tui.screens.offline import OfflineFormScreen
+from aisetl_tui.screens.pods import PodsScreen
 from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.chart import RateChart
 from aisetl_tui.widgets.live_table import LiveTable
@@ -172,6 +173,13 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
                                            for r in table_rows(app, "#etls")), "the stop")
             assert "ETL app-md5 stopped" in [n.message for n in app._notifications]
             assert not any(h["pid"] for h in http.get("/v1/etl/app-md5/health").json())
+            # its transformers read Stopped too, not Failed (the cluster says Failed for both)
+            app.run_command("pods app-md5")
+            await until(pilot, lambda: isinstance(app.screen, PodsScreen)
+                        and app.screen.table is not None and app.screen.table.row_count == 2,
+                        "its pods")
+            states = {str(app.screen.table.get_row_at(i)[3]) for i in range(2)}
+            assert states == {"Stopped"}, states
     finally:
         http.delete("/v1/etl/app-md5")
         for name in ("app-transform", "app-transform-md5"):

@@ -48,7 +48,8 @@ KUBE_COLUMNS = ["ETL", "TARGET", "NODE", "STATE", "REASON", "RESTARTS", "AGE"]
 # CPU and memory: from metrics.k8s.io when Kubernetes has them, else AIStore's; the header
 # names the source ("" for none)
 MetricsSource = Literal["", "k8s", "ais"]
-STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim"}
+STATE_STYLE = {"Running": "green", "Pending": "yellow", "Failed": "red", "Succeeded": "dim",
+               "Stopped": "dim"}
 KUBE_RETRY = 30.0  # after Kubernetes failed to answer, ask again this much later
 WATCH_RENDER_DELAY = 0.05  # a burst of pod changes is shown in one repaint
 QUIET_REASONS = {"Running", "Pending", "Succeeded", "Completed", ""}
@@ -183,7 +184,10 @@ def usage(pod: MergedPod, metrics: MetricsSource, kube_metrics: dict[str, PodMet
 
 
 def pod_row(pod: MergedPod, node: str, with_kube: bool, metrics: MetricsSource, now: float,
-            kube_metrics: dict[str, PodMetrics] | None = None) -> tuple:
+            kube_metrics: dict[str, PodMetrics] | None = None,
+            stopped: frozenset[str] = frozenset()) -> tuple:
+    """``stopped``: the ETLs stopped from this app, whose ended transformers read Stopped
+    (not Failed: the cluster reports a stop and a crash alike)."""
     ais, kube = pod.ais, pod.kube
     if kube is not None:
         reason = kube_reason(kube)
@@ -201,6 +205,8 @@ def pod_row(pod: MergedPod, node: str, with_kube: bool, metrics: MetricsSource, 
         reason_cell = Text(f"{why} · gone {human_duration(now - pod.gone.when)}", style="red")
     else:
         health = ais.health if ais is not None else "—"
+        if health in ("Failed", "Succeeded") and pod.etl in stopped:
+            health = "Stopped"
         state = Text(health, style=STATE_STYLE.get(health, ""))
         restarts = ais.restarts if ais is not None else None
         age = now - ais.started if ais is not None and ais.started else None
@@ -494,7 +500,9 @@ class PodsScreen(PollingScreen):
         node = "localhost" if self.ais.status.embedded else "—"
         now = time.time()
         self.pods = {p.key: p for p in pods}
-        table.sync({p.key: pod_row(p, node, data.with_kube, metrics, now, self._kube_metrics)
+        stopped = frozenset(self.ais.stopped_etls)
+        table.sync({p.key: pod_row(p, node, data.with_kube, metrics, now, self._kube_metrics,
+                                   stopped)
                     for p in pods})
         self._show_detail()
         self.refresh_bindings()
