@@ -25,6 +25,7 @@ user waits for: the app's work, its rendering, and the terminal.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -100,6 +101,7 @@ def fill(cluster_dir: Path, count: int) -> None:
     for i in range(count):
         name = f"train/{i // 1000:03}/sample-{i:06}.jpg"
         stores[smap.owner(BUCKET, name).daemon_id].put_bytes(BUCKET, name, b"x" * 100)
+    os.sync()  # PUTs are not fsynced: their writeback must not run into the timed phases
 
 
 def app_command(endpoint: str) -> str:
