@@ -65,3 +65,13 @@ def parse_uname(uname: str) -> tuple[str, str]:
     if len(parts) != 4 or parts[0] not in ("ais", "") or parts[1] != "@#":
         raise bad_request(f"invalid object uname {uname!r}: expected ais/@#/<bucket>/<object>")
     return parts[2], parts[3]
+
+
+def base36(n: int) -> str:
+    """``n`` in base 36 (digits, then lowercase letters), as Go's ``strconv.FormatInt(n, 36)``."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"

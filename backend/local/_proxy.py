@@ -36,7 +36,7 @@ from ._http import (
     read_actmsg,
     text_response,
 )
-from ._names import object_path_names, validate_bucket_name
+from ._names import base36, object_path_names, validate_bucket_name
 from ._proxy_jobs import ProxyJobs, query_of
 from ._smap import ClusterMap, Node, new_uuid
 from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
@@ -45,15 +45,6 @@ from .etl._proxy_etl import ProxyEtls
 MAX_TRACKED_JOBS = 256
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
 _page_decoder = msgspec.msgpack.Decoder(_lso.Page)
-
-
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while n:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-    return out or "0"
 
 
 def bck_json(bucket: str) -> dict:
@@ -349,6 +340,6 @@ class Proxy(SessionOwner):
         owner = self.smap.owner(bucket, obj)
         sep = "&" if "?" in request.raw_path else "?"
         location = (f"{owner.url}{request.raw_path}{sep}pid={self.node.daemon_id}"
-                    f"&utm={_base36(time.time_ns())}")
+                    f"&utm={base36(time.time_ns())}")
         status = 301 if request.method == "GET" else 307
         return web.Response(status=status, headers={"Location": location})

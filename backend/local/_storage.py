@@ -270,6 +270,13 @@ class ObjectStore:
         except (FileNotFoundError, NotADirectoryError):
             raise object_not_found(bucket, obj) from None
 
+    def mtime_ns(self, bucket: str, obj: str) -> int:
+        """When the object was last written (its file's mtime), in nanoseconds."""
+        try:
+            return self._path(bucket, obj).stat().st_mtime_ns
+        except (FileNotFoundError, NotADirectoryError):
+            raise object_not_found(bucket, obj) from None
+
     def delete(self, bucket: str, obj: str) -> None:
         root = self.require_bucket(bucket)
         path = self._path(bucket, obj)
