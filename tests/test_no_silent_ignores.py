@@ -80,3 +80,33 @@ def test_head_v2_gives_last_modified_and_etag_when_asked(http, bucket) -> None:
     assert resp.headers["ETag"].startswith(f'"v1-{cksum}-') and resp.headers["ETag"][-1] == '"'
     bad = http.head(path, params={"props": "name,colour"})
     assert bad.status_code == 400 and "invalid property 'colour'" in bad.headers["Hdr-Error"]
+
+
+def test_a_non_recursive_listing_lists_one_level(http, bucket) -> None:
+    """Flag no-recursion (the `ais` CLI's `ls --nr`, and `rmo` uses it): the objects of the
+    prefix's directory and its subdirectories as `name/` entries, once each though several
+    targets hold objects under them, paged; as aisnode answers (`test_real_differential`)."""
+    names = ["a.txt", "dir/b.txt", *(f"dir/sub/{i}.txt" for i in range(20)), "dir/sub2/d.txt",
+             "dir/sx.txt", "ab/z.txt"]
+    for name in names:
+        bucket.object(name).get_writer().put_content(b"x")
+
+    def listing(prefix: str, pagesize: int = 0) -> list[tuple[str, int]]:
+        out, token = [], ""
+        while True:
+            resp = http.request("GET", f"/v1/buckets/{bucket.name}", params={"provider": "ais"},
+                                json={"action": "list", "value": {
+                                    "props": "name,size", "prefix": prefix, "flags": "2048",
+                                    "pagesize": pagesize, "continuation_token": token}})
+            page = resp.json()
+            out += [(e["name"], e["flags"] & 256) for e in page["entries"] or ()]
+            token = page["continuation_token"]
+            if not token:
+                return out
+
+    assert listing("") == [("a.txt", 0), ("ab/", 256), ("dir/", 256)]
+    assert listing("dir/") == [("dir/b.txt", 0), ("dir/sub/", 256), ("dir/sub2/", 256),
+                               ("dir/sx.txt", 0)]
+    assert listing("dir/", pagesize=1) == listing("dir/")
+    assert listing("di") == [("dir/", 256)]
+    assert listing("dir/s") == []  # below the top, a prefix names a directory

@@ -58,6 +58,9 @@ class Step:
     wait: bool = False  # a job: wait for it before the next step
 
 
+NO_RECURSION, NO_DIRS = 1 << 11, 1 << 13  # apc.LsNoRecursion, apc.LsNoDirs
+
+
 def corpus() -> list[Step]:
     """The scripted sequence; ``{b}``/``{c}`` are this run's bucket names."""
     obj = "/v1/objects/{b}"
@@ -104,6 +107,18 @@ def corpus() -> list[Step]:
              lso(prefix="dir/")),
         Step("list objects paged", "GET", "/v1/buckets/{b}", {"provider": "ais"},
              lso(pagesize=2)),
+        Step("list no-recursion", "GET", "/v1/buckets/{b}", {"provider": "ais"},
+             lso(flags=str(NO_RECURSION))),
+        Step("list no-recursion under dir/", "GET", "/v1/buckets/{b}", {"provider": "ais"},
+             lso(prefix="dir/", flags=str(NO_RECURSION))),
+        Step("list no-recursion no-dirs", "GET", "/v1/buckets/{b}", {"provider": "ais"},
+             lso(prefix="dir/", flags=str(NO_RECURSION | NO_DIRS))),
+        Step("list no-recursion paged", "GET", "/v1/buckets/{b}", {"provider": "ais"},
+             lso(flags=str(NO_RECURSION), pagesize=1)),
+        Step("list no-recursion, a partial name below the top", "GET", "/v1/buckets/{b}",
+             {"provider": "ais"}, lso(prefix="dir/s", flags=str(NO_RECURSION))),
+        Step("list no-recursion, a partial name at the top", "GET", "/v1/buckets/{b}",
+             {"provider": "ais"}, lso(prefix="di", flags=str(NO_RECURSION))),
         Step("list buckets after", "GET", "/v1/buckets", {"provider": "ais"}, act("list")),
         Step("copy bucket", "POST", "/v1/buckets/{b}", {"provider": "ais",
              "bck_to": "ais/@#/{c}/"}, act("copy-bck", {"prefix": "", "dry_run": False}),

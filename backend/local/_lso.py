@@ -11,7 +11,9 @@ MAX_PAGE_SIZE = 10_000
 LS_CACHED = 1 << 0
 LS_NAME_ONLY = 1 << 4
 LS_NAME_SIZE = 1 << 5
+LS_NO_RECURSION = 1 << 11
 ENTRY_CACHED = 1 << 6
+ENTRY_IS_DIR = 1 << 8  # a virtual directory, in a non-recursive listing
 
 
 class LsoMsg(msgspec.Struct, kw_only=True):
@@ -85,18 +87,21 @@ def format_atime(atime_ns: int, layout: str) -> str:
 
 
 def response_body(uuid: str, token: str, entries: list[Entry], as_msgpack: bool) -> bytes:
+    """``cmn.LsoRes``; no entries is ``null``, as Go encodes a nil slice."""
     if as_msgpack:
         return msgspec.msgpack.encode(
-            {"UUID": uuid, "ContinuationToken": token, "Entries": entries, "Flags": 0}
+            {"UUID": uuid, "ContinuationToken": token, "Entries": entries or None, "Flags": 0}
         )
     return msgspec.json.encode({
         "uuid": uuid, "continuation_token": token, "flags": 0,
-        "entries": [_json_entry(e) for e in entries],
+        "entries": [_json_entry(e) for e in entries] or None,
     })
 
 
 def _json_entry(entry: Entry) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": entry.n, "size": str(entry.s)}
+    out: dict[str, Any] = {"name": entry.n}
+    if entry.s or not entry.f & ENTRY_IS_DIR:  # a directory has no size (Go's omitempty)
+        out["size"] = str(entry.s)
     for field, key in _JSON_KEYS.items():
         value = getattr(entry, field)
         if value and field != "n":

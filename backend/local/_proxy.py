@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 import json
 import shutil
 import time
@@ -327,7 +328,10 @@ class Proxy(SessionOwner):
         replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
         pages = [_page_decoder.decode(r).entries for r in replies]
         size = lso.page_size
-        entries = list(islice(heapq.merge(*pages, key=lambda e: e.n), size))
+        merged = heapq.merge(*pages, key=lambda e: e.n)
+        # a virtual directory (non-recursive listing) comes from every target that has it
+        unique = (next(group) for _, group in itertools.groupby(merged, key=lambda e: e.n))
+        entries = list(islice(unique, size))
         token = entries[-1].n if len(entries) == size else ""
         as_msgpack = "msgpack" in request.headers.get("Accept", "")
         body = _lso.response_body(lso.uuid or new_uuid(), token, entries, as_msgpack)

@@ -340,6 +340,38 @@ class ObjectStore:
                 out.append((name, sizes[name]))
             return out
 
+    def list_level(self, bucket: str, prefix: str, after: str,
+                   limit: int) -> list[tuple[str, int | None]]:
+        """A non-recursive listing, as AIStore's (flag no-recursion): the objects in
+        ``prefix``'s directory and, as ``name/`` entries without a size, its subdirectories,
+        in name order, strictly after ``after``. A subtree is skipped, not read.
+
+        As aisnode 5.0 answers: a prefix below the top level names a directory (``dir/s``
+        lists ``dir/s/``, so nothing when there is no such directory); at the top level it
+        also matches names and directories that start with it (``a``: ``a.txt``, ``ab/``)."""
+        if "/" in prefix and not prefix.endswith("/"):
+            prefix += "/"
+        base = prefix[:prefix.rfind("/") + 1]
+        out: list[tuple[str, int | None]] = []
+        with self._index_lock:
+            sizes = self._index(bucket).sizes
+            start = max(prefix, after)
+            inclusive = not (after and start == after)
+            while len(out) < limit:
+                name = next(iter(sizes.irange(minimum=start, inclusive=(inclusive, True))),
+                            None)
+                if name is None or not name.startswith(prefix):
+                    break
+                directory, add = _level_of(prefix, base, name)
+                if directory is None:
+                    out.append((name, sizes[name]))
+                    start, inclusive = name, False
+                    continue
+                if add and directory + "/" > after:
+                    out.append((directory + "/", None))
+                start, inclusive = directory + "0", True  # past "<directory>/..."
+        return out
+
     def meta_of(self, bucket: str, obj: str) -> ObjectMeta | None:
         try:
             return self.head(bucket, obj)
@@ -375,3 +407,31 @@ def _walk(root: Path, rel: str) -> Iterator[tuple[str, int]]:
                 yield from _walk(root, name)
             else:
                 yield name, entry.stat(follow_symlinks=False).st_size
+
+
+def _no_recursion_dir(prefix: str, rel_path: str) -> tuple[bool, bool]:
+    """(list it as a directory entry, walk into it) for a directory met in a non-recursive
+    listing: AIStore's ``cmn.CheckDirNoRecurs``."""
+    if prefix in ("", "/"):
+        return True, False
+    trimmed = prefix.removesuffix("/")
+    if not rel_path.startswith(trimmed):
+        return False, False
+    suffix = rel_path[len(trimmed):].removeprefix("/")
+    if not suffix:
+        return False, True
+    return "/" not in suffix, False
+
+
+def _level_of(prefix: str, base: str, name: str) -> tuple[str | None, bool]:
+    """For object ``name`` in a non-recursive listing walked from directory ``base``: (None,
+    _) when it is listed itself, else the directory where the walk stops, and whether that
+    directory is listed."""
+    parts = name[len(base):].split("/")[:-1]
+    current = base.removesuffix("/")
+    for part in parts:
+        current = f"{current}/{part}" if current else part
+        add, descend = _no_recursion_dir(prefix, current)
+        if not descend:
+            return current, add
+    return None, False

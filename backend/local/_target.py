@@ -232,12 +232,20 @@ class Target(SessionOwner):
 
     def _list_page(self, bucket: str, lso: _lso.LsoMsg) -> _lso.Page:
         after = max(lso.continuation_token, lso.start_after)
-        names = self.store.list_names(bucket, lso.prefix, after, lso.page_size)
+        bits = lso.flag_bits
+        names: list[tuple[str, int | None]] = (
+            self.store.list_level(bucket, lso.prefix, after, lso.page_size)  # type: ignore[assignment]
+            if bits & _lso.LS_NO_RECURSION else
+            self.store.list_names(bucket, lso.prefix, after, lso.page_size))
         wanted = lso.wanted()
         need_meta = bool(wanted & {"checksum", "atime", "version"})
         location = f"{self.node.pretty}:{self.store.root}"
         entries = []
         for name, size in names:
+            if size is None:  # a virtual directory of a non-recursive listing (aisnode lists
+                # them with the flag no-dirs too: that flag is for multi-object jobs)
+                entries.append(_lso.Entry(n=name, f=_lso.ENTRY_IS_DIR))
+                continue
             e = _lso.Entry(n=name, f=_lso.ENTRY_CACHED)
             if "size" in wanted:
                 e.s = size

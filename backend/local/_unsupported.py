@@ -32,15 +32,11 @@ UNSUPPORTED_QUERY = {
 BY_PRESENCE = {"uploads"}
 
 LS_ARCH_DIR = 1 << 3
-LS_NO_RECURSION = 1 << 11
 LS_DIFF = 1 << 12
-LS_NO_DIRS = 1 << 13
 LS_NBI = 1 << 15
 UNSUPPORTED_LIST_FLAGS = {
     LS_ARCH_DIR: "listing the contents of archives (flag arch-dir)",
-    LS_NO_RECURSION: "non-recursive listing (flag no-recursion)",
     LS_DIFF: "listing differences with the remote bucket (flag diff)",
-    LS_NO_DIRS: "listing without virtual directories (flag no-dirs)",
     LS_NBI: "listing from a bucket inventory (flag nbi)",
 }
 
