@@ -75,19 +75,23 @@ async def test_a_directory_is_uploaded_only_once_confirmed(
     assert sorted(listed(bucket)) == ["sub/f0.txt", "sub/f1.txt", "sub/f2.txt"]
 
 
+async def start_big_upload(app: AisEtlApp, pilot, bucket: Bucket, tmp_dir: Path) -> None:
+    """Upload a 512 MiB file (slow enough to act while it runs), until it has begun."""
+    big = tmp_dir / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(512 * 1024 * 1024)
+    await connected(pilot, app)
+    await pick(app, pilot, bucket, big)
+    await until(pilot, lambda: isinstance(app.screen, ObjectsScreen) and app.screen.uploading
+                and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
+                "the upload to start")
+
+
 async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
         cluster: LocalCluster, bucket: Bucket, tmp_dir: Path) -> None:
-    big = tmp_dir / "big.bin"
-    with big.open("wb") as f:  # slow enough to leave while it runs
-        f.truncate(512 * 1024 * 1024)
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
-        await connected(pilot, app)
-        await pick(app, pilot, bucket, big)
-        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
-                    and app.screen.query_one("#upload", ProgressBar).display
-                    and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
-                    "the upload to start")
+        await start_big_upload(app, pilot, bucket, tmp_dir)
         await pilot.press("escape")  # leaving asks first: the upload would go
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert "is running. Leave, and cancel it?" in str(
@@ -102,17 +106,9 @@ async def test_leaving_mid_upload_cancels_it_and_says_how_far_it_got(
 
 async def test_x_cancels_an_upload_and_the_screen_stays(
         cluster: LocalCluster, bucket: Bucket, tmp_dir: Path) -> None:
-    big = tmp_dir / "big.bin"
-    with big.open("wb") as f:
-        f.truncate(512 * 1024 * 1024)
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 30)) as pilot:
-        await connected(pilot, app)
-        await pick(app, pilot, bucket, big)
-        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
-                    and app.screen.uploading
-                    and (app.screen.query_one("#upload", ProgressBar).progress or 0) > 0,
-                    "the upload to start")
+        await start_big_upload(app, pilot, bucket, tmp_dir)
         screen = app.screen
         assert screen.check_action("cancel_upload", ()) is True
         await pilot.press("x")
