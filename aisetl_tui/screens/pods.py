@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 from rich.text import Text
@@ -487,7 +488,8 @@ class PodsScreen(PollingScreen):
         note = self.query_one("#kube-note", Static)
         note.update(self.kube_note)
         note.display = bool(self.kube_note)
-        self.run_worker(self._show_pods(data), group="render", exclusive=True)
+        # a callable, not a coroutine: a render replaced before it starts is never created
+        self.run_worker(partial(self._show_pods, data), group="render", exclusive=True)
 
     async def _show_pods(self, data: PodsData) -> None:
         pods = data.pods
