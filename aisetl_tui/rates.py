@@ -131,9 +131,14 @@ def eta_seconds(p: Progress, objs_per_s: float) -> float | None:
     return max(0.0, (p.total_objs - p.done_objs) / objs_per_s)
 
 
+def noun_for(n: int, noun: str, nouns: str = "") -> str:
+    """``noun`` for one, its plural (``nouns`` when irregular) for any other count."""
+    return noun if n == 1 else nouns or noun + "s"
+
+
 def plural(n: int, noun: str, nouns: str = "") -> str:
     """``1 object``, ``2 objects``, ``1,024 objects`` (``nouns``: an irregular plural)."""
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {nouns or noun + 's'}"
+    return f"{n:,} {noun_for(n, noun, nouns)}"
 
 
 def human_bytes(n: float) -> str:

@@ -71,6 +71,14 @@ async def open_init_form(pilot: Pilot, app: AisEtlApp, form: str, path: Path):
     return app.screen
 
 
+async def submit_init_form(pilot: Pilot, app: AisEtlApp, form: str, path: Path, name: str):
+    """The init form opened on ``path``, given ``name`` and submitted; the form."""
+    screen = await open_init_form(pilot, app, form, path)
+    screen.query_one("#name", Input).value = name
+    await pilot.press("ctrl+s")
+    return screen
+
+
 async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, tmp_dir: Path,
                                         http) -> None:
     shard = tmp_dir / "shard.in"
@@ -350,9 +358,7 @@ async def test_bad_input_in_forms(cluster: LocalCluster, http, form: str, name: 
     before = http.get("/v1/etl").json()
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        form_screen = await open_init_form(pilot, app, form, path)
-        form_screen.query_one("#name", Input).value = name
-        await pilot.press("ctrl+s")
+        form_screen = await submit_init_form(pilot, app, form, path, name)
         error = form_screen.query_one("#form-error", Static)
         await until(pilot, lambda: expected in str(error.render()), f"the error {expected!r}")
         assert app.screen is form_screen  # the form stays, with the error

@@ -13,7 +13,7 @@ from aisetl_tui.screens.etl_init import default_etl_name
 from aisetl_tui.screens.inline import InlineTransformScreen
 from backend.local import LocalCluster
 from tests.conftest import MANIFESTS, code_msg
-from tests.test_app import connected, open_init_form, until
+from tests.test_app import connected, open_init_form, submit_init_form, until
 
 CRASHING = b"import no_such_module_here\n\ndef transform(data):\n    return data\n"
 ECHO = b"def transform(data):\n    return data\n"
@@ -68,9 +68,7 @@ async def test_a_taken_name_is_offered_for_replacement(cluster: LocalCluster, ht
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        form = await open_init_form(pilot, app, "code", fixed)
-        form.query_one("#name", Input).value = "retry-etl"
-        await pilot.press("ctrl+s")
+        form = await submit_init_form(pilot, app, "code", fixed, "retry-etl")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the offer",
                     timeout=60)
         assert "already exists (Aborted)" in str(

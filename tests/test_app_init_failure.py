@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from aisetl_tui.app import AisEtlApp
 from backend.ais import parse_etl_error
 from backend.local import LocalCluster
 from tests.conftest import code_msg
-from tests.test_app import connected, open_init_form, until
+from tests.test_app import connected, submit_init_form, until
 
 CRASHING = b"import no_such_module_here\n\ndef transform(data):\n    return data\n"
 
@@ -41,9 +41,7 @@ async def test_the_init_form_shows_the_failure_in_fields(cluster: LocalCluster, 
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        form = await open_init_form(pilot, app, "code", code)
-        form.query_one("#name", Input).value = "crash-form"
-        await pilot.press("ctrl+s")
+        form = await submit_init_form(pilot, app, "code", code, "crash-form")
         error = form.query_one("#form-error", Static)
         await until(pilot, lambda: "Terminated" in str(error.render()), "the failure",
                     timeout=60)
@@ -69,9 +67,7 @@ async def test_the_init_form_shows_each_targets_transformer_as_it_starts(
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
-        form = await open_init_form(pilot, app, "code", code)
-        form.query_one("#name", Input).value = "slow-start"
-        await pilot.press("ctrl+s")
+        form = await submit_init_form(pilot, app, "code", code, "slow-start")
         steps = form.query_one("#init-steps", Static)
         await until(pilot, lambda: str(steps.render()).count(
             "waiting for its health check to answer") == 2, "both transformers starting",

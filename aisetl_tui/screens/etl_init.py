@@ -131,6 +131,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         self.initial_path = path
         self._default_name = ""  # the name given from the file, until the user types one
         self._error_on = ""  # the field an error is about: fixing it clears the error
+        self._text = ""  # the file's, as last read for the preview
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-dialog"):
@@ -161,9 +162,10 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
             self._default_name = default_etl_name(path)
             name.value = self._default_name
         text, problem = read_text(path)
+        self._text = text or ""
         if self._error_on == "path" and text is not None:
             self.fail("")
-        self._show_note(self.note(text or ""))
+        self._show_note(self.note(self._text))
         preview = self.query_one("#preview", Static)
         if text is None:
             preview.update(problem or "")
@@ -322,8 +324,7 @@ class InitCodeScreen(_InitForm):
 
     @on(Select.Changed)
     def _choice_changed(self) -> None:
-        text, _problem = read_text(self.query_one("#path", Input).value)
-        self._show_note(self.note(text or ""))
+        self._show_note(self.note(self._text))
 
     def note(self, text: str) -> Text | str:
         """How the code will go to a cluster that has no ``init code`` (AIStore 5.0)."""

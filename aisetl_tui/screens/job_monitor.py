@@ -27,6 +27,7 @@ from ..rates import (
     human_bytes,
     human_duration,
     human_elapsed,
+    noun_for,
     plural,
     progress,
     rate,
@@ -122,6 +123,7 @@ class JobMonitorScreen(PollingScreen):
         self._polls = 0
         self._errors: list[ObjError] = []
         self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
+        self._errors_shown = ""  # what the errors line says now (repainted only on a change)
         self._caption = ""
         self._done = Counters(0, 0)  # all nodes' output so far
         self._seen = False  # some target has reported the job
@@ -237,7 +239,7 @@ class JobMonitorScreen(PollingScreen):
     def _last_seen(self) -> str:
         total = self.totals[0] if self.totals else None
         of = f" of {total:,}" if total is not None else ""
-        noun = "object" if (total if total is not None else self._done.objs) == 1 else "objects"
+        noun = noun_for(total if total is not None else self._done.objs, "object")
         return f"last seen: {self._done.objs:,}{of} {noun}, {human_bytes(self._done.bytes)}"
 
     def _say(self, state: str, detail: str) -> None:
@@ -354,8 +356,7 @@ class JobMonitorScreen(PollingScreen):
                        progress=int(state == "finished"))
         of = f" / {total_objs:,}" if total_objs is not None else ""
         failed = self._failed(snaps)
-        noun = "object" if (total_objs if total_objs is not None else p.done_objs) == 1 \
-            else "objects"
+        noun = noun_for(total_objs if total_objs is not None else p.done_objs, "object")
         head = (f"{p.done_objs:,}{of} {noun}" + (f" ({failed:,} failed)" if failed else "")
                 + f" · read {_bytes(total.read, total.exact)} · "
                 f"wrote {human_bytes(p.done_bytes)}")
@@ -447,6 +448,7 @@ class JobMonitorScreen(PollingScreen):
         widget = self.query_one("#errors", Static)
         if not count:
             widget.display = False
+            self._errors_shown = ""
             return
         groups = group_errors(self._errors, self._error_seen, time.time())
         kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
@@ -463,8 +465,10 @@ class JobMonitorScreen(PollingScreen):
             text.append(f"  since {since} · e.g. {', '.join(g.examples)}", style="dim")
         if len(groups) > ERROR_KINDS_SHOWN:
             text.append(f"\n  … {len(groups) - ERROR_KINDS_SHOWN} more kinds", style="dim")
-        widget.display = True
-        widget.update(text)
+        if text.plain != self._errors_shown:  # polled every second, changed far less often
+            self._errors_shown = text.plain
+            widget.display = True
+            widget.update(text)
 
     async def _poll(self) -> None:
         if self.finished:

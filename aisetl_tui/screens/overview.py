@@ -19,7 +19,7 @@ from textual.widgets import Static
 from backend.ais import AisClient, AisError, ClusterMap, EtlInfo, JobSnap, JobStatus
 
 from ..error_groups import error_line, group_errors
-from ..rates import Counters, eta_seconds, human_duration, plural, progress
+from ..rates import Counters, eta_seconds, human_duration, plural, progress, rate
 from ._base import PollingScreen
 from .etls import STAGE_STYLE, shown_stage
 from .job_monitor import BAR_WIDTH, DISPLAY_KIND, node_counters, progress_cell
@@ -62,7 +62,8 @@ class OverviewScreen(PollingScreen):
     def __init__(self) -> None:
         super().__init__()
         self._totals: dict[str, int] = {}  # a job's source objects, asked once per job
-        self._last: dict[str, tuple[float, int]] = {}  # a job's (when, objects done) last poll
+        # a job's (when, objects done) at the last poll: its rate is measured between polls
+        self._last: dict[str, tuple[float, Counters | None]] = {}
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview"):
@@ -161,17 +162,18 @@ class OverviewScreen(PollingScreen):
         for j in jobs:
             xid = j.status.xid
             seen.add(xid)
-            done = sum(node_counters(s).objs for s in j.snaps)
-            when, before = self._last.get(xid, (now, done))
-            self._last[xid] = (now, done)
-            rate = (done - before) / (now - when) if now > when else 0.0
+            counters = Counters(sum(node_counters(s).objs for s in j.snaps), 0)
+            when, before = self._last.get(xid, (now, None))
+            self._last[xid] = (now, counters)
+            objs_per_s = rate(before, counters, now - when).objs_per_s
+            done = counters.objs
             first = j.snaps[0]
             record = self.ais.jobs.get(xid)
             what = (f"{DISPLAY_KIND.get(first.kind, first.kind)} ais://{first.src} => "
                     f"ais://{first.dst}" + (f" · {record.chain}" if record else ""))
-            eta = eta_seconds(progress([Counters(done, 0)], j.total, None), rate)
+            eta = eta_seconds(progress([counters], j.total, None), objs_per_s)
             errors = sum(s.obj_errors for s in j.snaps)
-            table.add_row(xid, what, progress_cell(done, j.total, bar), f"{rate:,.0f}",
+            table.add_row(xid, what, progress_cell(done, j.total, bar), f"{objs_per_s:,.0f}",
                           human_duration(eta), Text(f"{errors:,}", style="red") if errors else "")
         self._last = {x: v for x, v in self._last.items() if x in seen}
         return Group(_heading(f"Running jobs · {len(jobs)}"), table)

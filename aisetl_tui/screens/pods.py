@@ -440,7 +440,6 @@ class PodsScreen(PollingScreen):
             del self._last_logs[old]
         if len(self._endings) > 4 * GONE_MAX:
             self._endings.clear()  # bounded; an end seen again is read again, no harm
-        self.refresh_bindings()
 
     def _render_watched(self) -> None:
         self._watch_render_due = False

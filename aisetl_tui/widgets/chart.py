@@ -121,7 +121,7 @@ class RateChart(Widget):
         super().__init__(id=id)
         self._data = ChartData({})
         self._legend: list[tuple[str, str]] = []  # (text, colour) per legend item
-        self._lines: list[Strip] | None = None  # built for ``_size``; None: build again
+        self._lines: list[Strip] | None = None  # built for ``_built_for``; None: build again
         self._built_for = Size(0, 0)
 
     def show(self, data: ChartData, legend: Sequence[tuple[str, str]] = ()) -> None:

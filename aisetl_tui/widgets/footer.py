@@ -61,12 +61,12 @@ class KeysFooter(Footer):
                 keys.setdefault(binding.action, (binding, enabled, tooltip))
         shown = [(b, self.app.get_key_display(b)) for b, _e, _t in keys.values()]
         palette = sum(key_width(d, b.description) for b, d in shown) + PALETTE_WIDTH <= width
-        kept = {id(b) for b, _ in fitting(shown, width - (PALETTE_WIDTH if palette else 0))}
+        kept = dict(fitting(shown, width - (PALETTE_WIDTH if palette else 0)))
         self.styles.grid_size_columns = len(kept) + palette
         for binding, enabled, tooltip in keys.values():
-            if id(binding) in kept:
-                yield FooterKey(binding.key, self.app.get_key_display(binding),
-                                binding.description, binding.action, disabled=not enabled,
+            if binding in kept:
+                yield FooterKey(binding.key, kept[binding], binding.description,
+                                binding.action, disabled=not enabled,
                                 tooltip=tooltip).data_bind(compact=Footer.compact)
         if palette:
             yield from self._palette_key()
