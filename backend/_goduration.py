@@ -10,8 +10,11 @@ _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def go_duration(text: str) -> float:
-    """Seconds; a ValueError naming ``text`` if it is not a sequence of number+unit parts."""
+    """Seconds; a ValueError naming ``text`` if it is neither ``"0"`` nor a sequence of
+    number+unit parts."""
     text = text.strip()
+    if text == "0":
+        return 0.0
     pos, total = 0, 0.0
     for m in _PART.finditer(text):
         if m.start() != pos:
@@ -21,3 +24,13 @@ def go_duration(text: str) -> float:
     if pos != len(text) or not text:
         raise ValueError(f'invalid duration "{text}" (expected e.g. "45s", "5m", "1h30m")')
     return total
+
+
+def duration_value(value: str | int | float | None, default: float = 0.0) -> float:
+    """A duration as AIStore's JSON carries it, in seconds: a Go duration string, or a number
+    of nanoseconds (Go's encoding of ``time.Duration``); ``default`` if absent or zero."""
+    if value is None or value == "" or value == 0:
+        return default
+    if isinstance(value, int | float):
+        return value / 1e9
+    return go_duration(value)

@@ -33,9 +33,9 @@ from backend.ais import (
     Unauthorized,
     class_init_msg,
     code_init_msg,
+    etl_name_problem,
     load_token,
     spec_init_msg,
-    validate_etl_name,
 )
 from tests.conftest import MANIFESTS
 
@@ -484,8 +484,8 @@ async def test_abort_slow_job(cluster, bucket, etl_cleanup) -> None:
     ("abcde", False), ("a" * 33, False), ("Md5-etl", False), ("-md5etl", False),
     ("md5etl-", False), ("md5_etl", False), ("md5 etl", False),
 ])
-def test_validate_etl_name(name: str, ok: bool) -> None:
-    reason = validate_etl_name(name)
+def test_etl_name_problem(name: str, ok: bool) -> None:
+    reason = etl_name_problem(name)
     assert (reason is None) == ok
     if not ok:
         assert name in reason

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.ais import AisClient, AisError, BucketSummary
+from backend.ais import AisClient, AisError, BucketSummary, bucket_name_problem
 
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
 from .dialogs import ConfirmScreen, PromptScreen
-
-_BUCKET_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-def bucket_name_problem(name: str) -> str | None:
-    """AIStore's rule for bucket names, checked before anything is sent."""
-    if not _BUCKET_RE.match(name) or ".." in name or name.startswith("."):
-        return ("1-64 letters, digits, '-', '_' or '.'; no leading '.' and no '..'")
-    return None
 
 
 class BucketsScreen(TableScreen):

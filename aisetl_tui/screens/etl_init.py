@@ -29,10 +29,10 @@ from backend.ais import (
     AlreadyExists,
     class_init_msg,
     code_init_msg,
+    etl_name_problem,
     parse_etl_error,
     runtime_spec_for_pod,
     spec_init_msg,
-    validate_etl_name,
 )
 from backend.kube import KubeClient, KubeError
 
@@ -63,7 +63,7 @@ def default_etl_name(path_text: str) -> str:
     if name and len(name) < 6:
         name += "-etl"
     name = name[:32].strip("-")
-    return name if name and validate_etl_name(name) is None else ""
+    return name if name and etl_name_problem(name) is None else ""
 
 
 def code_problem(code: str, func: str, io_script: bool) -> str | None:
@@ -187,7 +187,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
 
     @on(Input.Changed, "#name")
     def _name_changed(self, event: Input.Changed) -> None:
-        if self._error_on == "name" and validate_etl_name(event.value.strip()) is None:
+        if self._error_on == "name" and etl_name_problem(event.value.strip()) is None:
             self.fail("")
 
     @on(Button.Pressed, "#cancel")
@@ -197,7 +197,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:
         name = self.value("name")
-        if problem := validate_etl_name(name):
+        if problem := etl_name_problem(name):
             self.fail(f"name: {problem}" if name else f"name: {NAME_RULE}", "name")
             self.query_one("#name", Input).focus()
             return

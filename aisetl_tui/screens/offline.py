@@ -9,12 +9,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from backend.ais import AisError, parse_pipeline
+from backend.ais import AisError, bucket_name_problem, parse_pipeline
 
 from ..widgets.check import Check
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
-from .buckets import bucket_name_problem
 
 
 def parse_ext_map(text: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ Every call has a timeout and never blocks the event loop; every failure is an
 :class:`AisError` whose ``str()`` is one readable line.
 """
 
+from .._names import bucket_name_problem, etl_name_problem
 from ._auth import load_token
 from ._client import AisClient
 from ._errors import (
@@ -28,7 +29,6 @@ from ._etl_msgs import (
     pipeline_text,
     runtime_spec_for_pod,
     spec_init_msg,
-    validate_etl_name,
 )
 from ._models import (
     BucketInfo,
@@ -71,13 +71,14 @@ __all__ = [
     "ObjectPage",
     "ReadOnly",
     "Unauthorized",
+    "bucket_name_problem",
     "class_init_msg",
     "code_init_msg",
+    "etl_name_problem",
     "load_token",
     "parse_etl_error",
     "parse_pipeline",
     "pipeline_text",
     "runtime_spec_for_pod",
     "spec_init_msg",
-    "validate_etl_name",
 ]

@@ -14,9 +14,9 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from .._goduration import duration_value
 from . import _wire
 from ._errors import AisError, ApiError, ConnectionFailed, NotFound, ReadOnly, api_error
-from ._etl_msgs import parse_duration
 from ._models import (
     BucketInfo,
     BucketSummary,
@@ -389,7 +389,7 @@ class AisClient:
         Waits ``timeout``, or longer if the message's ``init_timeout`` is longer.
         """
         with contextlib.suppress(ValueError, TypeError):
-            timeout = max(timeout, parse_duration(str(msg.get("init_timeout") or "0")) + 30)
+            timeout = max(timeout, duration_value(msg.get("init_timeout")) + 30)
         resp = await self._send("PUT", "/v1/etl", body=msgspec.json.encode(msg), headers=_JSON,
                                 timeout=timeout)
         return resp.text.strip()

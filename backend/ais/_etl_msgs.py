@@ -18,23 +18,13 @@ from typing import Any
 import yaml
 
 from .._goduration import go_duration
+from .._names import etl_name_problem
 
 COMM_TYPES = ("hpush", "hpull", "ws")
 CODE_COMM_TYPES = ("hpush", "hpull", "io")
 CLASS_IMAGE = "aistorage/runtime_python"
 RUNTIME_PORT = 8000  # the container port AIStore gives a runtime spec's pod (``default``)
 _PICKLE_LOCK = threading.Lock()  # register_pickle_by_value is process-wide
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def validate_etl_name(name: str) -> str | None:
-    """None if ``name`` is a valid ETL name, else why not (AIStore's and the SDK's rule)."""
-    if not 6 <= len(name) <= 32:
-        return f"ETL name {name!r} must be 6 to 32 characters long (it has {len(name)})"
-    if not _NAME_RE.match(name):
-        return (f"ETL name {name!r} may contain only lowercase letters, digits and '-', and must "
-                "start and end with a letter or digit")
-    return None
 
 
 def parse_pipeline(text: str) -> list[str]:
@@ -53,7 +43,7 @@ def pipeline_text(etl: str, pipeline: Sequence[str]) -> str:
 
 
 def _check_name(name: str) -> None:
-    if reason := validate_etl_name(name):
+    if reason := etl_name_problem(name):
         raise ValueError(reason)
 
 
@@ -68,11 +58,6 @@ def _comm(comm: str, allowed: Sequence[str]) -> str:
 
 def _b64(data: str | bytes) -> str:
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
-
-
-def parse_duration(text: str) -> float:
-    """A Go duration (``"45s"``, ``"1m30s"``, or ``"0"``) in seconds."""
-    return 0.0 if text.strip() == "0" else go_duration(text)
 
 
 def code_init_msg(name: str, code: str, *, runtime: str = "python3.11v2", comm: str = "hpush",
@@ -141,7 +126,7 @@ def etl_class_payload(name: str, code: str, *, comm: str = "hpush", func: str = 
         except SyntaxError as err:
             raise ValueError(f"the script has a syntax error: {err.msg} (line {err.lineno})"
                              ) from None
-        attrs.update(aisetl_script=code, aisetl_timeout=parse_duration(obj_timeout) or None)
+        attrs.update(aisetl_script=code, aisetl_timeout=go_duration(obj_timeout) or None)
     else:
         fn = _user_function(name, code, func)
         attrs.update(aisetl_code=code, aisetl_func=func)
@@ -173,7 +158,7 @@ def class_init_msg(name: str, code: str, *, comm: str = "hpush", func: str = "tr
     """
     _check_name(name)
     communication = _comm(comm, COMM_TYPES)
-    parse_duration(obj_timeout)
+    go_duration(obj_timeout)
     payload = etl_class_payload(name, code, comm=communication, func=func, io_script=io_script,
                                 obj_timeout=obj_timeout)
     env = [{"name": "ETL_CLASS_PAYLOAD", "value": payload}]

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote
 
+from .._names import bucket_name_problem
 from ._errors import bad_request
 
-_BUCKET_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
-MAX_BUCKET_NAME = 64
 MAX_NAME_COMPONENT = 255  # bytes, the file system's limit for one path component
 
 
 def validate_bucket_name(name: str) -> str:
-    if not name:
-        raise bad_request("bucket name is empty")
-    if len(name) > MAX_BUCKET_NAME:
-        raise bad_request(f'bucket name "{name}" is too long (max {MAX_BUCKET_NAME} characters)')
-    if not _BUCKET_RE.match(name) or ".." in name or name.startswith("."):
-        raise bad_request(
-            f'bucket name "{name}" is invalid: may only contain letters, numbers, dashes (-), '
-            "underscores (_), and dots (.), must not start with a dot or contain '..'"
-        )
+    if problem := bucket_name_problem(name):
+        raise bad_request(problem)
     return name
 
 
@@ -75,3 +66,9 @@ def base36(n: int) -> str:
         n, r = divmod(n, 36)
         out = digits[r] + out
     return out or "0"
+
+
+def bck_json(bucket: str | None) -> dict:
+    """``cmn.Bck`` of an ``ais://`` bucket; an empty one (no provider) for None."""
+    return {"name": bucket or "", "provider": "ais" if bucket else "",
+            "namespace": {"uuid": "", "name": ""}}

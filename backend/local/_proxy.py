@@ -28,6 +28,7 @@ from ._errors import (
     job_not_found,
     not_supported,
 )
+from ._fanout import Fanout
 from ._http import (
     ActMsg,
     SessionOwner,
@@ -37,19 +38,16 @@ from ._http import (
     read_actmsg,
     text_response,
 )
-from ._names import base36, object_path_names, validate_bucket_name
-from ._proxy_jobs import ProxyJobs, query_of
-from ._smap import ClusterMap, Node, new_uuid
+from ._names import base36, bck_json, object_path_names, validate_bucket_name
+from ._proxy_etl import ProxyEtls
+from ._proxy_jobs import ProxyJobs
+from ._smap import ClusterMap, new_uuid
 from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
-from .etl._proxy_etl import ProxyEtls
+from ._xact import parse_query
 
 MAX_TRACKED_JOBS = 256
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
 _page_decoder = msgspec.msgpack.Decoder(_lso.Page)
-
-
-def bck_json(bucket: str) -> dict:
-    return {"name": bucket, "provider": "ais", "namespace": {"uuid": "", "name": ""}}
 
 
 class Proxy(SessionOwner):
@@ -59,8 +57,9 @@ class Proxy(SessionOwner):
         self.bmd = BucketRegistry(root / "bmd.json")
         self.started_ns = time.time_ns()
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
-        self.etls = ProxyEtls(self)
-        self.jobs = ProxyJobs(self)
+        self.fanout = Fanout(smap, lambda: self.session)
+        self.etls = ProxyEtls(self.fanout, root, self.bmd, self._create_bucket)
+        self.jobs = ProxyJobs(self.fanout)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty),
@@ -88,48 +87,13 @@ class Proxy(SessionOwner):
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=120)
         )
         for bucket in self.bmd.buckets:  # targets re-learn buckets after a crash mid-create
-            await self.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+            await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
         self.etls.on_startup()
 
     async def _cleanup(self, _app: web.Application) -> None:
         for task in self._summaries.values():
             task.cancel()
         await self.session.close()
-
-    # --- talking to targets -----------------------------------------------------------------
-
-    async def call(self, node: Node, method: str, path: str, body: Any = None,
-                   timeout: float | None = None) -> bytes:
-        """One request to a node; its error (AIStore JSON) is raised as our own."""
-        data = msgspec.json.encode(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
-        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
-        try:
-            async with self.session.request(method, node.url + path, data=data,
-                                            headers=headers, timeout=client_timeout) as resp:
-                reply = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise AISHTTPError(503, f"{node.pretty} is unreachable: {err!r}",
-                               "ErrNodeUnreachable") from None
-        if resp.status >= 400:
-            try:
-                info = json.loads(reply)
-                raise AISHTTPError(resp.status, info["message"], info.get("tcode", ""))
-            except (ValueError, KeyError, TypeError):
-                raise AISHTTPError(resp.status, reply.decode(errors="replace")) from None
-        return reply
-
-    async def broadcast(self, method: str, path: str, body: Any = None,
-                        timeout: float | None = None) -> list[bytes]:
-        """The same request to every target; the first failure is raised after all answer."""
-        replies = await asyncio.gather(
-            *(self.call(t, method, path, body, timeout) for t in self.smap.targets),
-            return_exceptions=True,
-        )
-        for reply in replies:
-            if isinstance(reply, BaseException):
-                raise reply
-        return replies  # type: ignore[return-value]
 
     # --- node and cluster -------------------------------------------------------------------
 
@@ -178,7 +142,7 @@ class Proxy(SessionOwner):
         what = "downloads" if request.path.endswith("/download") else "dsort jobs"
         if request.method != "GET":
             raise not_supported(f"{request.method} {request.path} ({what})")
-        job = request.query.get("uuid") or query_of(await request.read()).get("id")
+        job = request.query.get("uuid") or parse_query(await request.read()).id
         if job:
             raise AISHTTPError(404, f"{what[:-1]} {job} does not exist", "ErrNotFound",
                                by_node=True)
@@ -191,7 +155,7 @@ class Proxy(SessionOwner):
             raise AISHTTPError(404, f"node {node_id!r} is not in the cluster map")
         if node is self.node:
             return await self.daemon(request)
-        data = await self.call(node, "GET", f"/v1/daemon?{request.query_string}")
+        data = await self.fanout.call(node, "GET", f"/v1/daemon?{request.query_string}")
         return web.Response(body=data, content_type="application/json")
 
     # --- buckets ----------------------------------------------------------------------------
@@ -245,15 +209,18 @@ class Proxy(SessionOwner):
         raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")
 
     async def create_bucket(self, bucket: str) -> web.Response:
+        await self._create_bucket(bucket)
+        return web.Response()
+
+    async def _create_bucket(self, bucket: str) -> None:
         if bucket in self.bmd:
             raise bucket_exists(bucket)
-        await self.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+        await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
         self.bmd.add(bucket)
-        return web.Response()
 
     async def destroy_bucket(self, bucket: str) -> web.Response:
         self.bmd.remove(self.require(bucket))
-        await self.broadcast("DELETE", f"/v1/buckets/{bucket}", ActMsg("destroy-bck"))
+        await self.fanout.broadcast("DELETE", f"/v1/buckets/{bucket}", ActMsg("destroy-bck"))
         return web.Response()
 
     async def head_bucket(self, request: web.Request, bucket: str) -> web.Response:
@@ -301,7 +268,7 @@ class Proxy(SessionOwner):
         out = []
         for bucket in buckets:
             msg = ActMsg("summary-bck", value={"prefix": prefix})
-            replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
+            replies = await self.fanout.broadcast("GET", f"/v1/buckets/{bucket}", msg)
             totals = [json.loads(r) for r in replies]
             count = sum(t["count"] for t in totals)
             size = sum(t["size"] for t in totals)
@@ -325,7 +292,7 @@ class Proxy(SessionOwner):
         lso = decode_value(value, _lso.LsoMsg, "list-objects message")
         refuse_unsupported_list_flags(lso.flag_bits)
         msg = ActMsg("list", value=msgspec.to_builtins(lso))
-        replies = await self.broadcast("GET", f"/v1/buckets/{bucket}", msg)
+        replies = await self.fanout.broadcast("GET", f"/v1/buckets/{bucket}", msg)
         pages = [_page_decoder.decode(r).entries for r in replies]
         size = lso.page_size
         merged = heapq.merge(*pages, key=lambda e: e.n)

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._errors import AISHTTPError, bad_request, job_not_found
+from ._fanout import Fanout
 from ._http import ActMsg
-from ._xact import ZERO_TIME
-
-if TYPE_CHECKING:
-    from ._proxy import Proxy
-
-
-def _lower_keys(raw: Any) -> dict[str, Any]:
-    return {k.lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-
-
-def query_of(body: bytes) -> dict[str, Any]:
-    """``xact.QueryMsg`` from a request body; Go reads its JSON keys case-insensitively."""
-    if not body.strip():
-        return {}
-    try:
-        raw = _lower_keys(json.loads(body))
-    except ValueError as err:
-        raise bad_request(f"malformed JSON job query: {err}") from None
-    bck = _lower_keys(raw.get("bck"))
-    return {"id": raw.get("id") or "", "kind": raw.get("kind") or "",
-            "bck": {"name": bck.get("name", "")},
-            "show_active": bool(raw.get("show_active") or raw.get("onlyrunning"))}
+from ._xact import ZERO_TIME, XactQuery, lower_keys, parse_query
 
 
 def _ns(rfc3339: str) -> int:
@@ -57,17 +36,17 @@ def status_of(xid: str, snaps: Iterable[dict]) -> dict:
 
 
 class ProxyJobs:
-    def __init__(self, proxy: Proxy) -> None:
-        self.proxy = proxy
+    def __init__(self, fanout: Fanout) -> None:
+        self.fanout = fanout
 
-    async def snaps(self, query: dict[str, Any]) -> dict[str, list[dict]]:
+    async def snaps(self, query: XactQuery) -> dict[str, list[dict]]:
         """Every target's matching snapshots (an empty list where a target has none)."""
-        replies = await self.proxy.broadcast("GET", "/v1/xactions", query)
-        return {target.daemon_id: json.loads(reply) or []
-                for target, reply in zip(self.proxy.smap.targets, replies, strict=True)}
+        replies = await self.fanout.broadcast_json("GET", "/v1/xactions", query.to_json())
+        return {target.daemon_id: reply or []
+                for target, reply in zip(self.fanout.smap.targets, replies, strict=True)}
 
     async def answer(self, what: str, body: bytes) -> Any:
-        query = query_of(body)
+        query = parse_query(body)
         multi = await self.snaps(query)
         by_id: dict[str, list[dict]] = {}
         for snaps in multi.values():
@@ -76,15 +55,15 @@ class ProxyJobs:
         if what == "qryxstats":
             # AIStore: an unknown ID is a 404; a kind or filter without a match, an empty list
             # per target
-            if query["id"] and not by_id:
-                raise AISHTTPError(404, f'"x-[{query["id"]}]" not found')
+            if query.id and not by_id:
+                raise AISHTTPError(404, f'"x-[{query.id}]" not found')
             return multi
         if what == "status":
-            if not query["id"]:
+            if not query.id:
                 raise bad_request("what=status needs a job ID")
-            if query["id"] not in by_id:
-                raise job_not_found(query["id"])
-            return status_of(query["id"], by_id[query["id"]])
+            if query.id not in by_id:
+                raise job_not_found(query.id)
+            return status_of(query.id, by_id[query.id])
         if what == "status_all":  # AIStore answers null, not [], when nothing matches
             return [status_of(xid, snaps) for xid, snaps in by_id.items()] or None
         # running_all: unique "kind[xid]" of running jobs
@@ -97,10 +76,11 @@ class ProxyJobs:
             action = msg.action if msg else ""
             raise bad_request(f"unsupported cluster action {action!r} (the embedded cluster can "
                               "stop jobs; it has no startable jobs)")
-        value = _lower_keys(msg.value)
+        value = lower_keys(msg.value)
         xid = value.get("id") or ""
         if not xid:
             raise bad_request("stop: the job ID is required")
-        if not any((await self.snaps({"id": xid})).values()):
+        if not any((await self.snaps(XactQuery(id=xid))).values()):
             raise job_not_found(xid)
-        await self.proxy.broadcast("PUT", "/v1/xactions", {"id": xid, "reason": "aborted by user"})
+        await self.fanout.broadcast("PUT", "/v1/xactions",
+                                    {"id": xid, "reason": "aborted by user"})

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from . import _lso
 from ._errors import AISHTTPError, bad_request
+from ._fanout import Fanout
 from ._http import (
     Blocking,
     SessionOwner,
@@ -35,11 +36,14 @@ from ._names import (
     validate_bucket_name,
     validate_object_name,
 )
+from ._services import TargetServices
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
+from ._target_etl import TargetEtlHandlers
+from ._target_xact import TargetXactHandlers
 from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
 from ._xact import XactRegistry
-from .etl._manager import TargetEtls
+from .etl import TargetEtls
 
 SMALL_BODY = 256 * 1024
 CHUNK = 1024 * 1024
@@ -157,7 +161,9 @@ class Target(SessionOwner):
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
-        self.etls = TargetEtls(self)
+        self.etls = TargetEtls(TargetServices(node, smap, self.store, self.io, self.xacts,
+                                              Fanout(smap, lambda: self.session)))
+        self.etl_handlers = TargetEtlHandlers(self.etls, self)
         self.started_ns = time.time_ns()
 
     def app(self) -> web.Application:
@@ -168,8 +174,10 @@ class Target(SessionOwner):
         app.router.add_get("/v1/daemon", self.daemon)
         app.router.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         app.router.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.object)
-        self.etls.add_routes(app)
+        self.etl_handlers.add_routes(app)
+        TargetXactHandlers(self.xacts, self.etls).add_routes(app)
         app.on_startup.append(self._startup)
+        app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -178,6 +186,9 @@ class Target(SessionOwner):
         self._session = aiohttp.ClientSession(auto_decompress=False)
         self._warm_up = asyncio.ensure_future(self.io(self.store.warm_up))  # in the background
         await self.etls.recover()
+
+    async def _shutdown(self, _app: web.Application) -> None:
+        await self.etls.shutdown()
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self._warm_up
@@ -273,7 +284,7 @@ class Target(SessionOwner):
         method = request.method
         if method == "GET":
             if request.query.get("etl_name"):
-                return await self.etls.inline(request, bucket, obj)
+                return await self.etl_handlers.inline(request, bucket, obj)
             return await self.get_object(request, bucket, obj)
         if method == "HEAD":
             return await self.head_object(request, bucket, obj)
@@ -372,7 +383,7 @@ class Target(SessionOwner):
         validate_object_name(dst_bucket, dst_obj or obj)
         dst_obj = dst_obj or obj
         if request.query.get("etl_name"):
-            return await self.etls.copy(request, bucket, obj, dst_bucket, dst_obj)
+            return await self.etl_handlers.copy(request, bucket, obj, dst_bucket, dst_obj)
         f, meta = await self.io(self.store.open, bucket, obj)
         owner = self.smap.owner(dst_bucket, dst_obj)
         try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from ._errors import bad_request
+from ._names import bck_json
 from ._smap import new_uuid
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -29,9 +33,36 @@ def _rfc3339(ts: float | None) -> str:
         "+00:00", "Z")
 
 
-def bck_json(bucket: str | None) -> dict:
-    return {"name": bucket or "", "provider": "ais" if bucket else "",
-            "namespace": {"uuid": "", "name": ""}}
+@dataclass(frozen=True)
+class XactQuery:
+    """``xact.QueryMsg``: which jobs a request is about."""
+
+    id: str = ""
+    kind: str = ""
+    bucket: str = ""
+    only_running: bool = False
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "bck": {"name": self.bucket},
+                "show_active": self.only_running}
+
+
+def lower_keys(raw: Any) -> dict[str, Any]:
+    """A JSON object's keys in lower case: Go reads JSON keys case-insensitively."""
+    return {k.lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def parse_query(body: bytes) -> XactQuery:
+    """The job query in a request's body (none: every job)."""
+    if not body.strip():
+        return XactQuery()
+    try:
+        raw = lower_keys(json.loads(body))
+    except ValueError as err:
+        raise bad_request(f"malformed JSON job query: {err}") from None
+    return XactQuery(str(raw.get("id") or ""), str(raw.get("kind") or ""),
+                     str(lower_keys(raw.get("bck")).get("name") or ""),
+                     bool(raw.get("show_active") or raw.get("onlyrunning")))
 
 
 @dataclass

@@ -1,43 +1,34 @@
-"""ETLs on one target: its transformers, inline transforms, offline jobs, and the object
-endpoint that transformers use (``AIS_TARGET_URL``)."""
+"""ETLs on one target: its transformers' lifecycle, what it tells about them, transforms into
+a destination, and its share of offline jobs. HTTP handlers live with the target
+(``_target_etl.py``, ``_target_xact.py``); this is what they call."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import os
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote
-
-import aiohttp
-import msgspec
-from aiohttp import web
+from typing import Any
 
 from .._errors import AISHTTPError
-from .._http import ActMsg, decode_value, json_response, qbool
-from .._names import parse_uname, validate_bucket_name, validate_object_name
+from .._http import ActMsg, decode_value
+from .._services import TargetServices
 from .._smap import Node
 from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
-from ._msgs import HPULL, HPUSH, IO, EtlSpec, etl_not_found, parse_init_msg
-from ._offline import TCBMsg, run_job
+from ._msgs import EtlSpec, TCBMsg, etl_not_found, parse_init_msg
+from ._offline import OfflineJob, run_job
 from ._pod import Pod, PodError, reap_orphans
-
-if TYPE_CHECKING:
-    from .._target import Target
 
 log = logging.getLogger("aisetl.cluster")
 MAX_INLINE_ERRORS = 1000
 EVENTS_KEPT = 20  # an initializing ETL's latest notes or log lines, in its health answer
-OBJECT_ROUTE = "/v1/etl/_object/"
+OBJECT_ROUTE = "/v1/etl/_object/"  # + <etl>/<secret>/<uname>: the transformers' object access
 
 
 @dataclass
@@ -55,13 +46,33 @@ class TargetEtl:
     out_bytes: int = 0
     errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_INLINE_ERRORS))
 
-    def count_in(self, size: int) -> None:
-        self.in_bytes += size
-
     def info(self) -> dict:
         return {"id": self.spec.name, "stage": self.stage, "xaction_id": self.xid,
                 "obj_count": self.obj_count, "in_bytes": self.in_bytes,
                 "out_bytes": self.out_bytes}
+
+    def count_out(self, size: int, kind: str = "loc") -> None:
+        """One inline or single-object transform done, ``size`` bytes out."""
+        self.obj_count += 1
+        self.out_bytes += size
+        if self.inline:
+            self.inline.add(kind, 1, size)
+
+    def inline_error(self, bucket: str, obj: str, err: TransformError) -> None:
+        self.errors.append({"obj_name": f"ais://{bucket}/{obj}", "msg": str(err),
+                            "ecode": err.status})
+
+
+@dataclass(frozen=True)
+class Route:
+    """How transforms run: through ``etl`` then the transformers at ``pipeline`` (URLs of the
+    next stages), counted in job ``xid``, with ``args`` for the transformer."""
+
+    etl: TargetEtl
+    xid: str
+    args: str = ""
+    pipeline: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
 
 @dataclass
@@ -105,31 +116,20 @@ def _go_quote(text: str) -> str:
 
 
 class TargetEtls:
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, services: TargetServices) -> None:
+        self.services = services
         self.etls: dict[str, TargetEtl] = {}
         self.starting: dict[str, Starting] = {}  # ETLs initializing here
         self._jobs: dict[str, asyncio.Task] = {}
 
-    def add_routes(self, app: web.Application) -> None:
-        r = app.router
-        r.add_put("/v1/etl", self.init)
-        r.add_get("/v1/etl", self.list)
-        r.add_route("*", OBJECT_ROUTE + "{name}/{secret}/{uname:.+}", self.object_access)
-        r.add_get("/v1/etl/{name}", self.details)
-        r.add_delete("/v1/etl/{name}", self.stop_request)
-        r.add_get("/v1/etl/{name}/logs", self.logs)
-        r.add_get("/v1/etl/{name}/health", self.health)
-        r.add_get("/v1/etl/{name}/metrics", self.metrics)
-        r.add_get("/v1/xactions", self.query_xactions)
-        r.add_post("/v1/xactions", self.start_job)
-        r.add_put("/v1/xactions", self.abort_job)
-        app.on_shutdown.append(self._shutdown)
+    @property
+    def _id(self) -> str:
+        return self.services.node.daemon_id
 
     async def recover(self) -> None:
         """After a crash: end the old transformers and tell the proxy their ETLs are lost."""
-        node = self.target.node
-        lost = await self.target.io(reap_orphans, self.target.store.root / "etl", node.url)
+        node = self.services.node
+        lost = await self.services.io(reap_orphans, self.services.store.root / "etl", node.url)
         for name in lost:
             await self._report_abort(name, f"{node.pretty} restarted; its transformer "
                                      f"{name}-{node.daemon_id.lower()} was lost")
@@ -138,6 +138,13 @@ class TargetEtls:
         etl = self.etls.get(name)
         if etl is None or (running and etl.stage != "Running"):
             raise etl_not_found(name, " - try starting new ETL with PUT /v1/etl (init)")
+        return etl
+
+    def with_secret(self, name: str, secret: str) -> TargetEtl:
+        """The ETL whose transformer holds ``secret`` (its object access), or a 403."""
+        etl = self.etls.get(name)
+        if etl is None or etl.secret != secret:
+            raise AISHTTPError(403, f"etl job {name}: invalid ETL object access")
         return etl
 
     def pipeline_urls(self, names: str | list[str] | None) -> list[str]:
@@ -149,38 +156,35 @@ class TargetEtls:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def init(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        spec = parse_init_msg(body["msg"])
-        old = self.etls.get(spec.name)
-        if old is not None:
+    async def init(self, msg: Any, xid: str, secret: str) -> None:
+        """Start this target's transformer of the ETL that ``msg`` describes (replacing one
+        of the same name); a 400 if it cannot start."""
+        spec = parse_init_msg(msg)
+        if (old := self.etls.get(spec.name)) is not None:
             await self._stop(old, "re-initialized")
-        node = self.target.node
-        workdir = self.target.store.root / "etl" / spec.name
-        target_url = f"{node.url}{OBJECT_ROUTE}{spec.name}/{body['secret']}"
-        notes: list[str] = []
-        pod_name = f"{spec.name}-{node.daemon_id.lower()}"
-        starting = self.starting[spec.name] = Starting(pod_name, notes)
+        pod_name = f"{spec.name}-{self._id.lower()}"
+        starting = self.starting[spec.name] = Starting(pod_name, [])
         try:
-            return await self._init(spec, body, workdir, target_url, starting)
+            await self._init(spec, xid, secret, starting)
         finally:
             self.starting.pop(spec.name, None)
 
-    async def _init(self, spec: EtlSpec, body: dict, workdir: Path, target_url: str,
-                    starting: Starting) -> web.Response:
-        node = self.target.node
+    async def _init(self, spec: EtlSpec, xid: str, secret: str, starting: Starting) -> None:
+        s = self.services
+        workdir = s.store.root / "etl" / spec.name
+        target_url = f"{s.node.url}{OBJECT_ROUTE}{spec.name}/{secret}"
         try:
-            images = ImageRegistry(self.target.store.root.parent)
-            cores = max(1, (os.cpu_count() or 1) // len(self.target.smap.targets))
+            images = ImageRegistry(s.store.root.parent)
+            cores = max(1, (os.cpu_count() or 1) // len(s.smap.targets))
             launch = await prepare(spec, workdir, target_url, starting.notes, images, cores)
         except (PodError, ImageError) as err:
-            raise AISHTTPError(400, f"{node.pretty}: ETL {spec.name}: {err}") from None
+            raise AISHTTPError(400, f"{s.node.pretty}: ETL {spec.name}: {err}") from None
         pod = Pod(starting.pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(starting.notes)
         starting.pod = pod
-        comm = Communicator(spec, pod, self.target.session)
-        etl = TargetEtl(spec, pod, comm, body["xid"], body["secret"], stage="Initializing")
-        etl.inline = self.target.xacts.add(Xaction(etl.xid, "etl-inline", etl=spec.name))
+        etl = TargetEtl(spec, pod, Communicator(spec, pod, s.session), xid, secret,
+                        stage="Initializing")
+        etl.inline = s.xacts.add(Xaction(xid, "etl-inline", etl=spec.name))
         etl.inline.idle = True
         self.etls[spec.name] = etl
         try:
@@ -189,10 +193,9 @@ class TargetEtls:
             etl.stage, etl.reason = "Aborted", str(err)
             etl.inline.abort(str(err))
             # 400, not 5xx: the cause is the ETL itself, and the SDK would retry a 5xx
-            raise AISHTTPError(400, etl_error_text(node.daemon_id, spec.name, starting.pod_name,
+            raise AISHTTPError(400, etl_error_text(self._id, spec.name, starting.pod_name,
                                                    err)) from None
         etl.stage = "Running"
-        return web.Response()
 
     def _pod_exited(self, pod: Pod, reason: str) -> None:
         etl = next((e for e in self.etls.values() if e.pod is pod), None)
@@ -206,23 +209,22 @@ class TargetEtls:
         asyncio.get_running_loop().create_task(self._report_abort(etl.spec.name, reason))
 
     async def _report_abort(self, name: str, reason: str) -> None:
-        proxy = self.target.smap.proxy
-        msg = ActMsg("etl-aborted", name=name, value={"reason": reason,
-                                                      "target": self.target.node.daemon_id})
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError):  # no proxy yet: it knows
-            async with self.target.session.post(
-                    f"{proxy.url}/v1/etl/{name}/_aborted", data=msgspec.json.encode(msg),
-                    timeout=aiohttp.ClientTimeout(total=5)):
-                pass
+        msg = ActMsg("etl-aborted", name=name, value={"reason": reason, "target": self._id})
+        try:
+            await self.services.fanout.call(self.services.smap.proxy, "POST",
+                                            f"/v1/etl/{name}/_aborted", msg, timeout=5)
+        except AISHTTPError as err:  # no proxy yet: it learns from its own start
+            log.warning("could not tell the proxy that ETL %s aborted: %s", name, err.message)
 
-    async def stop_request(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        etl = self.etls.get(name)
-        if etl is not None:
-            await self._stop(etl, request.query.get("reason") or "user abort")
-            if qbool(request, "delete"):
-                del self.etls[name]
-        return web.Response()
+    async def stop(self, name: str, reason: str) -> None:
+        """Stop this target's transformer of ``name``, if it has one (nothing to do if not)."""
+        if (etl := self.etls.get(name)) is not None:
+            await self._stop(etl, reason)
+
+    async def delete(self, name: str) -> None:
+        """Stop the transformer of ``name`` and forget the ETL."""
+        if (etl := self.etls.pop(name, None)) is not None:
+            await self._stop(etl, "deleted")
 
     async def _stop(self, etl: TargetEtl, reason: str) -> None:
         if etl.stage == "Running":
@@ -233,225 +235,101 @@ class TargetEtls:
         await etl.pod.stop()
         await etl.comm.close()
 
-    async def _shutdown(self, _app: web.Application) -> None:
+    async def shutdown(self) -> None:
         for task in self._jobs.values():
             task.cancel()
         await asyncio.gather(*(self._stop(e, "target shutting down") for e in self.etls.values()),
                              return_exceptions=True)
 
-    # --- views ------------------------------------------------------------------------------
+    # --- what it tells ----------------------------------------------------------------------
 
-    async def list(self, _request: web.Request) -> web.Response:
-        return json_response([e.info() for e in self.etls.values()])
+    def infos(self) -> list[dict]:
+        return [e.info() for e in self.etls.values()]
 
-    async def details(self, request: web.Request) -> web.Response:
-        etl = self.get(request.match_info["name"], running=False)
-        xid = request.query.get("uuid", "")
+    def details(self, name: str, xid: str) -> dict:
+        """The stage, and the per-object errors of job ``xid`` (or of inline transforms)."""
+        etl = self.get(name, running=False)
         if xid:
-            xact = self.target.xacts.get(xid)
+            xact = self.services.xacts.get(xid)
             errors = list(xact.obj_errors) if xact else []
         else:
             errors = list(etl.errors)
-        return json_response({"obj_errors": errors, "stage": etl.stage, "reason": etl.reason})
+        return {"obj_errors": errors, "stage": etl.stage, "reason": etl.reason}
 
-    async def logs(self, request: web.Request) -> web.Response:
-        etl = self.get(request.match_info["name"], running=False)
+    def logs(self, name: str) -> dict:
+        etl = self.get(name, running=False)
         text = "\n".join(etl.pod.logs) + ("\n" if etl.pod.logs else "")
-        return json_response({"target_id": self.target.node.daemon_id,
-                              "logs": base64.b64encode(text.encode()).decode()})
+        return {"target_id": self._id, "logs": base64.b64encode(text.encode()).decode()}
 
-    async def health(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
+    def health(self, name: str) -> dict:
         if (starting := self.starting.get(name)) is not None:
-            return json_response(starting.health(self.target.node.daemon_id))
+            return starting.health(self._id)
         etl = self.get(name, running=False)
         status = "Running" if etl.pod.running else ("Failed" if etl.reason else "Succeeded")
-        return json_response({"target_id": self.target.node.daemon_id, "health_status": status,
-                              "pod_name": etl.pod.name, "pid": etl.pod.pid if etl.pod.running
-                              else None, "restarts": etl.pod.restarts,
-                              "started": etl.pod.started})
+        return {"target_id": self._id, "health_status": status, "pod_name": etl.pod.name,
+                "pid": etl.pod.pid if etl.pod.running else None, "restarts": etl.pod.restarts,
+                "started": etl.pod.started}
 
-    async def metrics(self, request: web.Request) -> web.Response:
-        etl = self.get(request.match_info["name"], running=False)
-        cpu, mem = etl.pod.metrics()
-        return json_response({"target_id": self.target.node.daemon_id, "cpu": cpu, "mem": mem})
+    def metrics(self, name: str) -> dict:
+        cpu, mem = self.get(name, running=False).pod.metrics()
+        return {"target_id": self._id, "cpu": cpu, "mem": mem}
 
-    # --- inline -----------------------------------------------------------------------------
+    # --- transforms into a destination ------------------------------------------------------
 
-    async def inline(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
-        """``GET /v1/objects/B/O?etl_name=...``: the transformed object, streamed."""
-        etl = self.get(request.query["etl_name"])
-        etl_args = request.query.get("etl_args", "")
-        stages = request.query.get("etl_pipeline", "")
-        if stages.strip(", ") and etl.spec.comm == HPULL:
-            raise AISHTTPError(400, f"etl job {etl.spec.name}: hpull:// does not support "
-                               "etl_pipeline (the client reads the transformer's answer)")
-        pipeline = self.pipeline_urls(stages)
-        meta = await self.target.io(self.target.store.head, bucket, obj)
-        fqn = self.target.store.fqn(bucket, obj)
-        etl.count_in(meta.size)
-        if etl.spec.comm == HPULL:
-            etl.obj_count += 1
-            location = etl.comm.pull_url(bucket, obj, fqn, etl_args)
-            return web.Response(status=307, headers={"Location": location})
-        try:
-            if etl.spec.comm in (HPUSH, IO):
-                return await self._stream_inline(request, etl, bucket, obj, fqn, etl_args,
-                                                 pipeline)
-            data = await etl.comm.transform(bucket, obj, fqn, etl_args, pipeline)
-        except TransformError as err:
-            self._inline_error(etl, bucket, obj, err)
-            raise AISHTTPError(err.status, str(err), "ErrETL") from None
-        assert isinstance(data, bytes)  # no destination: never "delivered"
-        self._count_out(etl, len(data))
-        return web.Response(body=data, content_type="application/octet-stream")
-
-    async def _stream_inline(self, request: web.Request, etl: TargetEtl, bucket: str, obj: str,
-                             fqn: str, etl_args: str, pipeline: list[str]) -> web.StreamResponse:
-        async with etl.comm.open(bucket, obj, fqn, etl_args, pipeline) as upstream:
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            if upstream.content_length is not None:
-                resp.content_length = upstream.content_length
-            await resp.prepare(request)
-            size = 0
-            async for chunk in upstream.content.iter_chunked(1 << 20):
-                await resp.write(chunk)
-                size += len(chunk)
-            await resp.write_eof()
-        self._count_out(etl, size)
-        return resp
-
-    def _count_out(self, etl: TargetEtl, size: int, kind: str = "loc") -> None:
-        etl.obj_count += 1
-        etl.out_bytes += size
-        if etl.inline:
-            etl.inline.add(kind, 1, size)
-
-    def _inline_error(self, etl: TargetEtl, bucket: str, obj: str, err: TransformError) -> None:
-        etl.errors.append({"obj_name": f"ais://{bucket}/{obj}", "msg": str(err),
-                           "ecode": err.status})
-
-    async def copy(self, request: web.Request, bucket: str, obj: str, dst_bucket: str,
-                   dst_obj: str) -> web.Response:
-        """Single-object copy with transform: transform here, write where the owner is."""
-        etl = self.get(request.query["etl_name"])
-        pipeline = self.pipeline_urls(request.query.get("etl_pipeline", ""))
-        meta = await self.target.io(self.target.store.head, bucket, obj)
-        etl.count_in(meta.size)
-        try:
-            kind, size = await self.deliver(etl, etl.xid, bucket, obj,
-                                            request.query.get("etl_args", ""), dst_bucket,
-                                            dst_obj, pipeline)
-        except TransformError as err:
-            self._inline_error(etl, bucket, obj, err)
-            raise AISHTTPError(err.status, str(err), "ErrETL") from None
-        self._count_out(etl, size, kind)
-        return web.Response()
-
-    async def deliver(self, etl: TargetEtl, xid: str, bucket: str, obj: str, etl_args: str,
-                      dst_bucket: str, dst_obj: str, pipeline: list[str],
-                      dry_run: bool = False) -> tuple[str, int]:
-        """Transform ``bucket/obj`` (then through the ``pipeline``'s transformers) into
-        ``dst_bucket/dst_obj`` on the target that owns it: written here (``"loc"``), or put
-        there directly by the (last) transformer, or sent there by this target (``"out"``).
-        The kind and the result's size, for the job's counters."""
-        fqn = self.target.store.fqn(bucket, obj)
-        owner = self.target.smap.owner(dst_bucket, dst_obj)
-        local = owner.daemon_id == self.target.node.daemon_id
+    async def deliver(self, route: Route, bucket: str, obj: str, dst_bucket: str,
+                      dst_obj: str) -> tuple[str, int]:
+        """Transform ``bucket/obj`` into ``dst_bucket/dst_obj`` on the target that owns it:
+        written here (``"loc"``), or put there directly by the (last) transformer, or sent
+        there by this target (``"out"``). The kind and the result's size, for the counters."""
+        s, etl = self.services, route.etl
+        fqn = s.store.fqn(bucket, obj)
+        owner = s.smap.owner(dst_bucket, dst_obj)
+        local = owner.daemon_id == self._id
         destination = ""
-        if not local and etl.spec.direct_put and not dry_run:
-            destination = f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}?owt=3&uuid={xid}"
-        result = await etl.comm.transform(bucket, obj, fqn, etl_args, pipeline, destination)
+        if not local and etl.spec.direct_put and not route.dry_run:
+            destination = (f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}"
+                           f"?owt=3&uuid={route.xid}")
+        result = await etl.comm.transform(bucket, obj, fqn, route.args, route.pipeline,
+                                          destination)
         if isinstance(result, Delivered):
             return "out", result.size
-        if dry_run:
+        if route.dry_run:
             return "loc", len(result)
         if local:
-            await self.target.io(self.target.store.put_bytes, dst_bucket, dst_obj, result)
+            await s.io(s.store.put_bytes, dst_bucket, dst_obj, result)
             return "loc", len(result)
-        await self.send_to(owner, etl, dst_bucket, dst_obj, result, xid)
+        await self._send_to(owner, route, dst_bucket, dst_obj, result)
         return "out", len(result)
 
-    async def send_to(self, owner: Node, etl: TargetEtl, bucket: str, obj: str, data: bytes,
-                      xid: str) -> None:
-        url = (f"{owner.url}{OBJECT_ROUTE}{etl.spec.name}/{etl.secret}/"
-               f"{escaped_uname(bucket, obj)}?owt=3&uuid={xid}")
-        async with self.target.session.put(url, data=data) as resp:
+    async def _send_to(self, owner: Node, route: Route, bucket: str, obj: str,
+                       data: bytes) -> None:
+        url = (f"{owner.url}{OBJECT_ROUTE}{route.etl.spec.name}/{route.etl.secret}/"
+               f"{escaped_uname(bucket, obj)}?owt=3&uuid={route.xid}")
+        async with self.services.session.put(url, data=data) as resp:
             if resp.status >= 400:
                 text = (await resp.read()).decode(errors="replace")
                 raise AISHTTPError(resp.status, f"writing ais://{bucket}/{obj} on "
                                    f"{owner.pretty} failed: {text}")
 
-    # --- the transformers' own object access ------------------------------------------------
-
-    async def object_access(self, request: web.Request) -> web.StreamResponse:
-        """``AIS_TARGET_URL/<uname>``: GET (hpull) and PUT (direct put) for transformers."""
-        name, secret = request.match_info["name"], request.match_info["secret"]
-        etl = self.etls.get(name)
-        if etl is None or etl.secret != secret:
-            raise AISHTTPError(403, f"etl job {name}: invalid ETL object access")
-        raw = request.raw_path.split("?", 1)[0]
-        bucket, obj = parse_uname(unquote(raw.split("/", 6)[6]))
-        bucket = validate_bucket_name(bucket)
-        obj = validate_object_name(bucket, obj)
-        if request.method == "GET":
-            return await self.target.get_object(request, bucket, obj)
-        if request.method == "HEAD":
-            return await self.target.head_object(bucket, obj)
-        if request.method == "PUT":
-            meta = await self.target.receive(request, bucket, obj)
-            if xact := self.target.xacts.get(request.query.get("uuid", "")):
-                xact.add("in", 1, meta.size)
-            return web.Response()
-        raise AISHTTPError(405, f"method {request.method} not allowed on ETL object access")
-
     # --- offline jobs -----------------------------------------------------------------------
 
-    async def start_job(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        msg = decode_value(body["msg"], TCBMsg, "transform message")
+    def start_job(self, xid: str, kind: str, src: str, dst: str, value: Any) -> None:
+        """Start this target's share of offline job ``xid`` (``value``: its ``TCBMsg``)."""
+        msg = decode_value(value, TCBMsg, "transform message")
         etl = self.get(msg.etl_name)
-        pipeline = self.pipeline_urls(msg.pipeline)
-        xact = self.target.xacts.add(Xaction(body["xid"], body["kind"], src=body["src"],
-                                             dst=body["dst"], etl=etl.spec.name,
-                                             pipeline=tuple(msg.pipeline or ())))
-        task = asyncio.create_task(run_job(self, etl, xact, body["src"], body["dst"], msg,
-                                           pipeline))
-        self._jobs[xact.id] = task
-        task.add_done_callback(lambda _t, xid=xact.id: self._jobs.pop(xid, None))
-        return web.Response()
+        route = Route(etl, xid, pipeline=self.pipeline_urls(msg.pipeline), dry_run=msg.dry_run)
+        xact = self.services.xacts.add(Xaction(xid, kind, src=src, dst=dst, etl=etl.spec.name,
+                                               pipeline=tuple(msg.pipeline or ())))
+
+        async def deliver(name: str, dst_name: str) -> tuple[str, int]:
+            return await self.deliver(route, src, name, dst, dst_name)
+
+        task = asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg), self.services,
+                                           deliver))
+        self._jobs[xid] = task
+        task.add_done_callback(lambda _t: self._jobs.pop(xid, None))
 
     def _abort_jobs(self, etl_name: str, reason: str) -> None:
-        for xact in self.target.xacts.query(only_running=True):
+        for xact in self.services.xacts.query(only_running=True):
             if etl_name in (xact.etl, *xact.pipeline) and xact.kind != "etl-inline":
                 xact.abort(reason)
-
-    async def query_xactions(self, request: web.Request) -> web.Response:
-        query = _query(await _raw_json(request))
-        xacts = self.target.xacts.query(query.get("id", ""), query.get("kind", ""),
-                                        (query.get("bck") or {}).get("name", ""),
-                                        bool(query.get("show_active")))
-        return json_response([x.snap() for x in xacts])
-
-    async def abort_job(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        xact = self.target.xacts.get(body.get("id", ""))
-        if xact is not None:
-            xact.abort(body.get("reason") or "aborted by user")
-        return web.Response()
-
-
-async def _raw_json(request: web.Request) -> dict:
-    with contextlib.suppress(ValueError):
-        data = await request.json()
-        if isinstance(data, dict):
-            return data
-    return {}
-
-
-def _query(raw: dict) -> dict:
-    """``xact.QueryMsg`` keys, whatever their case (Go decodes JSON case-insensitively)."""
-    lower = {k.lower(): v for k, v in raw.items()}
-    return {"id": lower.get("id") or "", "kind": lower.get("kind") or "",
-            "bck": lower.get("bck") or {}, "show_active": lower.get("show_active")
-            or lower.get("onlyrunning") or False}

@@ -1,4 +1,5 @@
-"""ETL init messages (``PUT /v1/etl``): parsing and validation exactly where AIStore validates.
+"""ETL messages: init messages (``PUT /v1/etl``), parsed and validated exactly where AIStore
+validates them, and the message of an offline transform (:class:`TCBMsg`).
 
 Three shapes arrive, told apart as AIStore's ``UnmarshalInitMsg`` does:
 
@@ -6,7 +7,7 @@ Three shapes arrive, told apart as AIStore's ``UnmarshalInitMsg`` does:
 * ``InitSpecMsg`` — ``spec``: a base64 Kubernetes Pod YAML (deprecated);
 * ``InitCodeMsg`` — ``code`` + ``runtime: "python3.Xv2"`` (legacy ``ais etl init code``).
 
-Each becomes an :class:`EtlSpec`: what a target needs to start one transformer.
+Each init message becomes an :class:`EtlSpec`: what a target needs to start one transformer.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import yaml
+from braceexpand import braceexpand
 
+from ..._goduration import duration_value
+from ..._names import etl_name_problem
 from .._errors import AISHTTPError, bad_request
-from ._duration import parse_duration
 
 HPUSH, HPULL, WS, IO = "hpush://", "hpull://", "ws://", "io://"
 COMM_TYPES = (HPUSH, HPULL, WS, IO)
@@ -31,7 +34,9 @@ DEFAULT_INIT_TIMEOUT = 45.0
 DEFAULT_OBJ_TIMEOUT = 10.0
 MAX_CHUNK_SIZE = 1024 * 1024
 SPEC_PORT = 8000
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+AUTO_WORKERS = 8  # an offline job's workers per target, unless the message says
+AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+MAX_WORKERS = 64
 
 
 @dataclass
@@ -68,11 +73,8 @@ def etl_not_found(name: str, hint: str = "") -> AISHTTPError:
 
 
 def validate_name(name: str) -> str:
-    if not 6 <= len(name) <= 32 or not _NAME_RE.match(name):
-        raise bad_request(
-            f'invalid ETL name "{name}": must be 6 to 32 characters long, contain only '
-            "lowercase letters, digits and '-', and start and end with a letter or digit"
-        )
+    if problem := etl_name_problem(name):
+        raise bad_request(problem)
     return name
 
 
@@ -103,8 +105,8 @@ def _base(msg: dict, *, code: bool) -> dict[str, Any]:
                           f"(expected one of {', '.join(allowed)})")
     direct_put = bool(msg.get("support_direct_put", False))
     try:
-        init_timeout = parse_duration(msg.get("init_timeout"), DEFAULT_INIT_TIMEOUT)
-        obj_timeout = parse_duration(msg.get("obj_timeout"), DEFAULT_OBJ_TIMEOUT)
+        init_timeout = duration_value(msg.get("init_timeout"), DEFAULT_INIT_TIMEOUT)
+        obj_timeout = duration_value(msg.get("obj_timeout"), DEFAULT_OBJ_TIMEOUT)
     except ValueError as err:
         raise bad_request(f'ETL "{name}": {err}') from None
     return {"name": name, "comm": comm, "init_timeout": init_timeout, "obj_timeout": obj_timeout,
@@ -238,3 +240,54 @@ def _top_level_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
+
+
+class TCBMsg(msgspec.Struct, kw_only=True, rename={
+    "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
+    "latest": "latest-ver"}):
+    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
+
+    etl_name: str = ""
+    pipeline: list[str] | None = None
+    request_timeout: str | int = ""
+    ext: dict[str, str] | None = None
+    prefix: str = ""
+    prepend: str = ""
+    dry_run: bool = False
+    force: bool = False
+    latest: bool = False
+    synchronize: bool = False
+    num_workers: int = 0
+    continue_on_error: bool = False
+    objnames: list[str] | None = None
+    template: str = ""
+
+    def dst_name(self, name: str) -> str:
+        """``ToName``: the ext remap (``{"jpg": "png"}``), then the prepend."""
+        if self.ext:
+            base, dot, ext = name.rpartition(".")
+            if dot and ext in self.ext:
+                name = f"{base}.{self.ext[ext].lstrip('.')}"
+        return self.prepend + name
+
+    @property
+    def workers(self) -> int:
+        if self.num_workers < 0:
+            return 1
+        return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
+
+    @property
+    def bytes_in_flight(self) -> int | None:
+        """With the default workers, the source bytes a target transforms at once, at most: a
+        transformer holds each object whole, and several large ones at a time only add memory
+        and cache pressure to CPU-bound work, while small ones need many in flight to hide the
+        round trips. None: only the worker count limits (the user chose it)."""
+        return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
+
+    def listed_names(self) -> list[str] | None:
+        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
+        if self.objnames:
+            return list(self.objnames)
+        if self.template:
+            return list(braceexpand(self.template))
+        return None

@@ -1,86 +1,37 @@
-"""Offline transforms (``etl-bck``, ``etl-listrange``): the message and one target's share."""
+"""Offline transforms (``etl-bck``, ``etl-listrange``): one target's share of a job."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
-
-import msgspec
-from braceexpand import braceexpand
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from .._errors import AISHTTPError
 from .._names import validate_object_name
+from .._services import TargetServices
 from .._xact import Xaction
 from ._comm import TransformError
+from ._msgs import TCBMsg
 
-if TYPE_CHECKING:
-    from ._manager import TargetEtl, TargetEtls
-
-AUTO_WORKERS = 8
-AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
-MAX_WORKERS = 64
+Deliver = Callable[[str, str], Awaitable[tuple[str, int]]]
+"""Transform one source object (its name) into the destination (the name there): the counter
+it counts in (``"loc"``, ``"out"``) and the bytes written."""
 
 
-class TCBMsg(msgspec.Struct, kw_only=True, rename={
-    "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
-    "latest": "latest-ver"}):
-    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
-
-    etl_name: str = ""
-    pipeline: list[str] | None = None
-    request_timeout: str | int = ""
-    ext: dict[str, str] | None = None
-    prefix: str = ""
-    prepend: str = ""
-    dry_run: bool = False
-    force: bool = False
-    latest: bool = False
-    synchronize: bool = False
-    num_workers: int = 0
-    continue_on_error: bool = False
-    objnames: list[str] | None = None
-    template: str = ""
-
-    def dst_name(self, name: str) -> str:
-        """``ToName``: the ext remap (``{"jpg": "png"}``), then the prepend."""
-        if self.ext:
-            base, dot, ext = name.rpartition(".")
-            if dot and ext in self.ext:
-                name = f"{base}.{self.ext[ext].lstrip('.')}"
-        return self.prepend + name
-
-    @property
-    def workers(self) -> int:
-        if self.num_workers < 0:
-            return 1
-        return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
-
-    @property
-    def bytes_in_flight(self) -> int | None:
-        """With the default workers, the source bytes a target transforms at once, at most: a
-        transformer holds each object whole, and several large ones at a time only add memory
-        and cache pressure to CPU-bound work, while small ones need many in flight to hide the
-        round trips. None: only the worker count limits (the user chose it)."""
-        return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
-
-    def listed_names(self) -> list[str] | None:
-        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
-        if self.objnames:
-            return list(self.objnames)
-        if self.template:
-            return list(braceexpand(self.template))
-        return None
+@dataclass
+class OfflineJob:
+    xact: Xaction
+    src: str
+    dst: str
+    msg: TCBMsg
 
 
-async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
-                  msg: TCBMsg, pipeline: list[str]) -> None:
-    """Transform the source objects this target owns, ``msg.workers`` at a time, each through
-    ``etl`` and the ``pipeline``'s transformers (their URLs)."""
-    target = etls.target
+async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -> None:
+    """Transform the source objects this target owns, ``msg.workers`` at a time."""
+    xact, msg = job.xact, job.msg
     try:
-        names = await target.io(_my_names, etls, src, msg)
+        names = await services.io(_my_names, services, job.src, msg)
     except AISHTTPError as err:
         xact.finish(err.message)
         return
@@ -94,13 +45,13 @@ async def run_job(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst
             name, size = queue.get_nowait()
             try:
                 async with budget.hold(size):
-                    await _one(etls, etl, xact, src, dst, name, msg, pipeline)
+                    await _one(job, services, deliver, name)
             except (TransformError, AISHTTPError, OSError) as err:
                 text = err.message if isinstance(err, AISHTTPError) else str(err)
-                xact.object_error(f"ais://{src}/{name}", text,
+                xact.object_error(f"ais://{job.src}/{name}", text,
                                   getattr(err, "status", 500))
                 if not msg.continue_on_error:
-                    xact.abort(f"{text} (object ais://{src}/{name})")
+                    xact.abort(f"{text} (object ais://{job.src}/{name})")
 
     workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
     xact.draining = True
@@ -143,30 +94,24 @@ class ByteBudget:
                 self._changed.notify_all()
 
 
-def _my_names(etls: TargetEtls, src: str, msg: TCBMsg) -> list[tuple[str, int]]:
+def _my_names(services: TargetServices, src: str, msg: TCBMsg) -> list[tuple[str, int]]:
     """(name, size) of the source objects this target owns and transforms."""
-    target = etls.target
     listed = msg.listed_names()
     if listed is None:
         out: list[tuple[str, int]] = []
         after = ""
-        while page := target.store.list_names(src, msg.prefix, after, 10_000):
+        while page := services.store.list_names(src, msg.prefix, after, 10_000):
             out.extend(page)
             after = page[-1][0]
         return out
-    me = target.node.daemon_id
-    mine = [n for n in listed if target.smap.owner(src, n).daemon_id == me]
-    return list(zip(mine, target.store.indexed_sizes(src, mine), strict=True))
+    mine = [n for n in listed if services.owns(src, n)]
+    return list(zip(mine, services.store.indexed_sizes(src, mine), strict=True))
 
 
-async def _one(etls: TargetEtls, etl: TargetEtl, xact: Xaction, src: str, dst: str,
-               name: str, msg: TCBMsg, pipeline: list[str]) -> None:
-    target = etls.target
-    if msg.objnames or msg.template:  # names from the request may not exist
-        validate_object_name(src, name)
-        await target.io(target.store.head, src, name)
-    dst_name = validate_object_name(dst, msg.dst_name(name))
-    kind, size = await etls.deliver(etl, xact.id, src, name, "", dst, dst_name, pipeline,
-                                    msg.dry_run)
-    xact.add(kind, 1, size)
-
+async def _one(job: OfflineJob, services: TargetServices, deliver: Deliver, name: str) -> None:
+    if job.msg.objnames or job.msg.template:  # names from the request may not exist
+        validate_object_name(job.src, name)
+        await services.io(services.store.head, job.src, name)
+    dst_name = validate_object_name(job.dst, job.msg.dst_name(name))
+    kind, size = await deliver(name, dst_name)
+    job.xact.add(kind, 1, size)

@@ -1,27 +1,30 @@
-"""ETLs as the proxy sees them: the ETL metadata (etlMD), init/stop/start/delete across all
-targets, merged views, and the start of offline transforms."""
+"""The proxy's ETL endpoints (AIStore's ``ais/prxetl.go``): the ETL metadata (etlMD),
+init/stop/start/delete across all targets, merged views, and the start of offline transforms.
+A target that fails a request fails it for the whole cluster, naming that target."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import string
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Container
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .._errors import AISHTTPError, bad_request, bucket_not_found
-from .._fs import write_atomic
-from .._http import decode_value, json_response, text_response
-from .._names import validate_bucket_name
-from .._xact import new_xid
-from ._msgs import etl_not_found, parse_init_msg
-from ._offline import TCBMsg
+from ._errors import AISHTTPError, bad_request, bucket_not_found
+from ._fanout import Fanout
+from ._fs import write_atomic
+from ._http import decode_value, json_response, text_response
+from ._names import validate_bucket_name
+from ._xact import new_xid
+from .etl import TCBMsg, etl_not_found, parse_init_msg
 
-if TYPE_CHECKING:
-    from .._proxy import Proxy
+log = logging.getLogger("aisetl.cluster")
 
 INIT_SLACK = 120.0  # beyond init_timeout: installing dependencies, starting processes
 
@@ -31,9 +34,14 @@ def _secret() -> str:
 
 
 class ProxyEtls:
-    def __init__(self, proxy: Proxy) -> None:
-        self.proxy = proxy
-        self._path = proxy.root / "etl.json"
+    """``buckets`` tells which buckets exist; ``create_bucket`` makes an offline transform's
+    destination when it does not."""
+
+    def __init__(self, fanout: Fanout, root: Path, buckets: Container[str],
+                 create_bucket: Callable[[str], Awaitable[Any]]) -> None:
+        self.fanout = fanout
+        self.buckets, self.create_bucket = buckets, create_bucket
+        self._path = root / "etl.json"
         self.md: dict[str, dict[str, Any]] = {}
         if self._path.exists():
             self.md = json.loads(self._path.read_text())
@@ -91,8 +99,8 @@ class ProxyEtls:
         spec = parse_init_msg(msg)
         async with self._lock(spec.name):
             if spec.name in self.md:
-                raise AISHTTPError(409, f"{self.proxy.node.pretty}: etl job {spec.name} already "
-                                   "exists", "ErrETLAlreadyExists")
+                raise AISHTTPError(409, f"{self.fanout.smap.proxy.pretty}: etl job {spec.name} "
+                                   "already exists", "ErrETLAlreadyExists")
             self.md[spec.name] = {"msg": msg, "stage": "Initializing", "xid": "", "reason": ""}
             xid = await self._start_everywhere(spec.name, spec.init_timeout)
         return text_response(xid)
@@ -103,32 +111,33 @@ class ProxyEtls:
         self._save()
         body = {"msg": entry["msg"], "xid": entry["xid"], "secret": entry["secret"]}
         try:
-            await self.proxy.broadcast("PUT", "/v1/etl", body, timeout=init_timeout + INIT_SLACK)
+            await self.fanout.broadcast("PUT", "/v1/etl", body, timeout=init_timeout + INIT_SLACK)
         except AISHTTPError as err:
-            await self._stop_targets(name, "init failed")
             entry.update(stage="Aborted", reason=err.message)
             self._save()
+            try:
+                await self._stop_targets(name, "init failed")
+            except AISHTTPError as stop_err:  # the init's own failure is the one to answer
+                log.warning("after a failed init of ETL %s: %s", name, stop_err.message)
             raise
         entry["stage"] = "Running"
         self._save()
         return entry["xid"]
 
-    async def _stop_targets(self, name: str, reason: str, delete: bool = False) -> None:
-        query = "?" + urlencode({"reason": reason} | ({"delete": "true"} if delete else {}))
-        await asyncio.gather(
-            *(self.proxy.call(t, "DELETE", f"/v1/etl/{name}{query}")
-              for t in self.proxy.smap.targets),
-            return_exceptions=True,
-        )
+    async def _stop_targets(self, name: str, reason: str) -> None:
+        """Every target stops its transformer of ``name``; any that cannot fails the call."""
+        await self.fanout.broadcast("POST", f"/v1/etl/{name}/stop?" + urlencode({"reason": reason}))
 
     async def stop(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         async with self._lock(name):
             entry = self.entry(name)
-            await self._stop_targets(name, "user abort")
-            if entry["stage"] != "Aborted":
-                entry.update(stage="Aborted", reason="user abort")
-            self._save()
+            try:
+                await self._stop_targets(name, "user abort")
+            finally:  # stopped where it could be: not running any more
+                if entry["stage"] != "Aborted":
+                    entry.update(stage="Aborted", reason="user abort")
+                self._save()
         return web.Response()
 
     async def start(self, request: web.Request) -> web.Response:
@@ -145,7 +154,7 @@ class ProxyEtls:
         name = request.match_info["name"]
         async with self._lock(name):
             self.entry(name)
-            await self._stop_targets(name, "deleted", delete=True)
+            await self.fanout.broadcast("DELETE", f"/v1/etl/{name}")
             del self.md[name]
             self._save()
         return web.Response()
@@ -163,12 +172,8 @@ class ProxyEtls:
 
     # --- views ------------------------------------------------------------------------------
 
-    async def _gather_json(self, path: str) -> list[Any]:
-        replies = await self.proxy.broadcast("GET", path)
-        return [json.loads(r) for r in replies]
-
     async def list(self, _request: web.Request) -> web.Response:
-        per_target = await self._gather_json("/v1/etl")
+        per_target = await self.fanout.broadcast_json("GET", "/v1/etl")
         out = []
         for name in sorted(self.md):
             entry = self.md[name]
@@ -189,12 +194,9 @@ class ProxyEtls:
         name = request.match_info["name"]
         entry = self.entry(name)
         uuid = request.query.get("uuid", "")
-        replies = await asyncio.gather(
-            *(self.proxy.call(t, "GET", f"/v1/etl/{name}?uuid={uuid}")
-              for t in self.proxy.smap.targets),
-            return_exceptions=True,
-        )
-        errors = [e for r in replies if isinstance(r, bytes) for e in json.loads(r)["obj_errors"]]
+        replies = await self.fanout.broadcast_json("GET", f"/v1/etl/{name}?"
+                                                   + urlencode({"uuid": uuid}), missing_ok=True)
+        errors = [e for r in replies for e in r["obj_errors"]]
         out: dict[str, Any] = {"init_msg": entry["msg"], "stage": entry["stage"],
                                "reason": entry.get("reason", "")}
         if errors:
@@ -205,26 +207,18 @@ class ProxyEtls:
         name = request.match_info["name"]
         self.entry(name)
         wanted = request.match_info.get("target")
-        targets = [t for t in self.proxy.smap.targets if not wanted or t.daemon_id == wanted]
+        targets = [t for t in self.fanout.smap.targets if not wanted or t.daemon_id == wanted]
         if not targets:
             raise AISHTTPError(404, f"target {wanted} is not in the cluster map")
-        replies = await asyncio.gather(
-            *(self.proxy.call(t, "GET", f"/v1/etl/{name}/logs") for t in targets),
-            return_exceptions=True,
-        )
-        return json_response([json.loads(r) for r in replies if isinstance(r, bytes)])
+        return json_response(await self.fanout.broadcast_json(
+            "GET", f"/v1/etl/{name}/logs", targets=targets, missing_ok=True))
 
     async def per_target(self, request: web.Request) -> web.Response:
         """``/health`` and ``/metrics``: one entry per target, sorted by target ID."""
         name = request.match_info["name"]
         self.entry(name)
         what = request.path.rsplit("/", 1)[1]
-        replies = await asyncio.gather(
-            *(self.proxy.call(t, "GET", f"/v1/etl/{name}/{what}")
-              for t in self.proxy.smap.targets),
-            return_exceptions=True,
-        )
-        out = [json.loads(r) for r in replies if isinstance(r, bytes)]
+        out = await self.fanout.broadcast_json("GET", f"/v1/etl/{name}/{what}", missing_ok=True)
         return json_response(sorted(out, key=lambda e: e["target_id"]))
 
     # --- offline transforms -----------------------------------------------------------------
@@ -245,14 +239,14 @@ class ProxyEtls:
             self.require_running(name)
         if dst == src and not msg.dry_run:
             raise bad_request(f"cannot transform ais://{src} into itself (only with dry_run)")
-        if dst not in self.proxy.bmd:
+        if dst not in self.buckets:
             if msg.dry_run:
                 raise bucket_not_found(dst)
-            await self.proxy.create_bucket(dst)
+            await self.create_bucket(dst)
         kind = "etl-bck" if action == "etl-bck" else "etl-listrange"
         xid = new_xid("" if kind == "etl-bck" else "tco-")
         body = {"xid": xid, "kind": kind, "src": src, "dst": dst, "msg": value}
-        await self.proxy.broadcast("POST", "/v1/xactions", body)
+        await self.fanout.broadcast("POST", "/v1/xactions", body)
         return text_response(xid)
 
 
