@@ -4,13 +4,10 @@ and routes commands to screens. Screens hold state, widgets render, workers do t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import shlex
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,40 +18,27 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
-from backend.ais import AisClient, AisError, load_token, pipeline_text
-from backend.kube import KubeClient, KubeConfigError, KubeError  # cheap: kubernetes loads lazily
+from backend.ais import AisClient, AisError, load_token
+from backend.kube import KubeClient
 from backend.local import ClusterError, start_in_background
 
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
+from .screens.etl_init import InitCodeScreen, InitSpecScreen
 from .screens.etls import EtlsScreen
 from .screens.help import MUTATING_COMMANDS, HelpScreen
 from .screens.jobs import JobsScreen
+from .screens.kube_cluster import KubeClusterScreen
+from .screens.objects import ObjectsScreen
+from .screens.offline import OfflineFormScreen
 from .screens.overview import OverviewScreen
 from .screens.pods import PodsScreen
+from .session import Connected, Session
 from .widgets.status import ClusterStatus
 
 HEALTH_EVERY = 2.0
 MAX_BACKOFF = 8.0
 BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
-NO_KUBECONFIG = "Kubernetes: no kubeconfig — showing AIStore's view only"
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """What the app knows about a transform it started (the cluster does not keep it)."""
-
-    xid: str
-    etl: str
-    src: str
-    dst: str
-    prefix: str
-    started: float
-    pipeline: tuple[str, ...] = ()  # the ETLs after ``etl``
-
-    @property
-    def chain(self) -> str:
-        return pipeline_text(self.etl, self.pipeline)
 
 
 class AisEtlApp(App):
@@ -85,25 +69,15 @@ class AisEtlApp(App):
         if start not in self.MODES:
             raise ValueError(f"no screen {start!r}: one of {', '.join(self.MODES)}")
         self.first_screen = start
-        # Kubernetes: "auto" finds a kubeconfig on first use (in a thread: importing the
-        # client costs about half a second); None never asks; a KubeClient is used as given.
-        self.kube_arg = kube
-        self.kube_context = kube_context
-        self.kube_namespace = kube_namespace
-        self.kube: KubeClient | None = kube if isinstance(kube, KubeClient) else None
-        self.kube_note = ""  # why there is no Kubernetes view ("" when there is one)
-        self._kube_resolved = kube != "auto"
-        self._kube_lock: asyncio.Lock | None = None
+        self.session = Session(readonly=readonly, kube=kube, kube_context=kube_context,
+                               kube_namespace=kube_namespace)
+        self.session.embedded = endpoint is None
         self.endpoint_arg = endpoint
         self.data_dir = data_dir
         self.targets = targets
         self.readonly = readonly
         self.keymap = keymap or {}
-        self.client: AisClient | None = None
-        self.supports_init_code = False
-        self.jobs: dict[str, JobRecord] = {}
         self.last_tab = ""  # the tab shown before the current one, for ``-``
-        self.stopped_etls: set[str] = set()  # stopped here: shown as Stopped, not Aborted
 
     def on_mount(self) -> None:
         # Each followed Kubernetes log holds a thread of this pool for as long as its screen
@@ -121,45 +95,7 @@ class AisEtlApp(App):
         self.call_after_refresh(gc.freeze)
 
     async def on_unmount(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-        if self.kube is not None and self.kube_arg == "auto":  # ours to close
-            await asyncio.to_thread(self.kube.close)
-
-    # --- Kubernetes -------------------------------------------------------------------------
-
-    @property
-    def kube_possible(self) -> bool:
-        """False for the embedded cluster (no Kubernetes behind it) unless a client is given."""
-        if isinstance(self.kube_arg, KubeClient):
-            return True
-        embedded = self.endpoint_arg is None or self.status.embedded
-        return self.kube_arg == "auto" and not embedded
-
-    async def kube_client(self) -> KubeClient | None:
-        """The Kubernetes client, created once on first use, in a thread; None when there is
-        none (``kube_note`` then says why, or is empty for the embedded cluster)."""
-        if self._kube_resolved or not self.kube_possible:
-            return self.kube
-        if self._kube_lock is None:
-            self._kube_lock = asyncio.Lock()
-        async with self._kube_lock:
-            if not self._kube_resolved:
-                try:
-                    self.kube = await asyncio.to_thread(
-                        KubeClient, context=self.kube_context, namespace=self.kube_namespace)
-                    self.kube_note = ""
-                    # where the ETL pods are, for every Kubernetes screen; if Kubernetes does
-                    # not answer now, the Pods screen asks again and says why
-                    with contextlib.suppress(KubeError):
-                        await asyncio.to_thread(self.kube.find_etl_namespace)
-                except KubeConfigError as err:
-                    self.kube_note = (NO_KUBECONFIG if str(err).startswith("no kubeconfig")
-                                      else f"Kubernetes: {err} — showing AIStore's view only")
-                except KubeError as err:
-                    self.kube_note = f"Kubernetes: {err} — showing AIStore's view only"
-                self._kube_resolved = True
-        return self.kube
+        await self.session.aclose()
 
     # --- connection -------------------------------------------------------------------------
 
@@ -177,13 +113,14 @@ class AisEtlApp(App):
                 self.status = ClusterStatus(state="unreachable", embedded=True, detail=str(err))
                 return
             endpoint = info.endpoint
-        self.client = AisClient(endpoint, token=load_token(), readonly=self.readonly)
-        self.supports_init_code = embedded
+        session = self.session
+        session.client = client = AisClient(endpoint, token=load_token(), readonly=self.readonly)
+        session.supports_init_code = session.embedded = embedded
         self.status = ClusterStatus(endpoint=endpoint, embedded=embedded, state="connecting")
         backoff, was_connected = 1.0, False
         while True:
             try:
-                smap = await self.client.cluster_map()
+                smap = await client.cluster_map()
             except AisError as err:
                 self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
                                             state="unreachable",
@@ -198,9 +135,7 @@ class AisEtlApp(App):
                                         state="connected")
             if not was_connected:
                 was_connected = True
-                refresh = getattr(self.screen, "refresh_now", None)
-                if refresh is not None:
-                    refresh()
+                self.screen.post_message(Connected())
             await asyncio.sleep(HEALTH_EVERY)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -256,8 +191,6 @@ class AisEtlApp(App):
         elif verb in ("help", "h", "?"):
             self.action_help()
         elif verb in ("cluster", "k8s", "kube"):
-            from .screens.kube_cluster import KubeClusterScreen
-
             self.push_screen(KubeClusterScreen())
         elif verb in ("pods", "p") and arg:
             self.push_screen(PodsScreen(only=arg))
@@ -272,24 +205,18 @@ class AisEtlApp(App):
             self.notify(f":{verb} changes the cluster, and the app was started with --readonly",
                         severity="warning")
         elif verb == "init" and args[:1] in (["code"], ["spec"]):
-            from .screens.etl_init import InitCodeScreen, InitSpecScreen
-
             form = InitCodeScreen if args[0] == "code" else InitSpecScreen
             self.push_screen(form(args[1] if len(args) > 1 else ""))
         elif verb == "transform":
-            from .screens.offline import OfflineFormScreen
-
             self.push_screen(OfflineFormScreen(src=arg))
         else:
             self.notify(f"unknown command {text!r}: press ? for the list", severity="warning")
 
     async def _open_objects(self, bucket: str) -> None:
         """The Objects screen of ``bucket``, if the cluster has it."""
-        from .screens.objects import ObjectsScreen
-
-        if self.client is not None:
+        if (client := self.session.client) is not None:
             try:
-                known = [b.name for b in await self.client.list_buckets()]
+                known = [b.name for b in await client.list_buckets()]
             except AisError as err:
                 self.notify(f"cannot list the buckets: {err}", severity="error")
                 return
@@ -311,9 +238,3 @@ class AisEtlApp(App):
                 continue
             yield SystemCommand(title, f":{command}",
                                 lambda command=command: self.run_command(command))
-
-    # --- jobs -------------------------------------------------------------------------------
-
-    def remember_job(self, xid: str, etl: str, src: str, dst: str, prefix: str = "",
-                     pipeline: Sequence[str] = ()) -> None:
-        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time(), tuple(pipeline))

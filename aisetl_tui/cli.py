@@ -12,6 +12,8 @@ from pathlib import Path
 
 from backend.local import (
     ClusterError,
+    ImageError,
+    ImageRegistry,
     LocalCluster,
     RunInfo,
     default_data_dir,
@@ -19,7 +21,6 @@ from backend.local import (
     process_alive,
     start_in_background,
 )
-from backend.local.etl import ImageError, ImageRegistry
 
 from . import __version__
 

@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 from textual.widgets import RichLog, Static, TextArea
 
-from aisetl_tui.app import NO_KUBECONFIG, AisEtlApp
+from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.kube_cluster import KubeClusterScreen
 from aisetl_tui.screens.kube_describe import KubeDescribeScreen
 from aisetl_tui.screens.kube_events import KubeEventsScreen
 from aisetl_tui.screens.kube_logs import KubeLogsScreen
 from aisetl_tui.screens.logs import LogsScreen
 from aisetl_tui.screens.pods import PodsScreen
+from aisetl_tui.session import NO_KUBECONFIG
 from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.conftest import code_msg
@@ -191,7 +192,7 @@ async def test_pods_without_kubeconfig_show_aistores_view(
         assert columns(app)[:6] == ["ETL", "TARGET", "NODE", "STATE", "RESTARTS", "AGE"]
         assert columns(app)[-1] == "POD"  # last: what matters fits 80 columns
         assert all(r["STATE"] == "Running" for r in rows_of(app, etl).values())
-        assert app.kube is None and app.kube_note == NO_KUBECONFIG
+        assert app.session.kube is None and app.session.kube_note == NO_KUBECONFIG
 
         # no Kubernetes: no events, describe or cluster keys; l shows AIStore's logs
         shown = {b.binding.key for b in app.screen.active_bindings.values() if b.enabled}
@@ -206,9 +207,9 @@ async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.Monkey
 
     app = AisEtlApp(start="buckets")  # no endpoint: the embedded cluster
     monkeypatch.setattr("backend.kube._client.load", boom)
-    assert not app.kube_possible
-    assert await app.kube_client() is None and app.kube_note == ""
-    assert await AisEtlApp(start="buckets", endpoint="http://x", kube=None).kube_client() is None
+    assert not app.session.kube_possible
+    assert await app.session.kube_client() is None and app.session.kube_note == ""
+    assert await AisEtlApp(start="buckets", endpoint="http://x", kube=None).session.kube_client() is None
 
 
 async def test_many_open_log_follows_do_not_starve_other_blocking_calls(

@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.session import Connected
 from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.status import ClusterStatus
 from backend.ais import AisClient
@@ -36,12 +37,10 @@ class PinnedStatusApp(AisEtlApp):
     """The app with its connection watcher replaced by a fixed status line."""
 
     async def _connect_pinned(self) -> None:
-        self.client = AisClient(self.endpoint_arg or "")
-        self.supports_init_code = True
+        self.session.client = AisClient(self.endpoint_arg or "")
+        self.session.supports_init_code = True
         self.status = PINNED
-        refresh = getattr(self.screen, "refresh_now", None)
-        if refresh is not None:
-            refresh()
+        self.screen.post_message(Connected())
 
     def connect(self) -> None:  # type: ignore[override]
         self.run_worker(self._connect_pinned(), group="connect")

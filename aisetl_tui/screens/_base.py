@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 
 from backend.ais import AisClient, AisError
 
+from ..session import Connected, UsesSession
 from ..widgets.footer import KeysFooter
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
@@ -24,7 +25,6 @@ from ..widgets.table import KeyedTable
 if TYPE_CHECKING:
     from textual.worker_manager import WorkerManager
 
-    from ..app import AisEtlApp
 
 
 class EndsWorkersFirst:
@@ -39,7 +39,7 @@ class EndsWorkersFirst:
         self.workers.cancel_node(self)  # type: ignore[arg-type]
 
 
-class AppScreen(EndsWorkersFirst, Screen):
+class AppScreen(EndsWorkersFirst, UsesSession, Screen):
     """A full screen with the status line on top and the footer of its keys at the bottom."""
 
     TITLE_TEXT: ClassVar[str] = ""
@@ -51,12 +51,8 @@ class AppScreen(EndsWorkersFirst, Screen):
     ]
 
     @property
-    def ais(self) -> AisEtlApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def client(self) -> AisClient | None:
-        return self.ais.client
+        return self.session.client
 
     def compose(self) -> ComposeResult:
         yield StatusBar(self.title_text())
@@ -81,7 +77,7 @@ class AppScreen(EndsWorkersFirst, Screen):
         self.query_one(StatusBar).set_title(self.title_text())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in self.MUTATING and self.ais.readonly)
+        return not (action in self.MUTATING and self.session.readonly)
 
     def action_back(self) -> None:
         """Esc: close the filter (and clear it), clear an applied one, or go back."""
@@ -154,6 +150,9 @@ class PollingScreen(AppScreen):
     _timer: Timer | None = None
 
     def on_screen_resume(self) -> None:  # Textual also calls AppScreen's: no super()
+        self.refresh_now()
+
+    def on_connected(self, _message: Connected) -> None:
         self.refresh_now()
 
     def on_screen_suspend(self) -> None:

@@ -14,6 +14,8 @@ from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
 from .dialogs import ConfirmScreen, PromptScreen
+from .objects import ObjectsScreen
+from .offline import OfflineFormScreen
 
 
 class BucketsScreen(TableScreen):
@@ -65,8 +67,6 @@ class BucketsScreen(TableScreen):
 
     def action_open(self) -> None:
         if (name := self.table.selected_key) is not None:
-            from .objects import ObjectsScreen
-
             self.app.push_screen(ObjectsScreen(name))
 
     def action_create(self) -> None:
@@ -107,6 +107,4 @@ class BucketsScreen(TableScreen):
 
     def action_transform(self) -> None:
         if (name := self.table.selected_key) is not None:
-            from .offline import OfflineFormScreen
-
             self.app.push_screen(OfflineFormScreen(src=name))

@@ -18,8 +18,8 @@ from textual.widgets import Static
 
 from backend.ais import AisError, EtlDetails, parse_etl_error
 
+from ..etl_state import stage_text
 from ._base import AppScreen
-from .etls import stage_text
 
 MAX_ENV_VALUE = 60
 
@@ -88,9 +88,9 @@ class EtlDetailsScreen(AppScreen):
 
     @work(exclusive=True)
     async def load(self) -> None:
-        assert self.ais.client is not None
+        assert self.session.client is not None
         try:
-            details = await self.ais.client.etl_details(self.etl_name)
+            details = await self.session.client.etl_details(self.etl_name)
         except AisError as err:
             self.show_problem(str(err))
             return

@@ -12,7 +12,6 @@ import asyncio
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.syntax import Syntax
@@ -37,12 +36,10 @@ from backend.ais import (
 from backend.kube import KubeClient, KubeError
 
 from ..init_steps import InitStep, ais_step, kube_step
+from ..session import UsesSession
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
 from .dialogs import ConfirmScreen
-
-if TYPE_CHECKING:
-    from ..app import AisEtlApp
 
 RUNTIMES = [f"python3.{m}v2" for m in range(9, 14)]
 WATCH_EVERY = 1.0  # seconds between looks at an initializing ETL's transformers
@@ -118,7 +115,7 @@ def read_text(path_text: str) -> tuple[str | None, str | None]:
         return None, f"cannot read {path}: {err}"
 
 
-class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
+class _InitForm(EndsWorkersFirst, UsesSession, ModalScreen[bool]):
     """Shared frame: fields on the left, preview on the right, errors under the buttons."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="init.cancel"),
@@ -228,7 +225,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
 
     @work(exclusive=True)
     async def _send(self, name: str, msg: dict, replacing: str = "") -> None:
-        client = self.app.client  # type: ignore[attr-defined]
+        client = self.session.client
         try:
             if replacing:
                 await client.delete_etl(name)  # stops it first if it runs
@@ -255,11 +252,10 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
         transformer is ready or one fails): where each target's transformer is, from its
         Kubernetes pod and events when there is Kubernetes, else from the cluster's own
         health answer (the embedded cluster says its stages there)."""
-        app: AisEtlApp = self.app  # type: ignore[assignment]
-        client = app.client
+        client = self.session.client
         assert client is not None
         try:
-            kube = await app.kube_client()
+            kube = await self.session.kube_client()
             targets = [t.id for t in (await client.cluster_map()).targets]
         except AisError:
             return  # the init's own answer will say what is wrong
@@ -284,7 +280,7 @@ class _InitForm(EndsWorkersFirst, ModalScreen[bool]):
     async def _offer_replace(self, name: str, msg: dict) -> None:
         """The name is taken (often by the failed init a moment ago, which AIStore keeps as
         Aborted): say by what, and offer to replace it."""
-        client = self.app.client  # type: ignore[attr-defined]
+        client = self.session.client
         try:
             stage = next((e.stage for e in await client.list_etls() if e.name == name), "")
         except AisError:
@@ -328,7 +324,7 @@ class InitCodeScreen(_InitForm):
 
     def note(self, text: str) -> Text | str:
         """How the code will go to a cluster that has no ``init code`` (AIStore 5.0)."""
-        if self.app.supports_init_code or not self.is_mounted:  # type: ignore[attr-defined]
+        if self.session.supports_init_code or not self.is_mounted:
             return ""
         here = f"{sys.version_info.major}.{sys.version_info.minor}"
         note = Text(f"This cluster has no `init code` (AIStore 5.0 removed it): the function "
@@ -351,7 +347,7 @@ class InitCodeScreen(_InitForm):
         deps = [d.strip() for d in self.value("deps").split(",") if d.strip()]
         common = {"init_timeout": self.value("init_timeout") or "5m",
                   "obj_timeout": self.value("obj_timeout") or "45s", "dependencies": deps}
-        if self.app.supports_init_code and comm != "ws":  # type: ignore[attr-defined]
+        if self.session.supports_init_code and comm != "ws":
             return code_init_msg(name, text, runtime=self.value("runtime"), comm=comm,
                                  func=func, **common)
         return class_init_msg(name, text, comm="hpush" if io_script else comm, func=func,

@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
 from backend.ais import AisClient, AisError, EtlInfo
 
+from ..etl_state import shown_stage, stage_text
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
 from .dialogs import ConfirmScreen
+from .etl_details import EtlDetailsScreen
+from .etl_init import InitCodeScreen, InitSpecScreen
+from .logs import LogsScreen
+from .offline import OfflineFormScreen
+from .pods import PodsScreen
 
-STAGE_STYLE = {"Running": "green", "Initializing": "yellow", "Aborted": "red",
-               "Stopped": "dim"}
 UNMEASURED = "—"  # hpull: the transformer answers the client itself; no target sees its output
-
-
-def stage_text(stage: str) -> Text:
-    return Text(stage, style=STAGE_STYLE.get(stage, ""))
-
-
-def shown_stage(etl: EtlInfo, stopped: set[str]) -> str:
-    """AIStore's stage, except that an ETL someone stopped from this app reads Stopped
-    (AIStore calls it Aborted, as it does one that failed)."""
-    return "Stopped" if etl.stage == "Aborted" and etl.name in stopped else etl.stage
 
 
 class EtlsScreen(TableScreen):
@@ -74,7 +67,7 @@ class EtlsScreen(TableScreen):
 
     def render_data(self, etls: list[EtlInfo]) -> None:
         self.etls = {e.name: e for e in etls}
-        stopped = self.ais.stopped_etls
+        stopped = self.session.stopped_etls
         stopped.difference_update(e.name for e in etls if e.stage != "Aborted")  # re-started
         self.table.sync({e.name: (e.name, stage_text(shown_stage(e, stopped)),
                                   comm := self._comm.get((e.name, e.xid), ""),
@@ -105,36 +98,24 @@ class EtlsScreen(TableScreen):
 
     def action_details(self) -> None:
         if (etl := self.selected) is not None:
-            from .etl_details import EtlDetailsScreen
-
             self.app.push_screen(EtlDetailsScreen(etl.name))
 
     def action_init_code(self) -> None:
-        from .etl_init import InitCodeScreen
-
         self.app.push_screen(InitCodeScreen(), lambda _: self.refresh_now())
 
     def action_init_spec(self) -> None:
-        from .etl_init import InitSpecScreen
-
         self.app.push_screen(InitSpecScreen(), lambda _: self.refresh_now())
 
     def action_logs(self) -> None:
         if (etl := self.selected) is not None:
-            from .logs import LogsScreen
-
             self.app.push_screen(LogsScreen(etl.name))
 
     def action_pods(self) -> None:
         if (etl := self.selected) is not None:
-            from .pods import PodsScreen
-
             self.app.push_screen(PodsScreen(only=etl.name))
 
     def action_offline(self) -> None:
         if (etl := self.selected) is not None:
-            from .offline import OfflineFormScreen
-
             self.app.push_screen(OfflineFormScreen(etl=etl.name))
 
     def _lifecycle(self, verb: str, question: str | None = None) -> None:
@@ -149,7 +130,7 @@ class EtlsScreen(TableScreen):
             try:
                 await calls[verb](etl.name)
                 if verb == "stop":
-                    self.ais.stopped_etls.add(etl.name)
+                    self.session.stopped_etls.add(etl.name)
                 done = {"stop": "stopped", "start": "started", "delete": "deleted"}[verb]
                 self.notify(f"ETL {etl.name} {done}")
             except AisError as err:

@@ -11,6 +11,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from ..session import UsesSession
 from ..widgets.live_table import LiveTable
 
 MUTATING_COMMANDS = frozenset({"init", "transform"})  # hidden and refused with --readonly
@@ -67,7 +68,7 @@ def commands_table(readonly: bool = False) -> Table:
     return table
 
 
-class HelpScreen(Screen[None]):
+class HelpScreen(UsesSession, Screen[None]):
     """A full screen, not a modal: a dimmed live screen underneath would be re-rendered on
     every update (the job monitor updates every second)."""
 
@@ -90,7 +91,7 @@ class HelpScreen(Screen[None]):
             yield Static("\n[b]Keys of every screen[/b]")
             yield Static(keys_table(self.of, self.app))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")
-            yield Static(commands_table(self.app.readonly))  # type: ignore[attr-defined]
+            yield Static(commands_table(self.session.readonly))
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

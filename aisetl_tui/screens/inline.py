@@ -68,7 +68,7 @@ class InlineTransformScreen(AppScreen):
 
     @work(exclusive=True, group="load")
     async def load(self) -> None:
-        client = self.ais.client
+        client = self.session.client
         assert client is not None
         try:
             etls = [e.name for e in await client.list_etls() if e.stage == "Running"]
@@ -120,13 +120,13 @@ class InlineTransformScreen(AppScreen):
 
     @work(exclusive=True, group="transform")
     async def transform(self, etl: str, args: str, pipeline: list[str]) -> None:
-        assert self.ais.client is not None
+        assert self.session.client is not None
         chain = pipeline_text(etl, pipeline)
         caption = self.query_one("#out-caption", Static)
         caption.update(f"output of {chain}: transforming…")
         start = time.perf_counter()
         try:
-            self.output = await self.ais.client.transform_object(
+            self.output = await self.session.client.transform_object(
                 self.bucket, self.obj, etl, args, max_bytes=None, pipeline=pipeline)
         except AisError as err:
             self.output = None
@@ -163,9 +163,9 @@ class InlineTransformScreen(AppScreen):
 
     @work(group="copy")
     async def _copy(self, etl: str, pipeline: list[str], bucket: str, name: str) -> None:
-        assert self.ais.client is not None
+        assert self.session.client is not None
         try:
-            await self.ais.client.copy_transformed(self.bucket, self.obj, etl, bucket, name,
+            await self.session.client.copy_transformed(self.bucket, self.obj, etl, bucket, name,
                                                    self.query_one("#args", Input).value,
                                                    pipeline=pipeline)
             self.notify(f"copied to ais://{bucket}/{name}")

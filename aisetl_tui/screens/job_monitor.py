@@ -19,6 +19,7 @@ from textual.widgets import Label, ProgressBar, Static
 from backend.ais import AisClient, AisError, JobSnap, NotFound, ObjError
 
 from ..error_groups import error_line, group_errors
+from ..etl_state import sole_running_etl
 from ..rates import (
     Counters,
     Rate,
@@ -36,7 +37,6 @@ from ..widgets.chart import ChartData, RateChart, node_colour
 from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
-from .jobs import sole_running_etl
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
 ERROR_KINDS_SHOWN = 5
@@ -148,13 +148,13 @@ class JobMonitorScreen(PollingScreen):
         self.query_one("#nodes", LiveTable).focus()
 
     def on_mount(self) -> None:
-        record = self.ais.jobs.get(self.xid)
+        record = self.session.jobs.get(self.xid)
         if record is not None:
             self.etl, self.chain = record.etl, record.chain
 
     @property
     def prefix(self) -> str:
-        record = self.ais.jobs.get(self.xid)
+        record = self.session.jobs.get(self.xid)
         return record.prefix if record else ""
 
     # --- polling ----------------------------------------------------------------------------

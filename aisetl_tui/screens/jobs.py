@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.ais import AisClient, EtlInfo, JobStatus
+from backend.ais import AisClient, JobStatus
 
+from ..etl_state import TRANSFORM_KINDS, sole_running_etl
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
+from .job_monitor import JobMonitorScreen
 
-TRANSFORM_KINDS = ("etl-bck", "etl-listrange")
 LEARN_PER_POLL = 8  # snapshot requests for other jobs' buckets, at most, per poll
 Learned = tuple[str, str, str]  # a job's ETL (or ""), source and destination
 
@@ -26,13 +27,6 @@ def job_state(job: JobStatus) -> Text:
         return Text("running", style="yellow")
     return Text("finished" + (" with errors" if job.err else ""),
                 style="dark_orange" if job.err else "green")
-
-
-def sole_running_etl(etls: list[EtlInfo]) -> str:
-    """The ETL of a *running* job this app did not start, when the cluster tells: stopping an
-    ETL aborts its jobs, so with one ETL Running it is that one. "" when it cannot tell."""
-    running = [e.name for e in etls if e.stage == "Running"]
-    return running[0] if len(running) == 1 else ""
 
 
 def ended_text(ended: datetime | None, now: datetime) -> str:
@@ -73,7 +67,7 @@ class JobsScreen(TableScreen):
     async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, Learned]]:
         jobs = by_recency([j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS])
         unknown = [j for j in jobs
-                   if j.xid not in self.ais.jobs and j.xid not in self.learned][:LEARN_PER_POLL]
+                   if j.xid not in self.session.jobs and j.xid not in self.learned][:LEARN_PER_POLL]
         if not unknown:
             return jobs, {}
         etl = sole_running_etl(await client.list_etls())
@@ -91,7 +85,7 @@ class JobsScreen(TableScreen):
         rows = {}
         now = datetime.now().astimezone()
         for job in jobs:
-            record = self.ais.jobs.get(job.xid)
+            record = self.session.jobs.get(job.xid)
             etl, src, dst = ((record.chain, record.src, record.dst) if record
                              else self.learned.get(job.xid, ("", "", "")))
             rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job),
@@ -105,6 +99,4 @@ class JobsScreen(TableScreen):
 
     def action_open(self) -> None:
         if (xid := self.table.selected_key) is not None:
-            from .job_monitor import JobMonitorScreen
-
             self.app.push_screen(JobMonitorScreen(xid))

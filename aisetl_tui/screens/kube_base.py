@@ -35,9 +35,9 @@ class KubeScreen(PollingScreen):
     ERROR_PREFIX = "Kubernetes: "
 
     async def load(self) -> Any:
-        kube = await self.ais.kube_client()
+        kube = await self.session.kube_client()
         if kube is None:
-            self.show_problem(self.ais.kube_note or NO_KUBE_EMBEDDED, "yellow")
+            self.show_problem(self.session.kube_note or NO_KUBE_EMBEDDED, "yellow")
             return STOP  # no Kubernetes here: the note stays, polling ends
         return await asyncio.to_thread(self.fetch_kube, kube)
 

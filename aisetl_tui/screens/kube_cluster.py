@@ -10,6 +10,9 @@ from backend.kube import KubeClient, KubePod
 
 from ..widgets.table import KeyedTable
 from .kube_base import KubeScreen, short_age
+from .kube_describe import KubeDescribeScreen
+from .kube_events import KubeEventsScreen
+from .kube_logs import KubeLogsScreen
 
 COLUMNS = ["NAME", "ROLE", "READY", "STATUS", "RESTARTS", "NODE", "IP", "AGE"]
 
@@ -45,7 +48,7 @@ class KubeClusterScreen(KubeScreen):
         self.pods: dict[str, KubePod] = {}
 
     def title_text(self) -> str:
-        kube = self.ais.kube
+        kube = self.session.kube
         return f"cluster {kube.namespace}" if kube is not None else "cluster"
 
     def compose_body(self) -> ComposeResult:
@@ -69,7 +72,7 @@ class KubeClusterScreen(KubeScreen):
         self.table.sync({p.name: ais_pod_row(p) for p in pods})
         self.refresh_bindings()
         if not pods:
-            kube = self.ais.kube
+            kube = self.session.kube
             where = f" in namespace {kube.namespace}" if kube is not None else ""
             self.show_problem(f"no AIStore proxy or target pods{where} (try --namespace)",
                               "yellow")
@@ -85,24 +88,18 @@ class KubeClusterScreen(KubeScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("logs", "events", "describe"):
-            return self._selected() is not None and self.ais.kube is not None
+            return self._selected() is not None and self.session.kube is not None
         return super().check_action(action, parameters)
 
     def action_logs(self) -> None:
-        pod, kube = self._selected(), self.ais.kube
+        pod, kube = self._selected(), self.session.kube
         if pod is not None and kube is not None:
-            from .kube_logs import KubeLogsScreen
-
             self.app.push_screen(KubeLogsScreen.for_pod(kube, pod))
 
     def action_events(self) -> None:
         if (pod := self._selected()) is not None:
-            from .kube_events import KubeEventsScreen
-
             self.app.push_screen(KubeEventsScreen(pod.name))
 
     def action_describe(self) -> None:
         if (pod := self._selected()) is not None:
-            from .kube_describe import KubeDescribeScreen
-
             self.app.push_screen(KubeDescribeScreen(pod.name))

@@ -38,7 +38,7 @@ class ObjectViewScreen(AppScreen):
 
     @work(exclusive=True)
     async def load(self) -> None:
-        client = self.ais.client
+        client = self.session.client
         assert client is not None
         try:
             head = await client.head_object(self.bucket, self.obj)

@@ -19,6 +19,9 @@ from ..rates import human_bytes, plural
 from ..widgets.table import Table
 from ._base import AppScreen
 from .dialogs import ConfirmScreen
+from .file_picker import FilePickerScreen
+from .inline import InlineTransformScreen
+from .object_view import ObjectViewScreen
 
 FIRST_PAGE = 200  # enough to fill any screen at once; later pages are larger
 PAGE_SIZE = 1000
@@ -102,11 +105,11 @@ class ObjectsScreen(AppScreen):
 
     @work(exclusive=True, group="list")
     async def load_page(self) -> None:
-        if self._loading or self._token == "" or self.ais.client is None:
+        if self._loading or self._token == "" or self.session.client is None:
             return
         self._loading = True
         try:
-            page = await self.ais.client.list_objects(
+            page = await self.session.client.list_objects(
                 self.bucket, prefix=self.prefix, token=self._token or "",
                 page_size=PAGE_SIZE if self._token else FIRST_PAGE,
                 uuid=self._uuid)
@@ -177,14 +180,10 @@ class ObjectsScreen(AppScreen):
 
     def action_view(self) -> None:
         if (name := self.selected) is not None:
-            from .object_view import ObjectViewScreen
-
             self.app.push_screen(ObjectViewScreen(self.bucket, name))
 
     def action_inline(self) -> None:
         if (name := self.selected) is not None:
-            from .inline import InlineTransformScreen
-
             self.app.push_screen(InlineTransformScreen(self.bucket, name))
 
     def action_delete(self) -> None:
@@ -201,17 +200,15 @@ class ObjectsScreen(AppScreen):
 
     @work(group="mutate")
     async def _delete(self, name: str) -> None:
-        assert self.ais.client is not None
+        assert self.session.client is not None
         try:
-            await self.ais.client.delete_object(self.bucket, name)
+            await self.session.client.delete_object(self.bucket, name)
             self.notify(f"deleted ais://{self.bucket}/{name}")
             self.reload()
         except AisError as err:
             self.notify(str(err), severity="error")
 
     def action_upload(self) -> None:
-        from .file_picker import FilePickerScreen
-
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self._upload(path)
@@ -222,7 +219,7 @@ class ObjectsScreen(AppScreen):
 
     @work(exclusive=True, group="upload")
     async def _upload(self, path: Path) -> None:
-        assert self.ais.client is not None
+        assert self.session.client is not None
         try:  # a directory tree may be large: walked off the event loop
             plan = await asyncio.to_thread(upload_plan, path, self.prefix)
             sizes = await asyncio.to_thread(lambda: [p.stat().st_size for p, _ in plan])
@@ -244,7 +241,7 @@ class ObjectsScreen(AppScreen):
                 def step(sent: int, base: int = done) -> None:
                     bar.update(progress=base + sent)
 
-                await self.ais.client.put_file(self.bucket, name, local, progress=step)
+                await self.session.client.put_file(self.bucket, name, local, progress=step)
                 done, files = done + size, files + 1
             self.notify(f"uploaded {plural(len(plan), 'object')} to ais://{self.bucket}")
         except (AisError, OSError) as err:

@@ -11,9 +11,11 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from backend.ais import AisError, bucket_name_problem, parse_pipeline
 
+from ..session import UsesSession
 from ..widgets.check import Check
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst
+from .job_monitor import JobMonitorScreen
 
 
 def parse_ext_map(text: str) -> dict[str, str]:
@@ -27,7 +29,7 @@ def parse_ext_map(text: str) -> dict[str, str]:
     return out
 
 
-class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
+class OfflineFormScreen(EndsWorkersFirst, UsesSession, ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="offline.cancel"),
                 Binding("ctrl+s", "submit", "Start", id="offline.submit")]
 
@@ -67,7 +69,7 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
 
     @work(exclusive=True)
     async def load(self) -> None:
-        client = self.app.client  # type: ignore[attr-defined]
+        client = self.session.client
         try:
             etls = [e.name for e in await client.list_etls() if e.stage == "Running"]
             buckets = [b.name for b in await client.list_buckets()]
@@ -133,15 +135,13 @@ class OfflineFormScreen(EndsWorkersFirst, ModalScreen[None]):
 
     @work(exclusive=True, group="start")
     async def start(self, etl: str, src: str, dst: str, options: dict) -> None:
-        client = self.app.client  # type: ignore[attr-defined]
+        client = self.session.client
         try:
             xid = await client.start_bucket_transform(src, dst, etl, **options)
         except AisError as err:
             self.fail(str(err))
             return
-        from .job_monitor import JobMonitorScreen
-
-        self.app.remember_job(xid, etl, src, dst, options["prefix"],  # type: ignore[attr-defined]
+        self.session.remember_job(xid, etl, src, dst, options["prefix"],
                               options["pipeline"])
         self.dismiss(None)
         self.app.push_screen(JobMonitorScreen(xid))

@@ -19,11 +19,10 @@ from textual.widgets import Static
 from backend.ais import AisClient, AisError, ClusterMap, EtlInfo, JobSnap, JobStatus
 
 from ..error_groups import error_line, group_errors
+from ..etl_state import STAGE_STYLE, TRANSFORM_KINDS, shown_stage, sole_running_etl
 from ..rates import Counters, eta_seconds, human_duration, plural, progress, rate
 from ._base import PollingScreen
-from .etls import STAGE_STYLE, shown_stage
 from .job_monitor import BAR_WIDTH, DISPLAY_KIND, node_counters, progress_cell
-from .jobs import TRANSFORM_KINDS, sole_running_etl
 
 MAX_JOBS = 8  # running jobs shown (the Jobs tab lists them all)
 MAX_ERRORS = 6
@@ -117,7 +116,7 @@ class OverviewScreen(PollingScreen):
                         groups[0].pattern if groups else "")
 
     def _etl_of(self, xid: str) -> str:
-        record = self.ais.jobs.get(xid)
+        record = self.session.jobs.get(xid)
         return record.etl if record else ""
 
     # --- rendering --------------------------------------------------------------------------
@@ -144,7 +143,7 @@ class OverviewScreen(PollingScreen):
                                                 "one", style="dim"))
         table = _table("NAME", "STAGE", "PODS READY", "OBJECTS", "ERRORS")
         for e in etls:
-            stage = shown_stage(e.info, self.ais.stopped_etls)
+            stage = shown_stage(e.info, self.session.stopped_etls)
             pods = f"{e.ready}/{e.pods}" if e.pods else ""
             table.add_row(e.info.name, Text(stage, style=STAGE_STYLE.get(stage, "")),
                           Text(pods, style="" if e.ready == e.pods else "yellow"),
@@ -168,7 +167,7 @@ class OverviewScreen(PollingScreen):
             objs_per_s = rate(before, counters, now - when).objs_per_s
             done = counters.objs
             first = j.snaps[0]
-            record = self.ais.jobs.get(xid)
+            record = self.session.jobs.get(xid)
             what = (f"{DISPLAY_KIND.get(first.kind, first.kind)} ais://{first.src} => "
                     f"ais://{first.dst}" + (f" · {record.chain}" if record else ""))
             eta = eta_seconds(progress([counters], j.total, None), objs_per_s)

@@ -41,6 +41,11 @@ from backend.kube import (
 from ..rates import human_bytes, human_duration
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
+from .kube_cluster import KubeClusterScreen
+from .kube_describe import KubeDescribeScreen
+from .kube_events import KubeEventsScreen
+from .kube_logs import KubeLogsScreen, SavedLogScreen
+from .logs import LogsScreen
 
 # POD (always <etl>-<target id lower>) comes last, so that what matters fits 80 columns; with
 # Kubernetes, REASON follows STATE.
@@ -268,7 +273,7 @@ class PodsScreen(PollingScreen):
 
     def title_text(self) -> str:
         title = f"pods {self.only}" if self.only else "pods"
-        kube = self.ais.kube
+        kube = self.session.kube
         return f"{title} · namespace {kube.namespace}" if kube is not None else title
 
     @property
@@ -324,15 +329,15 @@ class PodsScreen(PollingScreen):
         """Kubernetes' transformer pods by (ETL, target), or None (``kube_note`` says why)."""
         if self._watched is not None:  # the watch answers, even while a list would wait
             self.kube_note = self._answer_note()
-            if (kube := self.ais.kube) is not None:
+            if (kube := self.session.kube) is not None:
                 with contextlib.suppress(KubeError):  # the watch says if Kubernetes is gone
                     await self._fetch_kube_metrics(kube)
             return self._watched_by_target(target_ids)
         if time.monotonic() < self._kube_retry_at:
             return None
-        kube = await self.ais.kube_client()
+        kube = await self.session.kube_client()
         if kube is None:
-            self.kube_note = self.ais.kube_note
+            self.kube_note = self.session.kube_note
             return None
         try:
             await self._locate(kube)
@@ -377,7 +382,7 @@ class PodsScreen(PollingScreen):
 
     def _answer_note(self) -> str:
         """The note while Kubernetes answers: none, or where no ETL pods were found."""
-        kube = self.ais.kube
+        kube = self.session.kube
         if kube is None or kube.etl_pods_found is not False:
             return ""
         return f"Kubernetes: {kube.namespace_how} (looking again every {KUBE_RETRY:g} s)"
@@ -421,10 +426,10 @@ class PodsScreen(PollingScreen):
     def _keep_last_lines(self, pod: KubePod) -> None:
         """Read the log of a pod seen ending, once per end, before AIStore deletes it."""
         end = ending(pod)
-        if end is None or end in self._endings or self.ais.kube is None:
+        if end is None or end in self._endings or self.session.kube is None:
             return
         self._endings.add(end)
-        self._read_last_lines(self.ais.kube, pod)
+        self._read_last_lines(self.session.kube, pod)
 
     @work(thread=True, group="last-lines")
     def _read_last_lines(self, kube: KubeClient, pod: KubePod) -> None:
@@ -498,10 +503,10 @@ class PodsScreen(PollingScreen):
         if self._kube_metrics is not None:
             metrics = "k8s"
         table = await self._ensure_table(data.with_kube, metrics)
-        node = "localhost" if self.ais.status.embedded else "—"
+        node = "localhost" if self.session.embedded else "—"
         now = time.time()
         self.pods = {p.key: p for p in pods}
-        stopped = frozenset(self.ais.stopped_etls)
+        stopped = frozenset(self.session.stopped_etls)
         table.sync({p.key: pod_row(p, node, data.with_kube, metrics, now, self._kube_metrics,
                                    stopped)
                     for p in pods})
@@ -539,7 +544,7 @@ class PodsScreen(PollingScreen):
     def _selected_kube(self, gone_too: bool = False) -> tuple[KubeClient, KubePod] | None:
         """The selected row's pod in Kubernetes (``gone_too``: or its last state, for what
         outlives a pod, its events)."""
-        pod, kube = self._selected(), self.ais.kube
+        pod, kube = self._selected(), self.session.kube
         if pod is None or kube is None or not self.with_kube:
             return None
         if pod.kube is not None:
@@ -558,8 +563,6 @@ class PodsScreen(PollingScreen):
     def action_logs(self) -> None:
         pod = self._selected()
         if pod is not None and pod.gone is not None and pod.kube is None:
-            from .kube_logs import SavedLogScreen
-
             name = pod.gone.pod.name
             self.app.push_screen(SavedLogScreen(
                 name, self._last_logs.get(name, []),
@@ -567,28 +570,18 @@ class PodsScreen(PollingScreen):
                 f"deleted it {human_duration(time.time() - pod.gone.when)} ago"))
             return
         if (both := self._selected_kube()) is not None:
-            from .kube_logs import KubeLogsScreen
-
             kube, pod = both
             self.app.push_screen(KubeLogsScreen.for_pod(kube, pod))
         elif (pod := self._selected()) is not None:
-            from .logs import LogsScreen
-
             self.app.push_screen(LogsScreen(pod.etl))
 
     def action_events(self) -> None:
         if (both := self._selected_kube(gone_too=True)) is not None:
-            from .kube_events import KubeEventsScreen
-
             self.app.push_screen(KubeEventsScreen(both[1].name))
 
     def action_describe(self) -> None:
         if (both := self._selected_kube()) is not None:
-            from .kube_describe import KubeDescribeScreen
-
             self.app.push_screen(KubeDescribeScreen(both[1].name))
 
     def action_cluster(self) -> None:
-        from .kube_cluster import KubeClusterScreen
-
         self.app.push_screen(KubeClusterScreen())

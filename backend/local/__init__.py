@@ -1,4 +1,5 @@
-"""The embedded AIStore-compatible cluster: a proxy and N targets on 127.0.0.1."""
+"""The embedded AIStore-compatible cluster: a proxy and N targets on 127.0.0.1, and the
+images its transformers run."""
 
 from ._cluster import (
     DEFAULT_PORT,
@@ -11,10 +12,13 @@ from ._cluster import (
     process_alive,
     start_in_background,
 )
+from .etl import ImageError, ImageRegistry
 
 __all__ = [
     "DEFAULT_PORT",
     "ClusterError",
+    "ImageError",
+    "ImageRegistry",
     "LocalCluster",
     "RunInfo",
     "default_data_dir",

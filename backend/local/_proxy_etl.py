@@ -22,7 +22,7 @@ from ._fs import write_atomic
 from ._http import decode_value, json_response, text_response
 from ._names import validate_bucket_name
 from ._xact import new_xid
-from .etl import TCBMsg, etl_not_found, parse_init_msg
+from .etl._msgs import TCBMsg, etl_not_found, parse_init_msg
 
 log = logging.getLogger("aisetl.cluster")
 

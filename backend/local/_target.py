@@ -43,7 +43,7 @@ from ._target_etl import TargetEtlHandlers
 from ._target_xact import TargetXactHandlers
 from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
 from ._xact import XactRegistry
-from .etl import TargetEtls
+from .etl._manager import TargetEtls
 
 SMALL_BODY = 256 * 1024
 CHUNK = 1024 * 1024

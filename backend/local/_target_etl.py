@@ -13,7 +13,9 @@ from ._errors import AISHTTPError
 from ._http import json_response
 from ._names import parse_uname, validate_bucket_name, validate_object_name
 from ._storage import ObjectMeta
-from .etl import HPULL, HPUSH, IO, OBJECT_ROUTE, Route, TargetEtl, TargetEtls, TransformError
+from .etl._comm import TransformError
+from .etl._manager import OBJECT_ROUTE, Route, TargetEtl, TargetEtls
+from .etl._msgs import HPULL, HPUSH, IO
 
 
 class ObjectHandlers(Protocol):

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ._http import json_response
 from ._xact import XactRegistry, parse_query
-from .etl import TargetEtls
+from .etl._manager import TargetEtls
 
 
 class TargetXactHandlers:
