@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(ARGS)
 
 # The real peers of the `real` test tier (Go, from the module proxy; cached outside the tree).
