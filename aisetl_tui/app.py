@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,13 +23,11 @@ from backend.local import ClusterError, start_in_background
 
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
-from .screens.etl_init import InitCodeScreen, InitSpecScreen
+from .screens.commands import CommandError, parse, visible
 from .screens.etls import EtlsScreen
-from .screens.help import MUTATING_COMMANDS, HelpScreen
+from .screens.help import HelpScreen
 from .screens.jobs import JobsScreen
-from .screens.kube_cluster import KubeClusterScreen
 from .screens.objects import ObjectsScreen
-from .screens.offline import OfflineFormScreen
 from .screens.overview import OverviewScreen
 from .screens.pods import PodsScreen
 from .session import Connected, Session
@@ -175,42 +172,18 @@ class AisEtlApp(App):
         self.push_screen(HelpScreen(self.screen))
 
     def run_command(self, text: str) -> None:
+        """Run what was typed in the command bar (without the ``:``)."""
         try:
-            words = shlex.split(text)
-        except ValueError:
-            words = text.split()
-        if not words:
+            parsed = parse(text, self.readonly)
+        except CommandError as err:
+            self.notify(str(err), severity="warning")
             return
-        verb, args = words[0].lower(), words[1:]
-        arg = args[0] if args else None
-        modes = {"overview": "overview", "pulses": "overview", "buckets": "buckets",
-                 "b": "buckets", "etls": "etls", "etl": "etls",
-                 "e": "etls", "pods": "pods", "p": "pods", "jobs": "jobs", "j": "jobs"}
-        if verb in ("q", "quit", "exit"):
-            self.exit()
-        elif verb in ("help", "h", "?"):
-            self.action_help()
-        elif verb in ("cluster", "k8s", "kube"):
-            self.push_screen(KubeClusterScreen())
-        elif verb in ("pods", "p") and arg:
-            self.push_screen(PodsScreen(only=arg))
-        elif verb in modes:
-            self.action_tab(modes[verb])
-        elif verb in ("objects", "o", "ls"):
-            if arg:
-                self.run_worker(self._open_objects(arg.removeprefix("ais://").strip("/")))
-            else:
-                self.notify(f":{verb} needs a bucket: :objects <bucket>", severity="warning")
-        elif verb in MUTATING_COMMANDS and self.readonly:
-            self.notify(f":{verb} changes the cluster, and the app was started with --readonly",
-                        severity="warning")
-        elif verb == "init" and args[:1] in (["code"], ["spec"]):
-            form = InitCodeScreen if args[0] == "code" else InitSpecScreen
-            self.push_screen(form(args[1] if len(args) > 1 else ""))
-        elif verb == "transform":
-            self.push_screen(OfflineFormScreen(src=arg))
-        else:
-            self.notify(f"unknown command {text!r}: press ? for the list", severity="warning")
+        if parsed is not None:
+            command, args = parsed
+            command.run(self, args)
+
+    def open_objects(self, bucket: str) -> None:
+        self.run_worker(self._open_objects(bucket))
 
     async def _open_objects(self, bucket: str) -> None:
         """The Objects screen of ``bucket``, if the cluster has it."""
@@ -228,13 +201,7 @@ class AisEtlApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for title, command in [("Overview", "overview"), ("Buckets", "buckets"),
-                               ("ETLs", "etls"), ("Pods", "pods"),
-                               ("Jobs", "jobs"), ("Kubernetes cluster", "cluster"),
-                               ("Init ETL from code", "init code"),
-                               ("Init ETL from spec", "init spec"),
-                               ("Transform a bucket", "transform")]:
-            if self.readonly and command.split()[0] in MUTATING_COMMANDS:
-                continue
-            yield SystemCommand(title, f":{command}",
-                                lambda command=command: self.run_command(command))
+        for command in visible(self.readonly):
+            if command.title:
+                yield SystemCommand(command.title, command.usage,
+                                    lambda name=command.name: self.run_command(name))

@@ -209,7 +209,8 @@ async def test_embedded_cluster_never_asks_kubernetes(monkeypatch: pytest.Monkey
     monkeypatch.setattr("backend.kube._client.load", boom)
     assert not app.session.kube_possible
     assert await app.session.kube_client() is None and app.session.kube_note == ""
-    assert await AisEtlApp(start="buckets", endpoint="http://x", kube=None).session.kube_client() is None
+    remote = AisEtlApp(start="buckets", endpoint="http://x", kube=None)
+    assert await remote.session.kube_client() is None
 
 
 async def test_many_open_log_follows_do_not_starve_other_blocking_calls(

@@ -9,8 +9,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-WORDS = ["buckets", "objects ", "etls", "pods", "jobs", "cluster", "init code ", "init spec ",
-         "transform", "help", "quit"]
+from .commands import completions
 
 
 class CommandBar(ModalScreen[str | None]):
@@ -19,7 +18,7 @@ class CommandBar(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="command (buckets, etls, pods, jobs, init code …)",
-                    suggester=SuggestFromList(WORDS, case_sensitive=False), id="command")
+                    suggester=SuggestFromList(completions(), case_sensitive=False), id="command")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -27,9 +26,8 @@ class CommandBar(ModalScreen[str | None]):
 
     def action_complete(self) -> None:
         command = self.query_one(Input)
-        if command._suggestion:
-            command.value = command._suggestion
-            command.cursor_position = len(command.value)
+        if command.cursor_at_end:
+            command.action_cursor_right()  # at the end: accepts the suggestion, if any
 
     def action_cancel(self) -> None:
         self.dismiss(None)

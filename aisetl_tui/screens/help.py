@@ -13,22 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ..session import UsesSession
 from ..widgets.live_table import LiveTable
-
-MUTATING_COMMANDS = frozenset({"init", "transform"})  # hidden and refused with --readonly
-COMMANDS = {
-    ":overview": "nodes, ETLs, running jobs and recent errors (also :pulses)",
-    ":buckets": "buckets (also :b)",
-    ":objects <bucket>": "objects of a bucket",
-    ":etls": "ETLs (also :e)",
-    ":pods [etl]": "transformer pods (also :p)",
-    ":jobs": "transform jobs (also :j)",
-    ":cluster": "AIStore's proxy and target pods, from Kubernetes",
-    ":init code [file]": "init an ETL from Python code",
-    ":init spec [file]": "init an ETL from a YAML spec",
-    ":transform [bucket]": "start an offline bucket transform",
-    ":help": "this help",
-    ":quit": "quit (also :q)",
-}
+from .commands import visible
 
 
 def keys_table(screen: Screen, owner: DOMNode) -> Table:
@@ -62,9 +47,8 @@ def commands_table(readonly: bool = False) -> Table:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("COMMAND", style="cyan", no_wrap=True)
     table.add_column("")
-    for command, text in COMMANDS.items():
-        if not (readonly and command[1:].split()[0] in MUTATING_COMMANDS):
-            table.add_row(Text(command), text)  # as written: "[etl]" is no markup tag
+    for command in visible(readonly):
+        table.add_row(Text(command.usage), command.shown_help)  # "[etl]" is no markup tag
     return table
 
 
