@@ -51,7 +51,7 @@ class BucketsScreen(TableScreen):
             if isinstance(item, BucketSummary):
                 rows[item.name] = (item.name, f"{item.count:,}", human_bytes(item.size))
             else:
-                old = self.table._rows.get(item)
+                old = self.table.row(item)
                 rows[item] = old if old else (item, "…", "…")
         self.table.sync(rows)
         self.hint_if_empty()

@@ -25,7 +25,8 @@ def keys_table(screen: Screen, owner: DOMNode) -> Table:
     table.add_column("ACTION")
     table.add_column("ID", style="dim")
     # Each owner's own bindings (keymap applied), not the active ones: a table's Enter would
-    # hide the screen's Enter (Open, View...) from active_bindings.
+    # hide the screen's Enter (Open, View...) from active_bindings. Textual has no public
+    # accessor for a node's own bindings map.
     rows: dict[str, tuple[list[str], str]] = {}  # ID -> its keys (g and Home), its action
     for bindings in owner._bindings.key_to_bindings.values():
         for binding in bindings:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey  # not exported by textual.widgets
 
 KeysShown = tuple[tuple[str, str, str, bool, str], ...]
 ALWAYS = ("app.help", "app.quit")  # shown however narrow: the way to everything else

@@ -65,7 +65,7 @@ class Table(DataTable):
         columns were measured kept its cut-off cells (and the header its narrow columns) until
         some cell changed. The width changes when the columns are measured: drop that cache."""
         if old.width != new.width:
-            self._clear_caches()
+            self._clear_caches()  # DataTable has no public way to drop them
 
 
 class KeyedTable(Table):
@@ -104,6 +104,10 @@ class KeyedTable(Table):
     @property
     def total(self) -> int:
         return len(self._rows)
+
+    def row(self, key: str) -> Sequence[Cell] | None:
+        """The cells of the row ``key`` as last synced (filtered out or not), or None."""
+        return self._rows.get(key)
 
     def on_mount(self) -> None:
         for name in self._columns:

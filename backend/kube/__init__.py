@@ -1,10 +1,15 @@
 """Kubernetes: AIStore's transformer pods and its own pods, their events, logs and metrics.
+What the app asks, each from a thread worker:
 
-    kube = KubeClient(context=None, namespace="ais")        # kubeconfig or in-cluster
-    pods = kube.etl_pods("md5-etl", smap_target_ids)       # {target id: KubePod | None}
-    for ev in kube.pod_events(pods["TqVt8081"].name): ...
-    for line in kube.follow_logs(name, stop=stop_event): ...
-    usage = kube.pod_metrics()                              # dict | MetricsUnavailable
+    kube = KubeClient(context=None, namespace=None)      # kubeconfig or in-cluster
+    kube.find_etl_namespace()                            # where AIStore's ETL pods are
+    pods = kube.transformer_pods(smap_target_ids)        # every ETL's pods (Pods screen)
+    for change in kube.watch_etl_pods(stop=stop): ...    # then their changes, as they happen
+    by_target = kube.etl_pods("md5-etl", smap_target_ids)  # one ETL's, per target (init watch)
+    events = kube.pod_events(pod.name)
+    for line in kube.follow_logs(pod.name, stop=stop, tail_lines=500): ...
+    usage = kube.pod_metrics(ETL_SELECTOR)               # dict | MetricsUnavailable
+    nodes = kube.ais_pods()                              # AIStore's proxies and targets
 
 Everything is synchronous and thread-safe, meant for thread workers; every call has a
 timeout. Failures are :class:`KubeError` (tree in :mod:`backend.kube._errors`).
