@@ -33,7 +33,7 @@ async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, htt
             await connected(pilot, app)
             await app.push_screen(JobMonitorScreen(xid))
             screen = app.screen
-            await until(pilot, lambda: screen.finished and screen.shares is not None
+            await until(pilot, lambda: screen.finished and screen.view.shares is not None
                         and "errors: 4 of 1 kind" in str(
                             screen.query_one("#errors", Static).render()),
                         "the job done, its source listed and its errors grouped")

@@ -7,24 +7,29 @@ from the cluster itself.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aistore import Client
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.job_view import Poll, SourceShare
+from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from aisetl_tui.session import Connected
 from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.status import ClusterStatus
-from backend.ais import AisClient
+from backend.ais import AisClient, JobSnap, ObjError
 from backend.local import LocalCluster
 from tests.conftest import code_msg
 
@@ -95,6 +100,21 @@ def test_buckets_screen(snap_compare, snap_cluster) -> None:
                         terminal_size=SIZE, run_before=ready)
 
 
+def test_overview_screen(snap_compare, snap_cluster) -> None:
+    """Before the inline transform below: it would count an object on the ETL."""
+    async def ready(pilot: Pilot) -> None:
+        def panel(name: str) -> str:
+            console = Console(width=100, record=True, file=io.StringIO())
+            console.print(pilot.app.screen.query_one(f"#ov-{name}", Static).content)
+            return console.export_text()
+
+        await settle(pilot, lambda: "md5-snap" in panel("etls") and "2/2" in panel("etls")
+                     and "t[TgtBravo]" in panel("cluster"))
+
+    assert snap_compare(PinnedStatusApp(endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
+
+
 def test_objects_screen(snap_compare, snap_cluster) -> None:
     async def ready(pilot: Pilot) -> None:
         await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
@@ -141,3 +161,50 @@ def test_init_code_form(snap_compare, snap_cluster) -> None:
 
     assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
                         terminal_size=SIZE, run_before=ready)
+
+
+class ScriptedMonitor(JobMonitorScreen):
+    """The job monitor fed three pinned polls of a finished job with errors, instead of a
+    live job whose timing varies from run to run; everything else is the real screen."""
+
+    def __init__(self) -> None:
+        super().__init__("pinnedjob1")
+        self.etl = ""  # no per-object errors to look up beyond the pinned ones
+        self.view.etl_shown = "md5-snap"
+        self.view.totals = (300, 300_000)
+        self.view.shares = {"TgtAlpha": SourceShare(140, 140_000),
+                            "TgtBravo": SourceShare(160, 160_000)}
+        errors = [ObjError(f"ais://images/bad-{i}.bin", f"ValueError: bad header at {i}", 500)
+                  for i in range(3)]
+        self.script = [
+            Poll(0.0, [job_snap("TgtAlpha", 0, None), job_snap("TgtBravo", 0, None)], [],
+                 wall=1_764_583_200.0),
+            Poll(2.0, [job_snap("TgtAlpha", 60, None), job_snap("TgtBravo", 90, None, 3)],
+                 errors, wall=1_764_583_202.0),
+            Poll(4.0, [job_snap("TgtAlpha", 140, 4.0), job_snap("TgtBravo", 157, 3.5, 3)],
+                 errors, wall=1_764_583_204.0),
+        ]
+
+    async def fetch(self, client: AisClient) -> Poll:
+        return self.script.pop(0)
+
+
+def job_snap(target: str, done: int, ended_after: float | None, errors: int = 0) -> JobSnap:
+    start = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
+    return JobSnap(xid="pinnedjob1", kind="etl-bck", target_id=target, src="images",
+                   dst="images-md5", started=start,
+                   ended=start + timedelta(seconds=ended_after) if ended_after else None,
+                   loc_objs=done, loc_bytes=done * 32, in_objs=0, in_bytes=0, out_objs=0,
+                   out_bytes=0, aborted=False, err="", idle=False, obj_errors=errors)
+
+
+def test_job_monitor_screen(snap_compare, snap_cluster) -> None:
+    async def ready(pilot: Pilot) -> None:
+        await settle(pilot, lambda: len(rows(pilot.app, "#buckets")) == 2)
+        monitor = ScriptedMonitor()
+        await pilot.app.push_screen(monitor)
+        await settle(pilot, lambda: monitor.finished and not monitor.script)
+
+    assert snap_compare(PinnedStatusApp(start="buckets", endpoint=snap_cluster.endpoint),
+                        terminal_size=SIZE, run_before=ready)
+

@@ -20,9 +20,9 @@ from backend.ais import AisClient, AisError, ClusterMap, EtlInfo, JobSnap, JobSt
 
 from ..error_groups import error_line, group_errors
 from ..etl_state import STAGE_STYLE, TRANSFORM_KINDS, shown_stage, sole_running_etl
+from ..job_view import BAR_WIDTH, DISPLAY_KIND, node_counters, progress_cell
 from ..rates import Counters, eta_seconds, human_duration, plural, progress, rate
 from ._base import PollingScreen
-from .job_monitor import BAR_WIDTH, DISPLAY_KIND, node_counters, progress_cell
 
 MAX_JOBS = 8  # running jobs shown (the Jobs tab lists them all)
 MAX_ERRORS = 6

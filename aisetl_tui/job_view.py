@@ -1,0 +1,388 @@
+"""What the job monitor shows of one offline transform, computed from what was polled: the
+per-target snapshots (and per-object errors) in, every line, row, chart and summary out. No
+widgets and no I/O: the screen fetches and renders, this decides what they say."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.text import Text
+
+from backend.ais import JobSnap, ObjError
+
+from .error_groups import error_line, group_errors
+from .rates import (
+    Counters,
+    Rate,
+    ThroughputTracker,
+    eta_seconds,
+    human_bytes,
+    human_duration,
+    human_elapsed,
+    noun_for,
+    plural,
+    progress,
+    rate,
+)
+from .widgets.chart import ChartData, node_colour
+
+ERROR_KINDS_SHOWN = 5
+AIS_ERRORS_KEPT = 128  # AIStore keeps at most this many per-object errors per target
+DISPLAY_KIND = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
+MAX_BANDS = 8  # the chart's bands: one per node up to this many
+SLOWEST_SHARE = 0.9  # a summary names the slowest node when it is this far below the fastest
+BAR_WIDTH = 8
+PARTIAL = " ▏▎▍▌▋▊▉"
+STATE_STYLE = {"running": "yellow", "finished": "green"}  # anything else: red
+TOTAL_ROW = "~total"
+
+
+@dataclass
+class Poll:
+    """One poll of a job: when (monotonic, for rates), the wall clock then (for what is
+    shown), every target's snapshot, and the per-object errors if they were fetched."""
+
+    when: float
+    snaps: list[JobSnap]
+    errors: list[ObjError] | None
+    wall: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class SourceShare:
+    """The part of the source a node transforms: its objects and their bytes."""
+
+    objs: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a node, or all of them, did: the table's row, the chart's legend, the summary.
+    Rates are current while it runs and its average once it ended."""
+
+    written: Counters
+    read: float  # bytes; estimated unless ``exact``
+    exact: bool
+    rate: Rate  # objects/s and bytes written/s
+    read_rate: float  # bytes read/s
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything the monitor shows after a poll."""
+
+    caption: Text
+    state: str  # running, finished or aborted
+    bar_total: int | None  # the progress bar's total (None: indeterminate)
+    bar_done: int
+    overall: Text
+    rows: dict[str, tuple[str | Text, ...]]  # per node, then the total (TOTAL_ROW)
+    chart: ChartData
+    legend: list[tuple[str, str]]
+    errors: Text | None  # None: no errors
+    ended: bool
+
+
+def snap_state(s: JobSnap) -> str:
+    if s.aborted:
+        return "aborted"
+    if s.ended is not None:
+        return "finished"
+    return "idle" if s.idle else "running"
+
+
+def node_counters(s: JobSnap) -> Counters:
+    """The objects this target is done with (written here, sent to the destination's owner,
+    or failed), and the bytes it wrote."""
+    return Counters(s.loc_objs + s.out_objs + s.obj_errors, s.loc_bytes + s.out_bytes)
+
+
+def progress_cell(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
+    """``█████▌   48%`` (a bar ``width`` cells wide); blank and a dash when the total is not
+    known."""
+    if not total:
+        return Text(" " * width + "    —", style="dim")
+    fraction = min(1.0, done / total)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (PARTIAL[part] if part else "")
+    return Text.assemble((bar, "green"), ("░" * (width - len(bar)), "grey30"),
+                         f" {fraction:>4.0%}")
+
+
+class JobView:
+    """One job as polled so far. Feed it :meth:`add` (and :attr:`totals`, :attr:`shares`
+    as they become known); :meth:`frame` says what to show."""
+
+    def __init__(self, xid: str) -> None:
+        self.xid = xid
+        self.tracker = ThroughputTracker()
+        self.totals: tuple[int, int] | None = None  # the source's objects and bytes
+        # each node's share of the source, once listed (None: not yet, or too many objects)
+        self.shares: dict[str, SourceShare] | None = None
+        self.etl_shown = ""  # the ETL (and its pipeline) as the caption names it
+        self.snaps: list[JobSnap] = []  # the last poll's
+        self.done = Counters(0, 0)  # all nodes' output so far
+        self.errors: list[ObjError] = []
+        self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
+        self._wall = 0.0  # the last poll's wall clock
+        self.slow: set[str] = set()
+
+    @property
+    def seen(self) -> bool:
+        """Some target has reported the job."""
+        return bool(self.snaps)
+
+    @property
+    def ended(self) -> bool:
+        return bool(self.snaps) and all(s.ended is not None for s in self.snaps)
+
+    def add(self, poll: Poll) -> None:
+        """A poll that found the job on some target."""
+        counters = {s.target_id: node_counters(s) for s in poll.snaps}
+        self.tracker.add(poll.when, counters)
+        self.done = Counters(sum(c.objs for c in counters.values()),
+                             sum(c.bytes for c in counters.values()))
+        if poll.errors is not None:
+            self.errors = poll.errors
+        self.snaps, self._wall = poll.snaps, poll.wall
+
+    def last_seen(self) -> str:
+        """``last seen: 120 of 400 objects, 1.2 MiB``: for when the job is out of sight."""
+        total = self.totals[0] if self.totals else None
+        of = f" of {total:,}" if total is not None else ""
+        noun = noun_for(total if total is not None else self.done.objs, "object")
+        return f"last seen: {self.done.objs:,}{of} {noun}, {human_bytes(self.done.bytes)}"
+
+    def frame(self) -> Frame:
+        """What to show for the last poll (after :meth:`add`; again once shares are known)."""
+        snaps = self.snaps
+        by_target = {s.target_id: s for s in snaps}
+        ended = self.ended
+        self.slow = set() if ended else self.tracker.stragglers(
+            t for t, s in by_target.items() if s.ended is None)
+        nodes = {t: self._node_figures(s) for t, s in sorted(by_target.items())}
+        total = self._total_figures(nodes, ended)
+        states = {snap_state(s) for s in snaps}
+        state = "aborted" if "aborted" in states else (
+            "finished" if states == {"finished"} else "running")
+        total_objs = self.totals[0] if self.totals else None
+        if total_objs:
+            bar_total, bar_done = total_objs, self.done.objs
+        else:  # an empty source, or its size not known yet: indeterminate while it runs
+            bar_total = None if state == "running" else 1
+            bar_done = int(state == "finished")
+        chart, legend = self._chart(nodes, total, ended)
+        return Frame(self._caption(), state, bar_total, bar_done,
+                     self._overall(state, nodes, total), self._rows(by_target, nodes, total),
+                     chart, legend, self._errors_text(), ended)
+
+    # --- figures ----------------------------------------------------------------------------
+
+    def _node_figures(self, s: JobSnap) -> Figures:
+        written = node_counters(s)
+        # A node that ended shows its average: its current rate only winds down to zero.
+        r = self.tracker.nodes[s.target_id].current if s.ended is None \
+            else _average([s], written)
+        return Figures(written, self._read(s.target_id, written.objs),
+                       self._exact(s.target_id, written.objs), r,
+                       r.objs_per_s * self._mean_size(s.target_id))
+
+    def _total_figures(self, nodes: dict[str, Figures], ended: bool) -> Figures:
+        read = sum(f.read for f in nodes.values())
+        exact = all(f.exact for f in nodes.values())
+        if ended:  # over the job's own time, from its first start to its last end
+            took = _ran_for(self.snaps)
+            return Figures(self.done, read, exact, _average(self.snaps, self.done),
+                           read / took if took else 0.0)
+        return Figures(self.done, read, exact, self.tracker.total(),
+                       sum(f.read_rate for f in nodes.values()))
+
+    def _share(self, target: str) -> SourceShare | None:
+        """The node's share of the source, once listed (none listed: it has no objects)."""
+        return None if self.shares is None else self.shares.get(target, SourceShare(0, 0))
+
+    def _mean_size(self, target: str) -> float:
+        """The mean size of the node's source objects; before they are listed, the whole
+        source's (0 while its size is not known)."""
+        share = self._share(target)
+        if share is not None and share.objs:
+            return share.bytes / share.objs
+        objs, size = self.totals or (0, 0)
+        return size / objs if objs else 0.0
+
+    def _read(self, target: str, done_objs: int) -> float:
+        """What the node has read: its source objects' bytes once all are done, before that
+        ``done_objs`` at their mean size (AIStore counts what a job wrote, not what it read)."""
+        share = self._share(target)
+        if share is not None and done_objs >= share.objs:
+            return share.bytes
+        return done_objs * self._mean_size(target)
+
+    def _exact(self, target: str, done_objs: int) -> bool:
+        """Whether what the node read is known exactly: all of its listed share is done."""
+        share = self._share(target)
+        return share is not None and done_objs >= share.objs
+
+    def _failed(self) -> int:
+        """Objects that failed: as the nodes count them, or as listed if that is more."""
+        return max(len(self.errors), sum(s.obj_errors for s in self.snaps))
+
+    # --- what is shown ----------------------------------------------------------------------
+
+    def _caption(self) -> Text:
+        first = self.snaps[0]
+        kind = DISPLAY_KIND.get(first.kind, first.kind)
+        return Text.assemble((f"{kind}[{self.xid}] ", "bold"),
+                             f"ais://{first.src} => ais://{first.dst}",
+                             f"   ETL {self.etl_shown}" if self.etl_shown else "")
+
+    def _overall(self, state: str, nodes: dict[str, Figures], total: Figures) -> Text:
+        total_objs, total_bytes = self.totals or (None, None)
+        p = progress([self.done], total_objs, total_bytes)
+        of = f" / {total_objs:,}" if total_objs is not None else ""
+        failed = self._failed()
+        noun = noun_for(total_objs if total_objs is not None else p.done_objs, "object")
+        head = (f"{p.done_objs:,}{of} {noun}" + (f" ({failed:,} failed)" if failed else "")
+                + f" · read {_bytes(total.read, total.exact)} · "
+                f"wrote {human_bytes(p.done_bytes)}")
+        rates = (f"{total.rate.objs_per_s:,.0f} obj/s · in {total.read_rate / 1e6:,.1f} MB/s"
+                 f" · out {total.rate.bytes_per_s / 1e6:,.1f} MB/s")
+        if state == "running":
+            head += f" · ETA {human_duration(eta_seconds(p, total.rate.objs_per_s))}"
+            if self.slow:
+                rates += f" · slow: {', '.join(sorted(self.slow))}"
+        else:  # the job's own time, average rates, and its slowest node
+            head += f" in {human_elapsed(_ran_for(self.snaps))}"
+            rates = f"average {rates}"
+            working = [t for t, f in nodes.items() if f.written.objs]  # had objects to do
+            slowest = min(working, key=lambda t: nodes[t].rate.objs_per_s, default="")
+            fastest = max((nodes[t].rate.objs_per_s for t in working), default=0.0)
+            if slowest and nodes[slowest].rate.objs_per_s < SLOWEST_SHARE * fastest:
+                rates += (f" · slowest {slowest} "
+                          f"({nodes[slowest].rate.objs_per_s:,.0f} obj/s)")
+        # The state first: on a narrow terminal the line wraps, and the state must not be lost.
+        text = Text.assemble((state, STATE_STYLE.get(state, "red")), f" · {head}\n{rates}")
+        if err := _job_error(self.snaps):
+            text.append(f"\n{err}", style="red")
+        return text
+
+    def _rows(self, by_target: dict[str, JobSnap], nodes: dict[str, Figures],
+              total: Figures) -> dict[str, tuple[str | Text, ...]]:
+        rows: dict[str, tuple[str | Text, ...]] = {}
+        for target, f in nodes.items():
+            share = self._share(target)
+            state = Text(snap_state(by_target[target]))
+            if target in self.slow:
+                state.append(" slow", style="bold yellow")
+            rows[target] = (target, progress_cell(f.written.objs, share.objs if share else None),
+                            *_figure_cells(f), state)
+        total_objs = self.totals[0] if self.totals else None
+        rows[TOTAL_ROW] = (Text("Total:", style="bold"),
+                           progress_cell(total.written.objs, total_objs),
+                           *_figure_cells(total), "")
+        return rows
+
+    def _chart(self, nodes: dict[str, Figures], total: Figures,
+               ended: bool) -> tuple[ChartData, list[tuple[str, str]]]:
+        """The nodes' objects/s, or the MB/s they read once objects average 1 MB or more; the
+        legend gives each node's rate as the table does (its average once it ended). Past
+        :data:`MAX_BANDS` nodes, the slow ones and the first by name keep a band each and
+        the rest share one (32 bands of 8 colours tell nothing apart)."""
+        objs, size = self.totals or (0, 0)
+        by_bytes = bool(objs) and size / objs >= 1e6
+
+        def value(target: str) -> float:
+            f = nodes.get(target)
+            return 0.0 if f is None else f.read_rate / 1e6 if by_bytes else f.rate.objs_per_s
+
+        def number(v: float) -> str:
+            return f"{v:,.1f}" if by_bytes else f"{v:,.0f}"
+
+        def history(target: str) -> list[float]:
+            factor = self._mean_size(target) / 1e6 if by_bytes else 1.0
+            return [r.objs_per_s * factor for r in self.tracker.nodes[target].history]
+
+        names = sorted(self.tracker.nodes)
+        banded = names if len(names) <= MAX_BANDS else sorted(
+            (sorted(self.slow) + [n for n in names if n not in self.slow])[:MAX_BANDS - 1])
+        rest = [n for n in names if n not in banded]
+        total_value = total.read_rate / 1e6 if by_bytes else total.rate.objs_per_s
+        # the total first: with many nodes, the legend's end is cut off
+        legend = [(f"{'average' if ended else 'total'} {number(total_value)}", "")]
+        series = {}
+        for i, target in enumerate(banded):
+            series[target] = history(target)
+            mark = " slow" if target in self.slow else ""
+            legend.append((f"{target} {number(value(target))}{mark}", node_colour(i)))
+        if rest:
+            series["others"] = _sum_aligned([history(t) for t in rest])
+            legend.append((f"{len(rest)} others {number(sum(map(value, rest)))}",
+                           node_colour(len(banded))))
+        return ChartData(series, "MB/s in" if by_bytes else "obj/s",
+                         self.tracker.seconds_per_sample), legend
+
+    def _errors_text(self) -> Text | None:
+        count = self._failed()
+        if not count:
+            return None
+        groups = group_errors(self.errors, self._error_seen, self._wall)
+        kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
+        text = Text(f"errors: {count:,}{kinds}", style="bold red")
+        if any(s.obj_errors > AIS_ERRORS_KEPT for s in self.snaps):
+            text.append(f" (the cluster keeps at most {AIS_ERRORS_KEPT} per node: "
+                        f"{count - len(self.errors):,} not listed)", style="red")
+        elif len(self.errors) < count:
+            text.append(f" ({len(self.errors):,} listed so far)", style="red")
+        for g in groups[:ERROR_KINDS_SHOWN]:
+            since = time.strftime("%H:%M:%S", time.localtime(g.first_seen))
+            text.append(f"\n{g.count:>6,}  ", style="bold")
+            text.append(g.pattern)
+            text.append(f"  since {since} · e.g. {', '.join(g.examples)}", style="dim")
+        if len(groups) > ERROR_KINDS_SHOWN:
+            text.append(f"\n  … {len(groups) - ERROR_KINDS_SHOWN} more kinds", style="dim")
+        return text
+
+
+def _ran_for(snaps: list[JobSnap]) -> float:
+    """Seconds from the job's first start to its last end (every target has ended)."""
+    ended = [s.ended for s in snaps if s.ended is not None]
+    return (max(ended) - min(s.started for s in snaps)).total_seconds() if ended else 0.0
+
+
+def _average(snaps: list[JobSnap], done: Counters) -> Rate:
+    """``done`` over the time these targets ran the job."""
+    return rate(Counters(0, 0), done, _ran_for(snaps))
+
+
+def _sum_aligned(histories: list[list[float]]) -> list[float]:
+    """Element-wise sums of histories that end at the same sample (newer nodes have fewer)."""
+    length = max(map(len, histories), default=0)
+    return [sum(h[i - length + len(h)] for h in histories if i - length + len(h) >= 0)
+            for i in range(length)]
+
+
+def _job_error(snaps: list[JobSnap]) -> str:
+    """The first node's error, with its node, its telling line if it is a traceback, and how
+    many other nodes report one."""
+    failed = [s for s in snaps if s.err]
+    if not failed:
+        return ""
+    err = failed[0].err
+    if "\n" in err:  # a traceback: its first line says where, its last what went wrong
+        err = f"{err.splitlines()[0].partition(':')[0]}: {error_line(err)}"
+    more = f" (and {len(failed) - 1} more nodes)" if len(failed) > 1 else ""
+    return f"{failed[0].target_id}: {err}{more}"
+
+
+def _bytes(n: float, exact: bool) -> str:
+    return human_bytes(n) if exact else f"~{human_bytes(n)}"
+
+
+def _figure_cells(f: Figures) -> tuple[str, ...]:
+    """OBJECTS, OBJ/S, READ, IN MB/S, WRITTEN, OUT MB/S."""
+    return (f"{f.written.objs:,}", f"{f.rate.objs_per_s:,.0f}", _bytes(f.read, f.exact),
+            f"{f.read_rate / 1e6:,.1f}", human_bytes(f.written.bytes),
+            f"{f.rate.bytes_per_s / 1e6:,.1f}")
