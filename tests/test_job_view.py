@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backend.ais import JobSnap, ObjError
-
 from aisetl_tui.job_view import TOTAL_ROW, JobView, Poll, SourceShare
+from backend.ais import JobSnap, ObjError
 
 START = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
 

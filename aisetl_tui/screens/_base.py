@@ -3,6 +3,7 @@ overlaps, re-arms only after it finishes, and stops while the screen is not visi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from ..session import Connected, UsesSession
 from ..widgets.footer import KeysFooter
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
+from .dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
     from textual.worker_manager import WorkerManager
@@ -86,6 +88,33 @@ class AppScreen(EndsWorkersFirst, UsesSession, Screen):
             self._close_filter(clear=True)
         elif len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    # --- changes of the cluster -------------------------------------------------------------
+
+    def change(self, what: Callable[[AisClient], Awaitable[object]], done: str,
+               confirm: tuple[str, str] | None = None) -> None:
+        """Change the cluster, as every screen does: ask first (``confirm``: the question, in
+        markup, and its button), then in a worker ``what`` with the client, a toast saying
+        ``done`` or what failed, and :meth:`after_change`."""
+        async def run() -> None:
+            client = self.client
+            if client is None:
+                return
+            try:
+                await what(client)
+                self.notify(done)
+            except AisError as err:
+                self.notify(str(err), severity="error", timeout=10)
+            self.after_change()
+
+        if confirm is None:
+            self.run_worker(run, group="mutate")
+        else:
+            self.app.push_screen(ConfirmScreen(*confirm),
+                                 lambda ok: self.run_worker(run, group="mutate") if ok else None)
+
+    def after_change(self) -> None:
+        """Show the cluster as it is after a change made here; polled screens poll now."""
 
     # --- problems ---------------------------------------------------------------------------
 
@@ -167,6 +196,9 @@ class PollingScreen(AppScreen):
         self.run_worker(self._poll, exclusive=True, group="poll")
 
     def action_refresh(self) -> None:
+        self.refresh_now()
+
+    def after_change(self) -> None:
         self.refresh_now()
 
     async def _poll(self) -> None:

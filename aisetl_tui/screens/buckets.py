@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.ais import AisClient, AisError, BucketSummary, bucket_name_problem
+from backend.ais import AisClient, BucketSummary, bucket_name_problem
 
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
-from .dialogs import ConfirmScreen, PromptScreen
+from .dialogs import PromptScreen
 from .objects import ObjectsScreen
 from .offline import OfflineFormScreen
 
@@ -72,38 +71,17 @@ class BucketsScreen(TableScreen):
     def action_create(self) -> None:
         def created(name: str | None) -> None:
             if name:
-                self.run_worker(self._create(name), group="mutate")
+                self.change(lambda client: client.create_bucket(name),
+                            f"created ais://{name}")
 
         self.app.push_screen(PromptScreen("Create bucket ais://", placeholder="name",
                                           validate=bucket_name_problem), created)
 
-    async def _create(self, name: str) -> None:
-        assert self.client is not None
-        await self._mutate(self.client.create_bucket(name), f"created ais://{name}")
-
-    async def _mutate(self, call: Awaitable[None], done: str) -> None:
-        try:
-            await call
-            self.notify(done)
-        except AisError as err:
-            self.notify(str(err), severity="error")
-        self.refresh_now()
-
     def action_destroy(self) -> None:
-        name = self.table.selected_key
-        if name is None:
-            return
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_worker(self._destroy(name), group="mutate")
-
-        self.app.push_screen(ConfirmScreen(
-            f"Destroy bucket [b]ais://{name}[/b] and every object in it?", "Destroy"), confirmed)
-
-    async def _destroy(self, name: str) -> None:
-        assert self.client is not None
-        await self._mutate(self.client.destroy_bucket(name), f"destroyed ais://{name}")
+        if (name := self.table.selected_key) is not None:
+            self.change(lambda client: client.destroy_bucket(name), f"destroyed ais://{name}",
+                        (f"Destroy bucket [b]ais://{name}[/b] and every object in it?",
+                         "Destroy"))
 
     def action_transform(self) -> None:
         if (name := self.table.selected_key) is not None:

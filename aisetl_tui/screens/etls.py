@@ -7,13 +7,12 @@ import asyncio
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from backend.ais import AisClient, AisError, EtlInfo
+from backend.ais import AisClient, EtlInfo
 
 from ..etl_state import shown_stage, stage_text
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
-from .dialogs import ConfirmScreen
 from .etl_details import EtlDetailsScreen
 from .etl_init import InitCodeScreen, InitSpecScreen
 from .logs import LogsScreen
@@ -118,43 +117,29 @@ class EtlsScreen(TableScreen):
         if (etl := self.selected) is not None:
             self.app.push_screen(OfflineFormScreen(etl=etl.name))
 
-    def _lifecycle(self, verb: str, question: str | None = None) -> None:
-        etl = self.selected
-        if etl is None:
-            return
-
-        async def run() -> None:
-            assert self.client is not None
-            calls = {"stop": self.client.stop_etl, "start": self.client.start_etl,
-                     "delete": self.client.delete_etl}
-            try:
-                await calls[verb](etl.name)
-                if verb == "stop":
-                    self.session.stopped_etls.add(etl.name)
-                done = {"stop": "stopped", "start": "started", "delete": "deleted"}[verb]
-                self.notify(f"ETL {etl.name} {done}")
-            except AisError as err:
-                self.notify(str(err), severity="error", timeout=10)
-            self.refresh_now()
-
-        if question is None:
-            self.run_worker(run(), group="mutate")
-            return
-        self.app.push_screen(ConfirmScreen(question, verb.capitalize()),
-                             lambda ok: self.run_worker(run(), group="mutate") if ok else None)
-
     def action_stop(self) -> None:
-        self._lifecycle("stop", f"Stop ETL [b]{self.table.selected_key}[/b]? Its transformers "
-                        "are removed and running transforms abort.")
+        if (etl := self.selected) is None:
+            return
+
+        async def stop(client: AisClient) -> None:
+            await client.stop_etl(etl.name)
+            self.session.stopped_etls.add(etl.name)
+
+        self.change(stop, f"ETL {etl.name} stopped",
+                    (f"Stop ETL [b]{etl.name}[/b]? Its transformers are removed and "
+                     "running transforms abort.", "Stop"))
 
     def action_start(self) -> None:
-        self._lifecycle("start")
+        if (etl := self.selected) is not None:
+            self.change(lambda client: client.start_etl(etl.name), f"ETL {etl.name} started")
 
     def action_delete(self) -> None:
-        etl = self.selected
+        if (etl := self.selected) is None:
+            return
         running = (" It is running: its transformers stop, and transforms using it abort."
-                   if etl is not None and etl.stage == "Running" else "")
-        self._lifecycle("delete", f"Delete ETL [b]{self.table.selected_key}[/b]?{running}")
+                   if etl.stage == "Running" else "")
+        self.change(lambda client: client.delete_etl(etl.name), f"ETL {etl.name} deleted",
+                    (f"Delete ETL [b]{etl.name}[/b]?{running}", "Delete"))
 
 
 def _counters(etl: EtlInfo, comm: str) -> tuple[str, str, str]:

@@ -23,7 +23,6 @@ from ..job_view import Frame, JobView, Poll, SourceShare
 from ..widgets.chart import RateChart
 from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
-from .dialogs import ConfirmScreen
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
 LOCATE_MAX = 100_000  # list where each source object lives up to this many objects
@@ -212,16 +211,7 @@ class JobMonitorScreen(PollingScreen):
         return super().check_action(action, parameters)
 
     def action_abort(self) -> None:
-        async def abort() -> None:
-            assert self.client is not None
-            try:
-                await self.client.abort_job(self.xid)
-                self.notify(f"aborting {self.xid}")
-            except AisError as err:
-                self.notify(str(err), severity="error")
-            self.refresh_now()
-
-        self.app.push_screen(ConfirmScreen(f"Abort job [b]{self.xid}[/b]? Objects already "
-                                           "written stay in the destination.", "Abort"),
-                             lambda ok: self.run_worker(abort(), group="mutate") if ok else None)
+        self.change(lambda client: client.abort_job(self.xid), f"aborting job {self.xid}",
+                    (f"Abort job [b]{self.xid}[/b]? Objects already written stay in the "
+                     "destination.", "Abort"))
 

@@ -187,26 +187,13 @@ class ObjectsScreen(AppScreen):
             self.app.push_screen(InlineTransformScreen(self.bucket, name))
 
     def action_delete(self) -> None:
-        name = self.selected
-        if name is None:
-            return
+        if (name := self.selected) is not None:
+            self.change(lambda client: client.delete_object(self.bucket, name),
+                        f"deleted ais://{self.bucket}/{name}",
+                        (f"Delete [b]ais://{self.bucket}/{escape(name)}[/b]?", "Delete"))
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._delete(name)
-
-        self.app.push_screen(ConfirmScreen(
-            f"Delete [b]ais://{self.bucket}/{escape(name)}[/b]?", "Delete"), confirmed)
-
-    @work(group="mutate")
-    async def _delete(self, name: str) -> None:
-        assert self.session.client is not None
-        try:
-            await self.session.client.delete_object(self.bucket, name)
-            self.notify(f"deleted ais://{self.bucket}/{name}")
-            self.reload()
-        except AisError as err:
-            self.notify(str(err), severity="error")
+    def after_change(self) -> None:
+        self.reload()
 
     def action_upload(self) -> None:
         def chosen(path: Path | None) -> None:
