@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.local._unsupported import UNSUPPORTED_LIST_FLAGS, UNSUPPORTED_QUERY
+from backend.local._unsupported import AIS_ACTIONS, UNSUPPORTED_LIST_FLAGS, UNSUPPORTED_QUERY
 
 
 def refused(resp, what: str) -> None:
@@ -110,3 +110,40 @@ def test_a_non_recursive_listing_lists_one_level(http, bucket) -> None:
     assert listing("dir/", pagesize=1) == listing("dir/")
     assert listing("di") == [("dir/", 256)]
     assert listing("dir/s") == []  # below the top, a prefix names a directory
+
+
+# (method, path, actions the embedded cluster does there): every other action AIStore knows
+# must be refused there, naming it; the path's {b} and {o} are a bucket and object that exist.
+ACTION_ENDPOINTS = [
+    ("POST", "/v1/buckets/{b}", {"create-bck", "etl-bck", "etl-listrange"}),
+    ("DELETE", "/v1/buckets/{b}", {"destroy-bck"}),
+    ("GET", "/v1/buckets/{b}", {"list", "summary-bck"}),
+    ("GET", "/v1/buckets", {"list", "summary-bck"}),
+    ("PUT", "/v1/cluster", {"stop"}),
+    ("POST", "/v1/objects/{b}/{o}", set()),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "done"), ACTION_ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p, _ in ACTION_ENDPOINTS])
+def test_every_aistore_action_not_done_is_refused_by_name(http, bucket, method: str, path: str,
+                                                         done: set[str]) -> None:
+    bucket.object("kept.txt").get_writer().put_content(b"kept")
+    url = path.format(b=bucket.name, o="kept.txt")
+    for action in sorted(AIS_ACTIONS - done):
+        resp = http.request(method, url, json={"action": action, "name": "x", "value": {}})
+        assert resp.status_code == 501, (action, resp.status_code, resp.text)
+        message = resp.json()["message"]
+        assert f"action '{action}'" in message and "not supported by the embedded cluster" \
+            in message, message
+    unknown = http.request(method, url, json={"action": "frobnicate"})
+    assert unknown.status_code == 400 and "unknown action 'frobnicate'" in unknown.text
+    # nothing happened to the bucket or its object meanwhile
+    assert bucket.object("kept.txt").get_reader().read_all() == b"kept"
+
+
+def test_setting_custom_properties_is_refused(http, bucket) -> None:
+    bucket.object("kept.txt").get_writer().put_content(b"kept")
+    resp = http.patch(f"/v1/objects/{bucket.name}/kept.txt",
+                      json={"value": {"set-new-custom": {"k": "v"}}})
+    refused(resp, "setting custom properties of an object")

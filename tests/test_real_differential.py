@@ -29,7 +29,8 @@ HEADERS = {
 
 # step name → why the two may differ there (each entry a known, accepted difference)
 _NO_COPY_BCK = ("copy-bck is not implemented by the embedded cluster yet: it is refused with "
-                "400 \"unsupported POST action 'copy-bck'\", so the copy never exists")
+                "501 \"action 'copy-bck' ... is not supported by the embedded cluster\", so the "
+                "copy never exists")
 ALLOWED: dict[str, str] = {
     "copy bucket": _NO_COPY_BCK,
     "list copied objects": _NO_COPY_BCK,

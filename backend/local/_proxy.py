@@ -42,7 +42,11 @@ from ._names import base36, bck_json, object_path_names, validate_bucket_name
 from ._proxy_etl import ProxyEtls
 from ._proxy_jobs import ProxyJobs
 from ._smap import ClusterMap, new_uuid
-from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
+from ._unsupported import (
+    action_refused,
+    refuse_unsupported_list_flags,
+    refuse_unsupported_query,
+)
 from ._xact import parse_query
 
 MAX_TRACKED_JOBS = 256
@@ -167,7 +171,7 @@ class Proxy(SessionOwner):
             return json_response(self._list_buckets(request))
         if request.method == "GET" and action == "summary-bck":
             return await self.summary(msg, list(self.bmd.buckets))
-        raise bad_request(f"unsupported {request.method} action {action!r} on /v1/buckets")
+        raise action_refused(request.method, "/v1/buckets", action)
 
     def _list_buckets(self, request: web.Request, only: str = "") -> list[dict]:
         if request.query.get("provider", "ais") not in ("", "ais"):
@@ -204,9 +208,7 @@ class Proxy(SessionOwner):
         if request.method == "POST" and action in ("etl-bck", "etl-listrange"):
             assert msg is not None
             return await self.etls.start_offline(request, self.require(bucket), action, msg.value)
-        if not action:
-            raise bad_request(f"{request.method} /v1/buckets/{bucket}: missing action message")
-        raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")
+        raise action_refused(request.method, f"ais://{bucket}", action)
 
     async def create_bucket(self, bucket: str) -> web.Response:
         await self._create_bucket(bucket)

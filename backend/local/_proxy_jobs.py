@@ -9,6 +9,7 @@ from typing import Any
 from ._errors import AISHTTPError, bad_request, job_not_found
 from ._fanout import Fanout
 from ._http import ActMsg
+from ._unsupported import action_refused
 from ._xact import ZERO_TIME, XactQuery, lower_keys, parse_query
 
 
@@ -73,9 +74,7 @@ class ProxyJobs:
     async def control(self, msg: ActMsg | None) -> None:
         """``PUT /v1/cluster`` with ``{"action": "stop", "value": {"ID": ...}}``."""
         if msg is None or msg.action != "stop":
-            action = msg.action if msg else ""
-            raise bad_request(f"unsupported cluster action {action!r} (the embedded cluster can "
-                              "stop jobs; it has no startable jobs)")
+            raise action_refused("PUT", "/v1/cluster", msg.action if msg else "")
         value = lower_keys(msg.value)
         xid = value.get("id") or ""
         if not xid:

@@ -19,7 +19,7 @@ import msgspec
 from aiohttp import web
 
 from . import _lso
-from ._errors import AISHTTPError, bad_request
+from ._errors import AISHTTPError, bad_request, not_supported
 from ._fanout import Fanout
 from ._http import (
     Blocking,
@@ -41,7 +41,11 @@ from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
 from ._target_etl import TargetEtlHandlers
 from ._target_xact import TargetXactHandlers
-from ._unsupported import refuse_unsupported_list_flags, refuse_unsupported_query
+from ._unsupported import (
+    action_refused,
+    refuse_unsupported_list_flags,
+    refuse_unsupported_query,
+)
 from ._xact import XactRegistry
 from .etl._manager import TargetEtls
 
@@ -239,7 +243,7 @@ class Target(SessionOwner):
         if request.method == "GET" and action == "summary-bck":
             prefix = (msg.value or {}).get("prefix", "") if msg else ""
             return json_response(await self.io(self.store.totals, bucket, prefix))
-        raise bad_request(f"unsupported {request.method} action {action!r} on ais://{bucket}")
+        raise action_refused(request.method, f"ais://{bucket}", action)
 
     def _list_page(self, bucket: str, lso: _lso.LsoMsg) -> _lso.Page:
         after = max(lso.continuation_token, lso.start_after)
@@ -302,6 +306,11 @@ class Target(SessionOwner):
                 raise AISHTTPError(404, f"ais://{bucket}/{obj} doesn't exist") from None
             self.stats["del.n"] += 1
             return web.Response()
+        if method == "PATCH":  # AIStore: set the object's custom properties
+            raise not_supported(f"setting custom properties of an object (PATCH {request.path})")
+        if method == "POST":
+            msg = await read_actmsg(request)
+            raise action_refused(method, f"ais://{bucket}/{obj}", msg.action if msg else "")
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
 
     def _open_read(self, bucket: str, obj: str, range_header: str | None) -> _Read:

@@ -3,15 +3,16 @@
 "works" here would fail on the real cluster otherwise.
 
 Query parameters are AIStore's (``api/apc/query.go``), list flags its ``LsoMsg`` bits
-(``api/apc/lsmsg.go``). Parameters AIStore itself ignores where they do not apply are not
-listed: only those that ask for something this cluster would not do.
+(``api/apc/lsmsg.go``), actions its ``Act*`` names (``api/apc/actmsg.go``). Parameters AIStore
+itself ignores where they do not apply are not listed: only those that ask for something this
+cluster would not do.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ._errors import not_supported
+from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import Handler
 
 UNSUPPORTED_QUERY = {
@@ -39,6 +40,38 @@ UNSUPPORTED_LIST_FLAGS = {
     LS_DIFF: "listing differences with the remote bucket (flag diff)",
     LS_NBI: "listing from a bucket inventory (flag nbi)",
 }
+
+
+# Every action AIStore 5.0 knows (``api/apc/actmsg.go``): one the embedded cluster does not do
+# where it was sent is a 501 naming it; a name AIStore does not know either is a 400.
+AIS_ACTIONS = frozenset((
+    "create-bck", "destroy-bck", "set-bprops", "reset-bprops", "summary-bck", "ec-encode",
+    "ec-get", "ec-put", "ec-resp", "copy-bck", "etl-bck", "etl-inline", "dsort", "download",
+    "blob-download", "make-n-copies", "put-copies", "rechunk", "index-shard", "summary-shard",
+    "rebalance", "move-bck", "resilver", "election", "lru", "cleanup-store", "evict-remote-bck",
+    "list", "load-lom-cache", "new-primary", "promote", "rename-obj", "revoke-token", "mpt-upload",
+    "mpt-complete", "mpt-abort", "reset-stats", "reset-config", "set-config", "rotate-logs",
+    "reload-creds", "clear-lcache", "shutdown", "copy-listrange", "delete-listrange",
+    "etl-listrange", "evict-listrange", "prefetch-listrange", "archive", "attach", "detach",
+    "enable-bend", "disable-bend", "start-maintenance", "stop-maintenance", "shutdown-node",
+    "decommission-node", "decommission", "admin-join-target", "self-join-target",
+    "admin-join-proxy", "self-join-proxy", "keepalive-update", "watch-xaction", "ic-merge-own-tbl",
+    "reg-global-xaction", "check-lock", "get-batch", "create-inventory", "destroy-inventory",
+    "show-inventory", "attach-mp", "enable-mp", "detach-mp", "disable-mp", "rescan-mp", "fshc-mp",
+    "add-remote-bck", "head-bck-with-bprops", "rm-unsafe", "start-gfn", "stop-gfn",
+    "self-initiated-removal", "primary-force", "bump-metasync", "open-ec-streams",
+    "close-ec-streams", "recover", "stop", "start",
+))
+
+
+def action_refused(method: str, where: str, action: str) -> AISHTTPError:
+    """The error for ``action`` sent with ``method`` to ``where`` (``ais://b``, a path), which
+    this cluster does not do there: 501 for an action of AIStore's, 400 for any other."""
+    if not action:
+        return bad_request(f"{method} {where}: missing action message")
+    if action in AIS_ACTIONS:
+        return not_supported(f"action {action!r} ({method} {where})")
+    return bad_request(f"{method} {where}: unknown action {action!r}")
 
 
 def refuse_unsupported_list_flags(flags: int) -> None:
