@@ -28,6 +28,7 @@ from ._http import (
     error_middleware,
     json_response,
     read_actmsg,
+    text_response,
 )
 from ._names import (
     base36,
@@ -46,6 +47,7 @@ from ._unsupported import (
     refuse_unsupported_list_flags,
     refuse_unsupported_query,
 )
+from ._uploads import Uploads
 from ._xact import XactRegistry
 from .etl._manager import TargetEtls
 
@@ -165,6 +167,7 @@ class Target(SessionOwner):
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
+        self.uploads = Uploads(self.store, node.daemon_id)
         self.etls = TargetEtls(TargetServices(node, smap, self.store, self.io, self.xacts,
                                               Fanout(smap, lambda: self.session)))
         self.etl_handlers = TargetEtlHandlers(self.etls, self)
@@ -187,6 +190,7 @@ class Target(SessionOwner):
 
     async def _startup(self, _app: web.Application) -> None:
         await self.io(self.store.recover)
+        await self.io(self.uploads.recover)
         self._session = aiohttp.ClientSession(auto_decompress=False)
         self._warm_up = asyncio.ensure_future(self.io(self.store.warm_up))  # in the background
         await self.etls.recover()
@@ -293,10 +297,16 @@ class Target(SessionOwner):
         if method == "HEAD":
             return await self.head_object(request, bucket, obj)
         if method == "PUT":
+            if "uploadId" in request.query:  # AIStore: a part, whatever else is asked
+                return await self.put_part(request, bucket, obj)
+            if request.query.get("append_type"):
+                return await self.append(request, bucket, obj)
             if "object_to" in request.query:
                 return await self.copy_object(request, bucket, obj)
             meta = await self.receive(request, bucket, obj)
             return web.Response(headers=_put_headers(meta))
+        if method == "DELETE" and "uploadId" in request.query:
+            return await self.abort_upload(request, bucket, obj)
         if method == "DELETE":
             try:
                 await self.io(self.store.delete, bucket, obj)
@@ -309,9 +319,77 @@ class Target(SessionOwner):
         if method == "PATCH":  # AIStore: set the object's custom properties
             raise not_supported(f"setting custom properties of an object (PATCH {request.path})")
         if method == "POST":
-            msg = await read_actmsg(request)
-            raise action_refused(method, f"ais://{bucket}/{obj}", msg.action if msg else "")
+            return await self.object_action(request, bucket, obj)
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
+
+    # --- multipart uploads ------------------------------------------------------------------
+
+    async def object_action(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``POST /v1/objects/B/O``: start a multipart upload, or complete one."""
+        msg = await read_actmsg(request)
+        action = msg.action if msg else ""
+        if action == "mpt-upload":
+            return text_response(await self.io(self.uploads.start, bucket, obj))
+        if action == "mpt-complete":
+            assert msg is not None
+            meta = await self.io(self.uploads.complete, request.query.get("uploadId", ""),
+                                 bucket, obj, msg.value)
+            self.stats["put.n"] += 1
+            return web.Response(headers=_put_headers(meta))
+        raise action_refused("POST", f"ais://{bucket}/{obj}", action)
+
+    async def put_part(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``PUT /v1/objects/B/O?uploadId=&partNumber=``: one part, streamed to its file."""
+        upload_id, length = request.query["uploadId"], request.content_length
+        path, part = await self.io(self.uploads.part_file, upload_id, bucket, obj,
+                                   request.query.get("partNumber", ""), length)
+        f = await self.io(open, path, "xb")
+        size = 0
+        try:
+            async for chunk in request.content.iter_chunked(CHUNK):
+                await self.io(f.write, chunk)
+                size += len(chunk)
+            f.close()
+            if size != length:
+                raise bad_request(f"ais://{bucket}/{obj}: part {part}: received {size} bytes, "
+                                  f"expected {length} (Content-Length)")
+            await self.io(self.uploads.add_part, upload_id, bucket, obj, part, path, size)
+        except BaseException:
+            f.close()
+            path.unlink(missing_ok=True)
+            raise
+        self.stats["put.size"] += size
+        return web.Response()
+
+    async def append(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``PUT ?append_type=append|flush&append_handle=``: add the body to the object's
+        work file (the answer's ``Ais-Append-Handle`` names it), or make that the object."""
+        kind, handle = request.query["append_type"], request.query.get("append_handle", "")
+        if kind == "flush":
+            meta = await self.io(self.uploads.flush, bucket, obj, handle,
+                                 _expected_checksum(request))
+            self.stats["put.n"] += 1
+            return web.Response(headers=_put_headers(meta))
+        if kind != "append":
+            raise bad_request(f"invalid operation {kind!r} (expecting either 'append' or "
+                              "'flush') - check 'append_type' query")
+        path, handle = await self.io(self.uploads.append_file, bucket, obj, handle)
+        f = await self.io(open, path, "ab")
+        try:
+            async for chunk in request.content.iter_chunked(CHUNK):
+                await self.io(f.write, chunk)
+        finally:
+            f.close()
+        return web.Response(headers={"Ais-Append-Handle": handle})
+
+    async def abort_upload(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``DELETE /v1/objects/B/O?uploadId=`` with the action ``mpt-abort``."""
+        msg = await read_actmsg(request)
+        if msg is None or msg.action != "mpt-abort":
+            raise action_refused("DELETE", f"ais://{bucket}/{obj}?uploadId",
+                                 msg.action if msg else "")
+        await self.io(self.uploads.abort, request.query["uploadId"], bucket, obj)
+        return web.Response()
 
     def _open_read(self, bucket: str, obj: str, range_header: str | None) -> _Read:
         f, meta = self.store.open(bucket, obj)
@@ -358,9 +436,7 @@ class Target(SessionOwner):
 
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
         """Store the request's body as ``ais://bucket/obj``, atomically."""
-        expect = None
-        if ctype := request.headers.get("Ais-Checksum-Type"):
-            expect = (ctype.lower(), request.headers.get("Ais-Checksum-Value", ""))
+        expect = _expected_checksum(request)
         length = request.content_length
         if length is not None and length <= SMALL_BODY:
             data = await request.read()
@@ -415,6 +491,13 @@ class Target(SessionOwner):
         async with self.session.put(url, data=chunks, headers=headers) as resp:
             if resp.status >= 400:
                 raise AISHTTPError(resp.status, _error_message(await resp.text()))
+
+
+def _expected_checksum(request: web.Request) -> tuple[str, str] | None:
+    """The checksum a PUT says its body has (type, value), if it says one."""
+    if ctype := request.headers.get("Ais-Checksum-Type"):
+        return ctype.lower(), request.headers.get("Ais-Checksum-Value", "")
+    return None
 
 
 def _put_headers(meta: ObjectMeta) -> dict[str, str]:

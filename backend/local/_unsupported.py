@@ -16,15 +16,11 @@ from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import Handler
 
 UNSUPPORTED_QUERY = {
-    "append_type": "appending to an object (append_type, append_handle)",
-    "append_handle": "appending to an object (append_type, append_handle)",
     "archpath": "reading a file out of an archive (archpath)",
     "archregx": "reading files out of an archive by regex (archregx)",
     "archmode": "reading files out of an archive (archmode)",
     "archmime": "reading an archive of a given type (archmime)",
     "uploads": "multipart upload (uploads)",
-    "uploadId": "multipart upload (uploadId)",
-    "partNumber": "multipart upload (partNumber)",
     "mountpath_label": "mountpath labels (mountpath_label)",
     "original_url": "objects from an HTTP(S) origin (original_url)",
     "skip_vc": "skipping version checks of remote objects (skip_vc)",
