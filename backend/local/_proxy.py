@@ -7,6 +7,7 @@ import asyncio
 import heapq
 import itertools
 import json
+import random
 import shutil
 import time
 from collections import OrderedDict
@@ -29,6 +30,8 @@ from ._errors import (
     not_supported,
 )
 from ._fanout import Fanout
+from ._getbatch import buckets_of
+from ._getbatch import parse_request as parse_get_batch
 from ._http import (
     ActMsg,
     SessionOwner,
@@ -79,6 +82,8 @@ class Proxy(SessionOwner):
         r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         r.add_route("*", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
         r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
+        r.add_get("/v1/ml/moss", self.redirect_get_batch)
+        r.add_get("/v1/ml/moss/{bucket}", self.redirect_get_batch)
         r.add_route("*", "/v1/download", self.no_jobs_of_a_kind)
         r.add_route("*", "/v1/sort", self.no_jobs_of_a_kind)
         self.etls.add_routes(app)
@@ -306,6 +311,15 @@ class Proxy(SessionOwner):
         body = _lso.response_body(lso.uuid or new_uuid(), token, entries, as_msgpack)
         ctype = "application/msgpack" if as_msgpack else "application/json"
         return web.Response(body=body, content_type=ctype)
+
+    async def redirect_get_batch(self, request: web.Request) -> web.Response:
+        """get-batch: every bucket it reads must exist; a target picked at random gathers
+        and writes the archive (AIStore's "designated target")."""
+        req = parse_get_batch(await request.read(), request.match_info.get("bucket", ""))
+        for bucket in sorted(buckets_of(req)):
+            self.require(bucket)
+        target = random.choice(self.smap.targets)
+        return web.Response(status=307, headers={"Location": target.url + request.path_qs})
 
     async def redirect_object(self, request: web.Request) -> web.Response:
         bucket, obj = object_path_names(request.raw_path)

@@ -21,6 +21,7 @@ from aiohttp import web
 from . import _lso
 from ._errors import AISHTTPError, bad_request, not_supported
 from ._fanout import Fanout
+from ._getbatch import GetBatch
 from ._http import (
     Blocking,
     SessionOwner,
@@ -168,9 +169,11 @@ class Target(SessionOwner):
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
         self.uploads = Uploads(self.store, node.daemon_id)
-        self.etls = TargetEtls(TargetServices(node, smap, self.store, self.io, self.xacts,
-                                              Fanout(smap, lambda: self.session)))
+        services = TargetServices(node, smap, self.store, self.io, self.xacts,
+                                  Fanout(smap, lambda: self.session))
+        self.etls = TargetEtls(services)
         self.etl_handlers = TargetEtlHandlers(self.etls, self)
+        self.get_batch = GetBatch(services)
         self.started_ns = time.time_ns()
 
     def app(self) -> web.Application:
@@ -181,6 +184,8 @@ class Target(SessionOwner):
         app.router.add_get("/v1/daemon", self.daemon)
         app.router.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         app.router.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.object)
+        app.router.add_get("/v1/ml/moss", self.get_batch.handle)
+        app.router.add_get("/v1/ml/moss/{bucket}", self.get_batch.handle)
         self.etl_handlers.add_routes(app)
         TargetXactHandlers(self.xacts, self.etls).add_routes(app)
         app.on_startup.append(self._startup)

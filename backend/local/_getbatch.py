@@ -1,0 +1,312 @@
+"""get-batch (``GET /v1/ml/moss[/<bucket>]``, AIStore's MOSS): many objects, files inside
+shards, and byte ranges of either, in one archive, in the order asked. The proxy checks the
+buckets and redirects to a target, which gathers each entry from its owner and writes the
+archive: streamed as it goes (``strm``), or whole with a metadata part first (multipart).
+
+The message and the answer are AIStore's (``api/apc/ml.go``); the archive is TAR, TGZ or ZIP
+(``mime``); a missing entry fails the request unless ``coer``, which names it under
+``__404__/`` with no content. Each request is a ``get-batch`` job while it runs."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+import time
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import IO, Any
+
+import msgspec
+from aiohttp import web
+
+from ._errors import AISHTTPError, bad_request, not_supported
+from ._http import decode_value
+from ._names import validate_bucket_name, validate_object_name
+from ._services import TargetServices
+from ._xact import Xaction
+
+MISSING_DIR = "__404__"
+SPOOL_IN_MEMORY = 64 * 1024 * 1024  # a multipart answer's archive spills to disk beyond this
+FORMATS = {"": "tar", ".tar": "tar", "tar": "tar", ".tgz": "tgz", ".tar.gz": "tgz",
+           "tgz": "tgz", ".zip": "zip", "zip": "zip"}
+CONTENT_TYPES = {"tar": "application/x-tar", "tgz": "application/x-gzip",
+                 "zip": "application/zip"}
+
+
+class MossIn(msgspec.Struct, omit_defaults=True):
+    objname: str
+    bucket: str = ""
+    provider: str = ""
+    uname: str = ""
+    archpath: str = ""
+    opaque: bytes | None = None  # Go's []byte: base64 in JSON
+    start: int = 0
+    length: int = 0
+
+
+class MossReq(msgspec.Struct, rename={"entries": "in"}):
+    entries: list[MossIn]
+    mime: str = ""
+    coer: bool = False  # continue on error
+    onob: bool = False  # names in the archive: the object's only
+    strm: bool = False  # stream the archive as it is made
+    coloc: int = 0
+
+
+class MossOut(msgspec.Struct, omit_defaults=True):
+    objname: str
+    bucket: str
+    provider: str
+    size: int
+    archpath: str = ""
+    err_msg: str = ""
+    opaque: bytes | None = None
+
+
+def parse_request(body: bytes, path_bucket: str) -> MossReq:
+    """The request, checked as AIStore checks it: at least one entry, each with a bucket
+    (its own or the path's), valid names and ranges, a known archive format."""
+    try:
+        raw = msgspec.json.decode(body) if body.strip() else None
+    except msgspec.DecodeError as err:
+        raise bad_request(f"get-batch: malformed JSON request: {err}") from None
+    req = decode_value(raw, MossReq, "get-batch request")
+    if not req.entries:
+        raise bad_request("get-batch: the request has no entries ('in' is empty)")
+    if req.mime not in FORMATS:
+        if req.mime in (".tar.lz4", "tar.lz4", ".lz4"):
+            raise not_supported(f"get-batch output format {req.mime!r}")
+        raise bad_request(f"get-batch: unknown output format {req.mime!r} (expecting .tar, "
+                          ".tgz, .tar.gz or .zip)")
+    if req.coloc not in (0, 1, 2):
+        raise bad_request(f"invalid 'coloc={req.coloc}' (expecting 0, 1, or 2)")
+    for entry in req.entries:
+        if entry.uname:
+            raise not_supported("get-batch entries named by uname")
+        if entry.provider not in ("", "ais"):
+            raise bad_request(f"provider {entry.provider!r} is not supported here: the "
+                              "embedded cluster has ais:// buckets only")
+        entry.bucket = validate_bucket_name(entry.bucket or path_bucket or "")
+        validate_object_name(entry.bucket, entry.objname)
+        if entry.start < 0 or entry.length < -1 or (entry.start and not entry.length):
+            raise AISHTTPError(416, f"get-batch: invalid range start={entry.start},"
+                               f"length={entry.length} (oname: {entry.objname!r})",
+                               "ErrRangeNotSatisfiable")
+    return req
+
+
+def buckets_of(req: MossReq) -> set[str]:
+    return {e.bucket for e in req.entries}
+
+
+def _range(entry: MossIn, size: int) -> tuple[int, int]:
+    """(offset, length) to read, as ``MossIn.CheckRange``."""
+    start, length = entry.start, entry.length
+    if start == 0 and length == 0:
+        return 0, size
+    if length == -1:
+        length = size - start
+    if start >= size or length <= 0 or start + length > size:
+        raise AISHTTPError(416, f"ais://{entry.bucket}/{entry.objname}: range start={start},"
+                           f"length={entry.length} not satisfiable (size {size})",
+                           "ErrRangeNotSatisfiable")
+    return start, length
+
+
+def _extract(data: bytes, entry: MossIn) -> bytes:
+    """The file ``entry.archpath`` of the shard ``data`` (TAR, TGZ or ZIP)."""
+    where = f"ais://{entry.bucket}/{entry.objname}"
+    try:
+        if data[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                return z.read(entry.archpath)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+            member = t.extractfile(entry.archpath)
+            if member is None:
+                raise KeyError(entry.archpath)
+            return member.read()
+    except KeyError:
+        raise AISHTTPError(404, f"{where}: archived file {entry.archpath!r} does not exist",
+                           "ErrNotFound") from None
+    except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
+        raise bad_request(f"{where}: not an archive this cluster reads (TAR, TGZ, ZIP): "
+                          f"{err}") from None
+
+
+class ArchiveWriter:
+    """Writes one archive into ``sink`` entry by entry (TAR, TGZ or ZIP)."""
+
+    def __init__(self, kind: str, sink: IO[bytes]) -> None:
+        self.kind, self.sink = kind, sink
+        self._gzip = zlib.compressobj(wbits=31) if kind == "tgz" else None
+        self._zip = zipfile.ZipFile(sink, "w") if kind == "zip" else None
+
+    def add(self, name: str, data: bytes) -> None:
+        if self._zip is not None:
+            self._zip.writestr(zipfile.ZipInfo(name, time.localtime()[:6]), data)
+            return
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+        pad = -len(data) % tarfile.BLOCKSIZE
+        self._write(info.tobuf(tarfile.PAX_FORMAT) + data + b"\0" * pad)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            return
+        self._write(b"\0" * (2 * tarfile.BLOCKSIZE))
+        if self._gzip is not None:
+            self.sink.write(self._gzip.flush())
+
+    def _write(self, data: bytes) -> None:
+        self.sink.write(self._gzip.compress(data) if self._gzip is not None else data)
+
+
+class Drain(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they come (a streamed answer)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._chunks.append(bytes(data))
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def take(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+@dataclass
+class GetBatch:
+    """One target's side of get-batch: it gathers and writes the archive."""
+
+    services: TargetServices
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        req = parse_request(await request.read(), request.match_info.get("bucket", ""))
+        kind = FORMATS[req.mime]
+        xact = self.services.xacts.add(Xaction(f"gb-{uuid.uuid4().hex[:10]}", "get-batch"))
+        try:
+            answer = self._stream if req.strm else self._multipart
+            resp = await answer(request, req, kind)
+        except AISHTTPError as err:
+            xact.finish(err.message)
+            raise
+        xact.add("loc", len(req.entries), 0)
+        xact.finish()
+        return resp
+
+    async def _entry(self, req: MossReq, entry: MossIn) -> tuple[str, bytes, MossOut]:
+        """The entry's name in the archive, its content, and what the answer says of it."""
+        name = entry.objname if req.onob else f"{entry.bucket}/{entry.objname}"
+        if entry.archpath:
+            name += "/" + entry.archpath
+        out = MossOut(entry.objname, entry.bucket, "ais", 0, entry.archpath,
+                      opaque=entry.opaque)
+        try:
+            data = await self._read(entry)
+        except AISHTTPError as err:
+            if not req.coer or err.status != 404:  # a bad range fails even so
+                raise
+            out.err_msg = err.message
+            return f"{MISSING_DIR}/{name}", b"", out
+        out.size = len(data)
+        return name, data, out
+
+    async def _read(self, entry: MossIn) -> bytes:
+        s = self.services
+        whole = bool(entry.archpath)
+        if s.owns(entry.bucket, entry.objname):
+            data = await s.io(self._read_local, entry, whole)
+        else:
+            data = await self._read_remote(entry, whole)
+        if entry.archpath:
+            data = await s.io(_extract, data, entry)
+            offset, length = _range(entry, len(data))
+            data = data[offset:offset + length]
+        return data
+
+    def _read_local(self, entry: MossIn, whole: bool) -> bytes:
+        f, meta = self.services.store.open(entry.bucket, entry.objname)
+        with f:
+            offset, length = (0, meta.size) if whole else _range(entry, meta.size)
+            f.seek(offset)
+            return f.read(length)
+
+    async def _read_remote(self, entry: MossIn, whole: bool) -> bytes:
+        owner = self.services.smap.owner(entry.bucket, entry.objname)
+        headers = {}
+        if not whole and (entry.start or entry.length):
+            end = "" if entry.length == -1 else str(entry.start + entry.length - 1)
+            headers["Range"] = f"bytes={entry.start}-{end}"
+        url = f"{owner.url}/v1/objects/{entry.bucket}/{entry.objname}"
+        async with self.services.session.get(url, headers=headers) as resp:
+            data = await resp.read()
+            if resp.status >= 400:
+                try:
+                    message = msgspec.json.decode(data)["message"]
+                except (msgspec.DecodeError, KeyError, TypeError):
+                    message = data.decode(errors="replace")
+                raise AISHTTPError(resp.status, message)
+        return data
+
+    async def _stream(self, request: web.Request, req: MossReq,
+                      kind: str) -> web.StreamResponse:
+        """Each entry is read before anything is sent for it: the first failure (without
+        ``coer``) before the answer starts is an error answer; a later one cuts it short."""
+        drain = Drain()
+        writer = ArchiveWriter(kind, drain)  # type: ignore[arg-type]
+        resp = web.StreamResponse(headers={"Content-Type": CONTENT_TYPES[kind]})
+        for entry in req.entries:
+            name, data, _out = await self._entry(req, entry)
+            await self.services.io(writer.add, name, data)
+            if not resp.prepared:
+                await resp.prepare(request)
+            await resp.write(drain.take())
+        await self.services.io(writer.close)
+        if not resp.prepared:
+            await resp.prepare(request)
+        await resp.write(drain.take())
+        await resp.write_eof()
+        return resp
+
+    async def _multipart(self, request: web.Request, req: MossReq,
+                         kind: str) -> web.StreamResponse:
+        """``multipart/mixed``: the metadata (``MossResp``), then the archive, as Go's
+        multipart writer lays them out."""
+        with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as archive:
+            writer = ArchiveWriter(kind, archive)  # type: ignore[arg-type]
+            outs = []
+            for entry in req.entries:
+                name, data, out = await self._entry(req, entry)
+                await self.services.io(writer.add, name, data)
+                outs.append(out)
+            await self.services.io(writer.close)
+            meta = msgspec.json.encode({"uuid": uuid.uuid4().hex[:10], "out": outs}) + b"\n"
+            boundary = uuid.uuid4().hex
+            resp = web.StreamResponse(headers={
+                "Content-Type": f"multipart/mixed; boundary={boundary}"})
+            await resp.prepare(request)
+            await resp.write(f"--{boundary}\r\nContent-Disposition: form-data; "
+                             f'name="metadata"\r\n\r\n'.encode() + meta)
+            await resp.write(f"\r\n--{boundary}\r\nContent-Disposition: form-data; "
+                             f'name="archive"; filename="get-batch"\r\n'
+                             "Content-Type: application/octet-stream\r\n\r\n".encode())
+            archive.seek(0)
+            while chunk := await self.services.io(archive.read, 1 << 20):
+                await resp.write(chunk)
+            await resp.write(f"\r\n--{boundary}--\r\n".encode())
+            await resp.write_eof()
+            return resp
