@@ -106,7 +106,7 @@ class Communicator:
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform "
                                  f"ais://{bucket}/{obj} within {self.spec.obj_timeout:g}s "
-                                 "(obj_timeout)", 504) from None
+                                 "(obj_timeout)", 400) from None
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: cannot reach transformer {self.pod.name}: {err}",
                                  502) from None
@@ -166,7 +166,7 @@ class Communicator:
             raise TransformError(f"ETL error: transformer {self.pod.name} closed the websocket")
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform {obj} within "
-                                 f"{self.spec.obj_timeout:g}s (obj_timeout)", 504) from None
+                                 f"{self.spec.obj_timeout:g}s (obj_timeout)", 400) from None
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: websocket to {self.pod.name} failed: {err}",
                                  502) from None
