@@ -41,6 +41,9 @@ def test_counters_move_running_list_and_abort(http, client, bucket, etl_cleanup)
                       what="the counters to move")
     snap = next(iter(second.values()))[0]
     assert snap["kind"] == "etl-bck" and snap["end-time"] == "0001-01-01T00:00:00Z"
+    # AIStore's packing (core.Snap.Pack): one mountpath jogger, the two workers asked for
+    packed = int(snap["glob.id"])
+    assert (packed & 1023, packed >> 10 & 1023) == (1, 2)
     assert snap["src-bck"]["name"] == bucket.name and snap["dst-bck"]["name"] == "reversed"
 
     running = http.request("GET", "/v1/cluster", params={"what": "running_all"},

@@ -15,6 +15,7 @@ from ._names import bck_json
 from ._smap import new_uuid
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+GOR_BITS, GOR_MASK = 10, (1 << 10) - 1  # core.Snap.Pack: joggers in bits 0-9, workers 10-19
 MAX_FINISHED = 256
 MAX_OBJ_ERRORS = 1000
 COUNTERS = ("loc-objs", "loc-bytes", "out-objs", "out-bytes", "in-objs", "in-bytes")
@@ -82,6 +83,8 @@ class Xaction:
     obj_errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_OBJ_ERRORS))
     error_count: int = 0
     draining: bool = False  # workers are still finishing: the end waits for them
+    joggers: int = 0  # what AIStore packs into a snapshot's "glob.id": mountpath joggers,
+    workers: int = 0  # and workers
 
     @property
     def running(self) -> bool:
@@ -121,7 +124,7 @@ class Xaction:
             "ctlmsg": f"etl: {self.etl}" if self.etl else "",
             "abort-err": self.err if self.aborted else "",
             "err": self.err,
-            "glob.id": "0",
+            "glob.id": str(self.joggers & GOR_MASK | (self.workers & GOR_MASK) << GOR_BITS),
             "stats": {k: str(self.stats[k]) for k in COUNTERS},
             "aborted": self.aborted,
             "is_idle": self.idle or self.ended is not None,
