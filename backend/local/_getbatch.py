@@ -10,18 +10,15 @@ The message and the answer are AIStore's (``api/apc/ml.go``); the archive is TAR
 from __future__ import annotations
 
 import io
-import tarfile
 import tempfile
-import time
 import uuid
-import zipfile
-import zlib
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from ._archive import ArchiveWriter, read_file
 from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import decode_value
 from ._names import validate_bucket_name, validate_object_name
@@ -116,55 +113,6 @@ def _range(entry: MossIn, size: int) -> tuple[int, int]:
     return start, length
 
 
-def _extract(data: bytes, entry: MossIn) -> bytes:
-    """The file ``entry.archpath`` of the shard ``data`` (TAR, TGZ or ZIP)."""
-    where = f"ais://{entry.bucket}/{entry.objname}"
-    try:
-        if data[:4] == b"PK\x03\x04":
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                return z.read(entry.archpath)
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
-            member = t.extractfile(entry.archpath)
-            if member is None:
-                raise KeyError(entry.archpath)
-            return member.read()
-    except KeyError:
-        raise AISHTTPError(404, f"{where}: archived file {entry.archpath!r} does not exist",
-                           "ErrNotFound") from None
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
-        raise bad_request(f"{where}: not an archive this cluster reads (TAR, TGZ, ZIP): "
-                          f"{err}") from None
-
-
-class ArchiveWriter:
-    """Writes one archive into ``sink`` entry by entry (TAR, TGZ or ZIP)."""
-
-    def __init__(self, kind: str, sink: IO[bytes]) -> None:
-        self.kind, self.sink = kind, sink
-        self._gzip = zlib.compressobj(wbits=31) if kind == "tgz" else None
-        self._zip = zipfile.ZipFile(sink, "w") if kind == "zip" else None
-
-    def add(self, name: str, data: bytes) -> None:
-        if self._zip is not None:
-            self._zip.writestr(zipfile.ZipInfo(name, time.localtime()[:6]), data)
-            return
-        info = tarfile.TarInfo(name)
-        info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-        pad = -len(data) % tarfile.BLOCKSIZE
-        self._write(info.tobuf(tarfile.PAX_FORMAT) + data + b"\0" * pad)
-
-    def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-            return
-        self._write(b"\0" * (2 * tarfile.BLOCKSIZE))
-        if self._gzip is not None:
-            self.sink.write(self._gzip.flush())
-
-    def _write(self, data: bytes) -> None:
-        self.sink.write(self._gzip.compress(data) if self._gzip is not None else data)
-
-
 class Drain(io.RawIOBase):
     """A write-only stream whose bytes are taken out as they come (a streamed answer)."""
 
@@ -233,7 +181,8 @@ class GetBatch:
         else:
             data = await self._read_remote(entry, whole)
         if entry.archpath:
-            data = await s.io(_extract, data, entry)
+            data = await s.io(read_file, data, f"ais://{entry.bucket}/{entry.objname}",
+                              entry.archpath)
             offset, length = _range(entry, len(data))
             data = data[offset:offset + length]
         return data

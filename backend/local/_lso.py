@@ -9,11 +9,14 @@ import msgspec
 
 MAX_PAGE_SIZE = 10_000
 LS_CACHED = 1 << 0
+LS_ARCH_DIR = 1 << 3
 LS_NAME_ONLY = 1 << 4
 LS_NAME_SIZE = 1 << 5
 LS_NO_RECURSION = 1 << 11
 ENTRY_CACHED = 1 << 6
+ENTRY_IN_ARCH = 1 << 7  # a file inside an archive (flag arch-dir)
 ENTRY_IS_DIR = 1 << 8  # a virtual directory, in a non-recursive listing
+ENTRY_IS_ARCHIVE = 1 << 9
 
 
 class LsoMsg(msgspec.Struct, kw_only=True):

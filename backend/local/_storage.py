@@ -260,6 +260,12 @@ class ObjectStore:
             raise
         return f, meta
 
+    def read(self, bucket: str, obj: str) -> bytes:
+        """The whole object (for what needs all of it at once: reading inside an archive)."""
+        f, _meta = self.open(bucket, obj)
+        with f:
+            return f.read()
+
     def head(self, bucket: str, obj: str) -> ObjectMeta:
         self.require_bucket(bucket)
         path = self._path(bucket, obj)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import time
@@ -19,6 +20,7 @@ import msgspec
 from aiohttp import web
 
 from . import _lso
+from ._archive import ArchiveWriter, files, is_archive_name, matcher, members, read_file
 from ._errors import AISHTTPError, bad_request, not_supported
 from ._fanout import Fanout
 from ._getbatch import GetBatch
@@ -257,10 +259,14 @@ class Target(SessionOwner):
     def _list_page(self, bucket: str, lso: _lso.LsoMsg) -> _lso.Page:
         after = max(lso.continuation_token, lso.start_after)
         bits = lso.flag_bits
-        names: list[tuple[str, int | None]] = (
-            self.store.list_level(bucket, lso.prefix, after, lso.page_size)  # type: ignore[assignment]
-            if bits & _lso.LS_NO_RECURSION else
-            self.store.list_names(bucket, lso.prefix, after, lso.page_size))
+        names: list[tuple[str, int | None]]
+        archived: set[str] = set()  # of the names: files inside archives
+        if bits & _lso.LS_NO_RECURSION:
+            names = self.store.list_level(bucket, lso.prefix, after, lso.page_size)  # type: ignore[assignment]
+        elif bits & _lso.LS_ARCH_DIR:
+            names, archived = self._with_archived(bucket, lso.prefix, after, lso.page_size)  # type: ignore[assignment]
+        else:
+            names = self.store.list_names(bucket, lso.prefix, after, lso.page_size)  # type: ignore[assignment]
         wanted = lso.wanted()
         need_meta = bool(wanted & {"checksum", "atime", "version"})
         location = f"{self.node.pretty}:{self.store.root}"
@@ -270,7 +276,13 @@ class Target(SessionOwner):
                 # them with the flag no-dirs too: that flag is for multi-object jobs)
                 entries.append(_lso.Entry(n=name, f=_lso.ENTRY_IS_DIR))
                 continue
-            e = _lso.Entry(n=name, f=_lso.ENTRY_CACHED)
+            if name in archived:
+                entries.append(_lso.Entry(n=name, f=_lso.ENTRY_IN_ARCH, s=size))
+                continue
+            flag = _lso.ENTRY_CACHED
+            if bits & _lso.LS_ARCH_DIR and is_archive_name(name):
+                flag |= _lso.ENTRY_IS_ARCHIVE
+            e = _lso.Entry(n=name, f=flag)
             if "size" in wanted:
                 e.s = size
             if need_meta:
@@ -290,6 +302,37 @@ class Target(SessionOwner):
             entries.append(e)
         return _lso.Page(entries)
 
+    def _with_archived(self, bucket: str, prefix: str, after: str,
+                       limit: int) -> tuple[list[tuple[str, int]], set[str]]:
+        """A page of objects and, after each archive, its files as ``<archive>/<path>``
+        (flag arch-dir). Every object under ``prefix`` is listed (and every archive read) for
+        each page: this listing is for buckets of shards, not for millions of objects."""
+        objects: list[tuple[str, int]] = []
+        last = ""
+        while page := self.store.list_names(bucket, prefix, last, _lso.MAX_PAGE_SIZE):
+            objects.extend(page)
+            last = page[-1][0]
+        # the prefix may point inside an archive: "shard.tar/dir/"
+        for cut in (i for i, c in enumerate(prefix) if c == "/"):
+            if is_archive_name(prefix[:cut]) and self.store.meta_of(bucket, prefix[:cut]):
+                objects.append((prefix[:cut], self.store.head(bucket, prefix[:cut]).size))
+        out: list[tuple[str, int]] = []
+        archived: set[str] = set()
+        for name, size in objects:
+            if name.startswith(prefix):
+                out.append((name, size))
+            if is_archive_name(name):
+                f, _meta = self.store.open(bucket, name)
+                with f:
+                    inside = members(f, f"ais://{bucket}/{name}")
+                for path, file_size in inside:
+                    full = f"{name}/{path}"
+                    if full.startswith(prefix):
+                        out.append((full, file_size))
+                        archived.add(full)
+        out.sort()
+        return [e for e in out if e[0] > after][:limit], archived
+
     # --- objects ----------------------------------------------------------------------------
 
     async def object(self, request: web.Request) -> web.StreamResponse:
@@ -298,6 +341,8 @@ class Target(SessionOwner):
         if method == "GET":
             if request.query.get("etl_name"):
                 return await self.etl_handlers.inline(request, bucket, obj)
+            if request.query.get("archpath") or request.query.get("archregx"):
+                return await self.get_archived(request, bucket, obj)
             return await self.get_object(request, bucket, obj)
         if method == "HEAD":
             return await self.head_object(request, bucket, obj)
@@ -409,6 +454,33 @@ class Target(SessionOwner):
             return _Read(meta, status, offset, count, file=f)
         with f:
             return _Read(meta, status, offset, count, data=os.pread(f.fileno(), count, offset))
+
+    async def get_archived(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``GET ?archpath=`` (one file out of the shard) or ``?archregx=&archmode=`` (a TAR
+        of the files whose names match)."""
+        q, where = request.query, f"ais://{bucket}/{obj}"
+        if q.get("archpath") and q.get("archregx"):
+            raise bad_request(f"{where}: archpath and archregx cannot both be given")
+        if request.headers.get("Range"):
+            raise bad_request(f"{where}: a Range cannot be combined with reading an archive")
+        data = await self.io(self.store.read, bucket, obj)
+        if archpath := q.get("archpath"):
+            content = await self.io(read_file, data, where, archpath, q.get("archmime", ""))
+            self.stats["get.n"] += 1
+            return web.Response(body=content, content_type="application/octet-stream")
+        wanted = matcher(q.get("archregx", ""), q.get("archmode", ""))
+        out = io.BytesIO()
+        writer = ArchiveWriter("tar", out)
+
+        def collect() -> None:
+            for name, content in files(data, where, q.get("archmime", "")):
+                if wanted(name):
+                    writer.add(name, content)
+            writer.close()
+
+        await self.io(collect)
+        self.stats["get.n"] += 1
+        return web.Response(body=out.getvalue(), content_type="application/x-tar")
 
     async def get_object(self, request: web.Request, bucket: str, obj: str) -> web.StreamResponse:
         r = await self.io(self._open_read, bucket, obj, request.headers.get("Range"))

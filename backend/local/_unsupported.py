@@ -16,10 +16,10 @@ from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import Handler
 
 UNSUPPORTED_QUERY = {
-    "archpath": "reading a file out of an archive (archpath)",
-    "archregx": "reading files out of an archive by regex (archregx)",
-    "archmode": "reading files out of an archive (archmode)",
-    "archmime": "reading an archive of a given type (archmime)",
+    "archpath": "writing into an archive (archpath)",
+    "archregx": "writing into an archive (archregx)",
+    "archmode": "writing into an archive (archmode)",
+    "archmime": "writing into an archive (archmime)",
     "uploads": "multipart upload (uploads)",
     "mountpath_label": "mountpath labels (mountpath_label)",
     "original_url": "objects from an HTTP(S) origin (original_url)",
@@ -27,12 +27,11 @@ UNSUPPORTED_QUERY = {
 }
 
 BY_PRESENCE = {"uploads"}
+DONE_ON_GET = {"archpath", "archregx", "archmode", "archmime"}  # reads out of an archive
 
-LS_ARCH_DIR = 1 << 3
 LS_DIFF = 1 << 12
 LS_NBI = 1 << 15
 UNSUPPORTED_LIST_FLAGS = {
-    LS_ARCH_DIR: "listing the contents of archives (flag arch-dir)",
     LS_DIFF: "listing differences with the remote bucket (flag diff)",
     LS_NBI: "listing from a bucket inventory (flag nbi)",
 }
@@ -83,6 +82,8 @@ async def refuse_unsupported_query(request: web.Request, handler: Handler
     for name, value in request.query.items():
         # empty is "not asked" (the SDK sends archpath="" with no archive), except for a
         # parameter whose presence is the question (S3's ``?uploads``)
+        if request.method in ("GET", "HEAD") and name in DONE_ON_GET:
+            continue
         if (what := UNSUPPORTED_QUERY.get(name)) is not None and (value or name in BY_PRESENCE):
             raise not_supported(f"{what}, as in {request.method} {request.path}")
     return await handler(request)
