@@ -132,10 +132,3 @@ def test_every_aistore_action_not_done_is_refused_by_name(http, bucket, method: 
     assert unknown.status_code == 400 and "unknown action 'frobnicate'" in unknown.text
     # nothing happened to the bucket or its object meanwhile
     assert bucket.object("kept.txt").get_reader().read_all() == b"kept"
-
-
-def test_setting_custom_properties_is_refused(http, bucket) -> None:
-    bucket.object("kept.txt").get_writer().put_content(b"kept")
-    resp = http.patch(f"/v1/objects/{bucket.name}/kept.txt",
-                      json={"value": {"set-new-custom": {"k": "v"}}})
-    refused(resp, "setting custom properties of an object")

@@ -172,3 +172,26 @@ def test_object_names_with_special_characters(bucket) -> None:
         assert bucket.object(name).get_reader().read_all() == name.encode()
     listed = {e.name for e in bucket.list_all_objects()}
     assert "q?mark" in listed and "ünïcödé/ñ" in listed
+
+
+def test_custom_properties_are_added_replaced_and_read_back(client: Client, http) -> None:
+    bck = client.bucket("custom-props")
+    bck.create(exist_ok=True)
+    try:
+        obj = bck.object("o")
+        obj.get_writer().put_content(b"data")
+        writer = obj.get_writer()
+        writer.set_custom_props({"k1": "v1", "k2": "v2"})
+        writer.set_custom_props({"k3": "v3"})
+        assert obj.head().custom_metadata == {"k1": "v1", "k2": "v2", "k3": "v3"}
+        writer.set_custom_props({"k4": "v4"}, replace_existing=True)
+        assert obj.head().custom_metadata == {"k4": "v4"}
+        raw = http.head("/v1/objects/custom-props/o", follow_redirects=True)
+        assert raw.headers.get_list("Ais-Custom-Md") == ["k4=v4"]
+        assert obj.get_reader().read_all() == b"data"  # the bytes are untouched
+        bad = http.patch("/v1/objects/custom-props/o", json={"value": ["not", "a", "map"]})
+        assert bad.status_code == 400 and "custom properties" in bad.json()["message"]
+        missing = http.patch("/v1/objects/custom-props/nope", json={"value": {"a": "b"}})
+        assert missing.status_code == 404
+    finally:
+        bck.delete(missing_ok=True)

@@ -47,7 +47,7 @@ _HASHERS: dict[str, Callable[[], object]] = {
 _LOCK_STRIPES = 64
 
 
-class ObjectMeta(msgspec.Struct, kw_only=True):
+class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What survives a restart beside the bytes (the size is the file's)."""
 
     cksum_type: str
@@ -55,6 +55,7 @@ class ObjectMeta(msgspec.Struct, kw_only=True):
     version: int
     atime_ns: int
     size: int = 0
+    custom: dict[str, str] = msgspec.field(default_factory=dict)  # user-defined properties
 
 
 _meta_encoder = msgspec.json.Encoder()
@@ -275,6 +276,20 @@ class ObjectStore:
             return _read_meta(str(path), path.stat().st_size)
         except (FileNotFoundError, NotADirectoryError):
             raise object_not_found(bucket, obj) from None
+
+    def set_custom(self, bucket: str, obj: str, custom: dict[str, str],
+                   replace: bool) -> ObjectMeta:
+        """Add ``custom`` to the object's custom properties, or make them all (``replace``)."""
+        self.require_bucket(bucket)
+        path = self._path(bucket, obj)
+        with self._lock(bucket, obj):
+            try:
+                meta = _read_meta(str(path), path.stat().st_size)
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise object_not_found(bucket, obj) from None
+            meta.custom = dict(custom) if replace else {**meta.custom, **custom}
+            os.setxattr(path, XATTR, _meta_encoder.encode(meta))
+        return meta
 
     def mtime_ns(self, bucket: str, obj: str) -> int:
         """When the object was last written (its file's mtime), in nanoseconds."""

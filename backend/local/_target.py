@@ -18,10 +18,11 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 from aiohttp import web
+from multidict import CIMultiDict
 
 from . import _lso
 from ._archive import ArchiveWriter, files, is_archive_name, matcher, members, read_file
-from ._errors import AISHTTPError, bad_request, not_supported
+from ._errors import AISHTTPError, bad_request
 from ._fanout import Fanout
 from ._getbatch import GetBatch
 from ._http import (
@@ -30,6 +31,7 @@ from ._http import (
     decode_value,
     error_middleware,
     json_response,
+    qbool,
     read_actmsg,
     text_response,
 )
@@ -366,8 +368,8 @@ class Target(SessionOwner):
                 raise AISHTTPError(404, f"ais://{bucket}/{obj} doesn't exist") from None
             self.stats["del.n"] += 1
             return web.Response()
-        if method == "PATCH":  # AIStore: set the object's custom properties
-            raise not_supported(f"setting custom properties of an object (PATCH {request.path})")
+        if method == "PATCH":
+            return await self.set_custom(request, bucket, obj)
         if method == "POST":
             return await self.object_action(request, bucket, obj)
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
@@ -500,7 +502,10 @@ class Target(SessionOwner):
 
     async def head_object(self, request: web.Request, bucket: str, obj: str) -> web.Response:
         meta = await self.io(self.store.head, bucket, obj)
-        headers = object_props_headers(self.node, bucket, obj, meta, self.store.root)
+        headers = CIMultiDict(object_props_headers(self.node, bucket, obj, meta,
+                                                   self.store.root))
+        for key, value in sorted(meta.custom.items()):  # one header each, as AIStore's
+            headers.add("Ais-Custom-Md", f"{key}={value}")
         if props := request.query.get("props", ""):  # HEAD v2: Last-Modified, ETag on ask
             wanted = head_v2_props(props)
             if wanted & {"last-modified", "etag"}:
@@ -510,6 +515,19 @@ class Target(SessionOwner):
                 if "etag" in wanted:  # AIStore's for a checksum that is not an MD5
                     headers["ETag"] = f'"v1-{meta.cksum_value}-{base36(mtime_ns)}"'
         return web.Response(headers=headers)
+
+    async def set_custom(self, request: web.Request, bucket: str, obj: str) -> web.Response:
+        """``PATCH /v1/objects/B/O`` with ``{"value": {key: value}}``: custom properties,
+        added to those the object has, or replacing them (``set-new-custom=true``)."""
+        msg = await read_actmsg(request)
+        custom = msg.value if msg is not None else None
+        if not isinstance(custom, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in custom.items()):
+            raise bad_request(f"ais://{bucket}/{obj}: custom properties must be a JSON object "
+                              'of strings, as {"value": {"key": "value"}}')
+        await self.io(self.store.set_custom, bucket, obj, custom,
+                      qbool(request, "set-new-custom"))
+        return web.Response()
 
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
         """Store the request's body as ``ais://bucket/obj``, atomically."""
