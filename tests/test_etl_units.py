@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.local._tcb import ByteBudget
 from backend.local.etl import _pod
-from backend.local.etl._offline import ByteBudget
 from backend.local.etl._pod import Launch, Pod, free_port
 
 

@@ -54,6 +54,8 @@ from ._xact import parse_query
 
 MAX_TRACKED_JOBS = 256
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
+JOB_ACTIONS = {("POST", "etl-bck"), ("POST", "etl-listrange"), ("POST", "copy-bck"),
+               ("POST", "copy-listrange"), ("DELETE", "delete-listrange")}
 _page_decoder = msgspec.msgpack.Decoder(_lso.Page)
 
 
@@ -65,8 +67,8 @@ class Proxy(SessionOwner):
         self.started_ns = time.time_ns()
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
         self.fanout = Fanout(smap, lambda: self.session)
-        self.etls = ProxyEtls(self.fanout, root, self.bmd, self._create_bucket)
-        self.jobs = ProxyJobs(self.fanout)
+        self.etls = ProxyEtls(self.fanout, root)
+        self.jobs = ProxyJobs(self.fanout, self.bmd, self._create_bucket)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty),
@@ -210,9 +212,14 @@ class Proxy(SessionOwner):
             return await self.list_objects(request, self.require(bucket), msg.value)
         if request.method == "GET" and action == "summary-bck":
             return await self.summary(msg, [self.require(bucket)])
-        if request.method == "POST" and action in ("etl-bck", "etl-listrange"):
+        if (request.method, action) in JOB_ACTIONS:
             assert msg is not None
-            return await self.etls.start_offline(request, self.require(bucket), action, msg.value)
+            check = self.etls.check_transform if action.startswith("etl-") else None
+            return text_response(await self.jobs.start(request, self.require(bucket), action,
+                                                       msg.value, check))
+        if action in ("evict-listrange", "prefetch-listrange", "evict-remote-bck"):
+            what = "evict-remote-bck" if action.startswith("evict") else action
+            raise bad_request(f"{what}: expecting remote bucket (have ais://{bucket})")
         raise action_refused(request.method, f"ais://{bucket}", action)
 
     async def create_bucket(self, bucket: str) -> web.Response:

@@ -9,20 +9,19 @@ import json
 import logging
 import secrets
 import string
-from collections.abc import Awaitable, Callable, Container
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ._errors import AISHTTPError, bad_request, bucket_not_found
+from ._errors import AISHTTPError, bad_request
 from ._fanout import Fanout
 from ._fs import write_atomic
-from ._http import decode_value, json_response, text_response
-from ._names import validate_bucket_name
+from ._http import json_response, text_response
+from ._tcb import TCBMsg
 from ._xact import new_xid
-from .etl._msgs import TCBMsg, etl_not_found, parse_init_msg
+from .etl._msgs import etl_not_found, parse_init_msg
 
 log = logging.getLogger("aisetl.cluster")
 
@@ -34,13 +33,8 @@ def _secret() -> str:
 
 
 class ProxyEtls:
-    """``buckets`` tells which buckets exist; ``create_bucket`` makes an offline transform's
-    destination when it does not."""
-
-    def __init__(self, fanout: Fanout, root: Path, buckets: Container[str],
-                 create_bucket: Callable[[str], Awaitable[Any]]) -> None:
+    def __init__(self, fanout: Fanout, root: Path) -> None:
         self.fanout = fanout
-        self.buckets, self.create_bucket = buckets, create_bucket
         self._path = root / "etl.json"
         self.md: dict[str, dict[str, Any]] = {}
         if self._path.exists():
@@ -223,35 +217,9 @@ class ProxyEtls:
 
     # --- offline transforms -----------------------------------------------------------------
 
-    async def start_offline(self, request: web.Request, src: str, action: str,
-                            value: Any) -> web.Response:
-        if not isinstance(value, dict):
-            raise bad_request(f"{action}: the message value must be a JSON object")
-        if action == "etl-bck":
-            dst = _bck_to(request.query.get("bck_to", ""))
-        else:
-            dst = str((value.get("tobck") or {}).get("name", ""))
-        validate_bucket_name(dst)
-        msg = decode_value(value, TCBMsg, f"{action} message")
+    def check_transform(self, action: str, msg: TCBMsg) -> None:
+        """An offline transform's ETL (and its pipeline's) must be running."""
         if not msg.etl_name:
             raise bad_request(f"{action}: the ETL name (id) is required")
         for name in [msg.etl_name, *(msg.pipeline or [])]:
             self.require_running(name)
-        if dst == src and not msg.dry_run:
-            raise bad_request(f"cannot transform ais://{src} into itself (only with dry_run)")
-        if dst not in self.buckets:
-            if msg.dry_run:
-                raise bucket_not_found(dst)
-            await self.create_bucket(dst)
-        kind = "etl-bck" if action == "etl-bck" else "etl-listrange"
-        xid = new_xid("" if kind == "etl-bck" else "tco-")
-        body = {"xid": xid, "kind": kind, "src": src, "dst": dst, "msg": value}
-        await self.fanout.broadcast("POST", "/v1/xactions", body)
-        return text_response(xid)
-
-
-def _bck_to(uname: str) -> str:
-    parts = uname.split("/")
-    if len(parts) < 3 or parts[0] not in ("", "ais") or parts[1] != "@#" or not parts[2]:
-        raise bad_request(f"invalid destination bck_to={uname!r}: expected ais/@#/<bucket>/")
-    return parts[2]

@@ -1,16 +1,21 @@
-"""Jobs as the proxy answers for them: per-target snapshots merged, status, abort."""
+"""Jobs as the proxy answers for them: per-target snapshots merged, status, abort; and the
+start of jobs over many objects (copy, transform, delete), on every target."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable
 from datetime import datetime
 from typing import Any
 
-from ._errors import AISHTTPError, bad_request, job_not_found
+from aiohttp import web
+
+from ._errors import AISHTTPError, bad_request, bucket_not_found, job_not_found
 from ._fanout import Fanout
-from ._http import ActMsg
+from ._http import ActMsg, decode_value
+from ._names import validate_bucket_name
+from ._tcb import TCBMsg
 from ._unsupported import action_refused
-from ._xact import ZERO_TIME, XactQuery, lower_keys, parse_query
+from ._xact import ZERO_TIME, XactQuery, failed_text, lower_keys, new_xid, parse_query
 
 
 def _ns(rfc3339: str) -> int:
@@ -27,7 +32,7 @@ def status_of(xid: str, snaps: Iterable[dict]) -> dict:
     failed = sum((s.get("ext") or {}).get("obj_errors", 0) for s in snaps)
     err = next((s["err"] for s in snaps if s["err"] and (s["aborted"] or not aborted)), "")
     if failed and not aborted:
-        err = f"{failed} object(s) failed to transform; see the job's errors"
+        err = failed_text(snaps[0]["kind"], failed)
     return {
         "kind": snaps[0]["kind"], "uuid": xid, "err": err,
         "end_time": max(ended) if all(ended) else 0,
@@ -37,8 +42,46 @@ def status_of(xid: str, snaps: Iterable[dict]) -> dict:
 
 
 class ProxyJobs:
-    def __init__(self, fanout: Fanout) -> None:
+    """``buckets`` tells which buckets exist; ``create_bucket`` makes a job's destination
+    when it does not."""
+
+    def __init__(self, fanout: Fanout, buckets: Container[str],
+                 create_bucket: Callable[[str], Awaitable[Any]]) -> None:
         self.fanout = fanout
+        self.buckets, self.create_bucket = buckets, create_bucket
+
+    async def start(self, request: web.Request, src: str, action: str, value: Any,
+                    check: Callable[[str, TCBMsg], None] | None = None) -> str:
+        """Start a job over objects of ``src`` on every target: copy or transform the bucket
+        (``*-bck``: the destination in ``bck_to``) or a list or range of its objects
+        (``*-listrange``: the destination in ``tobck``), or delete a list or range
+        (``delete-listrange``). ``check`` refuses a message before anything is done. The
+        job's ID."""
+        if not isinstance(value, dict):
+            raise bad_request(f"{action}: the message value must be a JSON object")
+        msg = decode_value(value, TCBMsg, f"{action} message")
+        if check is not None:
+            check(action, msg)
+        dst = ""
+        if action == "delete-listrange":
+            if msg.listed_names() is None:
+                raise bad_request(f"{action}: the objects to delete are required (objnames "
+                                  "or template)")
+        else:
+            dst = validate_bucket_name(
+                _bck_to(request.query.get("bck_to", "")) if action.endswith("-bck")
+                else str((value.get("tobck") or {}).get("name", "")))
+            if dst == src and not msg.dry_run:
+                raise bad_request(f"{action}: cannot write ais://{src} into itself (only with "
+                                  "dry_run)")
+            if dst not in self.buckets:
+                if msg.dry_run:
+                    raise bucket_not_found(dst)
+                await self.create_bucket(dst)
+        xid = new_xid("" if action.endswith("-bck") else "tco-")
+        await self.fanout.broadcast("POST", "/v1/xactions", {
+            "xid": xid, "kind": action, "src": src, "dst": dst, "msg": value})
+        return xid
 
     async def snaps(self, query: XactQuery) -> dict[str, list[dict]]:
         """Every target's matching snapshots (an empty list where a target has none)."""
@@ -83,3 +126,10 @@ class ProxyJobs:
             raise job_not_found(xid)
         await self.fanout.broadcast("PUT", "/v1/xactions",
                                     {"id": xid, "reason": "aborted by user"})
+
+
+def _bck_to(uname: str) -> str:
+    parts = uname.split("/")
+    if len(parts) < 3 or parts[0] not in ("", "ais") or parts[1] != "@#" or not parts[2]:
+        raise bad_request(f"invalid destination bck_to={uname!r}: expected ais/@#/<bucket>/")
+    return parts[2]

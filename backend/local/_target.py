@@ -191,7 +191,7 @@ class Target(SessionOwner):
         app.router.add_get("/v1/ml/moss", self.get_batch.handle)
         app.router.add_get("/v1/ml/moss/{bucket}", self.get_batch.handle)
         self.etl_handlers.add_routes(app)
-        TargetXactHandlers(self.xacts, self.etls).add_routes(app)
+        TargetXactHandlers(self.etls, self.copy_to, self.delete_for_job).add_routes(app)
         app.on_startup.append(self._startup)
         app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
@@ -564,16 +564,32 @@ class Target(SessionOwner):
         dst_obj = dst_obj or obj
         if request.query.get("etl_name"):
             return await self.etl_handlers.copy(request, bucket, obj, dst_bucket, dst_obj)
+        await self.copy_to(bucket, obj, dst_bucket, dst_obj)
+        return web.Response()
+
+    async def copy_to(self, bucket: str, obj: str, dst_bucket: str, dst_obj: str,
+                      dry_run: bool = False) -> tuple[str, int]:
+        """Copy an object this target has to the target that owns the destination: written
+        here (``"loc"``) or streamed there (``"out"``); the kind and the bytes."""
         f, meta = await self.io(self.store.open, bucket, obj)
         owner = self.smap.owner(dst_bucket, dst_obj)
         try:
+            if dry_run:
+                return "loc", meta.size
             if owner.daemon_id == self.node.daemon_id:
                 await self._stream_in(dst_bucket, dst_obj, self._read_chunks(f), meta.size)
-            else:
-                await self._send(owner, dst_bucket, dst_obj, self._read_chunks(f), meta.size)
+                return "loc", meta.size
+            await self._send(owner, dst_bucket, dst_obj, self._read_chunks(f), meta.size)
+            return "out", meta.size
         finally:
             f.close()
-        return web.Response()
+
+    async def delete_for_job(self, bucket: str, obj: str) -> int:
+        """Delete an object as part of a job (``delete-listrange``); its size."""
+        size = (await self.io(self.store.head, bucket, obj)).size
+        await self.io(self.store.delete, bucket, obj)
+        self.stats["del.n"] += 1
+        return size
 
     async def _read_chunks(self, f: BinaryIO) -> AsyncIterator[bytes]:
         while chunk := await self.io(f.read, CHUNK):

@@ -1,24 +1,38 @@
 """A target's job endpoints (AIStore's ``ais/tgtxact.go``), called by the proxy: query its
-jobs, start its share of an offline transform, abort."""
+jobs, start its share of a job over many objects (copy, transform, delete), abort."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
-from ._http import json_response
-from ._xact import XactRegistry, parse_query
+from ._http import decode_value, json_response
+from ._tcb import Deliver, OfflineJob, TCBMsg, run_job
+from ._xact import Xaction, parse_query
 from .etl._manager import TargetEtls
+
+CopyTo = Callable[[str, str, str, str, bool], Awaitable[tuple[str, int]]]
+Delete = Callable[[str, str], Awaitable[int]]
 
 
 class TargetXactHandlers:
-    def __init__(self, xacts: XactRegistry, etls: TargetEtls) -> None:
-        self.xacts, self.etls = xacts, etls
+    """``copy_to`` copies one object to where its destination lives (a dry run only reads);
+    ``delete`` removes one object. Transforms go to the ETLs."""
+
+    def __init__(self, etls: TargetEtls, copy_to: CopyTo, delete: Delete) -> None:
+        self.etls, self.copy_to, self.delete = etls, copy_to, delete
+        self.services = etls.services
+        self.xacts = self.services.xacts
+        self._jobs: dict[str, asyncio.Task] = {}
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
         r.add_get("/v1/xactions", self.query)
         r.add_post("/v1/xactions", self.start)
         r.add_put("/v1/xactions", self.abort)
+        app.on_shutdown.append(self._shutdown)
 
     async def query(self, request: web.Request) -> web.Response:
         q = parse_query(await request.read())
@@ -27,7 +41,23 @@ class TargetXactHandlers:
 
     async def start(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.etls.start_job(body["xid"], body["kind"], body["src"], body["dst"], body["msg"])
+        xid, kind, src, dst = body["xid"], body["kind"], body["src"], body["dst"]
+        if kind.startswith("etl-"):
+            self.etls.start_job(xid, kind, src, dst, body["msg"])
+            return web.Response()
+        msg = decode_value(body["msg"], TCBMsg, f"{kind} message")
+        deliver: Deliver
+        if kind == "delete-listrange":
+            async def deliver(name: str, _dst_name: str) -> tuple[str, int]:
+                return "loc", await self.delete(src, name)
+        else:
+            async def deliver(name: str, dst_name: str) -> tuple[str, int]:
+                return await self.copy_to(src, name, dst, dst_name, msg.dry_run)
+        xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst or None))
+        task = asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg), self.services,
+                                           deliver))
+        self._jobs[xid] = task
+        task.add_done_callback(lambda _t: self._jobs.pop(xid, None))
         return web.Response()
 
     async def abort(self, request: web.Request) -> web.Response:
@@ -35,3 +65,7 @@ class TargetXactHandlers:
         if (xact := self.xacts.get(body.get("id", ""))) is not None:
             xact.abort(body.get("reason") or "aborted by user")
         return web.Response()
+
+    async def _shutdown(self, _app: web.Application) -> None:
+        for task in self._jobs.values():
+            task.cancel()

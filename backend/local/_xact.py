@@ -23,6 +23,12 @@ DISPLAY_NAMES = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
 KINDS_BY_DISPLAY = {v: k for k, v in DISPLAY_NAMES.items()}
 
 
+def failed_text(kind: str, count: int) -> str:
+    """A job's error when some of its objects failed."""
+    what = "failed to transform" if kind.startswith("etl") else "failed"
+    return f"{count} object(s) {what}; see the job's errors"
+
+
 def new_xid(prefix: str = "") -> str:
     return prefix + new_uuid()
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from .._tcb import ObjectFailed
 from ._msgs import HPULL, WS, EtlSpec
 from ._pod import Pod
 
@@ -20,12 +21,8 @@ MAX_ERROR_TEXT = 16 * 1024
 _TAGS = re.compile(r"<[^>]+>")
 
 
-class TransformError(Exception):
+class TransformError(ObjectFailed):
     """A transformer failed on one object; ``str()`` is what the user reads."""
-
-    def __init__(self, message: str, status: int = 500) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

@@ -17,12 +17,12 @@ from .._errors import AISHTTPError
 from .._http import ActMsg, decode_value
 from .._services import TargetServices
 from .._smap import Node
+from .._tcb import OfflineJob, TCBMsg, run_job
 from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
-from ._msgs import EtlSpec, TCBMsg, etl_not_found, parse_init_msg
-from ._offline import OfflineJob, run_job
+from ._msgs import EtlSpec, etl_not_found, parse_init_msg
 from ._pod import Pod, PodError, reap_orphans
 
 log = logging.getLogger("aisetl.cluster")

@@ -1,5 +1,4 @@
-"""ETL messages: init messages (``PUT /v1/etl``), parsed and validated exactly where AIStore
-validates them, and the message of an offline transform (:class:`TCBMsg`).
+"""ETL init messages (``PUT /v1/etl``): parsing and validation exactly where AIStore validates.
 
 Three shapes arrive, told apart as AIStore's ``UnmarshalInitMsg`` does:
 
@@ -7,7 +6,7 @@ Three shapes arrive, told apart as AIStore's ``UnmarshalInitMsg`` does:
 * ``InitSpecMsg`` — ``spec``: a base64 Kubernetes Pod YAML (deprecated);
 * ``InitCodeMsg`` — ``code`` + ``runtime: "python3.Xv2"`` (legacy ``ais etl init code``).
 
-Each init message becomes an :class:`EtlSpec`: what a target needs to start one transformer.
+Each becomes an :class:`EtlSpec`: what a target needs to start one transformer.
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 import yaml
-from braceexpand import braceexpand
 
 from ..._goduration import duration_value
 from ..._names import etl_name_problem
@@ -34,9 +31,6 @@ DEFAULT_INIT_TIMEOUT = 45.0
 DEFAULT_OBJ_TIMEOUT = 10.0
 MAX_CHUNK_SIZE = 1024 * 1024
 SPEC_PORT = 8000
-AUTO_WORKERS = 8  # an offline job's workers per target, unless the message says
-AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
-MAX_WORKERS = 64
 
 
 @dataclass
@@ -240,54 +234,3 @@ def _top_level_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
-
-
-class TCBMsg(msgspec.Struct, kw_only=True, rename={
-    "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
-    "latest": "latest-ver"}):
-    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
-
-    etl_name: str = ""
-    pipeline: list[str] | None = None
-    request_timeout: str | int = ""
-    ext: dict[str, str] | None = None
-    prefix: str = ""
-    prepend: str = ""
-    dry_run: bool = False
-    force: bool = False
-    latest: bool = False
-    synchronize: bool = False
-    num_workers: int = 0
-    continue_on_error: bool = False
-    objnames: list[str] | None = None
-    template: str = ""
-
-    def dst_name(self, name: str) -> str:
-        """``ToName``: the ext remap (``{"jpg": "png"}``), then the prepend."""
-        if self.ext:
-            base, dot, ext = name.rpartition(".")
-            if dot and ext in self.ext:
-                name = f"{base}.{self.ext[ext].lstrip('.')}"
-        return self.prepend + name
-
-    @property
-    def workers(self) -> int:
-        if self.num_workers < 0:
-            return 1
-        return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
-
-    @property
-    def bytes_in_flight(self) -> int | None:
-        """With the default workers, the source bytes a target transforms at once, at most: a
-        transformer holds each object whole, and several large ones at a time only add memory
-        and cache pressure to CPU-bound work, while small ones need many in flight to hide the
-        round trips. None: only the worker count limits (the user chose it)."""
-        return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
-
-    def listed_names(self) -> list[str] | None:
-        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
-        if self.objnames:
-            return list(self.objnames)
-        if self.template:
-            return list(braceexpand(self.template))
-        return None

@@ -1,4 +1,8 @@
-"""Offline transforms (``etl-bck``, ``etl-listrange``): one target's share of a job."""
+"""Jobs over many objects of a bucket (AIStore's ``xact/xs/tcb.go``, ``tcobjs.go``): copy or
+transform a bucket or a list or range of its objects (``copy-bck``, ``etl-bck``,
+``copy-listrange``, ``etl-listrange``), or delete a list or range (``delete-listrange``). The
+message is AIStore's :class:`TCBMsg`; one target's share of a job is :func:`run_job`, which
+hands each object to a delivery (a copy, a transform, a delete)."""
 
 from __future__ import annotations
 
@@ -7,16 +11,83 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from .._errors import AISHTTPError
-from .._names import validate_object_name
-from .._services import TargetServices
-from .._xact import Xaction
-from ._comm import TransformError
-from ._msgs import TCBMsg
+import msgspec
+from braceexpand import braceexpand
+
+from ._errors import AISHTTPError
+from ._names import validate_object_name
+from ._services import TargetServices
+from ._xact import Xaction, failed_text
+
+AUTO_WORKERS = 8  # a job's workers per target, unless the message says
+AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+MAX_WORKERS = 64
+
+
+class ObjectFailed(Exception):
+    """One object of a job failed (the job goes on if it continues on errors); ``status``
+    is the HTTP code it counts with."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TCBMsg(msgspec.Struct, kw_only=True, rename={
+    "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
+    "latest": "latest-ver"}):
+    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
+
+    etl_name: str = ""
+    pipeline: list[str] | None = None
+    request_timeout: str | int = ""
+    ext: dict[str, str] | None = None
+    prefix: str = ""
+    prepend: str = ""
+    dry_run: bool = False
+    force: bool = False
+    latest: bool = False
+    synchronize: bool = False
+    num_workers: int = 0
+    continue_on_error: bool = False
+    objnames: list[str] | None = None
+    template: str = ""
+
+    def dst_name(self, name: str) -> str:
+        """``ToName``: the ext remap (``{"jpg": "png"}``), then the prepend."""
+        if self.ext:
+            base, dot, ext = name.rpartition(".")
+            if dot and ext in self.ext:
+                name = f"{base}.{self.ext[ext].lstrip('.')}"
+        return self.prepend + name
+
+    @property
+    def workers(self) -> int:
+        if self.num_workers < 0:
+            return 1
+        return min(self.num_workers, MAX_WORKERS) if self.num_workers else AUTO_WORKERS
+
+    @property
+    def bytes_in_flight(self) -> int | None:
+        """With the default workers, the source bytes a target transforms at once, at most: a
+        transformer holds each object whole, and several large ones at a time only add memory
+        and cache pressure to CPU-bound work, while small ones need many in flight to hide the
+        round trips. None: only the worker count limits (the user chose it)."""
+        return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
+
+    def listed_names(self) -> list[str] | None:
+        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
+        if self.objnames:
+            return list(self.objnames)
+        if self.template:
+            return list(braceexpand(self.template))
+        return None
+
 
 Deliver = Callable[[str, str], Awaitable[tuple[str, int]]]
-"""Transform one source object (its name) into the destination (the name there): the counter
-it counts in (``"loc"``, ``"out"``) and the bytes written."""
+"""Do the job to one source object (its name; the name at the destination): the counter it
+counts in (``"loc"``, ``"out"``) and the bytes written. Failures: :class:`ObjectFailed`,
+:class:`AISHTTPError` or :class:`OSError`."""
 
 
 @dataclass
@@ -46,7 +117,7 @@ async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -
             try:
                 async with budget.hold(size):
                     await _one(job, services, deliver, name)
-            except (TransformError, AISHTTPError, OSError) as err:
+            except (ObjectFailed, AISHTTPError, OSError) as err:
                 text = err.message if isinstance(err, AISHTTPError) else str(err)
                 xact.object_error(f"ais://{job.src}/{name}", text,
                                   getattr(err, "status", 500))
@@ -55,7 +126,7 @@ async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -
 
     workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
     # as AIStore reports them: a bucket job walks this target's one "mountpath"
-    xact.joggers, xact.workers = int(job.xact.kind == "etl-bck"), len(workers)
+    xact.joggers, xact.workers = int(job.xact.kind.endswith("-bck")), len(workers)
     xact.draining = True
     try:
         await asyncio.gather(*workers)
@@ -67,7 +138,7 @@ async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -
         raise
     xact.draining = False
     if xact.error_count and not xact.err:
-        xact.err = f"{xact.error_count} object(s) failed to transform; see the job's errors"
+        xact.err = failed_text(xact.kind, xact.error_count)
     xact.finish()
 
 
@@ -114,6 +185,6 @@ async def _one(job: OfflineJob, services: TargetServices, deliver: Deliver, name
     if job.msg.objnames or job.msg.template:  # names from the request may not exist
         validate_object_name(job.src, name)
         await services.io(services.store.head, job.src, name)
-    dst_name = validate_object_name(job.dst, job.msg.dst_name(name))
+    dst_name = validate_object_name(job.dst, job.msg.dst_name(name)) if job.dst else ""
     kind, size = await deliver(name, dst_name)
     job.xact.add(kind, 1, size)

@@ -1,0 +1,77 @@
+"""Jobs over many objects without an ETL, through the official SDK: copy a bucket (with a
+prefix, a prepend, a dry run), copy a list or range of objects, delete a list or range; each
+is a job the SDK waits for. Evicting or prefetching an ais:// bucket is refused as AIStore
+refuses it."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def filled(bucket) -> dict[str, bytes]:
+    contents = {f"{d}/o{i:02}.bin": f"{d}{i}".encode() * 50 for d in ("a", "b") for i in range(10)}
+    for name, data in contents.items():
+        bucket.object(name).get_writer().put_content(data)
+    return contents
+
+
+def names(bck) -> list[str]:
+    return sorted(e.name for e in bck.list_all_objects())
+
+
+def test_copy_a_bucket_with_prefix_and_prepend(client, bucket, filled) -> None:
+    dst = client.bucket(bucket.name + "-copy")
+    try:
+        xid = bucket.copy(dst, prefix_filter="a/", prepend="copied/")
+        assert client.job(xid).wait(timeout=60).success
+        wanted = sorted(f"copied/{n}" for n in filled if n.startswith("a/"))
+        assert names(dst) == wanted  # the destination was created on the fly
+        assert all(dst.object(f"copied/{n}").get_reader().read_all() == filled[n]
+                   for n in filled if n.startswith("a/"))
+        snaps = client.job(xid).get_details().list_snapshots()
+        assert {s.kind for s in snaps} == {"copy-bck"}
+        # a dry run reads and counts, and writes nothing
+        xid = bucket.copy(dst, prefix_filter="b/", dry_run=True)
+        client.job(xid).wait(timeout=60)
+        assert names(dst) == wanted
+    finally:
+        dst.delete(missing_ok=True)
+
+
+def test_copy_and_delete_a_list_and_a_range(client, bucket, filled) -> None:
+    dst = client.bucket(bucket.name + "-some")
+    try:
+        listed = ["a/o01.bin", "b/o05.bin"]
+        xids = bucket.objects(obj_names=listed).copy(dst)
+        for xid in xids:
+            client.job(xid).wait_for_idle(timeout=60)
+        assert names(dst) == listed
+        xid = bucket.objects(obj_template="a/o{00..04}.bin").delete()
+        client.job(xid).wait_for_idle(timeout=60)
+        assert names(bucket) == sorted(set(filled) - {f"a/o{i:02}.bin" for i in range(5)})
+    finally:
+        dst.delete(missing_ok=True)
+
+
+def test_what_cannot_be_done_is_said(client, http, bucket, filled) -> None:
+    missing = http.request("DELETE", f"/v1/buckets/{bucket.name}",
+                           json={"action": "delete-listrange",
+                                 "value": {"objnames": ["nope"], "coer": True}})
+    assert missing.status_code == 200  # a job; the object's failure is its error
+    client.job(missing.text).wait_for_idle(timeout=60)
+    status = http.request("GET", "/v1/cluster", params={"what": "status"},
+                          json={"id": missing.text}).json()
+    assert "1 object(s) failed" in status["err"]
+    whole = http.request("DELETE", f"/v1/buckets/{bucket.name}",
+                         json={"action": "delete-listrange", "value": {}})
+    assert whole.status_code == 400 and "objnames or template" in whole.json()["message"]
+    for method, action in (("DELETE", "evict-listrange"), ("POST", "prefetch-listrange")):
+        resp = http.request(method, f"/v1/buckets/{bucket.name}",
+                            json={"action": action, "value": {"objnames": ["a/o00.bin"]}})
+        assert resp.status_code == 400 and "expecting remote bucket" in resp.json()["message"]
+    into_itself = http.post(f"/v1/buckets/{bucket.name}",
+                            params={"bck_to": f"ais/@#/{bucket.name}/"},
+                            json={"action": "copy-bck", "value": {}})
+    assert into_itself.status_code == 400 and "into itself" in into_itself.json()["message"]
+    assert len(names(bucket)) == len(filled)  # none of it changed anything
