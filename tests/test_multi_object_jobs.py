@@ -75,3 +75,26 @@ def test_what_cannot_be_done_is_said(client, http, bucket, filled) -> None:
                             json={"action": "copy-bck", "value": {}})
     assert into_itself.status_code == 400 and "into itself" in into_itself.json()["message"]
     assert len(names(bucket)) == len(filled)  # none of it changed anything
+
+
+def test_rename_a_bucket(client, http, bucket, filled) -> None:
+    to = client.bucket(bucket.name + "-renamed")
+    try:
+        xid = bucket.rename(to.name)
+        assert client.job(xid).wait(timeout=60).success
+        assert names(to) == sorted(filled)
+        # each object where the new name places it (HRW hashes the bucket's name too)
+        assert all(to.object(n).get_reader().read_all() == filled[n] for n in filled)
+        gone = http.head(f"/v1/buckets/{bucket.name.removesuffix('-renamed')}")
+        assert gone.status_code == 404
+        taken = client.bucket(bucket.name + "-taken")
+        taken.create()
+        try:
+            again = http.post(f"/v1/buckets/{to.name}",
+                              params={"bck_to": f"ais/@#/{taken.name}/"},
+                              json={"action": "move-bck"})
+            assert again.status_code == 409 and "already exists" in again.json()["message"]
+        finally:
+            taken.delete()
+    finally:
+        to.delete(missing_ok=True)

@@ -26,6 +26,10 @@ class BucketRegistry:
         self.buckets[bucket] = {"created": time.time_ns(), "bid": secrets.randbits(40)}
         self._save()
 
+    def rename(self, bucket: str, to: str) -> None:
+        self.buckets[to] = self.buckets.pop(bucket)
+        self._save()
+
     def remove(self, bucket: str) -> None:
         del self.buckets[bucket]
         self._save()

@@ -43,14 +43,14 @@ from ._http import (
 )
 from ._names import base36, bck_json, object_path_names, validate_bucket_name
 from ._proxy_etl import ProxyEtls
-from ._proxy_jobs import ProxyJobs
+from ._proxy_jobs import ProxyJobs, bucket_to
 from ._smap import ClusterMap, new_uuid
 from ._unsupported import (
     action_refused,
     refuse_unsupported_list_flags,
     refuse_unsupported_query,
 )
-from ._xact import parse_query
+from ._xact import new_xid, parse_query
 
 MAX_TRACKED_JOBS = 256
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
@@ -204,6 +204,9 @@ class Proxy(SessionOwner):
         action = msg.action if msg else ""
         if request.method == "POST" and action == "create-bck":
             return await self.create_bucket(bucket)
+        if request.method == "POST" and action == "move-bck":
+            return text_response(await self.rename_bucket(self.require(bucket),
+                                                          bucket_to(request.query)))
         if request.method == "DELETE" and action == "destroy-bck":
             return await self.destroy_bucket(bucket)
         if request.method == "GET" and action == "list":
@@ -231,6 +234,20 @@ class Proxy(SessionOwner):
             raise bucket_exists(bucket)
         await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
         self.bmd.add(bucket)
+
+    async def rename_bucket(self, bucket: str, to: str) -> str:
+        """``move-bck``: every target renames its part of the bucket, then a job moves each
+        object whose owner is another target under the new name (the placement follows the
+        bucket's name) there. The job's ID."""
+        if to in self.bmd:
+            raise bucket_exists(to)
+        await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}",
+                                    ActMsg("move-bck", value={"to": to}))
+        self.bmd.rename(bucket, to)
+        xid = new_xid()
+        await self.fanout.broadcast("POST", "/v1/xactions", {
+            "xid": xid, "kind": "move-bck", "src": to, "dst": "", "msg": {}})
+        return xid
 
     async def destroy_bucket(self, bucket: str) -> web.Response:
         self.bmd.remove(self.require(bucket))

@@ -3,7 +3,7 @@ start of jobs over many objects (copy, transform, delete), on every target."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Container, Iterable
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ class ProxyJobs:
                                   "or template)")
         else:
             dst = validate_bucket_name(
-                _bck_to(request.query.get("bck_to", "")) if action.endswith("-bck")
+                bucket_to(request.query) if action.endswith("-bck")
                 else str((value.get("tobck") or {}).get("name", "")))
             if dst == src and not msg.dry_run:
                 raise bad_request(f"{action}: cannot write ais://{src} into itself (only with "
@@ -128,7 +128,9 @@ class ProxyJobs:
                                     {"id": xid, "reason": "aborted by user"})
 
 
-def _bck_to(uname: str) -> str:
+def bucket_to(query: Mapping[str, str]) -> str:
+    """The destination bucket a request names in ``bck_to`` (``ais/@#/<bucket>/``)."""
+    uname = query.get("bck_to", "")
     parts = uname.split("/")
     if len(parts) < 3 or parts[0] not in ("", "ais") or parts[1] != "@#" or not parts[2]:
         raise bad_request(f"invalid destination bck_to={uname!r}: expected ais/@#/<bucket>/")

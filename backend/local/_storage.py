@@ -183,6 +183,13 @@ class ObjectStore:
                 return
         shutil.rmtree(doomed, ignore_errors=True)
 
+    def rename_bucket(self, bucket: str, to: str) -> None:
+        """Every object of ``bucket`` becomes an object of ``to`` (a new bucket), at once."""
+        with self._index_lock:
+            self._indexes.pop(bucket, None)
+            self._indexes.pop(to, None)
+            os.rename(self.require_bucket(bucket), self.objects_dir / to)
+
     # --- objects ---------------------------------------------------------------------------
 
     def _path(self, bucket: str, obj: str) -> Path:

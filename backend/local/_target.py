@@ -247,6 +247,10 @@ class Target(SessionOwner):
         if request.method == "DELETE" and action == "destroy-bck":
             await self.io(self.store.destroy_bucket, bucket)
             return web.Response()
+        if request.method == "POST" and action == "move-bck" and msg is not None:
+            to = validate_bucket_name(str((msg.value or {}).get("to", "")))
+            await self.io(self.store.rename_bucket, bucket, to)
+            return web.Response()
         if request.method == "GET" and action == "list" and msg is not None:
             lso = decode_value(msg.value, _lso.LsoMsg, "list-objects message")
             refuse_unsupported_list_flags(lso.flag_bits)

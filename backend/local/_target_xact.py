@@ -47,7 +47,14 @@ class TargetXactHandlers:
             return web.Response()
         msg = decode_value(body["msg"], TCBMsg, f"{kind} message")
         deliver: Deliver
-        if kind == "delete-listrange":
+        if kind == "move-bck":  # the bucket was renamed: objects go where the name places them
+            async def deliver(name: str, _dst_name: str) -> tuple[str, int]:
+                if self.services.owns(src, name):
+                    return "loc", 0
+                moved = await self.copy_to(src, name, src, name, False)
+                await self.delete(src, name)
+                return moved
+        elif kind == "delete-listrange":
             async def deliver(name: str, _dst_name: str) -> tuple[str, int]:
                 return "loc", await self.delete(src, name)
         else:
