@@ -31,6 +31,7 @@ from pathlib import Path
 import psutil
 
 from ._fs import write_atomic
+from ._nodelog import log_path
 from ._smap import HOST, ClusterMap, Node, new_node_id, new_uuid
 
 log = logging.getLogger("aisetl.cluster")
@@ -217,7 +218,7 @@ class LocalCluster:
             if kind == "target" and self.fsync_put:
                 args.append("--fsync-put")
             self._children.append(_Child(nodes[nid], sock, args,
-                                         self.data_dir / "logs" / f"{kind}-{nid}.log"))
+                                         log_path(self.data_dir, nodes[nid])))
         return smap
 
     def _proxy_socket(self) -> socket.socket:

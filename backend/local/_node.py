@@ -29,6 +29,8 @@ async def serve(app: web.Application, sock: socket.socket) -> None:
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=1024).start()
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("aisetl.cluster").info("serving on %s:%s", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,6 +7,7 @@ import asyncio
 import heapq
 import itertools
 import json
+import logging
 import random
 import shutil
 import time
@@ -42,6 +43,7 @@ from ._http import (
     text_response,
 )
 from ._names import base36, bck_json, object_path_names, validate_bucket_name
+from ._nodelog import log_answer, log_path
 from ._proxy_etl import ProxyEtls
 from ._proxy_jobs import ProxyJobs, bucket_to
 from ._smap import ClusterMap, new_uuid
@@ -52,6 +54,7 @@ from ._unsupported import (
 )
 from ._xact import new_xid, parse_query
 
+log = logging.getLogger("aisetl.cluster")
 MAX_TRACKED_JOBS = 256
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
 JOB_ACTIONS = {("POST", "etl-bck"), ("POST", "etl-listrange"), ("POST", "copy-bck"),
@@ -123,6 +126,8 @@ class Proxy(SessionOwner):
         if what == "node_status":
             return json_response({"snode": self.node.to_json(), "tracker": {}, "status": "online",
                                   "deployment": "embedded", "ais_version": "5.0"})
+        if what == "log":
+            return log_answer(request, log_path(self.root.parent, self.node))
         raise bad_request(f"unknown what={what!r} for {self.node.pretty}")
 
     async def cluster(self, request: web.Request) -> web.Response:
@@ -234,6 +239,7 @@ class Proxy(SessionOwner):
             raise bucket_exists(bucket)
         await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
         self.bmd.add(bucket)
+        log.info("created bucket ais://%s", bucket)
 
     async def rename_bucket(self, bucket: str, to: str) -> str:
         """``move-bck``: every target renames its part of the bucket, then a job moves each
@@ -244,6 +250,7 @@ class Proxy(SessionOwner):
         await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}",
                                     ActMsg("move-bck", value={"to": to}))
         self.bmd.rename(bucket, to)
+        log.info("renamed bucket ais://%s to ais://%s", bucket, to)
         xid = new_xid()
         await self.fanout.broadcast("POST", "/v1/xactions", {
             "xid": xid, "kind": "move-bck", "src": to, "dst": "", "msg": {}})
@@ -252,6 +259,7 @@ class Proxy(SessionOwner):
     async def destroy_bucket(self, bucket: str) -> web.Response:
         self.bmd.remove(self.require(bucket))
         await self.fanout.broadcast("DELETE", f"/v1/buckets/{bucket}", ActMsg("destroy-bck"))
+        log.info("destroyed bucket ais://%s", bucket)
         return web.Response()
 
     async def head_bucket(self, request: web.Request, bucket: str) -> web.Response:

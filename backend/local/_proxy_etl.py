@@ -116,6 +116,7 @@ class ProxyEtls:
             raise
         entry["stage"] = "Running"
         self._save()
+        log.info("ETL %s running on every target (%s)", name, entry["xid"])
         return entry["xid"]
 
     async def _stop_targets(self, name: str, reason: str) -> None:
@@ -132,6 +133,7 @@ class ProxyEtls:
                 if entry["stage"] != "Aborted":
                     entry.update(stage="Aborted", reason="user abort")
                 self._save()
+                log.info("ETL %s stopped", name)
         return web.Response()
 
     async def start(self, request: web.Request) -> web.Response:

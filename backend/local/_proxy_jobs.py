@@ -3,6 +3,7 @@ start of jobs over many objects (copy, transform, delete), on every target."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from ._names import validate_bucket_name
 from ._tcb import TCBMsg
 from ._unsupported import action_refused
 from ._xact import ZERO_TIME, XactQuery, failed_text, lower_keys, new_xid, parse_query
+
+log = logging.getLogger("aisetl.cluster")
 
 
 def _ns(rfc3339: str) -> int:
@@ -81,6 +84,7 @@ class ProxyJobs:
         xid = new_xid("" if action.endswith("-bck") else "tco-")
         await self.fanout.broadcast("POST", "/v1/xactions", {
             "xid": xid, "kind": action, "src": src, "dst": dst, "msg": value})
+        log.info("started %s[%s] ais://%s%s", action, xid, src, f" => ais://{dst}" if dst else "")
         return xid
 
     async def snaps(self, query: XactQuery) -> dict[str, list[dict]]:

@@ -42,6 +42,7 @@ from ._names import (
     validate_bucket_name,
     validate_object_name,
 )
+from ._nodelog import log_answer, log_path
 from ._services import TargetServices
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
@@ -225,6 +226,8 @@ class Target(SessionOwner):
             return json_response(self.node_status())
         if what == "snode":
             return json_response(self.node.to_json())
+        if what == "log":
+            return log_answer(request, log_path(self.store.root.parent, self.node))
         raise bad_request(f"unknown what={what!r} for {self.node.pretty}")
 
     def node_status(self) -> dict:

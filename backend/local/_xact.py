@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from ._errors import bad_request
 from ._names import bck_json
 from ._smap import new_uuid
 
+log = logging.getLogger("aisetl.cluster")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 GOR_BITS, GOR_MASK = 10, (1 << 10) - 1  # core.Snap.Pack: joggers in bits 0-9, workers 10-19
 MAX_FINISHED = 256
@@ -108,6 +110,10 @@ class Xaction:
         if self.ended is None:
             self.err = self.err or err
             self.ended = time.time()
+            if self.kind != "etl-inline":
+                log.info("%s[%s] %s%s", self.kind, self.id,
+                         "aborted" if self.aborted else "finished",
+                         f": {self.err}" if self.err else "")
 
     def abort(self, reason: str) -> None:
         """Stop taking new work; the job ends when its workers are done (``finish``)."""
