@@ -98,3 +98,26 @@ def test_rename_a_bucket(client, http, bucket, filled) -> None:
             taken.delete()
     finally:
         to.delete(missing_ok=True)
+
+
+def test_jobs_started_by_kind(client, http, cluster) -> None:
+    import os
+    import time
+
+    target_root = next(cluster.data_dir.glob("target-*"))
+    stale = target_root / "tmp" / "left-by-a-crash"
+    stale.write_bytes(b"x")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fresh = target_root / "tmp" / "a-write-in-progress"
+    fresh.write_bytes(b"x")
+    try:
+        for kind in ("lru", "cleanup"):
+            xid = client.job(job_kind=kind).start()
+            assert xid and client.job(job_id=xid).wait(timeout=60).success
+            snaps = client.job(job_id=xid).get_details().list_snapshots()
+            assert {s.kind for s in snaps} == {kind}
+        assert not stale.exists() and fresh.exists()  # only what no write touches any more
+        other = http.put("/v1/cluster", json={"action": "start", "value": {"kind": "rebalance"}})
+        assert other.status_code == 501 and "'rebalance'" in other.json()["message"]
+    finally:
+        fresh.unlink(missing_ok=True)

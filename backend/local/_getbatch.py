@@ -5,7 +5,9 @@ archive: streamed as it goes (``strm``), or whole with a metadata part first (mu
 
 The message and the answer are AIStore's (``api/apc/ml.go``); the archive is TAR, TGZ or ZIP
 (``mime``); a missing entry fails the request unless ``coer``, which names it under
-``__404__/`` with no content. Each request is a ``get-batch`` job while it runs."""
+``__404__/`` with no content. As in AIStore, a target's requests belong to one ``get-batch``
+job, idle between them; aborting it cuts a running answer short, and the next request starts
+a new job."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import decode_value
 from ._names import validate_bucket_name, validate_object_name
 from ._services import TargetServices
-from ._xact import Xaction
+from ._xact import Xaction, new_xid
 
 MISSING_DIR = "__404__"
 SPOOL_IN_MEMORY = 64 * 1024 * 1024  # a multipart answer's archive spills to disk beyond this
@@ -141,26 +143,40 @@ class GetBatch:
     """One target's side of get-batch: it gathers and writes the archive."""
 
     services: TargetServices
+    _job: Xaction | None = None
+    _running: int = 0  # requests being answered
+
+    def job(self) -> Xaction:
+        """The target's get-batch job: the current one, or a new one once that ended."""
+        if self._job is None or self._job.ended is not None:
+            self._job = self.services.xacts.add(Xaction(new_xid("gb-"), "get-batch"))
+        return self._job
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         req = parse_request(await request.read(), request.match_info.get("bucket", ""))
         kind = FORMATS[req.mime]
-        xact = self.services.xacts.add(Xaction(f"gb-{uuid.uuid4().hex[:10]}", "get-batch"))
+        xact = self.job()
+        xact.idle = False
+        self._running += 1
         try:
             answer = self._stream if req.strm else self._multipart
-            resp = await answer(request, req, kind)
-        except AISHTTPError as err:
-            xact.finish(err.message)
-            raise
-        xact.add("loc", len(req.entries), 0)
-        xact.finish()
-        return resp
+            return await answer(request, req, kind)
+        finally:
+            self._running -= 1
+            xact.idle = self._running == 0
+
+    def _check(self) -> None:
+        """Between entries: an aborted job answers no more."""
+        if self._job is not None and self._job.aborted:
+            raise AISHTTPError(409, f"get-batch job {self._job.id} was aborted: "
+                               f"{self._job.err}", "ErrAborted")
 
     async def _entry(self, req: MossReq, entry: MossIn) -> tuple[str, bytes, MossOut]:
         """The entry's name in the archive, its content, and what the answer says of it."""
         name = entry.objname if req.onob else f"{entry.bucket}/{entry.objname}"
         if entry.archpath:
             name += "/" + entry.archpath
+        self._check()
         out = MossOut(entry.objname, entry.bucket, "ais", 0, entry.archpath,
                       opaque=entry.opaque)
         try:
@@ -171,6 +187,8 @@ class GetBatch:
             out.err_msg = err.message
             return f"{MISSING_DIR}/{name}", b"", out
         out.size = len(data)
+        if self._job is not None:
+            self._job.add("loc", 1, len(data))
         return name, data, out
 
     async def _read(self, entry: MossIn) -> bytes:
@@ -219,7 +237,12 @@ class GetBatch:
         writer = ArchiveWriter(kind, drain)  # type: ignore[arg-type]
         resp = web.StreamResponse(headers={"Content-Type": CONTENT_TYPES[kind]})
         for entry in req.entries:
-            name, data, _out = await self._entry(req, entry)
+            try:
+                name, data, _out = await self._entry(req, entry)
+            except AISHTTPError as err:
+                if not resp.prepared:
+                    raise
+                raise ConnectionResetError(f"get-batch cut short: {err.message}") from None
             await self.services.io(writer.add, name, data)
             if not resp.prepared:
                 await resp.prepare(request)

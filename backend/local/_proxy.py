@@ -144,8 +144,7 @@ class Proxy(SessionOwner):
         raise bad_request(f"unknown what={what!r} for GET /v1/cluster")
 
     async def cluster_action(self, request: web.Request) -> web.Response:
-        await self.jobs.control(await read_actmsg(request))
-        return web.Response()
+        return text_response(await self.jobs.control(await read_actmsg(request)))
 
     def bmd_json(self) -> dict:
         return {"version": str(self.bmd.version),

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._errors import AISHTTPError, bad_request, bucket_not_found, job_not_found
+from ._errors import AISHTTPError, bad_request, bucket_not_found, job_not_found, not_supported
 from ._fanout import Fanout
 from ._http import ActMsg, decode_value
 from ._names import validate_bucket_name
@@ -19,6 +19,7 @@ from ._unsupported import action_refused
 from ._xact import ZERO_TIME, XactQuery, failed_text, lower_keys, new_xid, parse_query
 
 log = logging.getLogger("aisetl.cluster")
+STARTABLE = ("lru", "cleanup")  # kinds a client starts by name
 
 
 def _ns(rfc3339: str) -> int:
@@ -118,8 +119,11 @@ class ProxyJobs:
         return sorted({f"{snaps[0]['kind']}[{xid}]" for xid, snaps in by_id.items()
                        if any(_ns(s["end-time"]) == 0 for s in snaps)})
 
-    async def control(self, msg: ActMsg | None) -> None:
-        """``PUT /v1/cluster`` with ``{"action": "stop", "value": {"ID": ...}}``."""
+    async def control(self, msg: ActMsg | None) -> str:
+        """``PUT /v1/cluster`` with ``{"action": "stop", "value": {"ID": ...}}``, or
+        ``{"action": "start", "value": {"kind": ...}}`` (its job ID is the answer)."""
+        if msg is not None and msg.action == "start":
+            return await self._start_kind(lower_keys(msg.value))
         if msg is None or msg.action != "stop":
             raise action_refused("PUT", "/v1/cluster", msg.action if msg else "")
         value = lower_keys(msg.value)
@@ -130,6 +134,21 @@ class ProxyJobs:
             raise job_not_found(xid)
         await self.fanout.broadcast("PUT", "/v1/xactions",
                                     {"id": xid, "reason": "aborted by user"})
+        return ""
+
+    async def _start_kind(self, value: dict[str, Any]) -> str:
+        """A job started by kind: ``lru`` (nothing to evict here: there are no remote
+        buckets) and ``cleanup`` (each target drops what crashes and aborts left behind)."""
+        kind = str(value.get("kind") or "")
+        if kind not in STARTABLE:
+            if not kind:
+                raise bad_request("start: the job kind is required")
+            raise not_supported(f"starting a {kind!r} job")
+        xid = new_xid()
+        await self.fanout.broadcast("POST", "/v1/xactions",
+                                    {"xid": xid, "kind": kind, "src": "", "dst": "", "msg": {}})
+        log.info("started %s[%s]", kind, xid)
+        return xid
 
 
 def bucket_to(query: Mapping[str, str]) -> str:

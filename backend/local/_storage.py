@@ -156,6 +156,21 @@ class ObjectStore:
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir()
 
+    def cleanup(self, older_than: float = 3600.0) -> int:
+        """What a running target can drop safely (the ``cleanup`` job): temporary files no
+        write has touched for ``older_than`` seconds, and what destroyed buckets left in the
+        trash. How many entries it removed."""
+        removed, now = 0, time.time()
+        for entry in os.scandir(self.tmp_dir):
+            with contextlib.suppress(FileNotFoundError):
+                if now - entry.stat().st_mtime > older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+        for entry in os.scandir(self.trash_dir):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        return removed
+
     # --- buckets ---------------------------------------------------------------------------
 
     def bucket_names(self) -> list[str]:

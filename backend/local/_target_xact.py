@@ -45,6 +45,12 @@ class TargetXactHandlers:
         if kind.startswith("etl-"):
             self.etls.start_job(xid, kind, src, dst, body["msg"])
             return web.Response()
+        if kind in ("lru", "cleanup"):
+            xact = self.xacts.add(Xaction(xid, kind))
+            if kind == "cleanup":
+                xact.add("loc", await self.services.io(self.services.store.cleanup), 0)
+            xact.finish()
+            return web.Response()
         msg = decode_value(body["msg"], TCBMsg, f"{kind} message")
         deliver: Deliver
         if kind == "move-bck":  # the bucket was renamed: objects go where the name places them
