@@ -88,3 +88,12 @@ def test_an_upload_belongs_to_its_object(bucket) -> None:
         other.complete()
     assert "does not exist" in info.value.message
     assert mpu.complete().status_code == 200
+
+
+def test_head_v2_says_how_an_object_was_chunked(bucket) -> None:
+    obj = bucket.object("chunked")
+    upload(obj, {1: b"x" * 3000, 2: b"y" * 5000, 3: b"z" * 10}).complete()
+    chunks = obj.head(props="chunked").chunks
+    assert (chunks.chunk_count, chunks.max_chunk_size) == (3, 5000)
+    obj.get_writer().put_content(b"whole")  # a plain PUT is one piece again
+    assert obj.head(props="chunked").chunks is None

@@ -56,6 +56,8 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     atime_ns: int
     size: int = 0
     custom: dict[str, str] = msgspec.field(default_factory=dict)  # user-defined properties
+    chunk_count: int = 0  # written by a multipart upload: its parts,
+    chunk_max: int = 0  # and the largest one's size
 
 
 _meta_encoder = msgspec.json.Encoder()
@@ -97,7 +99,10 @@ class ObjectWriter:
             self._check.update(chunk)
         self._size += len(chunk)
 
-    def commit(self, expected_size: int | None = None) -> ObjectMeta:
+    def commit(self, expected_size: int | None = None,
+               chunks: list[int] | None = None) -> ObjectMeta:
+        """The object, visible at once; ``chunks``: the sizes of the parts it was uploaded
+        in, if it was."""
         try:
             if expected_size is not None and expected_size != self._size:
                 raise bad_request(
@@ -120,6 +125,7 @@ class ObjectWriter:
             meta = ObjectMeta(
                 cksum_type=DEFAULT_CKSUM, cksum_value=value, version=1,
                 atime_ns=time.time_ns(), size=self._size,
+                chunk_count=len(chunks or ()), chunk_max=max(chunks or (0,)),
             )
             self._store._commit(self._bucket, self._obj, self._tmp, meta)
             return meta

@@ -515,6 +515,9 @@ class Target(SessionOwner):
             headers.add("Ais-Custom-Md", f"{key}={value}")
         if props := request.query.get("props", ""):  # HEAD v2: Last-Modified, ETag on ask
             wanted = head_v2_props(props)
+            if "chunked" in wanted and meta.chunk_count:
+                headers["Ais-Chunks-Count"] = str(meta.chunk_count)
+                headers["Ais-Chunks-Max-Chunk-Size"] = str(meta.chunk_max)
             if wanted & {"last-modified", "etag"}:
                 mtime_ns = await self.io(self.store.mtime_ns, bucket, obj)
                 if "last-modified" in wanted:

@@ -109,7 +109,7 @@ class Uploads:
         except BaseException:
             writer.abort()
             raise
-        meta = writer.commit()
+        meta = writer.commit(chunks=[upload.parts[n] for n in sorted(upload.parts)])
         self._drop(upload_id, upload)
         return meta
 
