@@ -82,3 +82,44 @@ def test_listing_with_the_files_inside_archives(bucket, shard) -> None:
     into = bucket.list_all_objects(prefix=f"{shard.name}/dir/", props="name",
                                    flags=[ListObjectFlag.ARCH_DIR])
     assert [e.name for e in into] == [f"{shard.name}/dir/file3.txt"]
+
+
+def test_archives_made_from_objects(client, bucket) -> None:
+    for i in range(6):
+        bucket.object(f"in/o{i}.txt").get_writer().put_content(f"object {i}".encode())
+    group = bucket.objects(obj_names=["in/o0.txt", "in/o1.txt"])
+    for xid in group.archive("out/first.tar"):
+        assert client.job(job_id=xid).wait(timeout=60).success
+    first = bucket.object("out/first.tar").get_reader().read_all()
+    assert names_in(first) == ["in/o0.txt", "in/o1.txt"]
+    # a template, a ZIP, names with the bucket; then more appended to it
+    for xid in bucket.objects(obj_template="in/o{2..3}.txt").archive(
+            "out/second.zip", include_source_name=True):
+        client.job(job_id=xid).wait(timeout=60)
+    for xid in bucket.objects(obj_names=["in/o4.txt"]).archive(
+            "out/second.zip", include_source_name=True, allow_append=True):
+        client.job(job_id=xid).wait(timeout=60)
+    zipped = bucket.object("out/second.zip")
+    config = ArchiveConfig(archpath=f"{bucket.name}/in/o4.txt")
+    assert zipped.get_reader(archive_config=config).read_all() == b"object 4"
+    assert [e.name for e in bucket.list_all_objects(prefix="out/second.zip/", props="name",
+                                                    flags=[_arch_dir()])] == [
+        f"out/second.zip/{bucket.name}/in/o{i}.txt" for i in (2, 3, 4)]
+
+
+def test_an_archive_of_something_missing(client, bucket) -> None:
+    bucket.object("here.txt").get_writer().put_content(b"here")
+    (xid,) = bucket.objects(obj_names=["here.txt", "gone.txt"]).archive("a.tar")
+    assert not client.job(job_id=xid).wait(timeout=60, verbose=False).success
+    with pytest.raises(AISError):
+        bucket.object("a.tar").head()  # nothing half-made
+    (xid,) = bucket.objects(obj_names=["here.txt", "gone.txt"]).archive(
+        "b.tar", continue_on_err=True)
+    client.job(job_id=xid).wait(timeout=60, verbose=False)
+    assert names_in(bucket.object("b.tar").get_reader().read_all()) == ["here.txt"]
+
+
+def _arch_dir():
+    from aistore.sdk.list_object_flag import ListObjectFlag
+
+    return ListObjectFlag.ARCH_DIR

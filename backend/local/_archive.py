@@ -12,7 +12,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from ._errors import AISHTTPError, bad_request, not_supported
 
@@ -32,13 +32,22 @@ def _kind(data: bytes) -> str:
     return "tgz" if data[:2] == b"\x1f\x8b" else "tar"
 
 
-def check_mime(mime: str) -> None:
-    """A known ``archmime``; LZ4 is refused by name."""
-    if mime and mime not in _MIMES:
+def archive_kind(mime: str, what: str = "reading") -> str:
+    """``tar``, ``tgz`` or ``zip`` for an archive format (``.tar.gz``, ``zip``...; empty:
+    TAR); LZ4, which AIStore also knows, is refused by name."""
+    if not mime:
+        return "tar"
+    if mime not in _MIMES:
         if "lz4" in mime:
-            raise not_supported(f"reading {mime} archives")
+            raise not_supported(f"{what} {mime} archives")
         raise bad_request(f"unsupported archive format {mime!r} (expecting one of "
                           f"{', '.join(ARCHIVE_EXTS)})")
+    return _MIMES[mime]
+
+
+def check_mime(mime: str) -> None:
+    """A known ``archmime``."""
+    archive_kind(mime)
 
 
 def files(data: bytes, where: str, mime: str = "") -> Iterator[tuple[str, bytes]]:
@@ -118,13 +127,36 @@ def wds_key(name: str) -> str:
     return folder + slash + base.split(".", 1)[0]
 
 
-class ArchiveWriter:
-    """Writes one archive into ``sink`` entry by entry (TAR, TGZ or ZIP)."""
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
 
-    def __init__(self, kind: str, sink: IO[bytes]) -> None:
+
+class _Forward(io.RawIOBase):
+    """A write-only, unseekable stream into a :class:`Sink` (what ``zipfile`` writes to)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink, self._pos = sink, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._sink.write(bytes(data))
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+
+class ArchiveWriter:
+    """Writes one archive into ``sink`` (anything with ``write``) entry by entry: TAR, TGZ
+    or ZIP."""
+
+    def __init__(self, kind: str, sink: Sink) -> None:
         self.kind, self.sink = kind, sink
         self._gzip = zlib.compressobj(wbits=31) if kind == "tgz" else None
-        self._zip = zipfile.ZipFile(sink, "w") if kind == "zip" else None
+        self._zip = zipfile.ZipFile(_Forward(sink), "w") if kind == "zip" else None
 
     def add(self, name: str, data: bytes) -> None:
         if self._zip is not None:

@@ -20,17 +20,15 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from ._archive import ArchiveWriter, read_file
+from ._archive import ArchiveWriter, archive_kind, read_file
 from ._errors import AISHTTPError, bad_request, not_supported
 from ._http import decode_value
 from ._names import validate_bucket_name, validate_object_name
-from ._services import TargetServices
+from ._services import TargetServices, byte_range
 from ._xact import Xaction, new_xid
 
 MISSING_DIR = "__404__"
 SPOOL_IN_MEMORY = 64 * 1024 * 1024  # a multipart answer's archive spills to disk beyond this
-FORMATS = {"": "tar", ".tar": "tar", "tar": "tar", ".tgz": "tgz", ".tar.gz": "tgz",
-           "tgz": "tgz", ".zip": "zip", "zip": "zip"}
 CONTENT_TYPES = {"tar": "application/x-tar", "tgz": "application/x-gzip",
                  "zip": "application/zip"}
 
@@ -75,11 +73,7 @@ def parse_request(body: bytes, path_bucket: str) -> MossReq:
     req = decode_value(raw, MossReq, "get-batch request")
     if not req.entries:
         raise bad_request("get-batch: the request has no entries ('in' is empty)")
-    if req.mime not in FORMATS:
-        if req.mime in (".tar.lz4", "tar.lz4", ".lz4"):
-            raise not_supported(f"get-batch output format {req.mime!r}")
-        raise bad_request(f"get-batch: unknown output format {req.mime!r} (expecting .tar, "
-                          ".tgz, .tar.gz or .zip)")
+    archive_kind(req.mime, "get-batch into")
     if req.coloc not in (0, 1, 2):
         raise bad_request(f"invalid 'coloc={req.coloc}' (expecting 0, 1, or 2)")
     for entry in req.entries:
@@ -99,20 +93,6 @@ def parse_request(body: bytes, path_bucket: str) -> MossReq:
 
 def buckets_of(req: MossReq) -> set[str]:
     return {e.bucket for e in req.entries}
-
-
-def _range(entry: MossIn, size: int) -> tuple[int, int]:
-    """(offset, length) to read, as ``MossIn.CheckRange``."""
-    start, length = entry.start, entry.length
-    if start == 0 and length == 0:
-        return 0, size
-    if length == -1:
-        length = size - start
-    if start >= size or length <= 0 or start + length > size:
-        raise AISHTTPError(416, f"ais://{entry.bucket}/{entry.objname}: range start={start},"
-                           f"length={entry.length} not satisfiable (size {size})",
-                           "ErrRangeNotSatisfiable")
-    return start, length
 
 
 class Drain(io.RawIOBase):
@@ -154,7 +134,7 @@ class GetBatch:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         req = parse_request(await request.read(), request.match_info.get("bucket", ""))
-        kind = FORMATS[req.mime]
+        kind = archive_kind(req.mime)
         xact = self.job()
         xact.idle = False
         self._running += 1
@@ -192,49 +172,20 @@ class GetBatch:
         return name, data, out
 
     async def _read(self, entry: MossIn) -> bytes:
-        s = self.services
-        whole = bool(entry.archpath)
-        if s.owns(entry.bucket, entry.objname):
-            data = await s.io(self._read_local, entry, whole)
-        else:
-            data = await self._read_remote(entry, whole)
-        if entry.archpath:
-            data = await s.io(read_file, data, f"ais://{entry.bucket}/{entry.objname}",
-                              entry.archpath)
-            offset, length = _range(entry, len(data))
-            data = data[offset:offset + length]
-        return data
-
-    def _read_local(self, entry: MossIn, whole: bool) -> bytes:
-        f, meta = self.services.store.open(entry.bucket, entry.objname)
-        with f:
-            offset, length = (0, meta.size) if whole else _range(entry, meta.size)
-            f.seek(offset)
-            return f.read(length)
-
-    async def _read_remote(self, entry: MossIn, whole: bool) -> bytes:
-        owner = self.services.smap.owner(entry.bucket, entry.objname)
-        headers = {}
-        if not whole and (entry.start or entry.length):
-            end = "" if entry.length == -1 else str(entry.start + entry.length - 1)
-            headers["Range"] = f"bytes={entry.start}-{end}"
-        url = f"{owner.url}/v1/objects/{entry.bucket}/{entry.objname}"
-        async with self.services.session.get(url, headers=headers) as resp:
-            data = await resp.read()
-            if resp.status >= 400:
-                try:
-                    message = msgspec.json.decode(data)["message"]
-                except (msgspec.DecodeError, KeyError, TypeError):
-                    message = data.decode(errors="replace")
-                raise AISHTTPError(resp.status, message)
-        return data
+        s, where = self.services, f"ais://{entry.bucket}/{entry.objname}"
+        if not entry.archpath:
+            return await s.read_object(entry.bucket, entry.objname, entry.start, entry.length)
+        shard = await s.read_object(entry.bucket, entry.objname)
+        data = await s.io(read_file, shard, where, entry.archpath)
+        offset, count = byte_range(where, entry.start, entry.length, len(data))
+        return data[offset:offset + count]
 
     async def _stream(self, request: web.Request, req: MossReq,
                       kind: str) -> web.StreamResponse:
         """Each entry is read before anything is sent for it: the first failure (without
         ``coer``) before the answer starts is an error answer; a later one cuts it short."""
         drain = Drain()
-        writer = ArchiveWriter(kind, drain)  # type: ignore[arg-type]
+        writer = ArchiveWriter(kind, drain)
         resp = web.StreamResponse(headers={"Content-Type": CONTENT_TYPES[kind]})
         for entry in req.entries:
             try:
@@ -259,7 +210,7 @@ class GetBatch:
         """``multipart/mixed``: the metadata (``MossResp``), then the archive, as Go's
         multipart writer lays them out."""
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as archive:
-            writer = ArchiveWriter(kind, archive)  # type: ignore[arg-type]
+            writer = ArchiveWriter(kind, archive)
             outs = []
             for entry in req.entries:
                 name, data, out = await self._entry(req, entry)

@@ -224,6 +224,9 @@ class Proxy(SessionOwner):
             check = self.etls.check_transform if action.startswith("etl-") else None
             return text_response(await self.jobs.start(request, self.require(bucket), action,
                                                        msg.value, check))
+        if request.method == "PUT" and action == "archive":
+            assert msg is not None
+            return text_response(await self.jobs.archive(self.require(bucket), msg.value))
         if action in ("evict-listrange", "prefetch-listrange", "evict-remote-bck"):
             what = "evict-remote-bck" if action.startswith("evict") else action
             raise bad_request(f"{what}: expecting remote bucket (have ais://{bucket})")

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ._arch_job import ArchiveMsg
+from ._arch_job import check as check_archive
 from ._errors import AISHTTPError, bad_request, bucket_not_found, job_not_found, not_supported
 from ._fanout import Fanout
 from ._http import ActMsg, decode_value
@@ -135,6 +137,22 @@ class ProxyJobs:
         await self.fanout.broadcast("PUT", "/v1/xactions",
                                     {"id": xid, "reason": "aborted by user"})
         return ""
+
+    async def archive(self, src: str, value: Any) -> str:
+        """``archive``: the target that owns the archive's name makes it; the job's ID."""
+        if not isinstance(value, dict):
+            raise bad_request("archive: the message value must be a JSON object")
+        msg = decode_value(value, ArchiveMsg, "archive message")
+        dst = validate_bucket_name(str((value.get("tobck") or {}).get("name") or src))
+        if dst not in self.buckets:
+            raise bucket_not_found(dst)
+        check_archive(src, dst, msg)
+        xid = new_xid()
+        owner = self.fanout.smap.owner(dst, msg.archname)
+        await self.fanout.call(owner, "POST", "/v1/xactions", {
+            "xid": xid, "kind": "archive", "src": src, "dst": dst, "msg": value})
+        log.info("started archive[%s] ais://%s => ais://%s/%s", xid, src, dst, msg.archname)
+        return xid
 
     async def _start_kind(self, value: dict[str, Any]) -> str:
         """A job started by kind: ``lru`` (nothing to evict here: there are no remote

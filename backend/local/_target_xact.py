@@ -4,15 +4,18 @@ jobs, start its share of a job over many objects (copy, transform, delete), abor
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ._arch_job import ArchiveMsg, run_archive
 from ._http import decode_value, json_response
 from ._tcb import Deliver, OfflineJob, TCBMsg, run_job
 from ._xact import Xaction, parse_query
 from .etl._manager import TargetEtls
 
+log = logging.getLogger("aisetl.cluster")
 CopyTo = Callable[[str, str, str, str, bool], Awaitable[tuple[str, int]]]
 Delete = Callable[[str, str], Awaitable[int]]
 
@@ -45,6 +48,12 @@ class TargetXactHandlers:
         if kind.startswith("etl-"):
             self.etls.start_job(xid, kind, src, dst, body["msg"])
             return web.Response()
+        if kind == "archive":
+            xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst))
+            archive = decode_value(body["msg"], ArchiveMsg, "archive message")
+            self._track(xid, asyncio.create_task(run_archive(xact, self.services, src, dst,
+                                                             archive)))
+            return web.Response()
         if kind in ("lru", "cleanup"):
             xact = self.xacts.add(Xaction(xid, kind))
             if kind == "cleanup":
@@ -67,11 +76,22 @@ class TargetXactHandlers:
             async def deliver(name: str, dst_name: str) -> tuple[str, int]:
                 return await self.copy_to(src, name, dst, dst_name, msg.dry_run)
         xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst or None))
-        task = asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg), self.services,
-                                           deliver))
-        self._jobs[xid] = task
-        task.add_done_callback(lambda _t: self._jobs.pop(xid, None))
+        self._track(xid, asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg),
+                                                     self.services, deliver)))
         return web.Response()
+
+    def _track(self, xid: str, task: asyncio.Task) -> None:
+        self._jobs[xid] = task
+        task.add_done_callback(lambda t: self._ended(xid, t))
+
+    def _ended(self, xid: str, task: asyncio.Task) -> None:
+        """A job's task ended: a failure it did not handle ends the job, and is logged."""
+        self._jobs.pop(xid, None)
+        if task.cancelled() or (err := task.exception()) is None:
+            return
+        log.error("job %s failed", xid, exc_info=err)
+        if (xact := self.xacts.get(xid)) is not None:
+            xact.finish(f"internal error: {err!r}")
 
     async def abort(self, request: web.Request) -> web.Response:
         body = await request.json()
