@@ -36,6 +36,9 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fsync-put", action="store_true",
                         help="fsync every PUT (AIStore's Fsync-PUT feature; off by default, "
                              "as in AIStore)")
+    parser.add_argument("--promote-root", type=Path, default=None,
+                        help="the only tree files may be promoted from (default "
+                             "/var/lib/ais/promote, as AIStore)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_foreground(args: argparse.Namespace) -> int:
     cluster = LocalCluster(args.data, targets=args.targets, port=args.port,
-                           fsync_put=args.fsync_put)
+                           fsync_put=args.fsync_put, promote_root=args.promote_root)
     try:
         endpoint = cluster.start()
     except ClusterError as err:
@@ -103,7 +106,7 @@ def start_background(args: argparse.Namespace) -> int:
     already = find_running(data)
     try:
         info = start_in_background(data, args.targets, args.port, START_TIMEOUT,
-                                   args.fsync_put)
+                                   args.fsync_put, args.promote_root)
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -124,12 +124,15 @@ class LocalCluster:
     """Starts, watches and stops the processes of one embedded cluster."""
 
     def __init__(self, data_dir: Path | None = None, targets: int = 2,
-                 port: int | None = None, fsync_put: bool = False) -> None:
+                 port: int | None = None, fsync_put: bool = False,
+                 promote_root: Path | None = None) -> None:
         """``fsync_put``: fsync every PUT, as AIStore's ``Fsync-PUT`` feature does (off by
-        default there too)."""
+        default there too). ``promote_root``: the only tree files are promoted from
+        (AIStore's ``/var/lib/ais/promote`` by default)."""
         if targets < 1:
             raise ClusterError("a cluster needs at least one target")
         self.fsync_put = fsync_put
+        self.promote_root = promote_root
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.num_targets = targets
         self.port = port
@@ -217,6 +220,8 @@ class LocalCluster:
                     "--smap", str(smap_path), "--root", str(root), "--fd", str(sock.fileno())]
             if kind == "target" and self.fsync_put:
                 args.append("--fsync-put")
+            if kind == "target" and self.promote_root is not None:
+                args += ["--promote-root", str(self.promote_root)]
             self._children.append(_Child(nodes[nid], sock, args,
                                          log_path(self.data_dir, nodes[nid])))
         return smap
@@ -324,7 +329,8 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def start_in_background(data_dir: Path | None = None, targets: int = 2, port: int | None = None,
-                        timeout: float = 60.0, fsync_put: bool = False) -> RunInfo:
+                        timeout: float = 60.0, fsync_put: bool = False,
+                        promote_root: Path | None = None) -> RunInfo:
     """The cluster running on ``data_dir``, started as a detached process if it is not.
 
     Its output goes to ``supervisor.log`` in the data directory.
@@ -339,6 +345,8 @@ def start_in_background(data_dir: Path | None = None, targets: int = 2, port: in
         cmd += ["--port", str(port)]
     if fsync_put:
         cmd.append("--fsync-put")
+    if promote_root is not None:
+        cmd += ["--promote-root", str(promote_root)]
     log_path = data / "supervisor.log"
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,

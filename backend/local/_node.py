@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--smap", type=Path, required=True)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--promote-root", type=Path, default=None,
+                        help="the only tree files are promoted from")
     parser.add_argument("--fsync-put", action="store_true",
                         help="fsync every PUT (AIStore's Fsync-PUT feature; off by default)")
     args = parser.parse_args()
@@ -65,7 +67,7 @@ def main() -> None:
         node = smap.target(args.id)
         if node is None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
-        app = Target(smap, node, args.root, args.fsync_put).app()
+        app = Target(smap, node, args.root, args.fsync_put, args.promote_root).app()
     sock = socket.socket(fileno=args.fd)
     if args.role == "proxy":
         uvloop.run(serve(app, sock))  # redirects only: the fastest loop

@@ -87,6 +87,7 @@ class Proxy(SessionOwner):
         r.add_route("*", "/v1/buckets/{bucket}", self.bucket)
         r.add_route("*", "/v1/buckets/{bucket}/{prefix:.*}", self.bucket)
         r.add_route("*", "/v1/objects/{bucket}/{obj:.+}", self.redirect_object)
+        r.add_post("/v1/objects/{bucket}", self.objects_action)
         r.add_get("/v1/ml/moss", self.redirect_get_batch)
         r.add_get("/v1/ml/moss/{bucket}", self.redirect_get_batch)
         r.add_route("*", "/v1/download", self.no_jobs_of_a_kind)
@@ -354,6 +355,14 @@ class Proxy(SessionOwner):
             self.require(bucket)
         target = random.choice(self.smap.targets)
         return web.Response(status=307, headers={"Location": target.url + request.path_qs})
+
+    async def objects_action(self, request: web.Request) -> web.Response:
+        """``POST /v1/objects/<bucket>``: ``promote`` (files into objects)."""
+        bucket = self.require(validate_bucket_name(request.match_info["bucket"]))
+        msg = await read_actmsg(request)
+        if msg is None or msg.action != "promote":
+            raise action_refused("POST", f"/v1/objects/{bucket}", msg.action if msg else "")
+        return text_response(await self.jobs.promote(bucket, msg.value))
 
     async def redirect_object(self, request: web.Request) -> web.Response:
         bucket, obj = object_path_names(request.raw_path)

@@ -16,6 +16,7 @@ from ._errors import AISHTTPError, bad_request, bucket_not_found, job_not_found,
 from ._fanout import Fanout
 from ._http import ActMsg, decode_value
 from ._names import validate_bucket_name
+from ._promote import PromoteArgs, check_source
 from ._tcb import TCBMsg
 from ._unsupported import action_refused
 from ._xact import ZERO_TIME, XactQuery, failed_text, lower_keys, new_xid, parse_query
@@ -137,6 +138,19 @@ class ProxyJobs:
         await self.fanout.broadcast("PUT", "/v1/xactions",
                                     {"id": xid, "reason": "aborted by user"})
         return ""
+
+    async def promote(self, bucket: str, value: Any) -> str:
+        """``promote``: every target takes the files whose objects it owns (all see them:
+        one machine); the job's ID."""
+        args = decode_value(value, PromoteArgs, "promote arguments")
+        check_source(args.src)
+        if args.tid and self.fanout.smap.target(args.tid) is None:
+            raise bad_request(f"promote: target {args.tid!r} is not in the cluster map")
+        xid = new_xid()
+        await self.fanout.broadcast("POST", "/v1/xactions", {
+            "xid": xid, "kind": "promote", "src": bucket, "dst": "", "msg": value})
+        log.info("started promote[%s] %s => ais://%s", xid, args.src, bucket)
+        return xid
 
     async def archive(self, src: str, value: Any) -> str:
         """``archive``: the target that owns the archive's name makes it; the job's ID."""

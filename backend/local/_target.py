@@ -43,6 +43,8 @@ from ._names import (
     validate_object_name,
 )
 from ._nodelog import log_answer, log_path
+from ._promote import DEFAULT_ROOT as DEFAULT_PROMOTE_ROOT
+from ._promote import PromoteArgs, files_to_promote
 from ._services import TargetServices
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
@@ -54,7 +56,7 @@ from ._unsupported import (
     refuse_unsupported_query,
 )
 from ._uploads import Uploads
-from ._xact import XactRegistry
+from ._xact import Xaction, XactRegistry
 from .etl._manager import TargetEtls
 
 SMALL_BODY = 256 * 1024
@@ -167,9 +169,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class Target(SessionOwner):
-    def __init__(self, smap: ClusterMap, node: Node, root: Path, fsync_put: bool = False) -> None:
+    def __init__(self, smap: ClusterMap, node: Node, root: Path, fsync_put: bool = False,
+                 promote_root: Path | None = None) -> None:
         self.smap, self.node = smap, node
         self.store = ObjectStore(root, fsync_put)
+        self.promote_root = promote_root or DEFAULT_PROMOTE_ROOT
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
@@ -192,7 +196,8 @@ class Target(SessionOwner):
         app.router.add_get("/v1/ml/moss", self.get_batch.handle)
         app.router.add_get("/v1/ml/moss/{bucket}", self.get_batch.handle)
         self.etl_handlers.add_routes(app)
-        TargetXactHandlers(self.etls, self.copy_to, self.delete_for_job).add_routes(app)
+        TargetXactHandlers(self.etls, self.copy_to, self.delete_for_job,
+                           self.promote).add_routes(app)
         app.on_startup.append(self._startup)
         app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
@@ -593,6 +598,41 @@ class Target(SessionOwner):
             return "out", meta.size
         finally:
             f.close()
+
+    async def promote(self, xact: Xaction, bucket: str, args: PromoteArgs) -> None:
+        """This target's part of a promote: the files whose objects it owns."""
+        try:
+            todo = await self.io(files_to_promote, args, self.promote_root)
+        except AISHTTPError as err:
+            xact.abort(err.message)
+            return
+        for path, name in todo:
+            if xact.aborted or self.smap.owner(bucket, name).daemon_id != self.node.daemon_id:
+                continue
+            try:
+                validate_object_name(bucket, name)
+                if not args.ovw and await self.io(self.store.meta_of, bucket, name):
+                    continue  # as AIStore: an object that exists stays unless ovw
+                size = await self.io(self._promote_file, bucket, name, path)
+            except (AISHTTPError, OSError) as err:
+                text = err.message if isinstance(err, AISHTTPError) else str(err)
+                xact.object_error(str(path), text)
+                continue
+            xact.add("loc", 1, size)
+            if args.dls:
+                await self.io(path.unlink)
+        xact.finish()
+
+    def _promote_file(self, bucket: str, name: str, path: Path) -> int:
+        writer = self.store.writer(bucket, name)
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit().size
 
     async def delete_for_job(self, bucket: str, obj: str) -> int:
         """Delete an object as part of a job (``delete-listrange``); its size."""

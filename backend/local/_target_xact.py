@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ._arch_job import ArchiveMsg, run_archive
 from ._http import decode_value, json_response
+from ._promote import PromoteArgs
 from ._tcb import Deliver, OfflineJob, TCBMsg, run_job
 from ._xact import Xaction, parse_query
 from .etl._manager import TargetEtls
@@ -18,14 +19,16 @@ from .etl._manager import TargetEtls
 log = logging.getLogger("aisetl.cluster")
 CopyTo = Callable[[str, str, str, str, bool], Awaitable[tuple[str, int]]]
 Delete = Callable[[str, str], Awaitable[int]]
+Promote = Callable[[Xaction, str, PromoteArgs], Awaitable[None]]
 
 
 class TargetXactHandlers:
     """``copy_to`` copies one object to where its destination lives (a dry run only reads);
     ``delete`` removes one object. Transforms go to the ETLs."""
 
-    def __init__(self, etls: TargetEtls, copy_to: CopyTo, delete: Delete) -> None:
-        self.etls, self.copy_to, self.delete = etls, copy_to, delete
+    def __init__(self, etls: TargetEtls, copy_to: CopyTo, delete: Delete,
+                 promote: Promote) -> None:
+        self.etls, self.copy_to, self.delete, self.promote = etls, copy_to, delete, promote
         self.services = etls.services
         self.xacts = self.services.xacts
         self._jobs: dict[str, asyncio.Task] = {}
@@ -47,6 +50,11 @@ class TargetXactHandlers:
         xid, kind, src, dst = body["xid"], body["kind"], body["src"], body["dst"]
         if kind.startswith("etl-"):
             self.etls.start_job(xid, kind, src, dst, body["msg"])
+            return web.Response()
+        if kind == "promote":
+            xact = self.xacts.add(Xaction(xid, kind, dst=src))
+            args = decode_value(body["msg"], PromoteArgs, "promote arguments")
+            self._track(xid, asyncio.create_task(self.promote(xact, src, args)))
             return web.Response()
         if kind == "archive":
             xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst))
