@@ -11,11 +11,9 @@ a new job."""
 
 from __future__ import annotations
 
-import io
 import tempfile
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -95,23 +93,15 @@ def buckets_of(req: MossReq) -> set[str]:
     return {e.bucket for e in req.entries}
 
 
-class Drain(io.RawIOBase):
-    """A write-only stream whose bytes are taken out as they come (a streamed answer)."""
+class Drain:
+    """Collects what is written until it is taken out (a streamed answer, piece by piece)."""
 
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
-        self._pos = 0
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self._chunks.append(bytes(data))
-        self._pos += len(data)
+    def write(self, data: bytes) -> int:
+        self._chunks.append(data)
         return len(data)
-
-    def tell(self) -> int:
-        return self._pos
 
     def take(self) -> bytes:
         data, self._chunks = b"".join(self._chunks), []
