@@ -106,13 +106,18 @@ def test_a_non_recursive_listing_lists_one_level(http, bucket) -> None:
 
 # (method, path, actions the embedded cluster does there): every other action AIStore knows
 # must be refused there, naming it; the path's {b} and {o} are a bucket and object that exist.
+EVICTS = {"evict-remote-bck", "evict-listrange", "prefetch-listrange"}  # ais://: refused as
+# AIStore refuses them ("expecting remote bucket"), whatever the method
 ACTION_ENDPOINTS = [
-    ("POST", "/v1/buckets/{b}", {"create-bck", "etl-bck", "etl-listrange"}),
-    ("DELETE", "/v1/buckets/{b}", {"destroy-bck"}),
-    ("GET", "/v1/buckets/{b}", {"list", "summary-bck"}),
+    ("POST", "/v1/buckets/{b}", {"create-bck", "etl-bck", "etl-listrange", "copy-bck",
+                                 "copy-listrange", "move-bck", *EVICTS}),
+    ("DELETE", "/v1/buckets/{b}", {"destroy-bck", "delete-listrange", *EVICTS}),
+    ("GET", "/v1/buckets/{b}", {"list", "summary-bck", *EVICTS}),
+    ("PUT", "/v1/buckets/{b}", {"archive", *EVICTS}),
     ("GET", "/v1/buckets", {"list", "summary-bck"}),
-    ("PUT", "/v1/cluster", {"stop"}),
+    ("PUT", "/v1/cluster", {"stop", "start"}),
     ("POST", "/v1/objects/{b}/{o}", {"mpt-upload", "mpt-complete"}),
+    ("POST", "/v1/objects/{b}", {"promote"}),
 ]
 
 

@@ -11,7 +11,10 @@ from pathlib import Path, PurePosixPath
 
 import msgspec
 
-from ._errors import bad_request
+from ._errors import AISHTTPError, bad_request
+from ._names import validate_object_name
+from ._services import TargetServices
+from ._xact import Xaction
 
 DEFAULT_ROOT = Path("/var/lib/ais/promote")
 
@@ -65,3 +68,30 @@ def files_to_promote(args: PromoteArgs, root: Path) -> list[tuple[Path, str]]:
             if path.is_file() and not path.is_symlink():
                 out.append((path, args.obj + str(path.relative_to(src))))
     return out
+
+
+async def promote(services: TargetServices, xact: Xaction, bucket: str, args: PromoteArgs,
+                  root: Path) -> None:
+    """One target's part of a promote: the files whose objects it owns."""
+    s = services
+    try:
+        todo = await s.io(files_to_promote, args, root)
+    except AISHTTPError as err:
+        xact.abort(err.message)
+        return
+    for path, name in todo:
+        if xact.aborted or not s.owns(bucket, name):
+            continue
+        try:
+            validate_object_name(bucket, name)
+            if not args.ovw and await s.io(s.store.meta_of, bucket, name):
+                continue  # as AIStore: an object that exists stays unless ovw
+            meta = await s.io(s.store.put_files, bucket, name, [path])
+        except (AISHTTPError, OSError) as err:
+            xact.object_error(str(path), err.message if isinstance(err, AISHTTPError)
+                              else str(err))
+            continue
+        xact.add("loc", 1, meta.size)
+        if args.dls:
+            await s.io(path.unlink)
+    xact.finish()

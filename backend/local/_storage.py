@@ -37,6 +37,7 @@ from sortedcontainers import SortedDict
 from ._errors import AISHTTPError, bad_request, bucket_not_found, object_conflict, object_not_found
 
 XATTR = "user.ais.lom"
+_COPY_CHUNK = 1024 * 1024
 DEFAULT_CKSUM = "xxhash2"
 _HASHERS: dict[str, Callable[[], object]] = {
     "xxhash2": xxhash.xxh64,
@@ -234,6 +235,22 @@ class ObjectStore:
                     f"unsupported checksum type {expect[0]!r} (supported: {', '.join(_HASHERS)})"
                 )
         return ObjectWriter(self, bucket, obj, expect)
+
+    def put_files(self, bucket: str, obj: str, paths: list[Path],
+                  expect: tuple[str, str] | None = None,
+                  chunks: list[int] | None = None) -> ObjectMeta:
+        """The files, one after the other, become the object (see :meth:`ObjectWriter.commit`
+        for ``chunks``)."""
+        w = self.writer(bucket, obj, expect)
+        try:
+            for path in paths:
+                with open(path, "rb") as f:
+                    while chunk := f.read(_COPY_CHUNK):
+                        w.write(chunk)
+        except BaseException:
+            w.abort()
+            raise
+        return w.commit(chunks=chunks)
 
     def put_bytes(self, bucket: str, obj: str, data: bytes,
                   expect: tuple[str, str] | None = None) -> ObjectMeta:

@@ -33,7 +33,6 @@ from ._http import (
     json_response,
     qbool,
     read_actmsg,
-    text_response,
 )
 from ._names import (
     base36,
@@ -43,12 +42,13 @@ from ._names import (
     validate_object_name,
 )
 from ._nodelog import log_answer, log_path
+from ._objhdr import expected_checksum, object_headers, object_props_headers, put_headers
 from ._promote import DEFAULT_ROOT as DEFAULT_PROMOTE_ROOT
-from ._promote import PromoteArgs, files_to_promote
 from ._services import TargetServices
 from ._smap import ClusterMap, Node
 from ._storage import ObjectMeta, ObjectStore
 from ._target_etl import TargetEtlHandlers
+from ._target_pieces import PieceHandlers
 from ._target_xact import TargetXactHandlers
 from ._unsupported import (
     action_refused,
@@ -56,7 +56,7 @@ from ._unsupported import (
     refuse_unsupported_query,
 )
 from ._uploads import Uploads
-from ._xact import Xaction, XactRegistry
+from ._xact import XactRegistry
 from .etl._manager import TargetEtls
 
 SMALL_BODY = 256 * 1024
@@ -113,33 +113,6 @@ class _Read:
     file: BinaryIO | None = None
 
 
-def object_headers(meta: ObjectMeta) -> dict:
-    """What AIStore's GET sends beside the data (``cmn.ToHeader``)."""
-    return {
-        "Ais-Checksum-Type": meta.cksum_type,
-        "Ais-Checksum-Value": meta.cksum_value,
-        "Ais-Atime": str(meta.atime_ns),
-        "Ais-Version": str(meta.version),
-        "Accept-Ranges": "bytes",
-        "Content-Type": "application/octet-stream",
-    }
-
-
-def object_props_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta,
-                         root: Path) -> dict:
-    """What AIStore's HEAD sends: the GET headers and every object property
-    (``apc.PropToHeader``)."""
-    return {
-        **object_headers(meta),
-        "Ais-Present": "true",
-        "Ais-Name": obj,
-        "Ais-Bucket-Name": bucket,
-        "Ais-Bucket-Provider": "ais",
-        "Ais-Location": f"{node.pretty}:{root}",
-        "Content-Length": str(meta.size),
-    }
-
-
 HEAD_V2_PROPS = {"name", "size", "checksum", "atime", "version", "custom", "last-modified",
                  "etag", "location", "copies", "ec", "chunked"}
 
@@ -173,11 +146,12 @@ class Target(SessionOwner):
                  promote_root: Path | None = None) -> None:
         self.smap, self.node = smap, node
         self.store = ObjectStore(root, fsync_put)
-        self.promote_root = promote_root or DEFAULT_PROMOTE_ROOT
+        self.promote_root = promote_root
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
         self.xacts = XactRegistry()
         self.uploads = Uploads(self.store, node.daemon_id)
+        self.pieces = PieceHandlers(self.uploads, self.io, self.stats)
         services = TargetServices(node, smap, self.store, self.io, self.xacts,
                                   Fanout(smap, lambda: self.session))
         self.etls = TargetEtls(services)
@@ -197,7 +171,7 @@ class Target(SessionOwner):
         app.router.add_get("/v1/ml/moss/{bucket}", self.get_batch.handle)
         self.etl_handlers.add_routes(app)
         TargetXactHandlers(self.etls, self.copy_to, self.delete_for_job,
-                           self.promote).add_routes(app)
+                           self.promote_root or DEFAULT_PROMOTE_ROOT).add_routes(app)
         app.on_startup.append(self._startup)
         app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
@@ -362,15 +336,15 @@ class Target(SessionOwner):
             return await self.head_object(request, bucket, obj)
         if method == "PUT":
             if "uploadId" in request.query:  # AIStore: a part, whatever else is asked
-                return await self.put_part(request, bucket, obj)
+                return await self.pieces.put_part(request, bucket, obj)
             if request.query.get("append_type"):
-                return await self.append(request, bucket, obj)
+                return await self.pieces.append(request, bucket, obj)
             if "object_to" in request.query:
                 return await self.copy_object(request, bucket, obj)
             meta = await self.receive(request, bucket, obj)
-            return web.Response(headers=_put_headers(meta))
+            return web.Response(headers=put_headers(meta))
         if method == "DELETE" and "uploadId" in request.query:
-            return await self.abort_upload(request, bucket, obj)
+            return await self.pieces.abort(request, bucket, obj)
         if method == "DELETE":
             try:
                 await self.io(self.store.delete, bucket, obj)
@@ -383,77 +357,8 @@ class Target(SessionOwner):
         if method == "PATCH":
             return await self.set_custom(request, bucket, obj)
         if method == "POST":
-            return await self.object_action(request, bucket, obj)
+            return await self.pieces.action(request, bucket, obj)
         raise AISHTTPError(405, f"method {method} not allowed on ais://{bucket}/{obj}")
-
-    # --- multipart uploads ------------------------------------------------------------------
-
-    async def object_action(self, request: web.Request, bucket: str, obj: str) -> web.Response:
-        """``POST /v1/objects/B/O``: start a multipart upload, or complete one."""
-        msg = await read_actmsg(request)
-        action = msg.action if msg else ""
-        if action == "mpt-upload":
-            return text_response(await self.io(self.uploads.start, bucket, obj))
-        if action == "mpt-complete":
-            assert msg is not None
-            meta = await self.io(self.uploads.complete, request.query.get("uploadId", ""),
-                                 bucket, obj, msg.value)
-            self.stats["put.n"] += 1
-            return web.Response(headers=_put_headers(meta))
-        raise action_refused("POST", f"ais://{bucket}/{obj}", action)
-
-    async def put_part(self, request: web.Request, bucket: str, obj: str) -> web.Response:
-        """``PUT /v1/objects/B/O?uploadId=&partNumber=``: one part, streamed to its file."""
-        upload_id, length = request.query["uploadId"], request.content_length
-        path, part = await self.io(self.uploads.part_file, upload_id, bucket, obj,
-                                   request.query.get("partNumber", ""), length)
-        f = await self.io(open, path, "xb")
-        size = 0
-        try:
-            async for chunk in request.content.iter_chunked(CHUNK):
-                await self.io(f.write, chunk)
-                size += len(chunk)
-            f.close()
-            if size != length:
-                raise bad_request(f"ais://{bucket}/{obj}: part {part}: received {size} bytes, "
-                                  f"expected {length} (Content-Length)")
-            await self.io(self.uploads.add_part, upload_id, bucket, obj, part, path, size)
-        except BaseException:
-            f.close()
-            path.unlink(missing_ok=True)
-            raise
-        self.stats["put.size"] += size
-        return web.Response()
-
-    async def append(self, request: web.Request, bucket: str, obj: str) -> web.Response:
-        """``PUT ?append_type=append|flush&append_handle=``: add the body to the object's
-        work file (the answer's ``Ais-Append-Handle`` names it), or make that the object."""
-        kind, handle = request.query["append_type"], request.query.get("append_handle", "")
-        if kind == "flush":
-            meta = await self.io(self.uploads.flush, bucket, obj, handle,
-                                 _expected_checksum(request))
-            self.stats["put.n"] += 1
-            return web.Response(headers=_put_headers(meta))
-        if kind != "append":
-            raise bad_request(f"invalid operation {kind!r} (expecting either 'append' or "
-                              "'flush') - check 'append_type' query")
-        path, handle = await self.io(self.uploads.append_file, bucket, obj, handle)
-        f = await self.io(open, path, "ab")
-        try:
-            async for chunk in request.content.iter_chunked(CHUNK):
-                await self.io(f.write, chunk)
-        finally:
-            f.close()
-        return web.Response(headers={"Ais-Append-Handle": handle})
-
-    async def abort_upload(self, request: web.Request, bucket: str, obj: str) -> web.Response:
-        """``DELETE /v1/objects/B/O?uploadId=`` with the action ``mpt-abort``."""
-        msg = await read_actmsg(request)
-        if msg is None or msg.action != "mpt-abort":
-            raise action_refused("DELETE", f"ais://{bucket}/{obj}?uploadId",
-                                 msg.action if msg else "")
-        await self.io(self.uploads.abort, request.query["uploadId"], bucket, obj)
-        return web.Response()
 
     def _open_read(self, bucket: str, obj: str, range_header: str | None) -> _Read:
         f, meta = self.store.open(bucket, obj)
@@ -546,7 +451,7 @@ class Target(SessionOwner):
 
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
         """Store the request's body as ``ais://bucket/obj``, atomically."""
-        expect = _expected_checksum(request)
+        expect = expected_checksum(request)
         length = request.content_length
         if length is not None and length <= SMALL_BODY:
             data = await request.read()
@@ -599,41 +504,6 @@ class Target(SessionOwner):
         finally:
             f.close()
 
-    async def promote(self, xact: Xaction, bucket: str, args: PromoteArgs) -> None:
-        """This target's part of a promote: the files whose objects it owns."""
-        try:
-            todo = await self.io(files_to_promote, args, self.promote_root)
-        except AISHTTPError as err:
-            xact.abort(err.message)
-            return
-        for path, name in todo:
-            if xact.aborted or self.smap.owner(bucket, name).daemon_id != self.node.daemon_id:
-                continue
-            try:
-                validate_object_name(bucket, name)
-                if not args.ovw and await self.io(self.store.meta_of, bucket, name):
-                    continue  # as AIStore: an object that exists stays unless ovw
-                size = await self.io(self._promote_file, bucket, name, path)
-            except (AISHTTPError, OSError) as err:
-                text = err.message if isinstance(err, AISHTTPError) else str(err)
-                xact.object_error(str(path), text)
-                continue
-            xact.add("loc", 1, size)
-            if args.dls:
-                await self.io(path.unlink)
-        xact.finish()
-
-    def _promote_file(self, bucket: str, name: str, path: Path) -> int:
-        writer = self.store.writer(bucket, name)
-        try:
-            with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.commit().size
-
     async def delete_for_job(self, bucket: str, obj: str) -> int:
         """Delete an object as part of a job (``delete-listrange``); its size."""
         size = (await self.io(self.store.head, bucket, obj)).size
@@ -652,22 +522,6 @@ class Target(SessionOwner):
         async with self.session.put(url, data=chunks, headers=headers) as resp:
             if resp.status >= 400:
                 raise AISHTTPError(resp.status, _error_message(await resp.text()))
-
-
-def _expected_checksum(request: web.Request) -> tuple[str, str] | None:
-    """The checksum a PUT says its body has (type, value), if it says one."""
-    if ctype := request.headers.get("Ais-Checksum-Type"):
-        return ctype.lower(), request.headers.get("Ais-Checksum-Value", "")
-    return None
-
-
-def _put_headers(meta: ObjectMeta) -> dict[str, str]:
-    return {
-        "Ais-Checksum-Type": meta.cksum_type,
-        "Ais-Checksum-Value": meta.cksum_value,
-        "Ais-Atime": str(meta.atime_ns),
-        "Ais-Version": str(meta.version),
-    }
 
 
 def _error_message(body: str) -> str:

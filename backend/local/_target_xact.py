@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from ._arch_job import ArchiveMsg, run_archive
 from ._http import decode_value, json_response
-from ._promote import PromoteArgs
+from ._promote import PromoteArgs, promote
 from ._tcb import Deliver, OfflineJob, TCBMsg, run_job
 from ._xact import Xaction, parse_query
 from .etl._manager import TargetEtls
@@ -19,7 +20,6 @@ from .etl._manager import TargetEtls
 log = logging.getLogger("aisetl.cluster")
 CopyTo = Callable[[str, str, str, str, bool], Awaitable[tuple[str, int]]]
 Delete = Callable[[str, str], Awaitable[int]]
-Promote = Callable[[Xaction, str, PromoteArgs], Awaitable[None]]
 
 
 class TargetXactHandlers:
@@ -27,8 +27,9 @@ class TargetXactHandlers:
     ``delete`` removes one object. Transforms go to the ETLs."""
 
     def __init__(self, etls: TargetEtls, copy_to: CopyTo, delete: Delete,
-                 promote: Promote) -> None:
-        self.etls, self.copy_to, self.delete, self.promote = etls, copy_to, delete, promote
+                 promote_root: Path) -> None:
+        self.etls, self.copy_to, self.delete = etls, copy_to, delete
+        self.promote_root = promote_root
         self.services = etls.services
         self.xacts = self.services.xacts
         self._jobs: dict[str, asyncio.Task] = {}
@@ -54,7 +55,8 @@ class TargetXactHandlers:
         if kind == "promote":
             xact = self.xacts.add(Xaction(xid, kind, dst=src))
             args = decode_value(body["msg"], PromoteArgs, "promote arguments")
-            self._track(xid, asyncio.create_task(self.promote(xact, src, args)))
+            self._track(xid, asyncio.create_task(promote(self.services, xact, src, args,
+                                                         self.promote_root)))
             return web.Response()
         if kind == "archive":
             xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst))

@@ -100,16 +100,9 @@ class Uploads:
         """The parts, in number order, become the object; the upload is gone."""
         upload = self._get(upload_id, bucket, obj)
         _check_parts(parts, len(upload.parts))
-        writer = self.store.writer(bucket, obj)
-        try:
-            for number in sorted(upload.parts):
-                with open(upload.dir / str(number), "rb") as f:
-                    while chunk := f.read(CHUNK):
-                        writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        meta = writer.commit(chunks=[upload.parts[n] for n in sorted(upload.parts)])
+        numbers = sorted(upload.parts)
+        meta = self.store.put_files(bucket, obj, [upload.dir / str(n) for n in numbers],
+                                    chunks=[upload.parts[n] for n in numbers])
         self._drop(upload_id, upload)
         return meta
 
@@ -146,15 +139,7 @@ class Uploads:
             raise bad_request(f"ais://{bucket}/{obj}: failed to finalize append-file "
                               "operation: empty append handle")
         work = self._work_of(bucket, obj, handle)
-        writer = self.store.writer(bucket, obj, expect)
-        try:
-            with open(work.path, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        meta = writer.commit()
+        meta = self.store.put_files(bucket, obj, [work.path], expect)
         with self._lock:
             self._work.pop(handle, None)
         work.path.unlink(missing_ok=True)
