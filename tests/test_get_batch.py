@@ -110,19 +110,19 @@ def test_what_is_refused(http, bucket, objects) -> None:
         assert too_far.status_code == 416 and "not satisfiable" in too_far.json()["message"]
 
 
-def test_requests_belong_to_an_idle_job_that_can_be_aborted(client, bucket, objects) -> None:
+def test_each_request_is_a_job_that_idles_then_can_be_aborted(client, bucket,
+                                                              objects) -> None:
     def live_jobs() -> set[str]:
         snaps = client.job(job_kind="get-batch").get_details().list_snapshots()
         return {s.id for s in snaps if s.end_time.startswith("0001-")}  # Go's zero time
 
+    before = live_jobs()
     list(client.batch(objects=["obj-00", "obj-01"], bucket=bucket).get())
-    live = live_jobs()
-    assert live  # the target that answered has one, idle now
-    for xid in live:
-        assert client.job(job_id=xid, job_kind="get-batch").wait(timeout=30).success
-        client.job(job_id=xid, job_kind="get-batch").abort()
-        result = client.job(job_id=xid, job_kind="get-batch").wait(timeout=30)
-        assert not result.success and result.error
-    assert not live_jobs()
+    (xid,) = live_jobs() - before  # answered, and idle now
+    job = client.job(job_id=xid, job_kind="get-batch")
+    assert job.wait(timeout=30).success
+    job.abort()
+    result = job.wait(timeout=30)
+    assert not result.success and result.error
     list(client.batch(objects=["obj-02"], bucket=bucket).get())
-    assert live_jobs() - live  # new requests, a new job
+    assert len(live_jobs() - before - {xid}) == 1  # the next request, a job of its own

@@ -5,12 +5,13 @@ archive: streamed as it goes (``strm``), or whole with a metadata part first (mu
 
 The message and the answer are AIStore's (``api/apc/ml.go``); the archive is TAR, TGZ or ZIP
 (``mime``); a missing entry fails the request unless ``coer``, which names it under
-``__404__/`` with no content. As in AIStore, a target's requests belong to one ``get-batch``
-job, idle between them; aborting it cuts a running answer short, and the next request starts
-a new job."""
+``__404__/`` with no content. Each request is a ``get-batch`` job, which stays idle for a
+while once answered (AIStore's get-batch is a job that idles before it finishes); aborting it
+cuts a running answer short."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ._services import TargetServices, byte_range
 from ._xact import Xaction, new_xid
 
 MISSING_DIR = "__404__"
+IDLE_FOR = 60.0  # seconds a get-batch job stays idle once answered (AIStore: a minute)
 SPOOL_IN_MEMORY = 64 * 1024 * 1024  # a multipart answer's archive spills to disk beyond this
 CONTENT_TYPES = {"tar": "application/x-tar", "tgz": "application/x-gzip",
                  "zip": "application/zip"}
@@ -113,40 +115,31 @@ class GetBatch:
     """One target's side of get-batch: it gathers and writes the archive."""
 
     services: TargetServices
-    _job: Xaction | None = None
-    _running: int = 0  # requests being answered
-
-    def job(self) -> Xaction:
-        """The target's get-batch job: the current one, or a new one once that ended."""
-        if self._job is None or self._job.ended is not None:
-            self._job = self.services.xacts.add(Xaction(new_xid("gb-"), "get-batch"))
-        return self._job
+    idle_for: float = IDLE_FOR
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         req = parse_request(await request.read(), request.match_info.get("bucket", ""))
         kind = archive_kind(req.mime)
-        xact = self.job()
-        xact.idle = False
-        self._running += 1
+        xact = self.services.xacts.add(Xaction(new_xid("gb-"), "get-batch"))
         try:
             answer = self._stream if req.strm else self._multipart
-            return await answer(request, req, kind)
+            return await answer(request, req, kind, xact)
+        except AISHTTPError as err:
+            xact.abort(err.message)
+            raise
         finally:
-            self._running -= 1
-            xact.idle = self._running == 0
+            xact.idle = True
+            asyncio.get_running_loop().call_later(self.idle_for, xact.finish)
 
-    def _check(self) -> None:
-        """Between entries: an aborted job answers no more."""
-        if self._job is not None and self._job.aborted:
-            raise AISHTTPError(409, f"get-batch job {self._job.id} was aborted: "
-                               f"{self._job.err}", "ErrAborted")
-
-    async def _entry(self, req: MossReq, entry: MossIn) -> tuple[str, bytes, MossOut]:
+    async def _entry(self, req: MossReq, entry: MossIn,
+                     xact: Xaction) -> tuple[str, bytes, MossOut]:
         """The entry's name in the archive, its content, and what the answer says of it."""
         name = entry.objname if req.onob else f"{entry.bucket}/{entry.objname}"
         if entry.archpath:
             name += "/" + entry.archpath
-        self._check()
+        if xact.aborted:  # between entries: an aborted job answers no more
+            raise AISHTTPError(409, f"get-batch job {xact.id} was aborted: {xact.err}",
+                               "ErrAborted")
         out = MossOut(entry.objname, entry.bucket, "ais", 0, entry.archpath,
                       opaque=entry.opaque)
         try:
@@ -157,8 +150,7 @@ class GetBatch:
             out.err_msg = err.message
             return f"{MISSING_DIR}/{name}", b"", out
         out.size = len(data)
-        if self._job is not None:
-            self._job.add("loc", 1, len(data))
+        xact.add("loc", 1, len(data))
         return name, data, out
 
     async def _read(self, entry: MossIn) -> bytes:
@@ -170,8 +162,8 @@ class GetBatch:
         offset, count = byte_range(where, entry.start, entry.length, len(data))
         return data[offset:offset + count]
 
-    async def _stream(self, request: web.Request, req: MossReq,
-                      kind: str) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, req: MossReq, kind: str,
+                      xact: Xaction) -> web.StreamResponse:
         """Each entry is read before anything is sent for it: the first failure (without
         ``coer``) before the answer starts is an error answer; a later one cuts it short."""
         drain = Drain()
@@ -179,7 +171,7 @@ class GetBatch:
         resp = web.StreamResponse(headers={"Content-Type": CONTENT_TYPES[kind]})
         for entry in req.entries:
             try:
-                name, data, _out = await self._entry(req, entry)
+                name, data, _out = await self._entry(req, entry, xact)
             except AISHTTPError as err:
                 if not resp.prepared:
                     raise
@@ -195,15 +187,15 @@ class GetBatch:
         await resp.write_eof()
         return resp
 
-    async def _multipart(self, request: web.Request, req: MossReq,
-                         kind: str) -> web.StreamResponse:
+    async def _multipart(self, request: web.Request, req: MossReq, kind: str,
+                         xact: Xaction) -> web.StreamResponse:
         """``multipart/mixed``: the metadata (``MossResp``), then the archive, as Go's
         multipart writer lays them out."""
         with tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY) as archive:
             writer = ArchiveWriter(kind, archive)
             outs = []
             for entry in req.entries:
-                name, data, out = await self._entry(req, entry)
+                name, data, out = await self._entry(req, entry, xact)
                 await self.services.io(writer.add, name, data)
                 outs.append(out)
             await self.services.io(writer.close)
