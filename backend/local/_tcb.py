@@ -125,8 +125,9 @@ async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -
                     xact.abort(f"{text} (object ais://{job.src}/{name})")
 
     workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
-    # as AIStore reports them: a bucket job walks this target's one "mountpath"
-    xact.joggers, xact.workers = int(job.xact.kind.endswith("-bck")), len(workers)
+    # as AIStore reports them: a bucket job walks this target's one "mountpath"; the workers
+    # configured (fewer run when there are fewer objects)
+    xact.joggers, xact.workers = int(job.xact.kind.endswith("-bck")), msg.workers
     xact.draining = True
     try:
         await asyncio.gather(*workers)
