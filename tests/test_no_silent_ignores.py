@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from backend.local._unsupported import AIS_ACTIONS, UNSUPPORTED_LIST_FLAGS, UNSUPPORTED_QUERY
+from backend.local._unsupported import (
+    AIS_ACTIONS,
+    DONE_ON_GET,
+    DONE_QUERY,
+    NO_EFFECT_QUERY,
+    UNSUPPORTED_LIST_FLAGS,
+    UNSUPPORTED_QUERY,
+)
 
 
 def refused(resp, what: str) -> None:
@@ -137,3 +144,34 @@ def test_every_aistore_action_not_done_is_refused_by_name(http, bucket, method: 
     assert unknown.status_code == 400 and "unknown action 'frobnicate'" in unknown.text
     # nothing happened to the bucket or its object meanwhile
     assert bucket.object("kept.txt").get_reader().read_all() == b"kept"
+
+
+# AIStore 5.0's query parameters (api/apc/query.go at 583e7729), as its SDK and CLI send them
+AIS_QUERY_PARAMS = (
+    "what", "props", "transient", "uuid", "jobid", "etl_name", "etl_pipeline", "etl_args",
+    "etl_fqn", "etl_secret", "regex", "only_active", "set-new-custom", "provider", "namespace",
+    "bck_to", "object_to", "dont_add_remote_bck_md", "dont_head_remote_bck", "keep_bck_md",
+    "bsumm_remote", "presence", "append_type", "append_handle", "original_url", "severity",
+    "offset", "all", "archpath", "archmime", "archregx", "archmode", "skip_vc", "frc",
+    "latest-ver", "synchronize", "validate-checksum", "sln", "mountpath_label", "object",
+    "uploads", "uploadId", "partNumber", "readiness", "apr", "prr", "pid", "can", "prp", "utm",
+    "gfn", "rbs", "rbd", "cii", "owt", "dntres", "tcs", "tise", "tunc", "xnt", "xht", "xwm",
+    "confirm-fshr", "act-no-xact", "nft", "vpams", "x", "u", "tid", "coloc", "sys",
+)
+
+
+def test_every_aistore_query_parameter_is_accounted_for() -> None:
+    """Each parameter is done, refused by name, or of no effect here for a stated reason:
+    none is left to be silently ignored, and a new one needs a decision."""
+    done, refused, no_effect = set(DONE_QUERY), set(UNSUPPORTED_QUERY), set(NO_EFFECT_QUERY)
+    assert done & refused == DONE_ON_GET  # read out of an archive; writing into one: refused
+    assert not (done & no_effect or refused & no_effect)
+    assert done | refused | no_effect == set(AIS_QUERY_PARAMS)
+    assert all(reason for reason in NO_EFFECT_QUERY.values())
+
+
+def test_a_bucket_namespace_is_refused(http, bucket) -> None:
+    resp = http.put(f"/v1/objects/{bucket.name}/x", params={"namespace": "@uuid#ns"},
+                    content=b"x")
+    refused(resp, "bucket namespaces")
+    assert http.head(f"/v1/objects/{bucket.name}/x").status_code == 404

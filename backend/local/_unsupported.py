@@ -20,10 +20,39 @@ UNSUPPORTED_QUERY = {
     "archregx": "writing into an archive (archregx)",
     "archmode": "writing into an archive (archmode)",
     "archmime": "writing into an archive (archmime)",
-    "uploads": "multipart upload (uploads)",
+    "uploads": "S3-style multipart uploads (uploads)",
     "mountpath_label": "mountpath labels (mountpath_label)",
     "original_url": "objects from an HTTP(S) origin (original_url)",
     "skip_vc": "skipping version checks of remote objects (skip_vc)",
+    "validate-checksum": "validating checksums on demand (validate-checksum)",
+    "object": "erasure-coded slices (object)",
+    "namespace": "bucket namespaces other than the default (namespace)",
+}
+
+# The rest of AIStore's query parameters (``api/apc/query.go``), each accounted for:
+DONE_QUERY = frozenset({  # done as AIStore does them, where they apply
+    "what", "props", "uuid", "etl_name", "etl_pipeline", "etl_args", "provider",
+    "bck_to", "object_to", "bsumm_remote", "append_type", "append_handle", "severity",
+    "offset", "all", "archpath", "archmime", "archregx", "archmode", "set-new-custom",
+    "uploadId", "partNumber", "coloc",
+})
+NO_EFFECT_QUERY = {  # ask for nothing this cluster would do otherwise
+    **dict.fromkeys(("dont_add_remote_bck_md", "dont_head_remote_bck", "keep_bck_md",
+                     "latest-ver", "synchronize", "presence"),
+                    "about remote buckets or remote versions: every bucket here is ais://, "
+                    "every object present"),
+    "frc": "forcing past conflicting jobs or metadata: there are none to force past here",
+    "transient": "in-memory-only configuration changes: configuration is not changed here",
+    "sln": "silencing a node's log of an expected error: a log line either way",
+    **dict.fromkeys(("etl_fqn", "etl_secret"),
+                    "between a target and its transformers: this cluster's own protocol"),
+    **dict.fromkeys(("jobid", "regex", "only_active", "tcs", "tise", "tunc"),
+                    "dsort's, which is refused as a whole"),
+    **dict.fromkeys(("readiness", "apr", "prr", "pid", "can", "prp", "utm", "gfn", "rbs",
+                     "rbd", "cii", "owt", "dntres", "xnt", "xht", "xwm", "confirm-fshr",
+                     "act-no-xact", "nft", "vpams", "x", "u", "tid", "sys"),
+                    "between AIStore's own nodes (elections, transactions, rebalance, "
+                    "signatures): never a client's request"),
 }
 
 BY_PRESENCE = {"uploads"}
