@@ -62,8 +62,10 @@ def _error_text(body: bytes, content_type: str) -> str:
 class Communicator:
     """Sends one object at a time to one target's transformer."""
 
-    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession) -> None:
+    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession,
+                 secret: str = "") -> None:
         self.spec, self.pod, self.session = spec, pod, session
+        self._secret = secret  # never in what a transformer's failure says (it echoes URLs)
         self._timeout = aiohttp.ClientTimeout(total=spec.obj_timeout)
         self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
 
@@ -114,7 +116,11 @@ class Communicator:
             text += (f" — the transformer answered {status} to PUT: with hpush:// AIStore sends "
                      "each object as PUT /<bucket>/<object>?etl_fqn=<file> with no body; make "
                      "the server handle PUT and read the object from the file named by etl_fqn")
-        return TransformError(f"ETL error: {text}", 500)
+        return TransformError(f"ETL error: {self._scrub(text)}", 500)
+
+    def _scrub(self, text: str) -> str:
+        """A transformer's words without the ETL's object-access secret (it echoes URLs)."""
+        return text.replace(self._secret, "<secret>") if self._secret else text
 
     async def transform(self, bucket: str, obj: str, fqn: str, etl_args: str,
                         pipeline: Sequence[str] = (),
@@ -159,7 +165,7 @@ class Communicator:
                     if destination and not (pipeline and size == "0"):
                         return Delivered(int(size))
                     raise _no_result()
-                raise TransformError(f"ETL error: {msg.data}")
+                raise TransformError(f"ETL error: {self._scrub(str(msg.data))}")
             raise TransformError(f"ETL error: transformer {self.pod.name} closed the websocket")
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform {obj} within "

@@ -182,7 +182,7 @@ class TargetEtls:
         pod = Pod(starting.pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(starting.notes)
         starting.pod = pod
-        etl = TargetEtl(spec, pod, Communicator(spec, pod, s.session), xid, secret,
+        etl = TargetEtl(spec, pod, Communicator(spec, pod, s.session, secret), xid, secret,
                         stage="Initializing")
         etl.inline = s.xacts.add(Xaction(xid, "etl-inline", etl=spec.name))
         etl.inline.idle = True

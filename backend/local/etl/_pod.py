@@ -26,6 +26,8 @@ STOP_GRACE = 5.0
 NO_SUCH_ROUTE = (404, 405, 501)
 ROUTE_GRACE = 2.0  # how long a health check may answer "no such route" before init fails
 
+OWNER_ENV_KEPT = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"})
+
 
 def _line(raw: bytes) -> str:
     return raw[:LOG_LINE_MAX].decode(errors="replace").rstrip("\r")
@@ -51,6 +53,13 @@ class PodError(Exception):
         super().__init__(cause + tail)
         self.cause = cause
         self.status = status
+
+
+def owner_env_kept() -> dict[str, str]:
+    """What of this cluster's environment a transformer gets: what finds programs and sets
+    the locale, as a container's would. Nothing else of the owner's (tokens, keys, paths):
+    the rest of its environment is AIStore's contract and the spec's ``env``."""
+    return {k: v for k, v in os.environ.items() if k in OWNER_ENV_KEPT}
 
 
 def free_port() -> int:
@@ -104,7 +113,7 @@ class Pod:
     async def start(self, timeout: float) -> None:
         """Spawn the process and wait until its health check answers 200."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.launch.env}
+        env = {**owner_env_kept(), **self.launch.env}
         self._proc = await asyncio.create_subprocess_exec(
             *self.launch.argv, env=env, cwd=self.launch.cwd,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
