@@ -147,3 +147,20 @@ def test_put_shorter_than_content_length_writes_nothing(cluster: LocalCluster, b
         assert http.head(f"/v1/objects/{bucket.name}/short").status_code == 404
     root = cluster.data_dir
     assert not any(p.is_file() for p in root.glob("target-*/tmp/*"))
+
+
+def test_only_this_machine_and_no_web_page_drives_the_cluster(http, cluster) -> None:
+    """A web page cannot create buckets or abort ETLs: not by a cross-site form (its Origin
+    is refused), nor by rebinding its name to 127.0.0.1 (the Host must be a local one)."""
+    form = http.post("/v1/buckets/from-a-web-page", content='{"action":"create-bck"}',
+                     headers={"Content-Type": "text/plain", "Origin": "http://evil.example"})
+    assert form.status_code == 403 and "web origin" in form.json()["message"]
+    rebound = http.post("/v1/buckets/from-a-web-page", json={"action": "create-bck"},
+                        headers={"Host": "evil.example:8080"})
+    assert rebound.status_code == 403 and "is not this machine's" in rebound.json()["message"]
+    target = cluster.smap.targets[0]
+    direct = httpx.get(f"{target.url}/v1/health", headers={"Host": "evil.example"})
+    assert direct.status_code == 403
+    assert "from-a-web-page" not in http.get("/v1/buckets").text
+    local = http.get("/v1/buckets", headers={"Origin": "http://localhost:8080"})
+    assert local.status_code == 200

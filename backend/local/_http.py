@@ -87,6 +87,31 @@ def error_middleware(node: str) -> Callable:
     return middleware
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _is_local(host: str) -> bool:
+    """``127.0.0.1``, ``localhost`` or ``[::1]``, with or without a port."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower() in LOCAL_HOSTS
+
+
+@web.middleware
+async def local_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The embedded cluster answers this machine only: a request must name it by a local
+    host (a web page whose name was rebound to 127.0.0.1 does not), and a browser's request
+    from any other origin (a cross-site form or fetch) is refused. Placed after the error
+    middleware: the refusal is said in AIStore's error JSON."""
+    if not _is_local(request.host):
+        raise AISHTTPError(403, f"Host {request.host!r} is not this machine's: the embedded "
+                           "cluster answers 127.0.0.1 and localhost only")
+    origin = request.headers.get("Origin")
+    if origin is not None and not _is_local(origin.split("://", 1)[-1]):
+        raise AISHTTPError(403, f"a request from the web origin {origin!r} is refused: the "
+                           "embedded cluster takes no cross-site requests")
+    return await handler(request)
+
+
 async def read_actmsg(request: web.Request) -> ActMsg | None:
     """The request's action message (JSON, or msgpack by Content-Type), or None if no body."""
     body = await request.read()

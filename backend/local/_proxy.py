@@ -39,6 +39,7 @@ from ._http import (
     decode_value,
     error_middleware,
     json_response,
+    local_only,
     read_actmsg,
     text_response,
 )
@@ -74,7 +75,7 @@ class Proxy(SessionOwner):
         self.jobs = ProxyJobs(self.fanout, self.bmd, self._create_bucket)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+        app = web.Application(middlewares=[error_middleware(self.node.pretty), local_only,
                                            refuse_unsupported_query])
         r = app.router
         r.add_route("*", "/v1/health", self.health)

@@ -31,6 +31,7 @@ from ._http import (
     decode_value,
     error_middleware,
     json_response,
+    local_only,
     qbool,
     read_actmsg,
 )
@@ -160,7 +161,7 @@ class Target(SessionOwner):
         self.started_ns = time.time_ns()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+        app = web.Application(middlewares=[error_middleware(self.node.pretty), local_only,
                                            refuse_unsupported_query],
                               client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v1/health", self.health)
