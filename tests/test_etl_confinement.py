@@ -64,3 +64,19 @@ def test_a_failure_never_shows_the_object_access_secret(owned) -> None:
     assert secret not in message and "<secret>" in message
     details = http.get("/v1/etl/echo-url").json()
     assert secret not in json.dumps(details.get("obj_errors", []))
+
+
+def test_only_its_targets_report_an_etl_aborted(owned) -> None:
+    http, path = owned
+    assert http.put("/v1/etl", json=code_msg("keep-running", SHOW_ENV, comm="hpush://")
+                    ).status_code == 200
+    url = "/v1/etl/keep-running/_aborted"
+    body = {"action": "etl-aborted", "value": {"reason": "a stranger says so"}}
+    assert http.post(url, json=body).status_code == 403
+    stage = {e["id"]: e["stage"] for e in http.get("/v1/etl").json()}["keep-running"]
+    assert stage == "Running"
+    secret = json.loads((path / "proxy" / "etl.json").read_text())["keep-running"]["secret"]
+    body["value"]["secret"] = secret  # what a target of the cluster sends
+    assert http.post(url, json=body).status_code == 200
+    stage = {e["id"]: e["stage"] for e in http.get("/v1/etl").json()}["keep-running"]
+    assert stage == "Aborted"

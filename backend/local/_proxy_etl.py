@@ -160,6 +160,8 @@ class ProxyEtls:
         name = request.match_info["name"]
         value = (await request.json()).get("value") or {}
         entry = self.md.get(name)
+        if entry is not None and value.get("secret") != entry.get("secret"):
+            raise AISHTTPError(403, f"etl job {name}: only its own targets report it aborted")
         if entry is not None and entry["stage"] == "Running":
             entry.update(stage="Aborted", reason=str(value.get("reason", "transformer failed")))
             self._save()

@@ -11,6 +11,7 @@ import logging
 import os
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._errors import AISHTTPError
@@ -28,6 +29,7 @@ from ._pod import Pod, PodError, reap_orphans
 log = logging.getLogger("aisetl.cluster")
 MAX_INLINE_ERRORS = 1000
 EVENTS_KEPT = 20  # an initializing ETL's latest notes or log lines, in its health answer
+SECRET_FILE = "secret"  # in an ETL's work directory
 OBJECT_ROUTE = "/v1/etl/_object/"  # + <etl>/<secret>/<uname>: the transformers' object access
 
 
@@ -110,6 +112,19 @@ def etl_error_text(target_id: str, etl: str, pod: str, err: PodError) -> str:
     return f"[{','.join(fields)}] ETL {etl} failed to start: {err.cause}"
 
 
+def _write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secret)
+    path.chmod(0o600)
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def _go_quote(text: str) -> str:
     """Go's ``%q`` of printable text: a JSON string, non-ASCII kept."""
     return json.dumps(text, ensure_ascii=False)
@@ -129,9 +144,11 @@ class TargetEtls:
     async def recover(self) -> None:
         """After a crash: end the old transformers and tell the proxy their ETLs are lost."""
         node = self.services.node
-        lost = await self.services.io(reap_orphans, self.services.store.root / "etl", node.url)
+        etl_root = self.services.store.root / "etl"
+        lost = await self.services.io(reap_orphans, etl_root, node.url)
         for name in lost:
-            await self._report_abort(name, f"{node.pretty} restarted; its transformer "
+            secret = await self.services.io(_read_secret, etl_root / name / SECRET_FILE)
+            await self._report_abort(name, secret, f"{node.pretty} restarted; its transformer "
                                      f"{name}-{node.daemon_id.lower()} was lost")
 
     def get(self, name: str, running: bool = True) -> TargetEtl:
@@ -179,6 +196,7 @@ class TargetEtls:
             launch = await prepare(spec, workdir, target_url, starting.notes, images, cores)
         except (PodError, ImageError) as err:
             raise AISHTTPError(400, f"{s.node.pretty}: ETL {spec.name}: {err}") from None
+        await s.io(_write_secret, workdir / SECRET_FILE, secret)  # for a restart after a crash
         pod = Pod(starting.pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(starting.notes)
         starting.pod = pod
@@ -206,10 +224,14 @@ class TargetEtls:
         self._abort_jobs(etl.spec.name, reason)
         if etl.inline:
             etl.inline.abort(reason)
-        asyncio.get_running_loop().create_task(self._report_abort(etl.spec.name, reason))
+        asyncio.get_running_loop().create_task(
+            self._report_abort(etl.spec.name, etl.secret, reason))
 
-    async def _report_abort(self, name: str, reason: str) -> None:
-        msg = ActMsg("etl-aborted", name=name, value={"reason": reason, "target": self._id})
+    async def _report_abort(self, name: str, secret: str, reason: str) -> None:
+        """Tell the proxy the ETL lost its transformer here (the ETL's secret says it is
+        this cluster's target that tells)."""
+        msg = ActMsg("etl-aborted", name=name,
+                     value={"reason": reason, "target": self._id, "secret": secret})
         try:
             await self.services.fanout.call(self.services.smap.proxy, "POST",
                                             f"/v1/etl/{name}/_aborted", msg, timeout=5)
