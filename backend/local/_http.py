@@ -96,12 +96,24 @@ def _is_local(host: str) -> bool:
     return name.lower() in LOCAL_HOSTS
 
 
-@web.middleware
-async def local_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+def request_checks(*checks: Callable[[web.Request], None]) -> Callable:
+    """One middleware for every check a request must pass before its handler (each raises
+    to refuse it). Placed after the error middleware: refusals are said in AIStore's error
+    JSON. One layer, not one per check: each layer costs every request."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        for check in checks:
+            check(request)
+        return await handler(request)
+
+    return middleware
+
+
+def local_only(request: web.Request) -> None:
     """The embedded cluster answers this machine only: a request must name it by a local
     host (a web page whose name was rebound to 127.0.0.1 does not), and a browser's request
-    from any other origin (a cross-site form or fetch) is refused. Placed after the error
-    middleware: the refusal is said in AIStore's error JSON."""
+    from any other origin (a cross-site form or fetch) is refused."""
     if not _is_local(request.host):
         raise AISHTTPError(403, f"Host {request.host!r} is not this machine's: the embedded "
                            "cluster answers 127.0.0.1 and localhost only")
@@ -109,7 +121,6 @@ async def local_only(request: web.Request, handler: Handler) -> web.StreamRespon
     if origin is not None and not _is_local(origin.split("://", 1)[-1]):
         raise AISHTTPError(403, f"a request from the web origin {origin!r} is refused: the "
                            "embedded cluster takes no cross-site requests")
-    return await handler(request)
 
 
 async def read_actmsg(request: web.Request) -> ActMsg | None:

@@ -41,6 +41,7 @@ from ._http import (
     json_response,
     local_only,
     read_actmsg,
+    request_checks,
     text_response,
 )
 from ._names import base36, bck_json, object_path_names, validate_bucket_name
@@ -75,8 +76,9 @@ class Proxy(SessionOwner):
         self.jobs = ProxyJobs(self.fanout, self.bmd, self._create_bucket)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty), local_only,
-                                           refuse_unsupported_query])
+        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+                                           request_checks(local_only,
+                                                          refuse_unsupported_query)])
         r = app.router
         r.add_route("*", "/v1/health", self.health)
         r.add_get("/v1/daemon", self.daemon)

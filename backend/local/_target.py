@@ -34,6 +34,7 @@ from ._http import (
     local_only,
     qbool,
     read_actmsg,
+    request_checks,
 )
 from ._names import (
     base36,
@@ -162,8 +163,9 @@ class Target(SessionOwner):
         self.started_ns = time.time_ns()
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[error_middleware(self.node.pretty), local_only,
-                                           refuse_unsupported_query],
+        app = web.Application(middlewares=[error_middleware(self.node.pretty),
+                                           request_checks(local_only,
+                                                          refuse_unsupported_query)],
                               client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v1/health", self.health)
         app.router.add_get("/v1/daemon", self.daemon)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from ._errors import AISHTTPError, bad_request, not_supported
-from ._http import Handler
 
 UNSUPPORTED_QUERY = {
     "archpath": "writing into an archive (archpath)",
@@ -104,10 +103,8 @@ def refuse_unsupported_list_flags(flags: int) -> None:
             raise not_supported(what)
 
 
-@web.middleware
-async def refuse_unsupported_query(request: web.Request, handler: Handler
-                                   ) -> web.StreamResponse:
-    """Placed after the error middleware: the refusal is said in AIStore's error JSON."""
+def refuse_unsupported_query(request: web.Request) -> None:
+    """A request check (``_http.request_checks``): no parameter asks for what is not done."""
     for name, value in request.query.items():
         # empty is "not asked" (the SDK sends archpath="" with no archive), except for a
         # parameter whose presence is the question (S3's ``?uploads``)
@@ -115,4 +112,3 @@ async def refuse_unsupported_query(request: web.Request, handler: Handler
             continue
         if (what := UNSUPPORTED_QUERY.get(name)) is not None and (value or name in BY_PRESENCE):
             raise not_supported(f"{what}, as in {request.method} {request.path}")
-    return await handler(request)
