@@ -44,6 +44,7 @@ async def test_create_destroy_and_delete_say_what_they_did_and_what_failed(
         select(app, "#buckets", "flow-bucket")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                    and app.screen.query("#objects")  # composed: its table exists
                     and [r[0] for r in table_rows(app, "#objects")] == ["a.txt"], "the object")
         await pilot.press("ctrl+d")
         await confirm(pilot)

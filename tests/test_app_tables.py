@@ -71,6 +71,7 @@ async def test_tab_keys_show_the_tab_list_and_minus_goes_back_to_the_last_tab(
             await connected(pilot, app)
             app.run_command("objects tabs-bucket")
             await until(pilot, lambda: isinstance(app.screen, ObjectsScreen)
+                        and app.screen.query("#objects")  # composed: its table exists
                         and app.screen.table.row_count == 1, "the objects")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ObjectViewScreen), "the object")
