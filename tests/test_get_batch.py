@@ -126,3 +126,12 @@ def test_each_request_is_a_job_that_idles_then_can_be_aborted(client, bucket,
     assert not result.success and result.error
     list(client.batch(objects=["obj-02"], bucket=bucket).get())
     assert len(live_jobs() - before - {xid}) == 1  # the next request, a job of its own
+
+
+def test_names_that_need_quoting_from_every_target(client, bucket) -> None:
+    """Read from whichever target owns them: '#', '?' and spaces travel quoted."""
+    odd = {f"odd name #{i}?.txt": f"content {i}".encode() for i in range(8)}
+    for name, data in odd.items():
+        bucket.object(name).get_writer().put_content(data)
+    results = list(client.batch(objects=list(odd), bucket=bucket, streaming_get=False).get())
+    assert [data for _, data in results] == list(odd.values())

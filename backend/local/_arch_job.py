@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ._archive import ArchiveWriter, archive_kind, files
+from ._archive import ArchiveWriter, archive_extension, archive_kind, files
 from ._errors import AISHTTPError, bad_request
 from ._names import validate_object_name
 from ._services import TargetServices
@@ -26,32 +26,25 @@ class ArchiveMsg(msgspec.Struct, kw_only=True):
     aate: bool = False  # append to an existing archive
     coer: bool = False  # continue on error
 
-    def names(self) -> list[str]:
-        listed = TCBMsg(objnames=self.objnames, template=self.template).listed_names()
-        if not listed:
-            raise bad_request("archive: the objects to archive are required (objnames or "
-                              "template)")
-        return listed
+    def selection(self) -> TCBMsg:
+        """The objects to archive, as a job's message names them."""
+        return TCBMsg(objnames=self.objnames, template=self.template)
 
 
-def check(src: str, dst: str, msg: ArchiveMsg) -> str:
-    """The archive's format, once the message is known to be sound."""
+def check(dst: str, msg: ArchiveMsg) -> str:
+    """The archive's format, once the message is known to be sound (a template is expanded
+    only when the archive is made)."""
     validate_object_name(dst, msg.archname)
-    msg.names()
-    return archive_kind(msg.mime or _extension(msg.archname), "writing")
-
-
-def _extension(name: str) -> str:
-    for ext in (".tar.gz", ".tgz", ".tar", ".zip"):
-        if name.endswith(ext):
-            return ext
-    return ""
+    if not msg.selection().is_listed:
+        raise bad_request("archive: the objects to archive are required (objnames or "
+                          "template)")
+    return archive_kind(msg.mime or archive_extension(msg.archname), "writing")
 
 
 async def run_archive(xact: Xaction, services: TargetServices, src: str, dst: str,
                       msg: ArchiveMsg) -> None:
     where = f"ais://{dst}/{msg.archname}"
-    kind = check(src, dst, msg)
+    kind = check(dst, msg)
     kept: list[tuple[str, bytes]] = []
     if msg.aate:
         try:
@@ -66,7 +59,7 @@ async def run_archive(xact: Xaction, services: TargetServices, src: str, dst: st
     try:
         for name, data in kept:
             await services.io(archive.add, name, data)
-        for name in msg.names():
+        for name in msg.selection().listed_names() or []:
             if xact.aborted:
                 raise AISHTTPError(409, xact.err)
             try:

@@ -26,6 +26,11 @@ def is_archive_name(name: str) -> bool:
     return name.endswith(ARCHIVE_EXTS)
 
 
+def archive_extension(name: str) -> str:
+    """The archive extension ``name`` ends with (``.tar.gz``...), or ""."""
+    return next((ext for ext in ARCHIVE_EXTS if name.endswith(ext)), "")
+
+
 def _kind(data: bytes) -> str:
     if data[:4] == b"PK\x03\x04":
         return "zip"

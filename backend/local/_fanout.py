@@ -42,7 +42,7 @@ class Fanout:
             raise AISHTTPError(503, f"{node.pretty} is unreachable: {err!r}",
                                "ErrNodeUnreachable") from None
         if resp.status >= 400:
-            raise _node_error(resp.status, reply)
+            raise node_error(resp.status, reply)
         return reply
 
     async def broadcast(self, method: str, path: str, body: Any = None,
@@ -82,7 +82,8 @@ async def _all(calls: Iterable[Awaitable[T]]) -> list[T]:
     return results  # type: ignore[return-value]
 
 
-def _node_error(status: int, reply: bytes) -> AISHTTPError:
+def node_error(status: int, reply: bytes) -> AISHTTPError:
+    """A node's error answer (AIStore's error JSON, or plain text) as our own error."""
     try:
         info = json.loads(reply)
         return AISHTTPError(status, info["message"], info.get("tcode", ""))

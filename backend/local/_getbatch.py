@@ -175,6 +175,7 @@ class GetBatch:
             except AISHTTPError as err:
                 if not resp.prepared:
                     raise
+                xact.abort(err.message)  # the answer started: it can only be cut short
                 raise ConnectionResetError(f"get-batch cut short: {err.message}") from None
             await self.services.io(writer.add, name, data)
             if not resp.prepared:

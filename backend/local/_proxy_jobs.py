@@ -71,7 +71,7 @@ class ProxyJobs:
             check(action, msg)
         dst = ""
         if action == "delete-listrange":
-            if msg.listed_names() is None:
+            if not msg.is_listed:  # (not expanded here: the targets do)
                 raise bad_request(f"{action}: the objects to delete are required (objnames "
                                   "or template)")
         else:
@@ -160,7 +160,7 @@ class ProxyJobs:
         dst = validate_bucket_name(str((value.get("tobck") or {}).get("name") or src))
         if dst not in self.buckets:
             raise bucket_not_found(dst)
-        check_archive(src, dst, msg)
+        check_archive(dst, msg)
         xid = new_xid()
         owner = self.fanout.smap.owner(dst, msg.archname)
         await self.fanout.call(owner, "POST", "/v1/xactions", {

@@ -4,12 +4,12 @@ cluster map and its own place in it, its jobs, and requests to other nodes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import aiohttp
-import msgspec
 
 from ._errors import AISHTTPError
-from ._fanout import Fanout
+from ._fanout import Fanout, node_error
 from ._http import Blocking
 from ._smap import ClusterMap, Node
 from ._storage import ObjectStore
@@ -43,15 +43,11 @@ class TargetServices:
         if start or length:
             end = "" if length == -1 else str(start + length - 1)
             headers["Range"] = f"bytes={start}-{end}"
-        async with self.session.get(f"{owner.url}/v1/objects/{bucket}/{obj}",
+        async with self.session.get(f"{owner.url}/v1/objects/{bucket}/{quote(obj)}",
                                     headers=headers) as resp:
             data = await resp.read()
             if resp.status >= 400:
-                try:
-                    message = msgspec.json.decode(data)["message"]
-                except (msgspec.DecodeError, KeyError, TypeError):
-                    message = data.decode(errors="replace")
-                raise AISHTTPError(resp.status, message)
+                raise node_error(resp.status, data)
         return data
 
     def _read_here(self, bucket: str, obj: str, start: int, length: int) -> bytes:

@@ -343,7 +343,8 @@ class ObjectStore:
         except (FileNotFoundError, NotADirectoryError):
             raise object_not_found(bucket, obj) from None
 
-    def delete(self, bucket: str, obj: str) -> None:
+    def delete(self, bucket: str, obj: str) -> int:
+        """Remove the object; the size it had."""
         root = self.require_bucket(bucket)
         path = self._path(bucket, obj)
         with self._lock(bucket, obj):
@@ -362,6 +363,7 @@ class ObjectStore:
             except OSError:
                 break
             parent = parent.parent
+        return size
 
     # --- listing and totals ----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from multidict import CIMultiDict
 from . import _lso
 from ._archive import ArchiveWriter, files, matcher, read_file
 from ._errors import AISHTTPError, bad_request
-from ._fanout import Fanout
+from ._fanout import Fanout, node_error
 from ._getbatch import GetBatch
 from ._http import (
     Blocking,
@@ -433,8 +433,7 @@ class Target(SessionOwner):
 
     async def delete_for_job(self, bucket: str, obj: str) -> int:
         """Delete an object as part of a job (``delete-listrange``); its size."""
-        size = (await self.io(self.store.head, bucket, obj)).size
-        await self.io(self.store.delete, bucket, obj)
+        size = await self.io(self.store.delete, bucket, obj)
         self.stats["del.n"] += 1
         return size
 
@@ -448,12 +447,6 @@ class Target(SessionOwner):
         headers = {"Content-Length": str(size)}
         async with self.session.put(url, data=chunks, headers=headers) as resp:
             if resp.status >= 400:
-                raise AISHTTPError(resp.status, _error_message(await resp.text()))
+                raise node_error(resp.status, await resp.read())
 
-
-def _error_message(body: str) -> str:
-    try:
-        return msgspec.json.decode(body)["message"]
-    except (msgspec.DecodeError, KeyError, TypeError):
-        return body
 

@@ -75,6 +75,11 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
         round trips. None: only the worker count limits (the user chose it)."""
         return AUTO_BYTES_IN_FLIGHT if self.num_workers == 0 else None
 
+    @property
+    def is_listed(self) -> bool:
+        """The job names its objects (a list or a template) rather than a whole bucket."""
+        return bool(self.objnames or self.template)
+
     def listed_names(self) -> list[str] | None:
         """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
         if self.objnames:
@@ -183,7 +188,7 @@ def _my_names(services: TargetServices, src: str, msg: TCBMsg) -> list[tuple[str
 
 
 async def _one(job: OfflineJob, services: TargetServices, deliver: Deliver, name: str) -> None:
-    if job.msg.objnames or job.msg.template:  # names from the request may not exist
+    if job.msg.is_listed:  # names from the request may not exist
         validate_object_name(job.src, name)
         await services.io(services.store.head, job.src, name)
     dst_name = validate_object_name(job.dst, job.msg.dst_name(name)) if job.dst else ""

@@ -117,8 +117,8 @@ class Uploads:
         if handle:
             return self._work_of(bucket, obj, handle).path, handle
         self.store.require_bucket(bucket)
-        handle = f"{self.node_id}|{uuid.uuid4().hex}"
-        path = self.dir / f"append.{handle.split('|')[1]}"
+        token = uuid.uuid4().hex
+        handle, path = f"{self.node_id}|{token}", self.dir / f"append.{token}"
         try:
             f, _meta = self.store.open(bucket, obj)
         except AISHTTPError as err:
