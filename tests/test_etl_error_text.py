@@ -51,3 +51,22 @@ def test_a_long_message_shows_its_end() -> None:
     assert failure is not None and failure.message.endswith("line 19\nValueError: boom")
     assert failure.lines()[-7:] == ["message, its last 6 of 21 lines:", "line 15", "line 16",
                                     "line 17", "line 18", "line 19", "ValueError: boom"]
+
+
+def test_a_crash_after_init_names_no_target() -> None:
+    """Real AIStore 5.0's abort of an ETL whose transformer died (tests/test_real_etl.py): no
+    target, and the pod status repeated as the reason."""
+    status = ("container: md5-3f, state: Terminated, reason: Error, message: serving at "
+              "127.0.0.1:31664, exitCode: 137")
+    text = f'[pod="md5-3f-dwkt43965",pod_status="{status}"] {status} (and 1 more error)'
+    failure = parse_etl_error(text)
+    assert failure == EtlFailure(
+        target="", pod="md5-3f-dwkt43965", container="md5-3f", state="Terminated",
+        reason="Error", message="serving at 127.0.0.1:31664", exit_code=137,
+        cause="the transformer's container ended (and 1 more error)")
+    assert failure.lines()[:3] == [
+        "the transformer's container ended (and 1 more error)",
+        "pod md5-3f-dwkt43965",
+        "container md5-3f: Terminated, Error, exit code 137",
+    ]
+    assert parse_etl_error("a [bracket] and [] in words") is None

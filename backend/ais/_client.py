@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ MAX_REDIRECTS = 5
 CHUNK = 256 * 1024
 ETL_TIMEOUT = 300.0  # init and start wait for every transformer to become ready
 ETL_STOP_TIMEOUT = 120.0
+ABORTED_JOBS_READ = 8  # recent aborted inline jobs searched for an aborted ETL's reason
 _REDIRECTS = (301, 302, 303, 307, 308)
 _JSON = {"Content-Type": "application/json"}
 
@@ -375,13 +377,36 @@ class AisClient:
         return [_wire.etl_info(e) for e in _json(resp) or ()]
 
     async def etl_details(self, name: str, job_id: str = "") -> EtlDetails:
-        """The init message and errors of an ETL: inline errors, or a job's with ``job_id``."""
+        """The init message and errors of an ETL: inline errors, or a job's with ``job_id``.
+
+        AIStore's targets forget an ETL once it is aborted (a transformer crashed), and then
+        its details are a 404; what is left is its stage in the list and, as the reason, the
+        error its inline job was aborted with (the init message is unknown then).
+        """
         params = {"uuid": job_id} if job_id else None
-        raw = _json(await self._send("GET", f"/v1/etl/{quote(name, safe='')}", params=params))
+        try:
+            raw = _json(await self._send("GET", f"/v1/etl/{quote(name, safe='')}",
+                                         params=params))
+        except NotFound:
+            listed = next((e for e in await self.list_etls() if e.name == name), None)
+            if job_id or listed is None or listed.stage != "Aborted":
+                raise
+            return EtlDetails(name, {}, listed.stage, await self._abort_reason(name))
         stage = ""
         if not raw.get("stage"):  # AIStore itself says it only in the list
             stage = next((e.stage for e in await self.list_etls() if e.name == name), "")
         return _wire.etl_details(name, raw, stage)
+
+    async def _abort_reason(self, name: str) -> str:
+        """The error of the latest aborted inline job of ETL ``name``: AIStore's ErrETL names
+        the pod (``pod="<name>-<target id>"``), which ties the job to the ETL."""
+        pod = re.compile(rf'pod="{re.escape(name)}-[a-z0-9]+"')
+        aborted = [j for j in await self.list_jobs(kind="etl-inline") if j.aborted and j.ended]
+        for job in sorted(aborted, key=lambda j: j.ended, reverse=True)[:ABORTED_JOBS_READ]:
+            err = (await self.job_status(job.xid)).err
+            if pod.search(err):
+                return err
+        return ""
 
     async def init_etl(self, msg: dict[str, Any], timeout: float = ETL_TIMEOUT) -> str:
         """Start an ETL (its transformers on every target); returns its xid.

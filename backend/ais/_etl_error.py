@@ -5,8 +5,9 @@ A failed init, or an inline transform aborted by its pod, comes back as::
     [t[TID],etl="NAME",pod="POD",service="SVC",pod_status="container: C, state: S,
     reason: R, message: M, exitCode: N"] reason
 
-(one line; every part but the target optional; the values are Go ``%q`` strings, and the pod
-status is ``k8s.PodStatus.String()``), possibly after a node's own prefix (``p[ID]: ``).
+(one line; every part optional: a transformer that crashed after init aborts its ETL with
+``[pod="POD",pod_status="..."] reason``, no target; the values are Go ``%q`` strings, and the
+pod status is ``k8s.PodStatus.String()``), possibly after a node's own prefix (``p[ID]: ``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import json
 import re
 from dataclasses import dataclass
 
-_HEAD = re.compile(r"\[t\[(?P<tid>[^\]]*)\](?P<fields>(?:,\w+=\"(?:[^\"\\]|\\.)*\")*)\]\s*")
-_FIELD = re.compile(r",(?P<key>\w+)=(?P<value>\"(?:[^\"\\]|\\.)*\")")
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_HEAD = re.compile(rf"\[(?:t\[(?P<tid>[^\]]*)\](?=[,\]]))?(?P<fields>(?:,?\w+={_QUOTED})*)\]\s*")
+_FIELD = re.compile(rf"(?P<key>\w+)=(?P<value>{_QUOTED})")
 _STATUS_KEYS = ("container", "state", "reason", "message", "exitCode")
 MESSAGE_LINES = 6  # of a long status message (a log's tail), the last ones are shown
 
@@ -39,8 +41,8 @@ class EtlFailure:
     def lines(self) -> list[str]:
         """The failure in words, one fact a line, most telling first."""
         out = [self.cause or "the ETL failed"]
-        where = f"target {self.target}" + (f", pod {self.pod}" if self.pod else "")
-        out.append(where)
+        out.append(", ".join(part for part in (f"target {self.target}" if self.target else "",
+                                               f"pod {self.pod}" if self.pod else "") if part))
         if self.state:
             container = f"container {self.container}: " if self.container else "container: "
             detail = ", ".join(part for part in (
@@ -88,17 +90,22 @@ def _pod_status(text: str) -> dict[str, str]:
 
 def parse_etl_error(text: str) -> EtlFailure | None:
     """The :class:`EtlFailure` in ``text``, or None if it holds no AIStore ETL error."""
-    head = _HEAD.search(text)
+    head = next((m for m in _HEAD.finditer(text) if m["tid"] is not None or m["fields"]), None)
     if head is None:
         return None
     fields = {m["key"]: _unquote(m["value"]) for m in _FIELD.finditer(head["fields"])}
     status = _pod_status(fields.get("pod_status", ""))
     code = status.get("exitCode", "")
+    cause = text[head.end():].strip()
+    if fields.get("pod_status") and cause.startswith(fields["pod_status"]):
+        # a pod watcher's abort repeats the status as its reason; say what it means instead
+        more = cause[len(fields["pod_status"]):].strip()
+        cause = " ".join(("the transformer's container ended", more)).strip()
     return EtlFailure(
-        target=head["tid"], etl=fields.get("etl", ""), pod=fields.get("pod", ""),
+        target=head["tid"] or "", etl=fields.get("etl", ""), pod=fields.get("pod", ""),
         service=fields.get("service", ""), container=status.get("container", ""),
         state=status.get("state", ""), reason=status.get("reason", ""),
         message=status.get("message", ""),
         exit_code=int(code) if code.lstrip("-").isdigit() else None,
-        cause=text[head.end():].strip(),
+        cause=cause,
     )

@@ -5,11 +5,20 @@ mountpaths, configured the way AIStore's local playground (``deploy/dev/local`` 
 repository) writes ``ais.json`` and ``ais_local.json``. The aisnode binary is built by
 :mod:`tests.peers.build`. :meth:`AisCluster.stop` ends the nodes by pid and removes the
 directory.
+
+Given a real API server (``kube=``), the nodes run "in" Kubernetes, as AIStore's pods do:
+each has a Pod object (namespace ``ais``, its node, the target's mountpaths as volumes), the
+environment a pod gets (``KUBERNETES_SERVICE_HOST``/``PORT``, ``MY_NODE``, ``MY_POD``,
+``K8S_NS``) and a service account's files where client-go's in-cluster configuration reads
+them (``/var/run/secrets/kubernetes.io/serviceaccount``, laid there in a mount namespace of its
+own; that needs root). The account may do what AIStore's ETL does with pods and services in
+``ais``, nothing more.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +29,17 @@ from typing import Any
 import httpx
 
 from .build import AISNODE
-from .kube_server import _end, free_port
+from .kube_server import KubeApiServer, _end, free_port
+
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+NS = "ais"
+SA_NAME = "ais-node"
+# what AIStore's targets do to run ETLs (ext/etl/boot.go, cmn/k8s/client.go)
+SA_RULES = [
+    {"apiGroups": [""], "resources": ["pods", "services"],
+     "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+]
 
 
 def _global_config(primary_url: str) -> dict[str, Any]:
@@ -63,13 +82,15 @@ class AisCluster:
     """1 proxy + ``targets`` aisnode targets; ``endpoint`` is the proxy's URL."""
 
     def __init__(self, targets: int = 2, binary: Path | None = None,
-                 parent: Path | None = None) -> None:
-        """``parent``: where to make the cluster's directory (mountpaths included)."""
+                 parent: Path | None = None, kube: KubeApiServer | None = None) -> None:
+        """``parent``: where to make the cluster's directory (mountpaths included);
+        ``kube``: run the nodes as pods of this API server (see the module's note)."""
         self.targets = targets
         self.binary = binary or AISNODE.path
         self.dir = Path(tempfile.mkdtemp(prefix="aisetl-aisnode-", dir=parent))
         self.procs: list[subprocess.Popen] = []
         self.port = free_port()
+        self.kube = kube
 
     @property
     def endpoint(self) -> str:
@@ -77,6 +98,8 @@ class AisCluster:
 
     def start(self, timeout: float = 90) -> AisCluster:
         try:
+            if self.kube is not None:
+                self._service_account()
             self._start_node(0, "proxy", self.port)
             for i in range(1, self.targets + 1):
                 self._start_node(i, "target", free_port())
@@ -106,12 +129,61 @@ class AisCluster:
                 f"-local_config={conf / 'ais_local.json'}", f"-role={role}"]
         if role == "proxy":
             args.append(f"-ntargets={self.targets}")
-        self.procs.append(self._spawn(args, conf))
+        env = None
+        if self.kube is not None:
+            args, env = self._as_pod(index, role, args)
+        self.procs.append(self._spawn(args, conf, env))
 
     @staticmethod
-    def _spawn(args: list[str], conf: Path) -> subprocess.Popen:
+    def _spawn(args: list[str], conf: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         return subprocess.Popen(args, stdout=(conf / "stdout.log").open("ab"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+    # ---- in Kubernetes ----------------------------------------------------------------------
+
+    def _service_account(self) -> None:
+        """The nodes' service account, its Role in ``ais``, and its token's files."""
+        from kubernetes import client
+
+        with self.kube.api() as api:
+            v1, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+            meta = {"name": SA_NAME, "namespace": NS}
+            v1.create_namespaced_service_account(NS, {"metadata": meta})
+            rbac.create_namespaced_role(NS, {"metadata": meta, "rules": SA_RULES})
+            rbac.create_namespaced_role_binding(NS, {
+                "metadata": meta,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                            "name": SA_NAME},
+                "subjects": [{"kind": "ServiceAccount", "name": SA_NAME, "namespace": NS}]})
+            token = v1.create_namespaced_service_account_token(
+                SA_NAME, NS, {"spec": {"expirationSeconds": 24 * 3600}}).status.token
+        files = self.dir / "serviceaccount"
+        files.mkdir()
+        (files / "token").write_text(token)
+        (files / "namespace").write_text(NS)
+        shutil.copy(self.kube.ca, files / "ca.crt")
+
+    def _as_pod(self, index: int, role: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Create the node's Pod object; the argv and environment that run it as that pod."""
+        pod, node = f"ais-{role}-{index}", f"node-{index}"
+        container: dict[str, Any] = {"name": "aisnode", "image": "aistorage/aisnode:v4.0"}
+        spec: dict[str, Any] = {"nodeName": node, "containers": [container]}
+        if role == "target":  # a transformer pod gets these read-only
+            spec["volumes"] = [{"name": "mp", "hostPath": {"path": str(self.dir / "mp")}}]
+            container["volumeMounts"] = [{"name": "mp", "mountPath": str(self.dir / "mp")}]
+        self.kube.kubectl_apply(
+            {"apiVersion": "v1", "kind": "Node",
+             "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}}},
+            {"apiVersion": "v1", "kind": "Pod", "spec": spec,
+             "metadata": {"name": pod, "namespace": NS, "labels": {"app": "ais", "type": role}}})
+        env = {**os.environ, "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+               "KUBERNETES_SERVICE_PORT": str(self.kube.port), "MY_NODE": node, "MY_POD": pod,
+               "K8S_NS": NS}
+        lay = (f'mount -t tmpfs -o size=1m tmpfs /run && mkdir -p {SA_DIR} && '
+               f'cp "$0"/* {SA_DIR}/ && exec "$@"')
+        wrapped = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", lay,
+                   str(self.dir / "serviceaccount"), *args]
+        return wrapped, env
 
     def kill_proxy(self) -> None:
         """The proxy dies (SIGKILL): the cluster is unreachable through its endpoint."""

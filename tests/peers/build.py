@@ -60,8 +60,11 @@ KUBE_APISERVER = Peer("kube-apiserver", KUBE_VERSION, "k8s.io/kubernetes/cmd/kub
                       HERE / "kube")
 AISNODE = Peer("aisnode", AIS_VERSION, "github.com/NVIDIA/aistore/cmd/aisnode", HERE / "ais",
                tags="mono")
+# The same aisnode with ETL built in: it runs transformers as pods through the API server.
+AISNODE_ETL = Peer("aisnode-etl", AIS_VERSION, "github.com/NVIDIA/aistore/cmd/aisnode",
+                   HERE / "ais", tags="mono,etl")
 AIS_CLI = Peer("ais", AIS_VERSION, "github.com/NVIDIA/aistore/cmd/cli", None, tags="mono")
-PEERS = (KUBE_APISERVER, AISNODE, AIS_CLI)
+PEERS = (KUBE_APISERVER, AISNODE, AISNODE_ETL, AIS_CLI)
 
 
 class BuildError(Exception):

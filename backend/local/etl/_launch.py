@@ -21,14 +21,15 @@ HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
-                  images: ImageRegistry, cores: int) -> Launch:
+                  images: ImageRegistry, cores: int, port: int | None = None) -> Launch:
     """Write the ETL's files into ``workdir``, install what it needs, and say how to start it.
 
     ``log`` collects notes for the transformer's log (what was installed, what differs from a
-    real pod). ``cores``: this transformer's share of the machine's CPUs.
+    real pod). ``cores``: this transformer's share of the machine's CPUs. ``port``: where it
+    is to listen (a free one if not given).
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     env = {"AIS_TARGET_URL": target_url, "direct_put": str(spec.direct_put).lower(),
            "DIRECT_PUT": str(spec.direct_put).lower(), **spec.env}
     deps: list[str] = []
