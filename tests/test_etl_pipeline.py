@@ -156,7 +156,7 @@ def test_bad_pipelines(http, bucket, stages, etl_cleanup) -> None:
     resp = http.get(f"/v1/objects/{bucket.name}/text",
                     params={"etl_name": "pipe-reverse", "etl_pipeline": "no-such-etl"})
     assert resp.status_code == 404
-    assert "etl job no-such-etl does not exist" in resp.json()["message"]
+    assert resp.json()["message"].endswith(',etl="no-such-etl"] entry not found in the target')
 
     etl_cleanup.append("pipe-pull")
     assert http.put("/v1/etl", json=code_msg("pipe-pull", REVERSE, comm="hpull://")

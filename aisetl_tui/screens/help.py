@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from ..session import UsesSession
 from ..widgets.live_table import LiveTable
+from ..widgets.log_view import LogView
 from .commands import visible
 
 
@@ -73,6 +74,11 @@ class HelpScreen(UsesSession, Screen[None]):
             if isinstance(table, DataTable | LiveTable):
                 yield Static("\n[b]Keys of the table[/b]")
                 yield Static(keys_table(self.of, table))
+            log = next((n for n in table.ancestors_with_self if isinstance(n, LogView)),
+                       None) if table is not None else None
+            if log is not None:
+                yield Static("\n[b]Keys of the log[/b]")
+                yield Static(keys_table(self.of, log))
             yield Static("\n[b]Keys of every screen[/b]")
             yield Static(keys_table(self.of, self.app))
             yield Static("\n[b]Commands[/b] (press [cyan]:[/cyan])")

@@ -1,29 +1,39 @@
-"""One pod's log from Kubernetes, followed live.
+"""One pod's log from Kubernetes, followed live, searchable (see
+:class:`~aisetl_tui.widgets.log_view.LogView`).
 
 The follow runs in a thread worker that loops on a stop Event (set when the screen goes
 away, and by ``r``); the client's own stopper ends a quiet stream within about 0.1 s. The
 thread only appends to a bounded deque under a lock; a timer on the event loop moves the
-lines into a bounded RichLog in batches, so a busy pod cannot flood the message queue.
+lines into the bounded view in batches, so a busy pod cannot flood the message queue. Lines
+come with Kubernetes' timestamps, so the previous run's log falls into place before them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import dataclass
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import RichLog
 
 from backend.kube import KubeClient, KubeError, KubePod, main_container
 
+from ..log_lines import MAX_LINES
+from ..widgets.log_view import LogView
 from ._base import AppScreen
 
-MAX_LINES = 5000
 TAIL_LINES = 500
 DRAIN_EVERY = 0.1
+
+
+@dataclass(frozen=True)
+class Note:
+    """The screen's own words among the log lines."""
+
+    text: str
+    style: str = "dim italic"
 
 
 class KubeLogsScreen(AppScreen):
@@ -49,7 +59,7 @@ class KubeLogsScreen(AppScreen):
         self.lines_seen = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._pending: deque[str | Text] = deque(maxlen=MAX_LINES)
+        self._pending: deque[str | Note] = deque(maxlen=MAX_LINES)
 
     @classmethod
     def for_pod(cls, kube: KubeClient, pod: KubePod) -> KubeLogsScreen:
@@ -70,15 +80,15 @@ class KubeLogsScreen(AppScreen):
         self.container = self.containers[(at + 1) % len(self.containers)]
         self.retitle()
         self.log_view.clear()
-        self._put(Text(f"— container {self.container} —", style="cyan"))
+        self._put(Note(f"container {self.container}", "cyan"))
         self._start()
 
     def compose_body(self) -> ComposeResult:
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True, id="log")
+        yield LogView(prefix_sources=False, id="logs")
 
     @property
-    def log_view(self) -> RichLog:
-        return self.query_one("#log", RichLog)
+    def log_view(self) -> LogView:
+        return self.query_one("#logs", LogView)
 
     def focus_main(self) -> None:
         self.log_view.focus()
@@ -95,7 +105,7 @@ class KubeLogsScreen(AppScreen):
         self._stop = threading.Event()
         self._follow(self._stop)
 
-    def _put(self, item: str | Text) -> None:
+    def _put(self, item: str | Note) -> None:
         with self._lock:
             self._pending.append(item)
 
@@ -103,15 +113,16 @@ class KubeLogsScreen(AppScreen):
     def _follow(self, stop: threading.Event) -> None:
         try:
             for line in self.kube.follow_logs(self.pod, stop=stop, tail_lines=TAIL_LINES,
-                                              idle_timeout=30.0, container=self.container):
+                                              idle_timeout=30.0, container=self.container,
+                                              timestamps=True):
                 self._put(line)
         except KubeError as err:
             if not stop.is_set():
-                self._put(Text(f"— Kubernetes: {err} (r reconnects) —", style="red"))
+                self._put(Note(f"Kubernetes: {err} (r reconnects)", "red"))
             return
         if not stop.is_set():
-            self._put(Text("— the log ended: the container exited (p: the previous run's log, "
-                           "r: follow again) —", style="dim"))
+            self._put(Note("the log ended: the container exited (p: the previous run's log, "
+                           "r: follow again)"))
 
     def _drain(self) -> None:
         with self._lock:
@@ -121,23 +132,23 @@ class KubeLogsScreen(AppScreen):
             self._pending.clear()
         self.lines_seen += len(items)
         batch: list[str] = []
-        for item in items:
+        for item in [*items, None]:
             if isinstance(item, str):
                 batch.append(item)
                 continue
             if batch:
-                self.log_view.write(Text("\n".join(batch)))
+                self.log_view.add([(self.pod, batch)], stamped=True)
                 batch = []
-            self.log_view.write(item)
-        if batch:
-            self.log_view.write(Text("\n".join(batch)))
+            if item is not None:
+                self.log_view.note(item.text, item.style)
 
     def action_follow(self) -> None:
-        self.log_view.auto_scroll = not self.log_view.auto_scroll
-        self.notify("scrolling with the log" if self.log_view.auto_scroll else "paused")
+        view = self.log_view
+        view.follow(not view.rich_log.auto_scroll)
+        self.notify("scrolling with the log" if view.rich_log.auto_scroll else "paused")
 
     def action_restart(self) -> None:
-        self._put(Text("— reconnecting —", style="dim"))
+        self._put(Note("reconnecting"))
         self._start()
 
     def action_clear(self) -> None:
@@ -150,14 +161,14 @@ class KubeLogsScreen(AppScreen):
     def _previous(self) -> None:
         try:
             lines = self.kube.logs(self.pod, tail_lines=TAIL_LINES, previous=True,
-                                   container=self.container)
+                                   container=self.container, timestamps=True)
         except KubeError as err:
-            self._put(Text(f"— no previous run's log: {err} —", style="yellow"))
+            self._put(Note(f"no previous run's log: {err}", "yellow"))
             return
-        self._put(Text(f"— the previous run's last {len(lines)} lines —", style="cyan"))
+        self._put(Note(f"the previous run's last {len(lines)} lines, in time order with the "
+                       "current run's", "cyan"))
         for line in lines:
             self._put(line)
-        self._put(Text("— end of the previous run —", style="cyan"))
 
 
 class SavedLogScreen(AppScreen):
@@ -173,17 +184,16 @@ class SavedLogScreen(AppScreen):
         return f"logs {self.pod} (deleted)"
 
     def compose_body(self) -> ComposeResult:
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, id="log")
+        yield LogView(prefix_sources=False, id="logs")
 
     def on_mount(self) -> None:
-        log = self.query_one("#log", RichLog)
+        view = self.query_one("#logs", LogView)
         if not self.lines:
-            log.write(Text(f"no log lines were read from {self.pod} before it was deleted "
-                           "(the app saw it only once it was gone)", style="yellow"))
+            view.note(f"no log lines were read from {self.pod} before it was deleted "
+                      "(the app saw it only once it was gone)", "yellow")
             return
-        log.write(Text(f"— {self.note} —", style="cyan"))
-        for line in self.lines:
-            log.write(line)
+        view.note(self.note, "cyan")
+        view.add([(self.pod, self.lines)])
 
     def focus_main(self) -> None:
-        self.query_one("#log", RichLog).focus()
+        self.query_one("#logs", LogView).focus()

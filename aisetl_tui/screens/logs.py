@@ -1,19 +1,17 @@
-"""Logs of every transformer of one ETL, each line prefixed by its target, followed live."""
+"""Logs of every transformer of one ETL, merged by time, each line prefixed by its target,
+followed live; searchable (see :class:`~aisetl_tui.widgets.log_view.LogView`)."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import RichLog
 
 from backend.ais import AisClient, EtlLogs
 
+from ..log_lines import MAX_LINES
 from ..logtail import new_lines
+from ..widgets.log_view import LogView
 from ._base import PollingScreen
-
-MAX_LINES = 5000
-PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "red"]
 
 
 class LogsScreen(PollingScreen):
@@ -28,17 +26,16 @@ class LogsScreen(PollingScreen):
         super().__init__()
         self.etl = etl
         self._seen: dict[str, list[str]] = {}
-        self._colors: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True, id="log")
+        yield LogView(id="logs")
 
     def title_text(self) -> str:
         return f"logs {self.etl}"
 
     @property
-    def log_view(self) -> RichLog:
-        return self.query_one("#log", RichLog)
+    def log_view(self) -> LogView:
+        return self.query_one("#logs", LogView)
 
     def focus_main(self) -> None:
         self.log_view.focus()
@@ -47,18 +44,18 @@ class LogsScreen(PollingScreen):
         return await client.etl_logs(self.etl)
 
     def render_data(self, logs: list[EtlLogs]) -> None:
+        batch = []
         for entry in sorted(logs, key=lambda e: e.target_id):
             lines = entry.text.splitlines()[-MAX_LINES:]
-            fresh = new_lines(self._seen.get(entry.target_id, []), lines)
+            batch.append((entry.target_id, new_lines(self._seen.get(entry.target_id, []),
+                                                     lines)))
             self._seen[entry.target_id] = lines
-            color = self._colors.setdefault(entry.target_id,
-                                            PALETTE[len(self._colors) % len(PALETTE)])
-            for line in fresh:
-                self.log_view.write(Text.assemble((f"[{entry.target_id}] ", color), line))
+        self.log_view.add(batch)
 
     def action_follow(self) -> None:
-        self.log_view.auto_scroll = not self.log_view.auto_scroll
-        self.notify("following" if self.log_view.auto_scroll else "paused")
+        view = self.log_view
+        view.follow(not view.rich_log.auto_scroll)
+        self.notify("following" if view.rich_log.auto_scroll else "paused")
 
     def action_clear(self) -> None:
         self.log_view.clear()

@@ -185,11 +185,14 @@ class KubeClient:
         container: str | None = None,
         tail_lines: int = 200,
         previous: bool = False,
+        timestamps: bool = False,
     ) -> list[str]:
-        """The last ``tail_lines`` lines of the pod's log (``previous``: the crashed run's)."""
+        """The last ``tail_lines`` lines of the pod's log (``previous``: the crashed run's;
+        ``timestamps``: each line starts with its RFC 3339 time and a space)."""
         resp = self._call(
             "get", "pods/log", self._v1.read_namespaced_pod_log, name, self.namespace,
             container=container, tail_lines=tail_lines, previous=previous,
+            timestamps=timestamps,
         )
         text = self._read_all(resp).decode("utf-8", errors="replace")
         return text.splitlines()

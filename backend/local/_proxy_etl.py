@@ -80,7 +80,7 @@ class ProxyEtls:
         entry = self.entry(name)
         if entry["stage"] != "Running":
             raise AISHTTPError(404, f"etl job {name} is not running (stage {entry['stage']})",
-                               "ErrETLNotFound")
+                               "ErrNotFound")
         return entry
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -93,8 +93,7 @@ class ProxyEtls:
         spec = parse_init_msg(msg)
         async with self._lock(spec.name):
             if spec.name in self.md:
-                raise AISHTTPError(409, f"{self.fanout.smap.proxy.pretty}: etl job {spec.name} "
-                                   "already exists", "ErrETLAlreadyExists")
+                raise AISHTTPError(409, f"etl job {spec.name} already exists", by_node=True)
             self.md[spec.name] = {"msg": msg, "stage": "Initializing", "xid": "", "reason": ""}
             xid = await self._start_everywhere(spec.name, spec.init_timeout)
         return text_response(xid)
@@ -175,16 +174,16 @@ class ProxyEtls:
         out = []
         for name in sorted(self.md):
             entry = self.md[name]
-            if entry["stage"] == "Aborted":  # as AIStore: no target reports it, etlMD has this
-                out.append({"id": name, "stage": "Aborted"})
+            reported = [i for infos in per_target for i in infos
+                        if i["id"] == name and i["xaction_id"] == entry.get("xid", "")]
+            if not reported:  # as AIStore: what no target reports, the proxy's metadata says
+                out.append({"id": name, "stage": entry["stage"]})
                 continue
             info = {"id": name, "stage": entry["stage"], "xaction_id": entry.get("xid", ""),
                     "obj_count": 0, "in_bytes": 0, "out_bytes": 0}
-            for infos in per_target:  # summed: AIStore shows the last target's counts only
-                for i in infos:
-                    if i["id"] == name and i["xaction_id"] == info["xaction_id"]:
-                        for key in ("obj_count", "in_bytes", "out_bytes"):
-                            info[key] += i[key]
+            for i in reported:  # summed: AIStore shows the last target's counts only
+                for key in ("obj_count", "in_bytes", "out_bytes"):
+                    info[key] += i[key]
             out.append(info)
         return json_response(out)
 
@@ -195,7 +194,10 @@ class ProxyEtls:
         replies = await self.fanout.broadcast_json("GET", f"/v1/etl/{name}?"
                                                    + urlencode({"uuid": uuid}), missing_ok=True)
         errors = [e for r in replies for e in r["obj_errors"]]
-        out: dict[str, Any] = {"init_msg": entry["msg"], "stage": entry["stage"],
+        msg = entry["msg"]
+        if "runtime" in msg:  # AIStore's ETLSpecMsg as it keeps it: resources always there
+            msg = {"resources": {}, **msg}
+        out: dict[str, Any] = {"init_msg": msg, "stage": entry["stage"],
                                "reason": entry.get("reason", "")}
         if errors:
             out["obj_errors"] = errors

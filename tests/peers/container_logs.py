@@ -106,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             for chunk in _select(log, query):
                 self.wfile.write(chunk)
                 self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):  # the reader went
             pass
 
     def _error(self, status: int, message: str) -> None:

@@ -23,7 +23,7 @@ from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
 from ._launch import prepare
-from ._msgs import EtlSpec, etl_not_found, parse_init_msg
+from ._msgs import EtlSpec, parse_init_msg
 from ._pod import Pod, PodError, reap_orphans
 
 log = logging.getLogger("aisetl.cluster")
@@ -152,9 +152,14 @@ class TargetEtls:
                                      f"{name}-{node.daemon_id.lower()} was lost")
 
     def get(self, name: str, running: bool = True) -> TargetEtl:
+        """This target's ETL ``name``; with ``running``, only if its transformer runs."""
         etl = self.etls.get(name)
-        if etl is None or (running and etl.stage != "Running"):
-            raise etl_not_found(name, " - try starting new ETL with PUT /v1/etl (init)")
+        if running and (etl is None or etl.stage != "Running"):  # AIStore's words, no tcode
+            primary = self.services.smap.proxy.url
+            raise AISHTTPError(404, f'{name} does not exist - try starting new ETL with '
+                               f'"{primary}/v1/etl/init" endpoint', by_node=True)
+        if etl is None:
+            raise AISHTTPError(404, f"{name} does not exist", "ErrNotFound", by_node=True)
         return etl
 
     def with_secret(self, name: str, secret: str) -> TargetEtl:
@@ -169,7 +174,14 @@ class TargetEtls:
         comma-separated string or a list of ETL names) listen; each must be running."""
         if isinstance(names, str):
             names = names.split(",")
-        return [self.get(name.strip()).pod.url for name in names or [] if name.strip()]
+        urls = []
+        for name in (n.strip() for n in names or [] if n.strip()):
+            etl = self.etls.get(name)
+            if etl is None or etl.stage != "Running":  # AIStore's GetPipeline, word for word
+                raise AISHTTPError(404, f"[t[{self._id}],etl={_go_quote(name)}] entry not found "
+                                   "in the target", "ErrETL")
+            urls.append(etl.pod.url)
+        return urls
 
     # --- lifecycle --------------------------------------------------------------------------
 

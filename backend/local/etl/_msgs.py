@@ -62,8 +62,9 @@ class EtlSpec:
         return self.image.split(":")[0].removeprefix("docker.io/") == CLASS_RUNTIME_IMAGE
 
 
-def etl_not_found(name: str, hint: str = "") -> AISHTTPError:
-    return AISHTTPError(404, f"etl job {name} does not exist{hint}", "ErrETLNotFound")
+def etl_not_found(name: str) -> AISHTTPError:
+    """What AIStore's proxy answers for an ETL it does not know (``p[ID]: etl job NAME ...``)."""
+    return AISHTTPError(404, f"etl job {name} does not exist", "ErrNotFound", by_node=True)
 
 
 def validate_name(name: str) -> str:

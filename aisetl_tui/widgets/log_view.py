@@ -1,0 +1,234 @@
+"""A log view: lines of several sources merged by time, each prefixed by its source in its own
+colour; ``/`` search with highlight, ``n``/``N`` to walk the matches, ``m`` to keep only
+matching lines, ``w`` wrap, ``t`` timestamps. It holds the last 5,000 lines and says when
+older ones were let go."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, RichLog, Static
+
+from ..log_lines import MAX_LINES, LogLine, MergedLog, search_pattern
+
+PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "red"]
+MATCH = "black on yellow"
+CURRENT = "black on bright_green"
+
+
+class LogView(Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    LogView { height: 1fr; }
+    LogView > RichLog { height: 1fr; }
+    LogView > #log-search { display: none; }
+    LogView > #log-state { height: 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="log.search"),
+        Binding("n", "next_match", "Next match", id="log.next"),
+        Binding("N", "previous_match", "Previous match", id="log.previous"),
+        Binding("m", "only_matches", "Only matches", id="log.only_matches"),
+        Binding("w", "wrap", "Wrap", id="log.wrap"),
+        Binding("t", "timestamps", "Timestamps", id="log.timestamps"),
+    ]
+
+    def __init__(self, *, prefix_sources: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.merged = MergedLog(MAX_LINES)
+        self.prefix_sources = prefix_sources
+        self.pattern: re.Pattern[str] | None = None
+        self.only_matches = False
+        self.timestamps = False
+        self.current = -1  # index into self.matches of the match shown
+        self.matches: list[int] = []  # indexes into self.shown of the lines that match
+        self.shown: list[LogLine] = []
+        self._colors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True,
+                      id="log")
+        yield Input(placeholder="search (a regular expression; Enter: find, Esc: close)",
+                    id="log-search")
+        yield Static(id="log-state")
+
+    @property
+    def rich_log(self) -> RichLog:
+        return self.query_one("#log", RichLog)
+
+    def on_focus(self) -> None:
+        self.rich_log.focus()
+
+    # ---- feeding ----------------------------------------------------------------------------
+
+    def add(self, batch: Iterable[tuple[str, Iterable[str]]], *, stamped: bool = False,
+            note: str = "") -> None:
+        """New lines, ``(source, lines)`` each, merged by time with those shown."""
+        seq = self.merged.seq
+        last = self.shown[-1] if self.shown else None
+        now = time.time()
+        for source, texts in batch:
+            self.merged.add(source, texts, now, stamped=stamped, note=note)
+        fresh = self.merged.appended_since(last, seq)
+        if fresh is None:
+            self.redraw()
+        elif fresh:
+            self._append(fresh)
+
+    def note(self, text: str, style: str = "dim italic") -> None:
+        """The app's own words in the log (a stream ended, a reconnect), as it happens."""
+        self.add([("", [text])], note=style)
+
+    def clear(self) -> None:
+        self.merged.clear()
+        self.redraw()
+
+    # ---- drawing ----------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        view = self.rich_log
+        view.clear()
+        self.shown, self.matches = [], []
+        self.current = -1
+        self._append(self.merged.shown(self.pattern, self.only_matches))
+
+    def _append(self, lines: list[LogLine]) -> None:
+        texts = []
+        for line in lines:
+            if self.only_matches and self.pattern and not line.note \
+                    and not self.pattern.search(line.text):
+                continue
+            index = len(self.shown)
+            self.shown.append(line)
+            if self.pattern is not None and not line.note and self.pattern.search(line.text):
+                self.matches.append(index)
+            texts.append(self._line_text(line, index))
+        if texts:  # one write: a busy log adds hundreds of lines a second
+            self.rich_log.write(Text("\n").join(texts), scroll_end=None)
+        if (cut := len(self.shown) - MAX_LINES) > 0:  # the view's own bound let them go
+            del self.shown[:cut]
+            kept = [i - cut for i in self.matches if i >= cut]
+            self.current -= len(self.matches) - len(kept)
+            self.matches = kept
+        self._say_state()
+
+    def row_of(self, index: int) -> int:
+        """The view's row where shown line ``index`` starts, counted from the end (the
+        view lets its oldest rows go; wrapped lines take several)."""
+        view = self.rich_log
+        width = max(1, view.scrollable_content_region.width)
+        after = sum(self._rows_taken(line, i, width)
+                    for i, line in enumerate(self.shown[index:], index))
+        return max(0, len(view.lines) - after)
+
+    def _rows_taken(self, line: LogLine, index: int, width: int) -> int:
+        if not self.rich_log.wrap:
+            return 1
+        return max(1, -(-self._line_text(line, index).cell_len // width))
+
+    def _line_text(self, line: LogLine, index: int) -> Text:
+        if line.note:
+            return Text(f"— {line.text} —", style=line.note)
+        text = Text(line.text)
+        if self.pattern is not None:
+            current = 0 <= self.current < len(self.matches) \
+                and self.matches[self.current] == index
+            style = CURRENT if current else MATCH
+            text.highlight_regex(self.pattern, style=style)
+        parts: list[Text | tuple[str, str]] = []
+        if self.timestamps:
+            stamp = datetime.fromtimestamp(line.when).strftime("%H:%M:%S.%f")[:-3]
+            parts.append((f"{stamp} ", "dim"))
+        if self.prefix_sources and line.source:
+            color = self._colors.setdefault(line.source,
+                                            PALETTE[len(self._colors) % len(PALETTE)])
+            parts.append((f"[{line.source}] ", color))
+        return Text.assemble(*parts, text)
+
+    def _say_state(self) -> None:
+        parts = []
+        if self.pattern is not None:
+            where = f"{self.current + 1} of " if self.current >= 0 else ""
+            parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching lines")
+        if self.only_matches:
+            parts.append("only matches")
+        if self.rich_log.wrap:
+            parts.append("wrap")
+        if self.merged.dropped:
+            parts.append(f"the last {MAX_LINES:,} lines ({self.merged.dropped:,} older let go)")
+        self.query_one("#log-state", Static).update(" · ".join(parts))
+
+    # ---- keys -------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#log-search", Input)
+        box.display = True
+        box.value = self.pattern.pattern if self.pattern else ""
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.input.display = False
+        self.search(event.value)
+        self.rich_log.focus()
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#log-search", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            box.display = False
+            self.rich_log.focus()
+
+    def search(self, text: str) -> None:
+        """Highlight what ``text`` finds (none: no search) and show the last match."""
+        self.pattern = search_pattern(text)
+        self.redraw()
+        if self.matches:
+            self._go(len(self.matches) - 1)
+
+    def action_next_match(self) -> None:
+        if self.matches:
+            self._go((self.current + 1) % len(self.matches))
+
+    def action_previous_match(self) -> None:
+        if self.matches:
+            self._go((self.current - 1) % len(self.matches))
+
+    def _go(self, at: int) -> None:
+        self.current = at
+        self.rich_log.auto_scroll = False  # stay on the match while lines come in
+        self.redraw_keeping(at)
+
+    def redraw_keeping(self, at: int) -> None:
+        """Redraw with match ``at`` current, scrolled into the middle of the view."""
+        view = self.rich_log
+        view.clear()
+        lines = self.merged.shown(self.pattern, self.only_matches)
+        self.shown, self.matches = [], []
+        self.current = at
+        self._append(lines)
+        row = self.row_of(self.matches[at]) if at < len(self.matches) else 0
+        view.scroll_to(y=max(0, row - view.size.height // 2), animate=False)
+
+    def action_only_matches(self) -> None:
+        self.only_matches = not self.only_matches
+        self.redraw()
+
+    def action_wrap(self) -> None:
+        self.rich_log.wrap = not self.rich_log.wrap
+        self.redraw()
+
+    def action_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+        self.redraw()
+
+    def follow(self, on: bool) -> None:
+        self.rich_log.auto_scroll = on
+        if on:
+            self.rich_log.scroll_end(animate=False)

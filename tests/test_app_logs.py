@@ -1,0 +1,122 @@
+"""An ETL's logs in the app: every target's transformer merged by time, searchable."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.help import HelpScreen, keys_table
+from aisetl_tui.screens.logs import LogsScreen
+from aisetl_tui.widgets.log_view import CURRENT, MATCH, LogView
+from backend.local import LocalCluster
+from tests.conftest import code_msg
+from tests.test_app import connected, until
+from tests.test_app_help import as_text
+
+# each object processed is one timestamped line in its target's transformer log
+STAMPING = b"""
+import datetime, sys
+
+def transform(data):
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+    print(f"{now} saw {data.decode()}", flush=True)
+    if data.startswith(b"bad"):
+        print("  detail of a bad one", flush=True)
+    return data
+"""
+
+
+def styles_of(view: LogView, index: int) -> set[str]:
+    line = view.rich_log.lines[view.row_of(index)]
+    return {str(seg.style) for seg in line if seg.style}
+
+
+async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, client, http,
+                                                     etl_cleanup) -> None:
+    etl_cleanup.append("stamping")
+    assert http.put("/v1/etl", json=code_msg("stamping", STAMPING, comm="hpush://")) \
+        .status_code == 200
+    bucket = client.bucket("logs-app")
+    bucket.create(exist_ok=True)
+    names = [f"obj-{i:02}" for i in range(12)]
+    for name in names:
+        body = b"bad " + name.encode() if name.endswith(("3", "7")) else name.encode()
+        bucket.object(name).get_writer().put_content(body)
+    owners = set()
+    for name in names:  # one at a time, so the lines' times order the objects
+        resp = http.get(f"/v1/objects/logs-app/{name}", params={"etl_name": "stamping"},
+                        follow_redirects=False)
+        owners.add(resp.headers["location"].split("/v1/")[0])
+        http.get(f"/v1/objects/logs-app/{name}", params={"etl_name": "stamping"})
+    assert len(owners) == 2  # both targets logged
+
+    app = AisEtlApp(start="etls", endpoint=cluster.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            app.push_screen(LogsScreen("stamping"))
+            await until(pilot, lambda: isinstance(app.screen, LogsScreen)
+                        and app.screen.query(LogView), "the logs")
+            view = app.screen.query_one(LogView)
+            await until(pilot, lambda: sum(" saw " in ln.text for ln in view.shown) == 12,
+                        "every target's lines")
+            saw = [ln for ln in view.shown if " saw " in ln.text]
+            # merged by time: the objects in the order they were transformed, whichever
+            # target did it; each line prefixed by its target
+            assert [ln.text.rsplit(" ", 1)[1] for ln in saw] == names
+            assert len({ln.source for ln in saw}) == 2
+            assert view.rich_log.lines[view.row_of(view.shown.index(saw[0]))].text.startswith(
+                f"[{saw[0].source}] ")
+            # an untimed line stays under its own target's line
+            detail = next(i for i, ln in enumerate(view.shown) if "detail" in ln.text)
+            assert "saw bad" in view.shown[detail - 1].text
+            assert view.shown[detail].source == view.shown[detail - 1].source
+
+            # / opens the search box; Esc closes it and stays on the logs
+            await pilot.press("slash")
+            box = view.query_one("#log-search")
+            assert box.display and box.has_focus
+            await pilot.press("x", "escape")
+            assert isinstance(app.screen, LogsScreen) and not box.display
+            assert view.pattern is None
+
+            # / search: highlighted, counted, the last match current; n and N walk them
+            await pilot.press("slash", "backspace")
+            await pilot.press(*"saw bad")
+            await pilot.press("enter")
+            await until(pilot, lambda: len(view.matches) == 2, "the matches")
+            assert view.current == 1
+            assert CURRENT in styles_of(view, view.matches[1])
+            assert MATCH in styles_of(view, view.matches[0])
+            state = str(view.query_one("#log-state").render())
+            assert state == "/saw bad: 2 of 2 matching lines", state
+            await pilot.press("n")
+            assert view.current == 0 and CURRENT in styles_of(view, view.matches[0])
+            await pilot.press("N")
+            assert view.current == 1
+
+            # m: only the matching lines; again: all
+            await pilot.press("m")
+            assert [ln.text.split(" saw ")[1] for ln in view.shown] == ["bad obj-03",
+                                                                        "bad obj-07"]
+            await pilot.press("m")
+            assert len(view.shown) > 12
+
+            # w wraps, t shows each line's time
+            await pilot.press("w")
+            assert view.rich_log.wrap and "wrap" in str(view.query_one("#log-state").render())
+            await pilot.press("t")
+            first = view.rich_log.lines[view.row_of(view.shown.index(saw[0]))].text
+            assert first[:12].count(":") == 2 and first[12:].startswith(f" [{saw[0].source}]")
+
+            # ? lists the log's keys
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            assert "Keys of the log" in [str(s.render()).strip()
+                                         for s in app.screen.query(Static)]
+            text = as_text(keys_table(app.screen_stack[-2], view))
+            for key_id in ("log.search", "log.next", "log.only_matches", "log.wrap",
+                           "log.timestamps"):
+                assert key_id in text, key_id
+    finally:
+        bucket.delete(missing_ok=True)
