@@ -89,7 +89,8 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             assert CURRENT in styles_of(view, view.matches[1])
             assert MATCH in styles_of(view, view.matches[0])
             state = str(view.query_one("#log-state").render())
-            assert state == "/saw bad: 2 of 2 matching lines", state
+            assert state.startswith("/saw bad: 2 of 2 matching (n/N next/previous"), state
+            assert "of 2 targets · paused" in state  # on a match: the view stays there
             await pilot.press("n")
             assert view.current == 0 and CURRENT in styles_of(view, view.matches[0])
             await pilot.press("N")
@@ -102,8 +103,9 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             await pilot.press("m")
             assert len(view.shown) > 12
 
-            # w wraps, t shows each line's time
+            # w wraps, t shows each line's time; the current match stays current
             await pilot.press("w")
+            assert view.current == 1 and CURRENT in styles_of(view, view.matches[1])
             assert view.rich_log.wrap and "wrap" in str(view.query_one("#log-state").render())
             await pilot.press("t")
             first = view.rich_log.lines[view.row_of(view.shown.index(saw[0]))].text

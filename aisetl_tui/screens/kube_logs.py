@@ -84,7 +84,7 @@ class KubeLogsScreen(AppScreen):
         self._start()
 
     def compose_body(self) -> ComposeResult:
-        yield LogView(prefix_sources=False, id="logs")
+        yield LogView(id="logs")
 
     @property
     def log_view(self) -> LogView:
@@ -184,7 +184,7 @@ class SavedLogScreen(AppScreen):
         return f"logs {self.pod} (deleted)"
 
     def compose_body(self) -> ComposeResult:
-        yield LogView(prefix_sources=False, id="logs")
+        yield LogView(id="logs")
 
     def on_mount(self) -> None:
         view = self.query_one("#logs", LogView)

@@ -27,22 +27,25 @@ class LogView(Vertical, can_focus=True):
     DEFAULT_CSS = """
     LogView { height: 1fr; }
     LogView > RichLog { height: 1fr; }
-    LogView > #log-search { display: none; }
+    LogView > #log-search { display: none; height: 1; border: none; padding: 0 1; }
     LogView > #log-state { height: 1; color: $text-muted; }
     """
     BINDINGS = [
         Binding("slash", "search", "Search", id="log.search"),
-        Binding("n", "next_match", "Next match", id="log.next"),
-        Binding("N", "previous_match", "Previous match", id="log.previous"),
-        Binding("m", "only_matches", "Only matches", id="log.only_matches"),
+        # said on the state line while a search is on, and in the help
+        Binding("n", "next_match", "Next match", id="log.next", show=False),
+        Binding("N", "previous_match", "Previous match", id="log.previous", show=False),
+        Binding("m", "only_matches", "Only matches", id="log.only_matches", show=False),
         Binding("w", "wrap", "Wrap", id="log.wrap"),
-        Binding("t", "timestamps", "Timestamps", id="log.timestamps"),
+        Binding("t", "timestamps", "Timestamps", id="log.timestamps", show=False),
     ]
 
-    def __init__(self, *, prefix_sources: bool = True, id: str | None = None) -> None:
+    def __init__(self, *, sources: str = "", id: str | None = None) -> None:
+        """``sources``: what the lines come from ("targets"), each line prefixed by its
+        source; none: one source, no prefix."""
         super().__init__(id=id)
         self.merged = MergedLog(MAX_LINES)
-        self.prefix_sources = prefix_sources
+        self.sources = sources
         self.pattern: re.Pattern[str] | None = None
         self.only_matches = False
         self.timestamps = False
@@ -92,11 +95,16 @@ class LogView(Vertical, can_focus=True):
     # ---- drawing ----------------------------------------------------------------------------
 
     def redraw(self) -> None:
+        """Draw the held lines again (a toggle, a line gone in between); the current match
+        stays current and in view."""
         view = self.rich_log
         view.clear()
         self.shown, self.matches = [], []
-        self.current = -1
         self._append(self.merged.shown(self.pattern, self.only_matches))
+        self.current = min(self.current, len(self.matches) - 1)
+        if self.current >= 0:
+            row = self.row_of(self.matches[self.current])
+            view.scroll_to(y=max(0, row - view.size.height // 2), animate=False)
 
     def _append(self, lines: list[LogLine]) -> None:
         texts = []
@@ -145,7 +153,7 @@ class LogView(Vertical, can_focus=True):
         if self.timestamps:
             stamp = datetime.fromtimestamp(line.when).strftime("%H:%M:%S.%f")[:-3]
             parts.append((f"{stamp} ", "dim"))
-        if self.prefix_sources and line.source:
+        if self.sources and line.source:
             color = self._colors.setdefault(line.source,
                                             PALETTE[len(self._colors) % len(PALETTE)])
             parts.append((f"[{line.source}] ", color))
@@ -153,13 +161,20 @@ class LogView(Vertical, can_focus=True):
 
     def _say_state(self) -> None:
         parts = []
-        if self.pattern is not None:
+        if self.pattern is not None:  # first: at 80 columns the end may not show
             where = f"{self.current + 1} of " if self.current >= 0 else ""
-            parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching lines")
+            parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching "
+                         "(n/N next/previous, m only these)")
+        sources = {ln.source for ln in self.shown if not ln.note}
+        parts += [f"{len(self.shown):,} lines" + (f" of {len(sources)} {self.sources}"
+                                                   if self.sources else ""),
+                  "following" if self.rich_log.auto_scroll else "paused"]
         if self.only_matches:
             parts.append("only matches")
         if self.rich_log.wrap:
             parts.append("wrap")
+        if self.timestamps:
+            parts.append("t: times")
         if self.merged.dropped:
             parts.append(f"the last {MAX_LINES:,} lines ({self.merged.dropped:,} older let go)")
         self.query_one("#log-state", Static).update(" · ".join(parts))
@@ -188,6 +203,7 @@ class LogView(Vertical, can_focus=True):
     def search(self, text: str) -> None:
         """Highlight what ``text`` finds (none: no search) and show the last match."""
         self.pattern = search_pattern(text)
+        self.current = -1
         self.redraw()
         if self.matches:
             self._go(len(self.matches) - 1)
@@ -201,20 +217,12 @@ class LogView(Vertical, can_focus=True):
             self._go((self.current - 1) % len(self.matches))
 
     def _go(self, at: int) -> None:
+        """Make match ``at`` current, in the middle of the view, which stays there while
+        lines come in (``f`` follows again)."""
         self.current = at
-        self.rich_log.auto_scroll = False  # stay on the match while lines come in
-        self.redraw_keeping(at)
-
-    def redraw_keeping(self, at: int) -> None:
-        """Redraw with match ``at`` current, scrolled into the middle of the view."""
-        view = self.rich_log
-        view.clear()
-        lines = self.merged.shown(self.pattern, self.only_matches)
-        self.shown, self.matches = [], []
-        self.current = at
-        self._append(lines)
-        row = self.row_of(self.matches[at]) if at < len(self.matches) else 0
-        view.scroll_to(y=max(0, row - view.size.height // 2), animate=False)
+        self.rich_log.auto_scroll = False
+        self.redraw()
+        self._say_state()
 
     def action_only_matches(self) -> None:
         self.only_matches = not self.only_matches
@@ -232,3 +240,4 @@ class LogView(Vertical, can_focus=True):
         self.rich_log.auto_scroll = on
         if on:
             self.rich_log.scroll_end(animate=False)
+        self._say_state()
