@@ -181,8 +181,8 @@ class ReplayApp(AisEtlApp):
         self.replay = ReplayClient(targets)
 
     def connect(self) -> None:  # type: ignore[override]
-        self.client = self.replay  # type: ignore[assignment]
-        self.remember_job("replay1", "md5", "big", "big-out")
+        self.session.client = self.replay  # type: ignore[assignment]
+        self.session.remember_job("replay1", "md5", "big", "big-out")
         self.push_screen(JobMonitorScreen("replay1"))
 
 

@@ -168,6 +168,32 @@ def test_transform_errors_inline_and_offline(http, client: Client, bucket, etl_c
         client.bucket(bucket.name + suffix).delete(missing_ok=True)
 
 
+NOT_BYTES = b"""
+def transform(data):
+    return {b"none": None, b"five": 5, b"list": [1, 2, 3], b"big": 300_000_000,
+            b"text": "some text", b"array": bytearray(b"ok")}[data]
+"""
+
+
+def test_results_that_are_not_bytes_are_errors_naming_their_type(http, bucket,
+                                                                  etl_cleanup) -> None:
+    """Not stored as bytes of something else (5 was five NULs, 300_000_000 a 300 MB object
+    of zeros): each is that object's error, naming the type."""
+    etl_cleanup.append("not-bytes")
+    assert http.put("/v1/etl", json=code_msg("not-bytes", NOT_BYTES, comm="hpush://")) \
+        .status_code == 200
+    for key, kind in (("none", "NoneType"), ("five", "int"), ("list", "list"),
+                      ("big", "int"), ("text", "str")):
+        bucket.object(key).get_writer().put_content(key.encode())
+        resp = http.get(f"/v1/objects/{bucket.name}/{key}", params={"etl_name": "not-bytes"})
+        assert resp.status_code == 500, (key, resp.status_code, resp.content[:100])
+        assert f"transform() returned {kind}, not bytes" in resp.json()["message"], key
+    assert "encode text: return text.encode()" in resp.json()["message"]
+    bucket.object("array").get_writer().put_content(b"array")
+    resp = http.get(f"/v1/objects/{bucket.name}/array", params={"etl_name": "not-bytes"})
+    assert resp.status_code == 200 and resp.content == b"ok"  # bytes-like is bytes
+
+
 def test_object_timeout(http, bucket, etl_cleanup) -> None:
     """A 400 that says timeout, as AIStore answers: a 504 would make the SDK retry five
     times and end in a RetryError that never says why."""

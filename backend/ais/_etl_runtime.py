@@ -27,12 +27,14 @@ def load_function(code: str, func: str, module_name: str) -> Callable[..., Any]:
     return fn
 
 
-def _as_bytes(result: Any) -> bytes:
-    if result is None:
-        return b""
-    if isinstance(result, str):
-        return result.encode()
-    return bytes(result)
+def result_bytes(result: Any, func: str = "transform") -> bytes:
+    """What ``func`` returned, if it is bytes (or bytes-like); anything else is this object's
+    error, naming the type, rather than stored as bytes of something else (``bytes(5)`` is
+    five NULs, ``bytes(None)`` fails obscurely)."""
+    if isinstance(result, bytes | bytearray | memoryview):
+        return bytes(result)
+    hint = " (encode text: return text.encode())" if isinstance(result, str) else ""
+    raise TypeError(f"{func}() returned {type(result).__name__}, not bytes{hint}")
 
 
 def _read(data: bytes | str) -> bytes:
@@ -78,8 +80,9 @@ class UserTransform:
         if _takes_context(fn):
             context: dict[str, Any] = {"etl_args": etl_args, "path": path}
             result = fn(_read(data), context)
-            return _as_bytes(result if result is not None else context.get("result"))
-        return _as_bytes(fn(_read(data)))
+            return result_bytes(result if result is not None else context.get("result"),
+                                cls.aisetl_func)
+        return result_bytes(fn(_read(data)), cls.aisetl_func)
 
 
 def _takes_context(fn: Callable[..., Any]) -> bool:

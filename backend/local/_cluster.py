@@ -31,7 +31,6 @@ from pathlib import Path
 import psutil
 
 from ._fs import write_atomic
-from ._nodelog import log_path
 from ._smap import HOST, ClusterMap, Node, new_node_id, new_uuid
 
 log = logging.getLogger("aisetl.cluster")
@@ -40,6 +39,11 @@ DEFAULT_PORT = 8080
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 MAX_RESTARTS_PER_MINUTE = 5
+
+
+def log_path(data_dir: Path, node: Node) -> Path:
+    """Where the supervisor writes ``node``'s output (its log, for ``what=log`` too)."""
+    return data_dir / "logs" / f"{node.daemon_type}-{node.daemon_id}.log"
 
 
 class ClusterError(Exception):

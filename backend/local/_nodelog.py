@@ -11,17 +11,11 @@ from pathlib import Path
 from aiohttp import web
 
 from ._errors import bad_request
-from ._smap import Node
 
 SEVERITIES = {"": (), "i": (), "info": (), "w": ("WARNING", "ERROR", "CRITICAL"),
               "warning": ("WARNING", "ERROR", "CRITICAL"), "e": ("ERROR", "CRITICAL"),
               "error": ("ERROR", "CRITICAL")}
 MAX_LOG = 16 * 1024 * 1024  # the most one answer gives: the log's end
-
-
-def log_path(data_dir: Path, node: Node) -> Path:
-    """Where the supervisor writes ``node``'s output."""
-    return data_dir / "logs" / f"{node.daemon_type}-{node.daemon_id}.log"
 
 
 def log_answer(request: web.Request, path: Path) -> web.Response:

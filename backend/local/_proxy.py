@@ -22,6 +22,7 @@ from aiohttp import web
 
 from . import _lso
 from ._bmd import BucketRegistry
+from ._cluster import log_path
 from ._errors import (
     AISHTTPError,
     bad_request,
@@ -45,7 +46,7 @@ from ._http import (
     text_response,
 )
 from ._names import base36, bck_json, object_path_names, validate_bucket_name
-from ._nodelog import log_answer, log_path
+from ._nodelog import log_answer
 from ._proxy_etl import ProxyEtls
 from ._proxy_jobs import ProxyJobs, bucket_to
 from ._smap import ClusterMap, new_uuid

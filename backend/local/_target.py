@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from . import _lso
 from ._archive import ArchiveWriter, files, matcher, read_file
+from ._cluster import log_path
 from ._errors import AISHTTPError, bad_request
 from ._fanout import Fanout, node_error
 from ._getbatch import GetBatch
@@ -43,7 +44,7 @@ from ._names import (
     validate_bucket_name,
     validate_object_name,
 )
-from ._nodelog import log_answer, log_path
+from ._nodelog import log_answer
 from ._objhdr import expected_checksum, object_headers, object_props_headers, put_headers
 from ._promote import DEFAULT_ROOT as DEFAULT_PROMOTE_ROOT
 from ._services import TargetServices

@@ -37,6 +37,8 @@ from aistore.sdk.etl.webserver.http_multi_threaded_server import (
     ThreadedHTTPServer,
 )
 
+from backend.ais._etl_runtime import result_bytes
+
 HOST = "127.0.0.1"
 
 # The SDK's servers log at INFO, where httpx writes a line for every request: one per object
@@ -131,8 +133,8 @@ def code_server(path: str, names: dict[str, str], chunk_size: int) -> type[ETLSe
                 context["result"] = func(data, context) if takes_context else func(data)
             if after:
                 context["result"] = after(context)
-            result = context.get("result") or b""
-            return result.encode() if isinstance(result, str) else bytes(result)
+            return result_bytes(context.get("result"), names["after"] if after
+                                else names["transform"])
 
     return CodeServer
 
