@@ -258,6 +258,23 @@ class ObjectStore:
         w.write(data)
         return w.commit()
 
+    def _make_parents(self, bucket: str, obj: str) -> None:
+        """The object's directories below its bucket's, one at a time: never the bucket's own
+        (a PUT that ends after its bucket was destroyed must not bring the bucket back)."""
+        folder = self.objects_dir / bucket
+        if not folder.is_dir():
+            raise bucket_not_found(bucket)
+        for part in obj.split("/")[:-1]:
+            folder /= part
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue  # a directory, or an object: the replace then says which
+            except FileNotFoundError:  # the bucket went meanwhile
+                raise bucket_not_found(bucket) from None
+            except NotADirectoryError as err:
+                raise object_conflict(bucket, obj, "a parent path is an object") from err
+
     def _commit(self, bucket: str, obj: str, tmp: str, meta: ObjectMeta) -> None:
         path = self._path(bucket, obj)
         with self._lock(bucket, obj):
@@ -278,10 +295,7 @@ class ObjectStore:
                     os.replace(tmp, path)
                     break
                 except FileNotFoundError:
-                    try:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                    except (NotADirectoryError, FileExistsError) as err:
-                        raise object_conflict(bucket, obj, "a parent path is an object") from err
+                    self._make_parents(bucket, obj)
                 except (NotADirectoryError, FileExistsError) as err:
                     raise object_conflict(bucket, obj, "a parent path is an object") from err
                 except IsADirectoryError as err:
