@@ -28,13 +28,14 @@ def load_function(code: str, func: str, module_name: str) -> Callable[..., Any]:
 
 
 def result_bytes(result: Any, func: str = "transform") -> bytes:
-    """What ``func`` returned, if it is bytes (or bytes-like); anything else is this object's
-    error, naming the type, rather than stored as bytes of something else (``bytes(5)`` is
-    five NULs, ``bytes(None)`` fails obscurely)."""
+    """What ``func`` returned, if it is bytes (or bytes-like), or text as UTF-8 (as AIStore's
+    FastAPI runtime sends a str); anything else is this object's error, naming the type,
+    rather than stored as bytes of something else (``bytes(5)`` is five NULs)."""
     if isinstance(result, bytes | bytearray | memoryview):
         return bytes(result)
-    hint = " (encode text: return text.encode())" if isinstance(result, str) else ""
-    raise TypeError(f"{func}() returned {type(result).__name__}, not bytes{hint}")
+    if isinstance(result, str):
+        return result.encode()
+    raise TypeError(f"{func}() returned {type(result).__name__}, not bytes")
 
 
 def _read(data: bytes | str) -> bytes:
