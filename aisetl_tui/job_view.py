@@ -125,6 +125,10 @@ class JobView:
         self.etl_shown = ""  # the ETL (and its pipeline) as the caption names it
         self.snaps: list[JobSnap] = []  # the last poll's
         self.done = Counters(0, 0)  # all nodes' output so far
+        # each node's most done so far: a target that restarts loses its counters (or drops
+        # out of the answer), and the job's progress must not go backwards with them
+        self._most: dict[str, Counters] = {}
+        self.lost: set[str] = set()  # nodes whose counters went back or went away
         self.errors: list[ObjError] = []
         self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
         self._wall = 0.0  # the last poll's wall clock
@@ -143,8 +147,15 @@ class JobView:
         """A poll that found the job on some target."""
         counters = {s.target_id: node_counters(s) for s in poll.snaps}
         self.tracker.add(poll.when, counters)
-        self.done = Counters(sum(c.objs for c in counters.values()),
-                             sum(c.bytes for c in counters.values()))
+        for target, most in self._most.items():
+            now = counters.get(target)
+            if now is None or now.objs < most.objs:
+                self.lost.add(target)
+        for target, now in counters.items():
+            most = self._most.get(target, Counters(0, 0))
+            self._most[target] = Counters(max(most.objs, now.objs), max(most.bytes, now.bytes))
+        self.done = Counters(sum(c.objs for c in self._most.values()),
+                             sum(c.bytes for c in self._most.values()))
         if poll.errors is not None:
             self.errors = poll.errors
         self.snaps, self._wall = poll.snaps, poll.wall
@@ -265,6 +276,10 @@ class JobView:
                           f"({nodes[slowest].rate.objs_per_s:,.0f} obj/s)")
         # The state first: on a narrow terminal the line wraps, and the state must not be lost.
         text = Text.assemble((state, STATE_STYLE.get(state, "red")), f" · {head}\n{rates}")
+        if self.lost:
+            whose = "its" if len(self.lost) == 1 else "their"
+            text.append(f"\n{', '.join(sorted(self.lost))} lost {whose} counters (restarted?):"
+                        " counted as last seen", style="yellow")
         if err := _job_error(self.snaps):
             text.append(f"\n{err}", style="red")
         return text

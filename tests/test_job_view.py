@@ -97,3 +97,18 @@ def test_an_aborted_job_and_what_was_last_seen() -> None:
     frame = view.frame()
     assert frame.state == "aborted" and frame.overall.plain.startswith("aborted · 12 / 50 ")
     assert view.last_seen() == "last seen: 12 of 50 objects, 11.7 KiB"
+
+
+def test_progress_never_goes_backwards_when_a_node_loses_its_counters() -> None:
+    """A target restarts mid-job (its counters start again from zero, or it drops out of the
+    answer for a poll): the job's progress stays, and the view says whose counters went."""
+    view = JobView("x2")
+    view.totals = (400, 400 * 4000)
+    view.add(Poll(0.0, [snap("T1", 60), snap("T2", 60)], None))
+    assert view.frame().bar_done == 120
+    view.add(Poll(1.0, [snap("T1", 70), snap("T2", 5)], None))  # T2 restarted
+    frame = view.frame()
+    assert frame.bar_done == 130 and view.lost == {"T2"}
+    assert "T2 lost its counters (restarted?): counted as last seen" in frame.overall.plain
+    view.add(Poll(2.0, [snap("T1", 80)], None))  # and now gone from the answer
+    assert view.frame().bar_done == 140
