@@ -85,7 +85,8 @@ class MergedLog:
 
     def appended_since(self, last: LogLine | None, seq: int) -> list[LogLine] | None:
         """The lines added since ``seq`` (:attr:`seq` before them), if they all went after
-        ``last`` (the last line shown) and none was let go; else None (draw again)."""
+        ``last`` (the last line held before them) and none was let go; else None (draw
+        again)."""
         if last is None:
             return list(self.lines)
         at = bisect.bisect_right(self.lines, last)
@@ -95,7 +96,7 @@ class MergedLog:
         return fresh if len(fresh) == self._seq - seq else None
 
     def clear(self) -> None:
-        self.dropped += len(self.lines)
+        """Forget the lines held (the user's clear: not counted as let go)."""
         self.lines.clear()
 
     def shown(self, pattern: re.Pattern[str] | None, only_matches: bool) -> list[LogLine]:

@@ -56,7 +56,6 @@ class KubeLogsScreen(AppScreen):
         self.pod = pod
         self.containers = containers
         self.container = container or (containers[0] if containers else None)
-        self.lines_seen = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._pending: deque[str | Note] = deque(maxlen=MAX_LINES)
@@ -130,7 +129,6 @@ class KubeLogsScreen(AppScreen):
                 return
             items = list(self._pending)
             self._pending.clear()
-        self.lines_seen += len(items)
         batch: list[str] = []
         for item in [*items, None]:
             if isinstance(item, str):

@@ -74,7 +74,9 @@ class LogView(Vertical, can_focus=True):
             note: str = "") -> None:
         """New lines, ``(source, lines)`` each, merged by time with those shown."""
         seq = self.merged.seq
-        last = self.shown[-1] if self.shown else None
+        # the last line held, shown or not: with only matches on, a line filtered out is
+        # still the one new lines follow (the last shown would force a redraw every time)
+        last = self.merged.lines[-1] if self.merged.lines else None
         now = time.time()
         for source, texts in batch:
             self.merged.add(source, texts, now, stamped=stamped, note=note)

@@ -128,23 +128,23 @@ class NodeAgent:
     def _seen(self, pod: dict[str, Any], kind: str) -> None:
         name = pod["metadata"]["name"]
         gone = kind == "DELETED" or pod["metadata"].get("deletionTimestamp")
+        new = None
         with self._lock:
             running = self.pods.get(name)
-            if gone:
-                if running is not None:
-                    running.deleted.set()
-                    _end(running.proc)
-                    del self.pods[name]
-                return
-            if running is not None or pod["spec"].get("nodeName"):
-                return
-            container = pod["spec"]["containers"][0]
-            (self.dir / name).mkdir(parents=True, exist_ok=True)
-            running = RunningPod(name, container["name"], container["image"],
+            if gone and running is not None:
+                running.deleted.set()  # no process starts after this
+                del self.pods[name]
+            elif not gone and running is None and not pod["spec"].get("nodeName"):
+                container = pod["spec"]["containers"][0]
+                (self.dir / name).mkdir(parents=True, exist_ok=True)
+                new = RunningPod(name, container["name"], container["image"],
                                  ContainerLog(self.dir / name / "log"))
-            self.pods[name] = running
-        threading.Thread(target=self._run, args=(running, pod), name=f"pod-{name}",
-                         daemon=True).start()
+                self.pods[name] = new
+        if gone and running is not None:
+            _end(running.proc)  # outside the lock: it may wait seconds for the exit
+        if new is not None:
+            threading.Thread(target=self._run, args=(new, pod), name=f"pod-{name}",
+                             daemon=True).start()
 
     # ---- one pod ----------------------------------------------------------------------------
 
