@@ -709,12 +709,13 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
 
 
 def add_settle_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--settle", type=float, default=35, metavar="SECONDS",
-                   help="wait this long before the first phase (default: %(default)s): for "
-                        "about 30 s after many files are deleted (say, by the cleanup of a "
-                        "benchmark that ran just before), ext4 scans past the freed inodes "
-                        "on every file it creates, which slows every phase that writes "
-                        "small objects; 0 to skip")
+    p.add_argument("--settle", type=float, default=65, metavar="SECONDS",
+                   help="sync, then wait this long before the first phase (default: "
+                        "%(default)s): ext4 without a journal (as on the development machine) "
+                        "skips, one by one on every file it creates, the inodes freed in the "
+                        "last 60 s (300 s while their inode table is not written yet), so "
+                        "after many deletions (say, a benchmark's cleanup just before) every "
+                        "phase that writes small objects is slowed; 0 to skip")
 
 
 def settle(args: argparse.Namespace) -> None:
@@ -722,6 +723,7 @@ def settle(args: argparse.Namespace) -> None:
         raise BenchError("--settle must be 0 or more")
     if args.settle:
         print(f"settling {args.settle:g} s (see --settle)", file=sys.stderr, flush=True)
+        os.sync()
         time.sleep(args.settle)
 
 

@@ -385,13 +385,22 @@ class Target(SessionOwner):
             data = await request.read()
             if len(data) != length:
                 raise bad_request(f"ais://{bucket}/{obj}: body shorter than Content-Length")
-            meta = await self.io(self.store.put_bytes, bucket, obj, data, expect)
+            meta = await self._put_small(bucket, obj, data, expect)
         else:
             meta = await self._stream_in(bucket, obj, request.content.iter_chunked(CHUNK),
                                          length, expect)
         self.stats["put.n"] += 1
         self.stats["put.size"] += meta.size
         return meta
+
+    async def _put_small(self, bucket: str, obj: str, data: bytes,
+                         expect: tuple[str, str] | None) -> ObjectMeta:
+        """Without fsync, a small object is written on the event loop: a few page-cache system
+        calls cost less than the hand-off to the I/O pool and back, which took a third of
+        the target's CPU per 4 KiB PUT. With fsync, the disk's wait stays off the loop."""
+        if self.store.fsync_put:
+            return await self.io(self.store.put_bytes, bucket, obj, data, expect)
+        return self.store.put_bytes(bucket, obj, data, expect)
 
     async def _stream_in(self, bucket: str, obj: str, chunks: AsyncIterator[bytes],
                          length: int | None, expect: tuple[str, str] | None = None) -> ObjectMeta:
