@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from rich.text import Text
 
@@ -90,13 +91,14 @@ def snap_state(s: JobSnap) -> str:
         return "aborted"
     if s.ended is not None:
         return "finished"
-    return "idle" if s.idle else "running"
+    return "idle" if s.idle else "running"  # (idle: done, of a kind that idles, below)
 
 
 def node_counters(s: JobSnap) -> Counters:
     """The objects this target is done with (written here, sent to the destination's owner,
     or failed), and the bytes it wrote."""
-    return Counters(s.loc_objs + s.out_objs + s.obj_errors, s.loc_bytes + s.out_bytes)
+    objs, size = s.processed
+    return Counters(objs + s.obj_errors, size)
 
 
 def progress_cell(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
@@ -132,6 +134,7 @@ class JobView:
         self.errors: list[ObjError] = []
         self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
         self._wall = 0.0  # the last poll's wall clock
+        self._idle_since: datetime | None = None  # first seen done and idle: its end, as shown
         self.slow: set[str] = set()
 
     @property
@@ -141,7 +144,14 @@ class JobView:
 
     @property
     def ended(self) -> bool:
-        return bool(self.snaps) and all(s.ended is not None for s in self.snaps)
+        """Every node is done: the job ended, or, of a kind that idles between requests (a
+        list or range), waits idle for more; AIStore ends it a minute later."""
+        return bool(self.snaps) and all(s.done for s in self.snaps)
+
+    @property
+    def idling(self) -> bool:
+        """Done, and idle rather than ended."""
+        return self.ended and any(s.ended is None for s in self.snaps)
 
     def add(self, poll: Poll) -> None:
         """A poll that found the job on some target."""
@@ -159,6 +169,8 @@ class JobView:
         if poll.errors is not None:
             self.errors = poll.errors
         self.snaps, self._wall = poll.snaps, poll.wall
+        if self.idling and self._idle_since is None:
+            self._idle_since = datetime.fromtimestamp(poll.wall, UTC)
 
     def last_seen(self) -> str:
         """``last seen: 120 of 400 objects, 1.2 MiB``: for when the job is out of sight."""
@@ -173,12 +185,11 @@ class JobView:
         by_target = {s.target_id: s for s in snaps}
         ended = self.ended
         self.slow = set() if ended else self.tracker.stragglers(
-            t for t, s in by_target.items() if s.ended is None)
+            t for t, s in by_target.items() if not s.done)
         nodes = {t: self._node_figures(s) for t, s in sorted(by_target.items())}
         total = self._total_figures(nodes, ended)
         states = {snap_state(s) for s in snaps}
-        state = "aborted" if "aborted" in states else (
-            "finished" if states == {"finished"} else "running")
+        state = "aborted" if "aborted" in states else ("finished" if ended else "running")
         total_objs = self.totals[0] if self.totals else None
         if total_objs:
             bar_total, bar_done = total_objs, self.done.objs
@@ -195,8 +206,8 @@ class JobView:
     def _node_figures(self, s: JobSnap) -> Figures:
         written = node_counters(s)
         # A node that ended shows its average: its current rate only winds down to zero.
-        r = self.tracker.nodes[s.target_id].current if s.ended is None \
-            else _average([s], written)
+        r = self.tracker.nodes[s.target_id].current if s.running and not self.idling \
+            else self._average([s], written)
         return Figures(written, self._read(s.target_id, written.objs),
                        self._exact(s.target_id, written.objs), r,
                        r.objs_per_s * self._mean_size(s.target_id))
@@ -205,8 +216,8 @@ class JobView:
         read = sum(f.read for f in nodes.values())
         exact = all(f.exact for f in nodes.values())
         if ended:  # over the job's own time, from its first start to its last end
-            took = _ran_for(self.snaps)
-            return Figures(self.done, read, exact, _average(self.snaps, self.done),
+            took = self._ran_for(self.snaps)
+            return Figures(self.done, read, exact, self._average(self.snaps, self.done),
                            read / took if took else 0.0)
         return Figures(self.done, read, exact, self.tracker.total(),
                        sum(f.read_rate for f in nodes.values()))
@@ -237,6 +248,17 @@ class JobView:
         share = self._share(target)
         return share is not None and done_objs >= share.objs
 
+    def _ran_for(self, snaps: list[JobSnap]) -> float:
+        """Seconds from the job's first start to its last end (every target is done; a job
+        that idles ended, as far as the work goes, when it was first seen idle)."""
+        ends = [s.ended or self._idle_since for s in snaps]
+        known = [e for e in ends if e is not None]
+        return (max(known) - min(s.started for s in snaps)).total_seconds() if known else 0.0
+
+    def _average(self, snaps: list[JobSnap], done: Counters) -> Rate:
+        """``done`` over the time these targets ran the job."""
+        return rate(Counters(0, 0), done, self._ran_for(snaps))
+
     def _failed(self) -> int:
         """Objects that failed: as the nodes count them, or as listed if that is more."""
         return max(len(self.errors), sum(s.obj_errors for s in self.snaps))
@@ -266,7 +288,7 @@ class JobView:
             if self.slow:
                 rates += f" · slow: {', '.join(sorted(self.slow))}"
         else:  # the job's own time, average rates, and its slowest node
-            head += f" in {human_elapsed(_ran_for(self.snaps))}"
+            head += f" in {human_elapsed(self._ran_for(self.snaps))}"
             rates = f"average {rates}"
             working = [t for t, f in nodes.items() if f.written.objs]  # had objects to do
             slowest = min(working, key=lambda t: nodes[t].rate.objs_per_s, default="")
@@ -280,6 +302,9 @@ class JobView:
             whose = "its" if len(self.lost) == 1 else "their"
             text.append(f"\n{', '.join(sorted(self.lost))} lost {whose} counters (restarted?):"
                         " counted as last seen", style="yellow")
+        if self.idling:
+            text.append("\nidle: AIStore keeps the job a minute for more requests between "
+                        "these buckets, then ends it", style="dim")
         if err := _job_error(self.snaps):
             text.append(f"\n{err}", style="red")
         return text
@@ -359,17 +384,6 @@ class JobView:
         if len(groups) > ERROR_KINDS_SHOWN:
             text.append(f"\n  … {len(groups) - ERROR_KINDS_SHOWN} more kinds", style="dim")
         return text
-
-
-def _ran_for(snaps: list[JobSnap]) -> float:
-    """Seconds from the job's first start to its last end (every target has ended)."""
-    ended = [s.ended for s in snaps if s.ended is not None]
-    return (max(ended) - min(s.started for s in snaps)).total_seconds() if ended else 0.0
-
-
-def _average(snaps: list[JobSnap], done: Counters) -> Rate:
-    """``done`` over the time these targets ran the job."""
-    return rate(Counters(0, 0), done, _ran_for(snaps))
 
 
 def _sum_aligned(histories: list[list[float]]) -> list[float]:

@@ -13,12 +13,13 @@ START = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
 
 
 def snap(target: str, objs: int, *, size: int = 1000, ended_after: float | None = None,
-         errors: int = 0, err: str = "", aborted: bool = False) -> JobSnap:
+         errors: int = 0, err: str = "", aborted: bool = False, kind: str = "etl-bck",
+         idle: bool = False) -> JobSnap:
     ended = START + timedelta(seconds=ended_after) if ended_after is not None else None
-    return JobSnap(xid="x1", kind="etl-bck", target_id=target, src="src", dst="dst",
+    return JobSnap(xid="x1", kind=kind, target_id=target, src="src", dst="dst",
                    started=START, ended=ended, loc_objs=objs, loc_bytes=objs * size,
                    in_objs=0, in_bytes=0, out_objs=0, out_bytes=0, aborted=aborted, err=err,
-                   idle=False, obj_errors=errors)
+                   idle=idle, obj_errors=errors)
 
 
 def cells(view: JobView, row: str) -> list[str]:
@@ -112,3 +113,31 @@ def test_progress_never_goes_backwards_when_a_node_loses_its_counters() -> None:
     assert "T2 lost its counters (restarted?): counted as last seen" in frame.overall.plain
     view.add(Poll(2.0, [snap("T1", 80)], None))  # and now gone from the answer
     assert view.frame().bar_done == 140
+
+
+def test_a_list_job_is_done_once_idle_on_every_node() -> None:
+    """AIStore keeps a list or range transform running, idle, for a minute after its work:
+    the monitor counts it finished when every node is idle, timed to when it was seen so."""
+    view = JobView("x1")
+    view.totals = (100, 100_000)
+    at = START.timestamp()
+    lst = "etl-listrange"
+    view.add(Poll(0.0, [snap("T1", 0, kind=lst), snap("T2", 0, kind=lst)], None, wall=at))
+    # T1 is done and idles while T2 works: the job still runs, T1 is no straggler
+    view.add(Poll(2.0, [snap("T1", 50, kind=lst, idle=True), snap("T2", 20, kind=lst)], None,
+                  wall=at + 2))
+    frame = view.frame()
+    assert frame.state == "running" and not frame.ended
+    assert cells(view, "T1")[-1] == "idle" and "slow" not in cells(view, "T2")[-1]
+    view.add(Poll(4.0, [snap("T1", 50, kind=lst, idle=True),
+                        snap("T2", 50, kind=lst, idle=True)], None, wall=at + 4))
+    frame = view.frame()
+    assert frame.state == "finished" and frame.ended
+    lines = frame.overall.plain.splitlines()
+    assert lines[0].startswith("finished · 100 / 100 objects") and lines[0].endswith("in 4.0s")
+    assert lines[1].startswith("average 25 obj/s")
+    assert lines[2].startswith("idle: AIStore keeps the job a minute")
+    # a bucket job that is idle between two polls is not done: only its end says so
+    other = JobView("x2")
+    other.add(Poll(0.0, [snap("T1", 5, idle=True)], None, wall=at))
+    assert other.frame().state == "running"

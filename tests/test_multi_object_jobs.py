@@ -5,7 +5,17 @@ refuses it."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from aistore.sdk import Client
+from aistore.sdk.errors import AISError
+
+from backend.local import LocalCluster
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -121,3 +131,54 @@ def test_jobs_started_by_kind(client, http, cluster) -> None:
         assert other.status_code == 501 and "'rebalance'" in other.json()["message"]
     finally:
         fresh.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def quick_idle() -> Iterator[LocalCluster]:
+    """A cluster whose idle jobs end 8 s after their last work (AIStore: a minute)."""
+    path = Path(tempfile.mkdtemp(prefix="aisetl-idle-"))
+    try:
+        with LocalCluster(path, targets=2, port=0, job_idle=8.0) as c:
+            yield c
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def idle_list_copy(client: Client, prefix: str) -> tuple[str, list[str]]:
+    """As AIStore's: a list or range copy idles once its work is done; a copy between the
+    same buckets meanwhile joins it (same ID, counters add up). Its status lives in its
+    snapshots: AIStore answers 404 for the status of a job it does not track centrally, and
+    leaves it out of status_all. The job's ID, and the names of a source object not copied."""
+    src, dst = client.bucket(f"{prefix}-src").create(), client.bucket(f"{prefix}-dst")
+    for i in range(6):
+        src.object(f"o{i}").get_writer().put_content(b"x" * 10)
+    first = src.objects(obj_names=["o0", "o1", "o2"]).copy(dst)
+    client.job(first[0]).wait(timeout=30)  # the SDK waits for idle by the job's kind
+    assert all(s.is_idle and s.end_time.startswith("0001") for s in job_snaps(client, first[0]))
+    assert f"copy-listrange[{first[0]}]" in client.cluster().list_running_jobs()
+    with pytest.raises(AISError) as missing:
+        client.job(first[0]).status()
+    assert missing.value.status_code == 404
+    assert first[0] not in {j.uuid for j in client.cluster().list_jobs_status() or []}
+
+    second = src.objects(obj_names=["o3", "o4"]).copy(dst)
+    assert second == first
+    client.job(first[0]).wait(timeout=30)
+    copied = sum(s.stats.objects for s in job_snaps(client, first[0]))  # sent ones too
+    assert copied == 5 and len(list(dst.list_all_objects())) == 5
+    return first[0], ["o5"]
+
+
+def job_snaps(client: Client, xid: str) -> list:
+    return client.job(job_id=xid).get_details().list_snapshots()
+
+
+def test_a_list_copy_idles_takes_more_work_then_ends(quick_idle) -> None:
+    """... and with no more work it ends; the next copy is a new job."""
+    client = Client(quick_idle.endpoint)
+    xid, rest = idle_list_copy(client, "idle")
+    wait_for(lambda: all(not s.end_time.startswith("0001") for s in job_snaps(client, xid)),
+             timeout=30, what="the idle job to end")
+    assert f"copy-listrange[{xid}]" not in client.cluster().list_running_jobs()
+    assert client.bucket("idle-src").objects(obj_names=rest).copy(
+        client.bucket("idle-dst")) != [xid]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aistore.sdk import Client
 from textual.widgets import Input
 
 from aisetl_tui.app import AisEtlApp
@@ -21,6 +22,7 @@ from aisetl_tui.widgets.byte_view import ByteView
 from backend.ais import AisClient, AlreadyExists, EtlNotBuilt, NotFound
 from tests.peers.aisnode import AisCluster
 from tests.test_app import connected, table_rows, until
+from tests.test_multi_object_jobs import idle_list_copy
 
 pytestmark = pytest.mark.real
 
@@ -205,3 +207,23 @@ async def test_cluster_loss_and_recovery(real_ais: AisCluster) -> None:
     finally:
         if real_ais.procs[0].poll() is not None:  # leave the session's cluster whole
             real_ais.restart_proxy()
+
+
+@pytest.mark.parametrize("which", ["aisnode", "embedded"])
+async def test_a_list_copy_idles_and_is_listed_as_on_aistore(which: str, real_ais: AisCluster,
+                                                             cluster) -> None:
+    """The same scenario on real AIStore and on the embedded cluster (test_multi_object_jobs:
+    the job idles, a second copy joins it, its status is in its snapshots only); the app's
+    client lists it, idle, among the jobs."""
+    endpoint = real_ais.endpoint if which == "aisnode" else cluster.endpoint
+    client, prefix = Client(endpoint), f"idle-{secrets.token_hex(3)}"
+    try:
+        xid, _ = await asyncio.to_thread(idle_list_copy, client, prefix)
+        async with AisClient(endpoint, timeout=30) as ais:
+            for kind in ("copy-listrange", ""):
+                job = next(j for j in await ais.list_jobs(kind=kind) if j.xid == xid)
+                assert job.idle and job.running and not job.busy and job.kind == "copy-listrange"
+            assert (await ais.job_status(xid)).idle  # from its snapshots, after the 404
+    finally:
+        for name in (f"{prefix}-src", f"{prefix}-dst"):
+            client.bucket(name).delete(missing_ok=True)

@@ -52,6 +52,7 @@ class Step:
     follow: bool = True
     wait: bool = False  # a job: wait for it before the next step
     only_id: str = ""  # a listing: compare only its entries with this "id" (others' may differ)
+    save: str = ""  # keep the answer (a job ID) as this name, for later steps and comparison
 
 
 NO_RECURSION, NO_DIRS = 1 << 11, 1 << 13  # apc.LsNoRecursion, apc.LsNoDirs
@@ -120,6 +121,23 @@ def corpus() -> list[Step]:
              "bck_to": "ais/@#/{c}/"}, act("copy-bck", {"prefix": "", "dry_run": False}),
              wait=True),
         Step("list copied objects", "GET", "/v1/buckets/{c}", {"provider": "ais"}, lso()),
+        Step("copy a list", "POST", "/v1/buckets/{b}", {"provider": "ais"},
+             act("copy-listrange", {"objnames": ["a.txt"], "tobck": {"name": "{c}",
+                                                                    "provider": "ais"}}),
+             save="j"),
+        Step("copy another list between the same buckets: the same job", "POST",
+             "/v1/buckets/{b}", {"provider": "ais"},
+             act("copy-listrange", {"objnames": ["dir/b.txt"], "tobck": {"name": "{c}",
+                                                                        "provider": "ais"}}),
+             save="j2"),
+        Step("status of a list copy (not tracked centrally)", "GET", "/v1/cluster",
+             {"what": "status"}, {"id": "{j}", "kind": ""}),
+        Step("snapshots of the list copy", "GET", "/v1/cluster", {"what": "qryxstats"},
+             {"id": "{j}"}),
+        Step("snapshots of ended list copies (show_active false)", "GET", "/v1/cluster",
+             {"what": "qryxstats"}, {"kind": "copy-listrange", "show_active": False}),
+        Step("status of all list copies", "GET", "/v1/cluster", {"what": "status_all"},
+             {"kind": "copy-listrange", "show_active": False}),
         Step("job of a missing id", "GET", "/v1/cluster", {"what": "status"},
              {"id": "nosuchjob1", "kind": ""}),
         Step("snapshots of a missing id", "GET", "/v1/cluster", {"what": "qryxstats"},
@@ -159,6 +177,9 @@ def _shape(value: Any, nodes: set[str]) -> Any:
 
 def _message(text: str, names: dict[str, str]) -> str:
     """An error message with what differs between clusters masked: node ids, addresses."""
+    for key, name in names.items():  # this run's job IDs (bucket names are the same)
+        if key.startswith("j"):
+            text = text.replace(name, "{" + key + "}")
     text = re.sub(r"\b([pt])\[[A-Za-z0-9_-]+\]", r"\1[<node>]", text)
     return re.sub(r"127\.0\.0\.1:\d+", "<addr>", text)
 
@@ -202,6 +223,10 @@ def _record(client: httpx.Client, step: Step, names: dict[str, str],
         got.pop("content-length", None)  # Go's "<a href=...>Moved Permanently</a>" or none
     if step.wait and resp.status_code == 200:
         _wait_job(client, resp.text)
+    if step.save and resp.status_code == 200:
+        names[step.save] = resp.text.strip()
+        got["same ID as"] = sorted(k for k, v in names.items()
+                                   if k != step.save and v == names[step.save])
     return got
 
 
@@ -218,6 +243,7 @@ def _wait_job(client: httpx.Client, xid: str, timeout: float = 60) -> None:
 
 def run_corpus(endpoint: str, names: dict[str, str],
                steps: list[Step] | None = None) -> dict[str, dict[str, Any]]:
+    names = dict(names)  # this run's saved job IDs join them
     with httpx.Client(base_url=endpoint, timeout=120) as client:
         smap = client.get("/v1/daemon", params={"what": "smap"}).json()
         nodes = {*smap["tmap"], *smap["pmap"]}

@@ -84,7 +84,7 @@ class JobMonitorScreen(PollingScreen):
                 self.view.shares = {}  # nothing to read anywhere
             elif summary.count <= LOCATE_MAX:
                 self.locate_sources(snaps[0].src)
-        done = bool(snaps) and all(s.ended is not None for s in snaps)
+        done = bool(snaps) and all(s.done for s in snaps)
         if self.etl is None and snaps:
             self.etl = await self._find_etl(client, running=not done)
             if self.etl is None and done:
@@ -163,7 +163,7 @@ class JobMonitorScreen(PollingScreen):
         snaps = poll.snaps
         if self.out_of_reach and snaps:  # back: say what became of the job meanwhile
             self.out_of_reach = False
-            ended = all(s.ended is not None for s in snaps)
+            ended = all(s.done for s in snaps)
             what = ("was aborted" if any(s.aborted for s in snaps) else "finished") \
                 if ended else "is still running"
             self.notify(f"the cluster answers again: job {self.xid} {what}")

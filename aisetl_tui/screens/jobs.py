@@ -23,6 +23,9 @@ Learned = tuple[str, str, str]  # a job's ETL (or ""), source and destination
 def job_state(job: JobStatus) -> Text:
     if job.aborted:
         return Text("aborted", style="red")
+    if job.idle:  # its work is done; AIStore ends it after a minute with no more
+        return Text("idle" + (" with errors" if job.err else ""),
+                    style="dark_orange" if job.err else "green")
     if job.ended is None:
         return Text("running", style="yellow")
     return Text("finished" + (" with errors" if job.err else ""),

@@ -79,7 +79,7 @@ class OverviewScreen(PollingScreen):
     async def fetch(self, client: AisClient) -> Pulse:
         smap, etls, jobs = await asyncio.gather(client.cluster_map(), client.list_etls(),
                                                 client.list_jobs(running_only=True))
-        running = [j for j in jobs if j.kind in TRANSFORM_KINDS and j.running][:MAX_JOBS]
+        running = [j for j in jobs if j.kind in TRANSFORM_KINDS and j.busy][:MAX_JOBS]
         self._totals = {x: n for x, n in self._totals.items() if x in {j.xid for j in running}}
         sole = sole_running_etl(etls)
         etl_pulses, job_pulses = await asyncio.gather(

@@ -39,6 +39,9 @@ ETL_STOP_TIMEOUT = 120.0
 ABORTED_JOBS_READ = 8  # recent aborted inline jobs searched for an aborted ETL's reason
 _REDIRECTS = (301, 302, 303, 307, 308)
 _JSON = {"Content-Type": "application/json"}
+# multi-object jobs of which AIStore keeps no central status (not "IC" kinds): the
+# transforms and copies of a list or range of objects
+_UNTRACKED_KINDS = ("copy-listrange", "etl-listrange")
 
 Params = Mapping[str, str]
 
@@ -524,10 +527,24 @@ class AisClient:
                          body=_act("stop", {"ID": xid, "Kind": ""}), headers=_JSON)
 
     async def list_jobs(self, kind: str = "", running_only: bool = False) -> list[JobStatus]:
-        body = msgspec.json.encode({"kind": kind, "show_active": running_only})
-        resp = await self._send("GET", "/v1/cluster", params={"what": "status_all"}, body=body,
+        """Jobs (of ``kind``, or all): those AIStore tracks centrally, and the multi-object
+        copies and transforms, which it does not (read from their snapshots)."""
+        # AIStore's "show_active" is a filter either way: false asks for ended jobs only
+        query = {"show_active": True} if running_only else {}
+        resp = await self._send("GET", "/v1/cluster", params={"what": "status_all"},
+                                body=msgspec.json.encode({"kind": kind, **query}),
                                 headers=_JSON)
-        return [_wire.job_status(s) for s in _json(resp) or ()]
+        jobs = {s.xid: s for s in map(_wire.job_status, _json(resp) or ())}
+        for untracked in [k for k in _UNTRACKED_KINDS if kind in ("", k)]:
+            resp = await self._send("GET", "/v1/cluster", params={"what": "qryxstats"},
+                                    body=msgspec.json.encode({"kind": untracked, **query}),
+                                    headers=_JSON)
+            by_id: dict[str, list[JobSnap]] = {}
+            for snap in _wire.job_snaps(_json(resp) or {}):
+                by_id.setdefault(snap.xid, []).append(snap)
+            for xid, snaps in by_id.items():
+                jobs.setdefault(xid, _wire.status_from_snaps(xid, snaps))
+        return list(jobs.values())
 
 
 def _etl_params(etl: str, args: str, pipeline: Sequence[str]) -> dict[str, str]:

@@ -128,6 +128,14 @@ class EtlLogs:
     text: str
 
 
+# Job kinds that idle between requests instead of ending with their work, and end after a
+# minute with none (AIStore's xact.IdlesBeforeFinishing): a request between the same buckets
+# meanwhile joins the job.
+COPY_KINDS = frozenset({"copy-bck", "copy-listrange"})
+IDLE_KINDS = frozenset({"copy-listrange", "etl-listrange", "archive", "get-batch", "list",
+                        "download", "put-copies", "ec-get", "ec-put", "ec-resp"})
+
+
 @dataclass(frozen=True)
 class JobSnap:
     """One target's snapshot of a job. Counters are cumulative since the job started there.
@@ -158,17 +166,38 @@ class JobSnap:
     def running(self) -> bool:
         return self.ended is None
 
+    @property
+    def processed(self) -> tuple[int, int]:
+        """The objects this target is done with, failures aside, and their bytes. AIStore
+        counts a copy sent to another target both as processed here and as sent; a transform
+        in one of the two (its result written here, or sent)."""
+        if self.kind in COPY_KINDS:
+            return self.loc_objs, self.loc_bytes
+        return self.loc_objs + self.out_objs, self.loc_bytes + self.out_bytes
+
+    @property
+    def done(self) -> bool:
+        """Its work here is done: it ended, or it idles (of a kind that idles)."""
+        return self.ended is not None or (self.idle and self.kind in IDLE_KINDS)
+
 
 @dataclass(frozen=True)
 class JobStatus:
-    """A job cluster-wide; ``ended`` is None while it runs."""
+    """A job cluster-wide; ``ended`` is None while it runs. ``idle``: it runs with no work in
+    hand, waiting for more (a kind in :data:`IDLE_KINDS`)."""
 
     xid: str
     kind: str
     err: str
     ended: datetime | None
     aborted: bool
+    idle: bool = False
 
     @property
     def running(self) -> bool:
         return self.ended is None
+
+    @property
+    def busy(self) -> bool:
+        """Running with work in hand."""
+        return self.ended is None and not self.idle

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from ._models import (
+    IDLE_KINDS,
     ClusterMap,
     EtlDetails,
     EtlInfo,
@@ -203,7 +204,8 @@ def status_from_snaps(xid: str, snaps: list[JobSnap]) -> JobStatus:
     ends = [s.ended for s in snaps]
     ended = max(e for e in ends if e is not None) if ends and None not in ends else None
     err = next((s.err for s in snaps if s.err), "")
-    return JobStatus(xid, snaps[0].kind if snaps else "", err, ended, aborted)
+    idle = bool(snaps) and all(s.idle for s in snaps) and snaps[0].kind in IDLE_KINDS
+    return JobStatus(xid, snaps[0].kind if snaps else "", err, ended, aborted, idle)
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -129,14 +129,16 @@ class LocalCluster:
 
     def __init__(self, data_dir: Path | None = None, targets: int = 2,
                  port: int | None = None, fsync_put: bool = False,
-                 promote_root: Path | None = None) -> None:
+                 promote_root: Path | None = None, job_idle: float | None = None) -> None:
         """``fsync_put``: fsync every PUT, as AIStore's ``Fsync-PUT`` feature does (off by
         default there too). ``promote_root``: the only tree files are promoted from
-        (AIStore's ``/var/lib/ais/promote`` by default)."""
+        (AIStore's ``/var/lib/ais/promote`` by default). ``job_idle``: seconds a job of a
+        kind that idles waits for more work before it finishes (AIStore: a minute)."""
         if targets < 1:
             raise ClusterError("a cluster needs at least one target")
         self.fsync_put = fsync_put
         self.promote_root = promote_root
+        self.job_idle = job_idle
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.num_targets = targets
         self.port = port
@@ -226,6 +228,8 @@ class LocalCluster:
                 args.append("--fsync-put")
             if kind == "target" and self.promote_root is not None:
                 args += ["--promote-root", str(self.promote_root)]
+            if kind == "target" and self.job_idle is not None:
+                args += ["--job-idle", str(self.job_idle)]
             self._children.append(_Child(nodes[nid], sock, args,
                                          log_path(self.data_dir, nodes[nid])))
         return smap

@@ -11,7 +11,6 @@ cuts a running answer short."""
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from ._services import TargetServices, byte_range
 from ._xact import Xaction, new_xid
 
 MISSING_DIR = "__404__"
-IDLE_FOR = 60.0  # seconds a get-batch job stays idle once answered (AIStore: a minute)
 SPOOL_IN_MEMORY = 64 * 1024 * 1024  # a multipart answer's archive spills to disk beyond this
 CONTENT_TYPES = {"tar": "application/x-tar", "tgz": "application/x-gzip",
                  "zip": "application/zip"}
@@ -115,12 +113,12 @@ class GetBatch:
     """One target's side of get-batch: it gathers and writes the archive."""
 
     services: TargetServices
-    idle_for: float = IDLE_FOR
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         req = parse_request(await request.read(), request.match_info.get("bucket", ""))
         kind = archive_kind(req.mime)
         xact = self.services.xacts.add(Xaction(new_xid("gb-"), "get-batch"))
+        xact.work_begins()
         try:
             answer = self._stream if req.strm else self._multipart
             return await answer(request, req, kind, xact)
@@ -128,8 +126,7 @@ class GetBatch:
             xact.abort(err.message)
             raise
         finally:
-            xact.idle = True
-            asyncio.get_running_loop().call_later(self.idle_for, xact.finish)
+            xact.work_ends(self.services.xacts.idle_for)
 
     async def _entry(self, req: MossReq, entry: MossIn,
                      xact: Xaction) -> tuple[str, bytes, MossOut]:

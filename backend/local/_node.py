@@ -21,6 +21,7 @@ from aiohttp import web
 from ._proxy import Proxy
 from ._smap import ClusterMap
 from ._target import Target
+from ._xact import IDLE_FOR
 
 PARENT_CHECK_SECONDS = 1.0
 
@@ -57,6 +58,8 @@ def main() -> None:
                         help="the only tree files are promoted from")
     parser.add_argument("--fsync-put", action="store_true",
                         help="fsync every PUT (AIStore's Fsync-PUT feature; off by default)")
+    parser.add_argument("--job-idle", type=float, default=IDLE_FOR, metavar="SECONDS",
+                        help="how long a job of a kind that idles waits for more work")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {args.role} {args.id} %(levelname)s %(message)s")
@@ -67,7 +70,8 @@ def main() -> None:
         node = smap.target(args.id)
         if node is None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
-        app = Target(smap, node, args.root, args.fsync_put, args.promote_root).app()
+        app = Target(smap, node, args.root, args.fsync_put, args.promote_root,
+                     args.job_idle).app()
     sock = socket.socket(fileno=args.fd)
     if args.role == "proxy":
         uvloop.run(serve(app, sock))  # redirects only: the fastest loop

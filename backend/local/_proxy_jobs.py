@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +20,23 @@ from ._names import validate_bucket_name
 from ._promote import PromoteArgs, check_source
 from ._tcb import TCBMsg
 from ._unsupported import action_refused
-from ._xact import ZERO_TIME, XactQuery, failed_text, lower_keys, new_xid, parse_query
+from ._xact import (
+    IDLE_KINDS,
+    ZERO_TIME,
+    XactQuery,
+    failed_text,
+    lower_keys,
+    new_xid,
+    parse_query,
+)
 
 log = logging.getLogger("aisetl.cluster")
 STARTABLE = ("lru", "cleanup")  # kinds a client starts by name
+# Kinds whose status the proxy keeps (AIStore's "IC" kinds, ICMode in xact.Table, of those
+# done here): of others, AIStore answers a status request with 404, and a client reads the
+# job's snapshots instead (the SDK's Job.wait does, by kind).
+STATUS_KINDS = frozenset({"etl-inline", "lru", "cleanup", "promote", "delete-listrange",
+                          "move-bck", "copy-bck", "etl-bck"})
 
 
 def _ns(rfc3339: str) -> int:
@@ -85,11 +99,28 @@ class ProxyJobs:
                 if msg.dry_run:
                     raise bucket_not_found(dst)
                 await self.create_bucket(dst)
-        xid = new_xid("" if action.endswith("-bck") else "tco-")
+        xid = ""
+        if action in IDLE_KINDS:
+            xid = await self._running_between(action, src, dst, msg.etl_name)
+        xid = xid or new_xid("" if action.endswith("-bck") else "tco-")
         await self.fanout.broadcast("POST", "/v1/xactions", {
             "xid": xid, "kind": action, "src": src, "dst": dst, "msg": value})
         log.info("started %s[%s] ais://%s%s", action, xid, src, f" => ais://{dst}" if dst else "")
         return xid
+
+    async def _running_between(self, kind: str, src: str, dst: str, etl: str) -> str:
+        """The ID of a job of ``kind`` from ``src`` to ``dst`` (by the same ETL) still running
+        on every target, busy or idle, or "": AIStore gives a new request to that job (one
+        such job per kind and pair of buckets), which then idles again."""
+        ctlmsg = f"etl: {etl}" if etl else ""
+        shared: set[str] | None = None
+        query = XactQuery(kind=kind, bucket=src, running=True)
+        for snaps in (await self.snaps(query)).values():
+            ids = {s["id"] for s in snaps
+                   if (s.get("src-bck") or {}).get("name") == src
+                   and (s.get("dst-bck") or {}).get("name") == dst and s["ctlmsg"] == ctlmsg}
+            shared = ids if shared is None else shared & ids
+        return min(shared) if shared else ""
 
     async def snaps(self, query: XactQuery) -> dict[str, list[dict]]:
         """Every target's matching snapshots (an empty list where a target has none)."""
@@ -99,6 +130,8 @@ class ProxyJobs:
 
     async def answer(self, what: str, body: bytes) -> Any:
         query = parse_query(body)
+        if what == "status_all" and query.running is False:
+            query = replace(query, running=None)  # AIStore's IC: not only running, so all
         multi = await self.snaps(query)
         by_id: dict[str, list[dict]] = {}
         for snaps in multi.values():
@@ -113,11 +146,12 @@ class ProxyJobs:
         if what == "status":
             if not query.id:
                 raise bad_request("what=status needs a job ID")
-            if query.id not in by_id:
+            if query.id not in by_id or by_id[query.id][0]["kind"] not in STATUS_KINDS:
                 raise job_not_found(query.id)
             return status_of(query.id, by_id[query.id])
         if what == "status_all":  # AIStore answers null, not [], when nothing matches
-            return [status_of(xid, snaps) for xid, snaps in by_id.items()] or None
+            return [status_of(xid, snaps) for xid, snaps in by_id.items()
+                    if snaps[0]["kind"] in STATUS_KINDS] or None
         # running_all: unique "kind[xid]" of running jobs
         return sorted({f"{snaps[0]['kind']}[{xid}]" for xid, snaps in by_id.items()
                        if any(_ns(s["end-time"]) == 0 for s in snaps)})

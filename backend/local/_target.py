@@ -60,7 +60,7 @@ from ._unsupported import (
     refuse_unsupported_query,
 )
 from ._uploads import Uploads
-from ._xact import XactRegistry
+from ._xact import IDLE_FOR, XactRegistry
 from .etl._manager import TargetEtls
 
 SMALL_BODY = 256 * 1024
@@ -147,13 +147,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 class Target(SessionOwner):
     def __init__(self, smap: ClusterMap, node: Node, root: Path, fsync_put: bool = False,
-                 promote_root: Path | None = None) -> None:
+                 promote_root: Path | None = None, job_idle: float = IDLE_FOR) -> None:
         self.smap, self.node = smap, node
         self.store = ObjectStore(root, fsync_put)
         self.promote_root = promote_root
         self.io = Blocking()
         self.stats: Counter[str] = Counter()
-        self.xacts = XactRegistry()
+        self.xacts = XactRegistry(job_idle)
         self.uploads = Uploads(self.store, node.daemon_id)
         self.pieces = PieceHandlers(self.uploads, self.io, self.stats)
         services = TargetServices(node, smap, self.store, self.io, self.xacts,

@@ -13,7 +13,7 @@ from aiohttp import web
 from ._arch_job import ArchiveMsg, run_archive
 from ._http import decode_value, json_response
 from ._promote import PromoteArgs, promote
-from ._tcb import Deliver, OfflineJob, TCBMsg, run_job
+from ._tcb import Deliver, OfflineJob, TCBMsg, start_share
 from ._xact import Xaction, parse_query
 from .etl._manager import TargetEtls
 
@@ -32,7 +32,7 @@ class TargetXactHandlers:
         self.promote_root = promote_root
         self.services = etls.services
         self.xacts = self.services.xacts
-        self._jobs: dict[str, asyncio.Task] = {}
+        self._jobs: set[asyncio.Task] = set()
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -44,7 +44,7 @@ class TargetXactHandlers:
     async def query(self, request: web.Request) -> web.Response:
         q = parse_query(await request.read())
         return json_response([x.snap() for x in self.xacts.query(q.id, q.kind, q.bucket,
-                                                                 q.only_running)])
+                                                                 q.running)])
 
     async def start(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -85,18 +85,17 @@ class TargetXactHandlers:
         else:
             async def deliver(name: str, dst_name: str) -> tuple[str, int]:
                 return await self.copy_to(src, name, dst, dst_name, msg.dry_run)
-        xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst or None))
-        self._track(xid, asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg),
-                                                     self.services, deliver)))
+        xact = self.xacts.running_or_new(Xaction(xid, kind, src=src, dst=dst or None))
+        self._track(xid, start_share(OfflineJob(xact, src, dst, msg), self.services, deliver))
         return web.Response()
 
     def _track(self, xid: str, task: asyncio.Task) -> None:
-        self._jobs[xid] = task
+        self._jobs.add(task)
         task.add_done_callback(lambda t: self._ended(xid, t))
 
     def _ended(self, xid: str, task: asyncio.Task) -> None:
         """A job's task ended: a failure it did not handle ends the job, and is logged."""
-        self._jobs.pop(xid, None)
+        self._jobs.discard(task)
         if task.cancelled() or (err := task.exception()) is None:
             return
         log.error("job %s failed", xid, exc_info=err)
@@ -110,5 +109,5 @@ class TargetXactHandlers:
         return web.Response()
 
     async def _shutdown(self, _app: web.Application) -> None:
-        for task in self._jobs.values():
+        for task in list(self._jobs):
             task.cancel()

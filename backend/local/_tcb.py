@@ -1,8 +1,10 @@
 """Jobs over many objects of a bucket (AIStore's ``xact/xs/tcb.go``, ``tcobjs.go``): copy or
 transform a bucket or a list or range of its objects (``copy-bck``, ``etl-bck``,
 ``copy-listrange``, ``etl-listrange``), or delete a list or range (``delete-listrange``). The
-message is AIStore's :class:`TCBMsg`; one target's share of a job is :func:`run_job`, which
-hands each object to a delivery (a copy, a transform, a delete)."""
+message is AIStore's :class:`TCBMsg`; one target's share of a request's work is
+:func:`start_share`, which hands each object to a delivery (a copy, a transform, a delete). A
+list or range job idles between requests, as AIStore's do, and later requests between the
+same buckets join it."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ._names import validate_object_name
 from ._services import TargetServices
 from ._xact import Xaction, failed_text
 
+COPY_KINDS = ("copy-bck", "copy-listrange")
 AUTO_WORKERS = 8  # a job's workers per target, unless the message says
 AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 MAX_WORKERS = 64
@@ -103,8 +106,25 @@ class OfflineJob:
     msg: TCBMsg
 
 
-async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -> None:
-    """Transform the source objects this target owns, ``msg.workers`` at a time."""
+def start_share(job: OfflineJob, services: TargetServices, deliver: Deliver) -> asyncio.Task:
+    """Start this target's share of a request's work for the job: busy from now (so it is
+    never seen idle with work in hand), the work itself in a task."""
+    job.xact.work_begins()
+    return asyncio.create_task(_run_share(job, services, deliver))
+
+
+async def _run_share(job: OfflineJob, services: TargetServices, deliver: Deliver) -> None:
+    try:
+        await _do_objects(job, services, deliver)
+    except asyncio.CancelledError:
+        job.xact.abort("aborted")
+        raise
+    finally:
+        job.xact.work_ends(services.xacts.idle_for)
+
+
+async def _do_objects(job: OfflineJob, services: TargetServices, deliver: Deliver) -> None:
+    """Do the job to the source objects this target owns, ``msg.workers`` at a time."""
     xact, msg = job.xact, job.msg
     try:
         names = await services.io(_my_names, services, job.src, msg)
@@ -133,19 +153,14 @@ async def run_job(job: OfflineJob, services: TargetServices, deliver: Deliver) -
     # as AIStore reports them: a bucket job walks this target's one "mountpath"; the workers
     # configured (fewer run when there are fewer objects)
     xact.joggers, xact.workers = int(job.xact.kind.endswith("-bck")), msg.workers
-    xact.draining = True
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
         for w in workers:
             w.cancel()
-        xact.draining = False
-        xact.abort("aborted")
         raise
-    xact.draining = False
     if xact.error_count and not xact.err:
         xact.err = failed_text(xact.kind, xact.error_count)
-    xact.finish()
 
 
 class ByteBudget:
@@ -192,5 +207,7 @@ async def _one(job: OfflineJob, services: TargetServices, deliver: Deliver, name
         validate_object_name(job.src, name)
         await services.io(services.store.head, job.src, name)
     dst_name = validate_object_name(job.dst, job.msg.dst_name(name)) if job.dst else ""
-    kind, size = await deliver(name, dst_name)
-    job.xact.add(kind, 1, size)
+    counter, size = await deliver(name, dst_name)
+    job.xact.add(counter, 1, size)
+    if counter == "out" and job.xact.kind in COPY_KINDS:
+        job.xact.add("loc", 1, size)  # as AIStore counts a copy: processed here, and sent

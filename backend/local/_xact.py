@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,6 +23,11 @@ MAX_FINISHED = 256
 MAX_OBJ_ERRORS = 1000
 COUNTERS = ("loc-objs", "loc-bytes", "out-objs", "out-bytes", "in-objs", "in-bytes")
 DISPLAY_NAMES = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
+# Kinds that idle between requests rather than finish with their work (AIStore's
+# xact.IdlesBeforeFinishing; of its kinds, these are the ones done here), and for how long an
+# idle job waits for more before it finishes (AIStore's xact.IdleDefault).
+IDLE_KINDS = frozenset({"copy-listrange", "etl-listrange", "get-batch"})
+IDLE_FOR = 60.0
 KINDS_BY_DISPLAY = {v: k for k, v in DISPLAY_NAMES.items()}
 
 
@@ -49,11 +55,11 @@ class XactQuery:
     id: str = ""
     kind: str = ""
     bucket: str = ""
-    only_running: bool = False
+    running: bool | None = None  # AIStore's OnlyRunning: None all, True running, False ended
 
     def to_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "bck": {"name": self.bucket},
-                "show_active": self.only_running}
+        out = {"id": self.id, "kind": self.kind, "bck": {"name": self.bucket}}
+        return out if self.running is None else {**out, "show_active": self.running}
 
 
 def lower_keys(raw: Any) -> dict[str, Any]:
@@ -69,9 +75,10 @@ def parse_query(body: bytes) -> XactQuery:
         raw = lower_keys(json.loads(body))
     except ValueError as err:
         raise bad_request(f"malformed JSON job query: {err}") from None
+    running = raw.get("show_active", raw.get("onlyrunning"))
     return XactQuery(str(raw.get("id") or ""), str(raw.get("kind") or ""),
                      str(lower_keys(raw.get("bck")).get("name") or ""),
-                     bool(raw.get("show_active") or raw.get("onlyrunning")))
+                     None if running is None else bool(running))
 
 
 @dataclass
@@ -90,7 +97,8 @@ class Xaction:
     stats: Counter[str] = field(default_factory=Counter)
     obj_errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_OBJ_ERRORS))
     error_count: int = 0
-    draining: bool = False  # workers are still finishing: the end waits for them
+    pending: int = 0  # requests being worked on: the end waits for them
+    _idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     joggers: int = 0  # what AIStore packs into a snapshot's "glob.id": mountpath joggers,
     workers: int = 0  # and workers
 
@@ -116,12 +124,32 @@ class Xaction:
                          f": {self.err}" if self.err else "")
 
     def abort(self, reason: str) -> None:
-        """Stop taking new work; the job ends when its workers are done (``finish``)."""
+        """Stop taking new work; the job ends when its work in hand is done."""
         if self.ended is None:
             self.aborted = True
             self.err = self.err or reason
-            if not self.draining:
+            if not self.pending:
                 self.finish()
+
+    def work_begins(self) -> None:
+        """A request's work starts (the job is busy from now on, idle or not before)."""
+        self.pending += 1
+        self.idle = False
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def work_ends(self, idle_for: float) -> None:
+        """A request's work is done. With none left the job finishes, or, of a kind that
+        idles, waits ``idle_for`` seconds for more first (from the event loop)."""
+        self.pending -= 1
+        if self.pending or self.ended is not None:
+            return
+        if self.kind in IDLE_KINDS and not self.aborted:
+            self.idle = True
+            self._idle_timer = asyncio.get_running_loop().call_later(idle_for, self.finish)
+        else:
+            self.finish()
 
     def snap(self) -> dict:
         return {
@@ -144,10 +172,12 @@ class Xaction:
 
 
 class XactRegistry:
-    """Running jobs, plus a bounded history of finished ones."""
+    """Running jobs, plus a bounded history of finished ones. ``idle_for``: how long a job of
+    a kind that idles waits for more work."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_for: float = IDLE_FOR) -> None:
         self._all: OrderedDict[str, Xaction] = OrderedDict()
+        self.idle_for = idle_for
 
     def add(self, xact: Xaction) -> Xaction:
         self._all[xact.id] = xact
@@ -159,8 +189,17 @@ class XactRegistry:
     def get(self, xid: str) -> Xaction | None:
         return self._all.get(xid)
 
+    def running_or_new(self, xact: Xaction) -> Xaction:
+        """The running job with ``xact``'s ID, which a new request joins; else ``xact``,
+        added (it replaces a job of that ID that has finished: the proxy gave the request
+        to the job an instant before it ended here)."""
+        current = self._all.get(xact.id)
+        return current if current is not None and current.running else self.add(xact)
+
     def query(self, xid: str = "", kind: str = "", bucket: str = "",
-              only_running: bool = False) -> Iterable[Xaction]:
+              running: bool | None = None) -> Iterable[Xaction]:
+        """Jobs by ID, kind, bucket, and whether they run (None: either; of a job asked for
+        by ID, AIStore heeds only True)."""
         kind = KINDS_BY_DISPLAY.get(kind, kind)
         for x in self._all.values():
             if xid and x.id != xid:
@@ -169,6 +208,6 @@ class XactRegistry:
                 continue
             if bucket and bucket not in (x.src, x.dst):
                 continue
-            if only_running and not x.running:
+            if running is not None and x.running != running and (running or not xid):
                 continue
             yield x

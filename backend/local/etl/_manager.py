@@ -18,7 +18,7 @@ from .._errors import AISHTTPError
 from .._http import ActMsg, decode_value
 from .._services import TargetServices
 from .._smap import Node
-from .._tcb import OfflineJob, TCBMsg, run_job
+from .._tcb import OfflineJob, TCBMsg, start_share
 from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
@@ -135,7 +135,7 @@ class TargetEtls:
         self.services = services
         self.etls: dict[str, TargetEtl] = {}
         self.starting: dict[str, Starting] = {}  # ETLs initializing here
-        self._jobs: dict[str, asyncio.Task] = {}
+        self._jobs: set[asyncio.Task] = set()
 
     @property
     def _id(self) -> str:
@@ -270,7 +270,7 @@ class TargetEtls:
         await etl.comm.close()
 
     async def shutdown(self) -> None:
-        for task in self._jobs.values():
+        for task in list(self._jobs):
             task.cancel()
         await asyncio.gather(*(self._stop(e, "target shutting down") for e in self.etls.values()),
                              return_exceptions=True)
@@ -352,18 +352,18 @@ class TargetEtls:
         msg = decode_value(value, TCBMsg, "transform message")
         etl = self.get(msg.etl_name)
         route = Route(etl, xid, pipeline=self.pipeline_urls(msg.pipeline), dry_run=msg.dry_run)
-        xact = self.services.xacts.add(Xaction(xid, kind, src=src, dst=dst, etl=etl.spec.name,
-                                               pipeline=tuple(msg.pipeline or ())))
+        xact = self.services.xacts.running_or_new(
+            Xaction(xid, kind, src=src, dst=dst, etl=etl.spec.name,
+                    pipeline=tuple(msg.pipeline or ())))
 
         async def deliver(name: str, dst_name: str) -> tuple[str, int]:
             return await self.deliver(route, src, name, dst, dst_name)
 
-        task = asyncio.create_task(run_job(OfflineJob(xact, src, dst, msg), self.services,
-                                           deliver))
-        self._jobs[xid] = task
-        task.add_done_callback(lambda _t: self._jobs.pop(xid, None))
+        task = start_share(OfflineJob(xact, src, dst, msg), self.services, deliver)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
 
     def _abort_jobs(self, etl_name: str, reason: str) -> None:
-        for xact in self.services.xacts.query(only_running=True):
+        for xact in self.services.xacts.query(running=True):
             if etl_name in (xact.etl, *xact.pipeline) and xact.kind != "etl-inline":
                 xact.abort(reason)
