@@ -16,6 +16,7 @@ from backend.local import (
     ImageRegistry,
     LocalCluster,
     RunInfo,
+    confinement_gaps,
     default_data_dir,
     find_running,
     process_alive,
@@ -92,6 +93,7 @@ def run_foreground(args: argparse.Namespace) -> int:
     print(f"embedded AIStore cluster: {endpoint}  (1 proxy, {args.targets} targets, "
           f"data in {cluster.data_dir})", flush=True)
     print(f"try: AIS_ENDPOINT={endpoint} ais ls   ·   stop with Ctrl-C", flush=True)
+    print_confinement()
     try:
         cluster.serve_forever()
     except ClusterError as err:
@@ -123,7 +125,17 @@ def status(args: argparse.Namespace) -> int:
         return 3
     print(f"running: {running.endpoint} (pid {running.pid}, {len(running.nodes)} nodes, "
           f"data in {data})")
+    print_confinement()
     return 0
+
+
+def print_confinement() -> None:
+    """What a transformer here is not confined by, as a pod would be."""
+    gaps = confinement_gaps()
+    print("transformers run in a pod-like sandbox" + ("; not confined by:" if gaps else ""),
+          flush=True)
+    for gap in gaps:
+        print(f"  - {gap}", flush=True)
 
 
 def stop(args: argparse.Namespace) -> int:

@@ -22,8 +22,10 @@ from tests.peers.fixtures import ais_cli, real_ais, real_kube  # noqa: F401 (fix
 
 @pytest.fixture
 def tmp_dir() -> Iterator[Path]:
-    """A temporary directory that is removed after the test, whatever happens."""
+    """A temporary directory that is removed after the test, whatever happens; readable by
+    others, as a project directory is (a sandboxed transformer runs as nobody)."""
     path = Path(tempfile.mkdtemp(prefix="aisetl-test-"))
+    path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

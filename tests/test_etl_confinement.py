@@ -1,20 +1,26 @@
 """What user ETL code gets of its owner (issue: confine user ETL code like a pod): the
-environment a container would have, not the shell's that started the cluster, and its own
-object-access secret never in what its failures say."""
+environment a container would have, not the shell's that started the cluster, its own
+object-access secret never in what its failures say, and a pod's sandbox: its own processes,
+an unprivileged user, none of the owner's files, the objects read-only."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
+import psutil
 import pytest
 
 from backend.local import LocalCluster
-from tests.conftest import code_msg
+from tests.conftest import code_msg, spec_msg, wait_for
+from tests.test_etl_tutorial import tutorial_server_with
 
 SHOW_ENV = (b"import json, os\n\ndef transform(data):\n"
             b"    return json.dumps(dict(os.environ)).encode()\n")
@@ -80,3 +86,176 @@ def test_only_its_targets_report_an_etl_aborted(owned) -> None:
     assert http.post(url, json=body).status_code == 200
     stage = {e["id"]: e["stage"] for e in http.get("/v1/etl").json()}["keep-running"]
     assert stage == "Aborted"
+
+
+# --- the sandbox ----------------------------------------------------------------------------
+
+PROBE = '''import json, os
+
+def _reads(path):
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+
+def _writes(path):
+    try:
+        with open(path, "wb") as f:
+            f.write(b"escaped")
+        return True
+    except OSError:
+        return False
+
+def transform(data):
+    return json.dumps({
+        "uid": os.getuid(), "pid": os.getpid(),
+        "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "reads": {p: _reads(p) for p in READ},
+        "writes": {p: _writes(p) for p in WRITE},
+        "home": os.environ["HOME"], "home_writable": _writes(os.environ["HOME"] + "/ok"),
+    }).encode()
+'''
+
+
+def probe_code(read: list[str], write: list[str]) -> bytes:
+    return f"READ = {read!r}\nWRITE = {write!r}\n{PROBE}".encode()
+
+
+@pytest.fixture
+def owner_file() -> Iterator[Path]:
+    """A file of the owner's, in their home directory."""
+    path = Path.home() / f".aisetl-owner-{secrets.token_hex(4)}"
+    path.write_text("the owner's own")
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_a_transformer_sees_only_what_a_pod_would(owned, owner_file) -> None:
+    """Its own processes (an init of ours as PID 1), an unprivileged user when the cluster
+    runs as root, none of the owner's files nor the cluster's data (its secrets), the
+    target's objects read-only, a private /tmp, and a home of its own."""
+    http, path = owned
+    objects = next(path.glob("target-*")) / "objects"
+    escape = Path(tempfile.gettempdir()) / f"aisetl-escape-{secrets.token_hex(4)}"
+    code = probe_code(read=[str(owner_file), str(path / "proxy" / "etl.json"), "/etc/shadow",
+                            str(objects / "b" / "o")],
+                      write=[str(objects / "b" / "o"), str(objects / "b" / "new"), str(escape)])
+    assert http.put("/v1/etl", json=code_msg("probe-pod", code, comm="hpush://")
+                    ).status_code == 200
+    try:
+        seen = json.loads(http.get("/v1/objects/b/o", params={"etl_name": "probe-pod"}).content)
+    finally:
+        http.delete("/v1/etl/probe-pod")
+    if os.geteuid() == 0:
+        assert seen["uid"] == 65534
+        assert seen["reads"]["/etc/shadow"] is False
+    assert seen["pid"] == 2 and seen["procs"] == [1, 2]  # the init, and the transformer
+    assert seen["reads"] == {**seen["reads"], str(owner_file): False,
+                             str(path / "proxy" / "etl.json"): False,
+                             str(objects / "b" / "o"): True}
+    assert not any(seen["writes"].values()) and not escape.exists()
+    assert http.get("/v1/objects/b/o").content == b"x"  # the object is intact
+    assert seen["home_writable"] and seen["home"].startswith(str(path))
+
+
+KILL_INIT = b"""import os, signal
+
+def transform(data):
+    os.kill(1, signal.SIGTERM)
+    return data
+"""
+
+
+def test_killing_pid_1_ends_only_that_pod(owned) -> None:
+    """As the SDK's pod runtime failure test does: the pod ends (its ETL aborted, saying
+    so); the cluster and another ETL go on."""
+    http, _path = owned
+    for name, code in (("bystander", SHOW_ENV), ("kill-init", KILL_INIT)):
+        assert http.put("/v1/etl", json=code_msg(name, code, comm="hpush://")
+                        ).status_code == 200
+    try:
+        http.get("/v1/objects/b/o", params={"etl_name": "kill-init"})  # (may answer first)
+        stages = wait_for(lambda: (s := {e["id"]: e for e in http.get("/v1/etl").json()})
+                          and s["kill-init"]["stage"] == "Aborted" and s, what="the abort")
+        assert stages["bystander"]["stage"] == "Running"
+        assert "kill-init-" in http.get("/v1/etl/kill-init").json()["reason"]  # (its pod)
+        assert http.get("/v1/objects/b/o", params={"etl_name": "bystander"}).status_code == 200
+    finally:
+        for name in ("bystander", "kill-init"):
+            http.delete(f"/v1/etl/{name}")
+
+
+def test_a_daemon_it_forks_ends_with_the_pod(owned) -> None:
+    http, _path = owned
+    marker = f"aisetl-daemon-{secrets.token_hex(4)}"
+    code = (f"import subprocess, sys\n\ndef transform(data):\n"
+            f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', "
+            f"'{marker}'], start_new_session=True)\n    return data\n").encode()
+    assert http.put("/v1/etl", json=code_msg("daemon", code, comm="hpush://")).status_code == 200
+
+    def daemons() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter(["cmdline"]) if marker in (p.info["cmdline"] or [])]
+
+    try:
+        assert http.get("/v1/objects/b/o", params={"etl_name": "daemon"}).status_code == 200
+        assert wait_for(daemons, what="the daemon to start")
+    finally:
+        http.delete("/v1/etl/daemon")
+    wait_for(lambda: not daemons(), what="the daemon to end with its pod")
+
+
+def test_over_its_memory_limit_a_pod_is_oomkilled(owned, tmp_dir) -> None:
+    """The spec's resources.limits.memory holds (a cgroup of its own, as the kubelet makes):
+    a transformer that goes past it is OOM-killed, and its ETL's error says so."""
+    http, path = owned
+    hog = "S.do_PUT = lambda self: (bytearray(b'x') * (512 * 2**20), self.do_POST())\n"
+    pod = tutorial_server_with(SimpleNamespace(data_dir=path), tmp_dir, "hog", hog)
+    pod = pod.replace("      readinessProbe:", "      resources:\n        limits:\n"
+                      "          memory: 64Mi\n      readinessProbe:")
+    assert http.put("/v1/etl", json=spec_msg("memory-hog", pod)).status_code == 200
+    try:
+        assert http.get("/v1/objects/b/o", params={"etl_name": "memory-hog"}).status_code >= 400
+        reason = wait_for(lambda: (e := http.get("/v1/etl/memory-hog").json())
+                          and e.get("stage") == "Aborted" and e["reason"], what="the abort")
+        assert "was OOMKilled (exit code 137): it went over its memory limit of 64 MiB" in reason
+    finally:
+        http.delete("/v1/etl/memory-hog")
+
+
+def test_limits_that_cannot_be_enforced_are_refused(owned) -> None:
+    http, _path = owned
+    for limits, words in (({"memory": "lots"}, "memory limit 'lots' is not a Kubernetes"),
+                          ({"nvidia.com/gpu": 1}, "resources.limits nvidia.com/gpu: only "
+                                                  "memory and cpu are enforced")):
+        msg = {"name": "limited", "runtime": {"image": "aistorage/runtime_python:3.11"},
+               "resources": {"limits": limits}}
+        resp = http.put("/v1/etl", json=msg)
+        assert resp.status_code == 400 and words in resp.json()["message"]
+
+
+BUSY = '''def _busy(self):
+    import time
+    t0, c0 = time.time(), time.process_time()
+    while time.time() - t0 < 1.0:
+        pass
+    self._set_headers()
+    self.wfile.write(str(time.process_time() - c0).encode())
+
+S.do_PUT = _busy
+'''
+
+
+def test_a_cpu_limit_holds(owned, tmp_dir) -> None:
+    """A tenth of a core (``cpu: 100m``): a second of spinning gets about 0.1 s of CPU."""
+    http, path = owned
+    pod = tutorial_server_with(SimpleNamespace(data_dir=path), tmp_dir, "busy", BUSY)
+    pod = pod.replace("      readinessProbe:", "      resources:\n        limits:\n"
+                      "          cpu: 100m\n      readinessProbe:")
+    assert http.put("/v1/etl", json=spec_msg("cpu-bound", pod)).status_code == 200
+    try:
+        used = float(http.get("/v1/objects/b/o", params={"etl_name": "cpu-bound"}).text)
+    finally:
+        http.delete("/v1/etl/cpu-bound")
+    assert used < 0.3

@@ -167,7 +167,7 @@ def test_fastapi_server_processes_follow_num_workers(etl, http) -> None:
     pods = http.get(f"/v1/etl/{etl.name}/health").json()
     assert len(pods) == 2
     for pod in pods:
-        servers = [p for p in psutil.Process(pod["pid"]).children()
+        servers = [p for p in psutil.Process(pod["pid"]).children(recursive=True)
                    if "spawn_main" in " ".join(p.cmdline())]
         assert len(servers) == 2
     assert "NUM_WORKERS=2 (FastAPI" not in etl.logs()[0].logs

@@ -14,6 +14,14 @@ from ._cluster import (
 )
 from .etl import ImageError, ImageRegistry
 
+
+def confinement_gaps() -> list[str]:
+    """What of a pod's confinement transformers do not get on this machine, in words."""
+    from .etl._confinement import confinement_gaps as gaps  # (tries a sandbox: not at import)
+
+    return gaps()
+
+
 __all__ = [
     "DEFAULT_PORT",
     "ClusterError",
@@ -21,6 +29,7 @@ __all__ = [
     "ImageRegistry",
     "LocalCluster",
     "RunInfo",
+    "confinement_gaps",
     "default_data_dir",
     "find_running",
     "healthy",

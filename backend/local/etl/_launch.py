@@ -7,7 +7,10 @@ import importlib.metadata
 import json
 import os
 import shutil
+import stat
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -15,18 +18,69 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ._images import ImageRegistry, LocalImage
 from ._msgs import IO, EtlSpec
 from ._pod import Launch, PodError, free_port
+from ._sandbox import Plan
 
 BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# Where an owner keeps their files: hidden from a transformer (see _sandbox)
+OWNER_PLACES = ("/root", "/home", "/tmp", "/var/tmp", "/run/user", "/srv", "/mnt", "/media")
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What a sandboxed transformer may see of its target: the cluster's data directory is
+    hidden, but for the target's objects (read-only, for ``etl_fqn``)."""
+
+    data_root: Path
+    objects: Path
+
+
+def pod_plan(confine: Confinement, workdir: Path, launch: Launch, log: list[str]) -> Plan:
+    """The sandbox of one transformer: the owner's places and the cluster's data hidden; the
+    Python it runs on, this project, the ETL's own files and the target's objects shown
+    read-only; a scratch directory of its own (its HOME and TMPDIR) writable. A shown
+    directory the pod's user may not read is noted in ``log``."""
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    root = os.geteuid() == 0
+    if root:
+        os.chown(home, NOBODY, NOBODY)
+    launch.env.update(HOME=str(home), TMPDIR=str(home))
+    hidden = {*OWNER_PLACES, str(Path.home()), tempfile.gettempdir(), str(confine.data_root)}
+    shown = {sys.base_prefix, sys.prefix, str(PROJECT_ROOT), str(workdir),
+             str(confine.objects), *launch.env.get("PYTHONPATH", "").split(os.pathsep)}
+    if launch.cwd is not None:
+        shown.add(str(launch.cwd))
+    shown.update(str(Path(a).parent) for a in launch.argv if os.path.isabs(a))
+    if root:
+        log.extend(f"note: sandbox: {p} is not readable by the pod's user (nobody, uid "
+                   f"{NOBODY}); make it so (chmod o+rx) if the transformer needs it"
+                   for p in sorted(shown) if p and not _others_may_read(p))
+    return Plan(hide=sorted(hidden), readonly=sorted(p for p in shown if p),
+                writable=[str(home)], cwd=str(launch.cwd or home),
+                drop_to=NOBODY if root else None)
+
+
+def _others_may_read(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True  # nothing there: nothing to say
+    need = 0o005 if stat.S_ISDIR(mode) else 0o004
+    return mode & need == need
 
 
 async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
-                  images: ImageRegistry, cores: int, port: int | None = None) -> Launch:
+                  images: ImageRegistry, cores: int, port: int | None = None,
+                  confine: Confinement | None = None) -> Launch:
     """Write the ETL's files into ``workdir``, install what it needs, and say how to start it.
 
     ``log`` collects notes for the transformer's log (what was installed, what differs from a
     real pod). ``cores``: this transformer's share of the machine's CPUs. ``port``: where it
-    is to listen (a free one if not given).
+    is to listen (a free one if not given). ``confine``: run it in a sandbox (else as an
+    ordinary process).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -69,11 +123,14 @@ async def prepare(spec: EtlSpec, workdir: Path, target_url: str, log: list[str],
         launch = command_launch(spec, port, env, images.find(spec.image), log)
     launch.env["AISETL_PORT"] = str(port)
     launch.health_path = spec.health_path
+    launch.limits = spec.limits
     if deps:
         site = await install_missing(deps, workdir / "deps", spec.init_timeout, log)
         if site is not None:
             launch.env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    if confine is not None:
+        launch.sandbox = pod_plan(confine, workdir, launch, log)
     return launch
 
 

@@ -22,7 +22,7 @@ from .._tcb import OfflineJob, TCBMsg, start_share
 from .._xact import Xaction
 from ._comm import Communicator, Delivered, TransformError, escaped_uname
 from ._images import ImageError, ImageRegistry
-from ._launch import prepare
+from ._launch import Confinement, prepare
 from ._msgs import EtlSpec, parse_init_msg
 from ._pod import Pod, PodError, reap_orphans
 
@@ -205,7 +205,9 @@ class TargetEtls:
         try:
             images = ImageRegistry(s.store.root.parent)
             cores = max(1, (os.cpu_count() or 1) // len(s.smap.targets))
-            launch = await prepare(spec, workdir, target_url, starting.notes, images, cores)
+            confine = Confinement(s.store.root.parent, s.store.objects_dir)
+            launch = await prepare(spec, workdir, target_url, starting.notes, images, cores,
+                                   confine=confine)
         except (PodError, ImageError) as err:
             raise AISHTTPError(400, f"{s.node.pretty}: ETL {spec.name}: {err}") from None
         await s.io(_write_secret, workdir / SECRET_FILE, secret)  # for a restart after a crash

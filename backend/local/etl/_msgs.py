@@ -22,6 +22,7 @@ import yaml
 from ..._goduration import duration_value
 from ..._names import etl_name_problem
 from .._errors import AISHTTPError, bad_request
+from ._limits import LimitError, Limits
 
 HPUSH, HPULL, WS, IO = "hpush://", "hpull://", "ws://", "io://"
 COMM_TYPES = (HPUSH, HPULL, WS, IO)
@@ -56,6 +57,7 @@ class EtlSpec:
     command: list[str] = field(default_factory=list)
     container_port: int = SPEC_PORT
     health_path: str = "/health"
+    limits: Limits = field(default_factory=Limits)  # the spec's resources.limits
 
     @property
     def is_class_runtime(self) -> bool:
@@ -132,7 +134,15 @@ def _parse_spec_msg(msg: dict, runtime: dict) -> EtlSpec:
     if isinstance(command, str):
         command = command.split()
     base["env"].update(_env(runtime.get("env"), base["name"]))
-    return EtlSpec(**base, kind="image", image=image, command=[str(c) for c in command])
+    return EtlSpec(**base, kind="image", image=image, command=[str(c) for c in command],
+                   limits=_limits(msg.get("resources"), base["name"]))
+
+
+def _limits(resources: Any, name: str) -> Limits:
+    try:
+        return Limits.from_resources(resources)
+    except LimitError as err:
+        raise bad_request(f'ETL "{name}": {err}') from None
 
 
 def _b64(msg: dict, key: str, name: str) -> bytes:
@@ -181,7 +191,8 @@ def _parse_pod_spec_msg(msg: dict) -> EtlSpec:
     base["env"].update(_env(container.get("env"), name))
     return EtlSpec(**base, kind="image", image=str(container.get("image", "")), command=command,
                    container_port=int(ports[0].get("containerPort") or SPEC_PORT),
-                   health_path=str(probe["path"]))
+                   health_path=str(probe["path"]),
+                   limits=_limits(container.get("resources"), name))
 
 
 def _parse_code_msg(msg: dict) -> EtlSpec:

@@ -17,7 +17,10 @@ import aiohttp
 import psutil
 
 from .._smap import HOST
+from ._limits import Limits, PodCgroups, make_cgroups
+from ._sandbox import LAUNCHER, Plan
 
+OOM_EXIT = 137  # SIGKILL's 128 + 9, as Kubernetes reports an OOM-killed container
 LOG_LINES = 2000
 LOG_LINE_MAX = 4096
 LOG_CHUNK = 64 * 1024
@@ -77,6 +80,8 @@ class Launch:
     port: int
     cwd: Path | None = None
     health_path: str = "/health"
+    sandbox: Plan | None = None  # None: an ordinary process (tests of the pod machinery)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -93,6 +98,7 @@ class Pod:
     _watcher: asyncio.Task | None = None
     _stopping: bool = False
     _ps: psutil.Process | None = None
+    _cgroups: PodCgroups | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -114,8 +120,17 @@ class Pod:
         """Spawn the process and wait until its health check answers 200."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         env = {**owner_env_kept(), **self.launch.env}
+        argv = self.launch.argv
+        if self.launch.limits.any:
+            self._cgroups = make_cgroups(self.name, self.launch.limits)  # a few sysfs writes
+            self.logs.extend(self._cgroups.notes)
+        if (plan := self.launch.sandbox) is not None:
+            if self._cgroups is not None:
+                plan.cgroups = [str(d) for d in self._cgroups.dirs]
+                plan.memory_rlimit = self._cgroups.memory_rlimit
+            argv = [*LAUNCHER, plan.to_arg(), "--", *argv]
         self._proc = await asyncio.create_subprocess_exec(
-            *self.launch.argv, env=env, cwd=self.launch.cwd,
+            *argv, env=env, cwd=self.launch.cwd,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
         )
@@ -139,9 +154,9 @@ class Pod:
                 if self._proc.returncode is not None:
                     await self._drain_logs()
                     code = self._proc.returncode
-                    raise PodError(f"{self.name} exited with code {code} before it became "
-                                   "ready", PodStatus("Terminated", "Error", self.log_tail(),
-                                                      code))
+                    raise PodError(f"{self.name} {self._ended_how(code)} before it became "
+                                   "ready", PodStatus("Terminated", self._reason(code),
+                                                      self.log_tail(), code))
                 try:
                     async with session.get(self.url + path) as resp:
                         if resp.status == 200:
@@ -201,8 +216,20 @@ class Pod:
         await self._drain_logs()
         if self.on_exit is not None:
             tail = self.log_tail()
-            self.on_exit(self, f"transformer {self.name} exited with code {code}"
+            self.on_exit(self, f"transformer {self.name} {self._ended_how(code)}"
                          + (f":\n{tail}" if tail else ""))
+
+    def _reason(self, code: int) -> str:
+        """Kubernetes' reason for a container that ended with ``code``."""
+        oom = code == OOM_EXIT and self._cgroups is not None and self._cgroups.oom_killed()
+        return "OOMKilled" if oom else "Error"
+
+    def _ended_how(self, code: int) -> str:
+        if self._reason(code) == "OOMKilled":
+            limit = self.launch.limits.memory or 0
+            return (f"was OOMKilled (exit code {code}): it went over its memory limit of "
+                    f"{limit / 2**20:,.0f} MiB")
+        return f"exited with code {code}"
 
     def log_tail(self, lines: int = 15, unless: str = "") -> str:
         """The log's last ``lines``, leaving out those that hold ``unless``."""
@@ -226,6 +253,8 @@ class Pod:
             with contextlib.suppress(ProcessLookupError):  # helpers it may have left behind
                 os.killpg(proc.pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+        if self._cgroups is not None:
+            self._cgroups.remove()
         for task in (self._watcher, self._reader):
             if task is not None and not task.done():
                 task.cancel()
