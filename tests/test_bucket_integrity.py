@@ -46,3 +46,27 @@ def test_a_put_that_ends_after_its_bucket_was_destroyed_fails_and_nothing_comes_
                           json={"action": "list", "value": {"props": "name"}}).json()
     assert not listed.get("entries"), listed  # the re-created bucket is empty
     http.request("DELETE", "/v1/buckets/doomed", json={"action": "destroy-bck"})
+
+
+def test_an_object_file_changed_outside_the_cluster_fails_its_get(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    """Tampering is detected: a file whose bytes no longer have the checksum the cluster
+    recorded answers 500 (BAD DATA CHECKSUM) instead of the changed bytes; a file only
+    touched (same bytes, another mtime) still reads, and so does one of the same size
+    rewritten to the same bytes."""
+    http.post("/v1/buckets/tamper", json={"action": "create-bck"}).raise_for_status()
+    try:
+        for name in ("a", "b"):
+            http.put(f"/v1/objects/tamper/{name}", content=b"the real bytes").raise_for_status()
+        files = {p.name: p for p in cluster.data_dir.glob("target-*/objects/tamper/*")}
+        files["a"].write_bytes(b"the fake bytes")  # same size, other bytes
+        resp = http.get("/v1/objects/tamper/a")
+        assert resp.status_code == 500
+        assert "ais://tamper/a: BAD DATA CHECKSUM: xxhash2(" in resp.json()["message"]
+        assert "its file was changed outside the cluster" in resp.json()["message"]
+        files["b"].touch()
+        assert http.get("/v1/objects/tamper/b").content == b"the real bytes"
+        files["b"].write_bytes(b"the real bytes")
+        assert http.get("/v1/objects/tamper/b").content == b"the real bytes"
+    finally:
+        http.request("DELETE", "/v1/buckets/tamper", json={"action": "destroy-bck"})

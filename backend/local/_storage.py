@@ -59,6 +59,7 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     custom: dict[str, str] = msgspec.field(default_factory=dict)  # user-defined properties
     chunk_count: int = 0  # written by a multipart upload: its parts,
     chunk_max: int = 0  # and the largest one's size
+    written_ns: int = 0  # the file's mtime when the cluster wrote it (0: not recorded)
 
 
 _meta_encoder = msgspec.json.Encoder()
@@ -69,6 +70,22 @@ def _read_meta(target: str | int, size: int) -> ObjectMeta:
     meta = _meta_decoder.decode(os.getxattr(target, XATTR))
     meta.size = size
     return meta
+
+
+def _verify(fd: int, meta: ObjectMeta, bucket: str, obj: str, size: int) -> None:
+    """The file of an object changed since the cluster wrote it (another mtime or size):
+    its bytes must still have their checksum, or reading it fails, saying so."""
+    hasher = _HASHERS[meta.cksum_type]()
+    offset = 0
+    while offset < size and (chunk := os.pread(fd, _COPY_CHUNK, offset)):
+        hasher.update(chunk)  # type: ignore[attr-defined]
+        offset += len(chunk)
+    got = hasher.hexdigest()  # type: ignore[attr-defined]
+    if got != meta.cksum_value:
+        raise AISHTTPError(
+            500, f"ais://{bucket}/{obj}: BAD DATA CHECKSUM: {meta.cksum_type}({meta.cksum_value})"
+                 f" != {meta.cksum_type}({got}): its file was changed outside the cluster",
+            "ErrBadCksum")
 
 
 @dataclass
@@ -289,6 +306,7 @@ class ObjectStore:
                 old_size = st.st_size
                 with contextlib.suppress(OSError):  # a lost attribute restarts the version
                     meta.version = _read_meta(str(path), old_size).version + 1
+            meta.written_ns = os.stat(tmp).st_mtime_ns
             os.setxattr(tmp, XATTR, _meta_encoder.encode(meta))
             for _ in range(3):  # the parent may be missing, or pruned by a concurrent delete
                 try:
@@ -312,7 +330,12 @@ class ObjectStore:
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise object_not_found(bucket, obj) from None
         try:
-            meta = _read_meta(f.fileno(), os.fstat(f.fileno()).st_size)
+            st = os.fstat(f.fileno())
+            meta = _meta_decoder.decode(os.getxattr(f.fileno(), XATTR))
+            if meta.written_ns and (st.st_mtime_ns, st.st_size) != (meta.written_ns, meta.size):
+                _verify(f.fileno(), meta, bucket, obj, st.st_size)
+                meta.written_ns = st.st_mtime_ns  # the same bytes, only touched
+            meta.size = st.st_size
             meta.atime_ns = time.time_ns()
             os.setxattr(f.fileno(), XATTR, _meta_encoder.encode(meta))
         except BaseException:
