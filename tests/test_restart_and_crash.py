@@ -156,6 +156,29 @@ def test_sigkill_of_a_target_during_puts(supervisor, tmp_dir: Path) -> None:
     assert RunInfo.read(tmp_dir) is None
 
 
+def test_nodes_of_a_killed_supervisor_end_and_keep_their_data_meanwhile(
+        supervisor, tmp_dir: Path) -> None:
+    """Each node holds the data directory's lock while it lives: with the supervisor killed,
+    a second cluster on the same data is refused until the last node is gone, and the nodes
+    go promptly (a stopped one as soon as it runs again)."""
+    proc, info = supervisor
+    straggler = next(iter(info.nodes.values()))
+    os.kill(straggler, signal.SIGSTOP)
+    try:
+        proc.kill()
+        proc.wait(10)
+        others = [pid for pid in info.nodes.values() if pid != straggler]
+        wait_for(lambda: not any(alive(pid) for pid in others), timeout=10,
+                 what="the other nodes to end")
+        with pytest.raises(Exception, match="already running"):
+            LocalCluster(tmp_dir, targets=2, port=0).start()
+    finally:
+        os.kill(straggler, signal.SIGCONT)
+    wait_for(lambda: not alive(straggler), timeout=10, what="the last node to end")
+    with LocalCluster(tmp_dir, targets=2, port=0) as again:
+        assert Client(again.endpoint).cluster().is_ready()
+
+
 def test_background_start_status_stop(tmp_dir: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

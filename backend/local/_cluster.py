@@ -116,11 +116,14 @@ class _Child:
     proc: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
 
-    def spawn(self) -> None:
+    def spawn(self, lock_fd: int) -> None:
+        """Start the node with its listening socket and the data directory's lock: a node
+        holds the lock as long as it lives, so no second cluster takes its data meanwhile,
+        even after its supervisor is gone."""
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(
                 self.args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                pass_fds=(self.sock.fileno(),), start_new_session=True,
+                pass_fds=(self.sock.fileno(), lock_fd), start_new_session=True,
             )
 
 
@@ -166,13 +169,18 @@ class LocalCluster:
             proxies = [c for c in self._children if c.node.daemon_type == "proxy"]
             for group in (targets, proxies):  # targets first: the proxy syncs buckets to them
                 for child in group:
-                    child.spawn()
+                    child.spawn(self._lock_fd)
                 self._wait_ready(group)
             self._write_run_info()
         except BaseException:
             self.stop()
             raise
         return self.endpoint
+
+    @property
+    def _lock_fd(self) -> int:
+        assert self._lock_file is not None, "the cluster holds its lock while it runs"
+        return self._lock_file.fileno()
 
     def _take_lock(self) -> None:
         self._lock_file = open(self.data_dir / "lock", "w")  # noqa: SIM115 - held while running
@@ -276,7 +284,7 @@ class LocalCluster:
                                    f"{child.proc.returncode}):\n{_tail(child.log_path)}")
             log.warning("%s exited with code %s; restarting it", child.node.pretty,
                         child.proc.returncode)
-            child.spawn()
+            child.spawn(self._lock_fd)
             self._wait_ready([child])
             self._write_run_info()
 
