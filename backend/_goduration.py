@@ -31,6 +31,9 @@ def duration_value(value: str | int | float | None, default: float = 0.0) -> flo
     of nanoseconds (Go's encoding of ``time.Duration``); ``default`` if absent or zero."""
     if value is None or value == "" or value == 0:
         return default
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return value / 1e9
+    if not isinstance(value, str):
+        raise ValueError(f"invalid duration {value!r} (expected e.g. \"45s\", \"5m\", or "
+                         "nanoseconds)")
     return go_duration(value)

@@ -131,9 +131,25 @@ async def read_actmsg(request: web.Request) -> ActMsg | None:
     is_msgpack = request.content_type == "application/msgpack"
     try:
         return (_actmsg_msgpack if is_msgpack else _actmsg_json).decode(body)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, RecursionError) as err:
         kind = "msgpack" if is_msgpack else "JSON"
-        raise bad_request(f"malformed {kind} action message in request body: {err}") from None
+        raise bad_request(f"malformed {kind} action message in request body: "
+                          f"{_decode_problem(err)}") from None
+
+
+def _decode_problem(err: Exception) -> str:
+    return "nested too deeply" if isinstance(err, RecursionError) else str(err)
+
+
+async def read_body(request: web.Request, kind: type[T], what: str) -> T:
+    """The request's JSON body as ``kind`` (a message struct, or ``Any``): 400 if it is not
+    one, saying what is wrong where."""
+    try:
+        return msgspec.json.decode(await request.read(), type=kind, strict=False)
+    except msgspec.ValidationError as err:
+        raise bad_request(f"invalid {what}: {err}") from None
+    except (msgspec.DecodeError, RecursionError) as err:
+        raise bad_request(f"malformed JSON in {what}: {_decode_problem(err)}") from None
 
 
 def decode_value(value: Any, kind: type[T], what: str) -> T:

@@ -288,9 +288,11 @@ class Proxy(SessionOwner):
 
     async def summary(self, msg: ActMsg | None, buckets: list[str]) -> web.Response:
         value = (msg.value if msg else None) or {}
-        xid = value.get("uuid", "")
+        if not isinstance(value, dict):
+            raise bad_request("summary-bck: the message value must be a JSON object")
+        xid = str(value.get("uuid") or "")
         if not xid:
-            return text_response(self._start_summary(buckets, value.get("prefix", "")), 202)
+            return text_response(self._start_summary(buckets, str(value.get("prefix") or "")), 202)
         result = self._summary_result(xid)
         return json_response(result) if result is not None else text_response(xid, 202)
 

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from aiohttp import web
 
 from ._errors import AISHTTPError, bad_request
 from ._fanout import Fanout
 from ._fs import write_atomic
-from ._http import json_response, text_response
+from ._http import json_response, read_body, text_response
 from ._tcb import TCBMsg
 from ._xact import new_xid
 from .etl._msgs import etl_not_found, parse_init_msg
@@ -30,6 +31,18 @@ INIT_SLACK = 120.0  # beyond init_timeout: installing dependencies, starting pro
 
 def _secret() -> str:
     return "".join(secrets.choice(string.ascii_letters) for _ in range(10))
+
+
+class AbortValue(msgspec.Struct):
+    reason: str = ""
+    target: str = ""
+    secret: str = ""
+
+
+class AbortReport(msgspec.Struct):
+    """What a target sends when its transformer of an ETL died (an ``etl-aborted`` action)."""
+
+    value: AbortValue = msgspec.field(default_factory=AbortValue)
 
 
 class ProxyEtls:
@@ -86,10 +99,7 @@ class ProxyEtls:
     # --- lifecycle --------------------------------------------------------------------------
 
     async def init(self, request: web.Request) -> web.Response:
-        try:
-            msg = await request.json()
-        except ValueError as err:
-            raise bad_request(f"malformed JSON in ETL init message: {err}") from None
+        msg = await read_body(request, Any, "ETL init message")
         spec = parse_init_msg(msg)
         async with self._lock(spec.name):
             if spec.name in self.md:
@@ -157,12 +167,13 @@ class ProxyEtls:
     async def aborted(self, request: web.Request) -> web.Response:
         """A target's transformer died: the ETL is Aborted cluster-wide, with the reason."""
         name = request.match_info["name"]
-        value = (await request.json()).get("value") or {}
+        report = await read_body(request, AbortReport, "ETL abort report")
+        value = report.value
         entry = self.md.get(name)
-        if entry is not None and value.get("secret") != entry.get("secret"):
+        if entry is not None and value.secret != entry.get("secret"):
             raise AISHTTPError(403, f"etl job {name}: only its own targets report it aborted")
         if entry is not None and entry["stage"] == "Running":
-            entry.update(stage="Aborted", reason=str(value.get("reason", "transformer failed")))
+            entry.update(stage="Aborted", reason=value.reason or "transformer failed")
             self._save()
             await self._stop_targets(name, entry["reason"].splitlines()[0])  # the root cause
         return web.Response()

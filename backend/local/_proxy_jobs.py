@@ -32,6 +32,10 @@ from ._xact import (
 
 log = logging.getLogger("aisetl.cluster")
 STARTABLE = ("lru", "cleanup")  # kinds a client starts by name
+# the kinds AIStore 5.0 starts by name (xact.Table's Startable; cleanup by its display name)
+AIS_STARTABLE = frozenset(("rebalance", "lru", "cleanup", "cleanup-store", "resilver",
+                           "rechunk", "blob-download", "prefetch-listrange", "ec-encode",
+                           "make-n-copies", "load-lom-cache"))
 # Kinds whose status the proxy keeps (AIStore's "IC" kinds, ICMode in xact.Table, of those
 # done here): of others, AIStore answers a status request with 404, and a client reads the
 # job's snapshots instead (the SDK's Job.wait does, by kind).
@@ -89,9 +93,12 @@ class ProxyJobs:
                 raise bad_request(f"{action}: the objects to delete are required (objnames "
                                   "or template)")
         else:
-            dst = validate_bucket_name(
-                bucket_to(request.query) if action.endswith("-bck")
-                else str((value.get("tobck") or {}).get("name", "")))
+            tobck = value.get("tobck") or {}
+            if not isinstance(tobck, dict):
+                raise bad_request(f'{action}: tobck must be a bucket, e.g. {{"name": "dst", '
+                                  '"provider": "ais"}')
+            dst = validate_bucket_name(bucket_to(request.query) if action.endswith("-bck")
+                                       else str(tobck.get("name", "")))
             if dst == src and not msg.dry_run:
                 raise bad_request(f"{action}: cannot write ais://{src} into itself (only with "
                                   "dry_run)")
@@ -205,11 +212,14 @@ class ProxyJobs:
     async def _start_kind(self, value: dict[str, Any]) -> str:
         """A job started by kind: ``lru`` (nothing to evict here: there are no remote
         buckets) and ``cleanup`` (each target drops what crashes and aborts left behind)."""
-        kind = str(value.get("kind") or "")
+        kind = value.get("kind")
+        if not kind or not isinstance(kind, str):
+            raise bad_request("start: the job kind is required (a string, e.g. \"lru\")")
         if kind not in STARTABLE:
-            if not kind:
-                raise bad_request("start: the job kind is required")
-            raise not_supported(f"starting a {kind!r} job")
+            if kind in AIS_STARTABLE:
+                raise not_supported(f"starting a {kind!r} job")
+            raise bad_request(f"start: {kind!r} is not a kind of job that can be started "
+                              f"(AIStore starts: {', '.join(sorted(AIS_STARTABLE))})")
         xid = new_xid()
         await self.fanout.broadcast("POST", "/v1/xactions",
                                     {"xid": xid, "kind": kind, "src": "", "dst": "", "msg": {}})

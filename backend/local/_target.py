@@ -245,7 +245,10 @@ class Target(SessionOwner):
             return web.Response(body=msgspec.msgpack.encode(page),
                                 content_type="application/msgpack")
         if request.method == "GET" and action == "summary-bck":
-            prefix = (msg.value or {}).get("prefix", "") if msg else ""
+            value = (msg.value if msg else None) or {}
+            prefix = value.get("prefix", "") if isinstance(value, dict) else ""
+            if not isinstance(prefix, str):
+                raise bad_request("summary-bck: the prefix must be a string")
             return json_response(await self.io(self.store.totals, bucket, prefix))
         raise action_refused(request.method, f"ais://{bucket}", action)
 

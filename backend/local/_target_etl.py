@@ -4,13 +4,14 @@ the object access its transformers use (``AIS_TARGET_URL``)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote
 
+import msgspec
 from aiohttp import web
 
 from ._errors import AISHTTPError
-from ._http import json_response
+from ._http import json_response, read_body
 from ._names import parse_uname, validate_bucket_name, validate_object_name
 from ._storage import ObjectMeta
 from .etl._comm import TransformError
@@ -28,6 +29,14 @@ class ObjectHandlers(Protocol):
                           obj: str) -> web.Response: ...
 
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta: ...
+
+
+class InitCall(msgspec.Struct):
+    """What the proxy sends a target to start its transformer of an ETL."""
+
+    msg: dict[str, Any]
+    xid: str
+    secret: str
 
 
 class TargetEtlHandlers:
@@ -50,8 +59,8 @@ class TargetEtlHandlers:
     # --- control, from the proxy ------------------------------------------------------------
 
     async def init(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        await self.etls.init(body["msg"], body["xid"], body["secret"])
+        call = await read_body(request, InitCall, "ETL init call")
+        await self.etls.init(call.msg, call.xid, call.secret)
         return web.Response()
 
     async def stop(self, request: web.Request) -> web.Response:

@@ -7,11 +7,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from ._arch_job import ArchiveMsg, run_archive
-from ._http import decode_value, json_response
+from ._http import decode_value, json_response, read_body
 from ._promote import PromoteArgs, promote
 from ._tcb import Deliver, OfflineJob, TCBMsg, start_share
 from ._xact import Xaction, parse_query
@@ -20,6 +22,21 @@ from .etl._manager import TargetEtls
 log = logging.getLogger("aisetl.cluster")
 CopyTo = Callable[[str, str, str, str, bool], Awaitable[tuple[str, int]]]
 Delete = Callable[[str, str], Awaitable[int]]
+
+
+class JobStart(msgspec.Struct):
+    """What the proxy sends each target to start its share of a job."""
+
+    xid: str
+    kind: str
+    src: str
+    dst: str = ""
+    msg: Any = None
+
+
+class JobAbort(msgspec.Struct):
+    id: str = ""
+    reason: str = ""
 
 
 class TargetXactHandlers:
@@ -47,20 +64,20 @@ class TargetXactHandlers:
                                                                  q.running)])
 
     async def start(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        xid, kind, src, dst = body["xid"], body["kind"], body["src"], body["dst"]
+        body = await read_body(request, JobStart, "job start")
+        xid, kind, src, dst = body.xid, body.kind, body.src, body.dst
         if kind.startswith("etl-"):
-            self.etls.start_job(xid, kind, src, dst, body["msg"])
+            self.etls.start_job(xid, kind, src, dst, body.msg)
             return web.Response()
         if kind == "promote":
             xact = self.xacts.add(Xaction(xid, kind, dst=src))
-            args = decode_value(body["msg"], PromoteArgs, "promote arguments")
+            args = decode_value(body.msg, PromoteArgs, "promote arguments")
             self._track(xid, asyncio.create_task(promote(self.services, xact, src, args,
                                                          self.promote_root)))
             return web.Response()
         if kind == "archive":
             xact = self.xacts.add(Xaction(xid, kind, src=src, dst=dst))
-            archive = decode_value(body["msg"], ArchiveMsg, "archive message")
+            archive = decode_value(body.msg, ArchiveMsg, "archive message")
             self._track(xid, asyncio.create_task(run_archive(xact, self.services, src, dst,
                                                              archive)))
             return web.Response()
@@ -70,7 +87,7 @@ class TargetXactHandlers:
                 xact.add("loc", await self.services.io(self.services.store.cleanup), 0)
             xact.finish()
             return web.Response()
-        msg = decode_value(body["msg"], TCBMsg, f"{kind} message")
+        msg = decode_value(body.msg, TCBMsg, f"{kind} message")
         deliver: Deliver
         if kind == "move-bck":  # the bucket was renamed: objects go where the name places them
             async def deliver(name: str, _dst_name: str) -> tuple[str, int]:
@@ -103,9 +120,9 @@ class TargetXactHandlers:
             xact.finish(f"internal error: {err!r}")
 
     async def abort(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if (xact := self.xacts.get(body.get("id", ""))) is not None:
-            xact.abort(body.get("reason") or "aborted by user")
+        body = await read_body(request, JobAbort, "job abort")
+        if (xact := self.xacts.get(body.id)) is not None:
+            xact.abort(body.reason or "aborted by user")
         return web.Response()
 
     async def _shutdown(self, _app: web.Application) -> None:

@@ -10,6 +10,8 @@ cluster would not do.
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from ._errors import AISHTTPError, bad_request, not_supported
@@ -65,8 +67,7 @@ UNSUPPORTED_LIST_FLAGS = {
 }
 
 
-# Every action AIStore 5.0 knows (``api/apc/actmsg.go``): one the embedded cluster does not do
-# where it was sent is a 501 naming it; a name AIStore does not know either is a 400.
+# Every action AIStore 5.0 knows (``api/apc/actmsg.go``)
 AIS_ACTIONS = frozenset((
     "create-bck", "destroy-bck", "set-bprops", "reset-bprops", "summary-bck", "ec-encode",
     "ec-get", "ec-put", "ec-resp", "copy-bck", "etl-bck", "etl-inline", "dsort", "download",
@@ -87,14 +88,55 @@ AIS_ACTIONS = frozenset((
 ))
 
 
+# What AIStore 5.0's proxy takes where (its handlers' action switches: ais/proxy.go httpbckpost,
+# httpbckdelete, httpbckget, httpbckput, httpbckpatch, httpobjpost; ais/prxclu.go cluputMsg).
+# Any other action there, known or not, AIStore answers 400 ``invalid action "X"``.
+ACCEPTED_AT: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "bucket"): frozenset((
+        "copy-bck", "copy-listrange", "create-bck", "create-inventory", "ec-encode", "etl-bck",
+        "etl-listrange", "index-shard", "make-n-copies", "move-bck", "prefetch-listrange",
+        "rechunk")),
+    ("DELETE", "bucket"): frozenset((
+        "delete-listrange", "destroy-bck", "destroy-inventory", "evict-listrange",
+        "evict-remote-bck")),
+    ("GET", "bucket"): frozenset(("list", "show-inventory", "summary-bck", "summary-shard")),
+    ("GET", "buckets"): frozenset(("list", "show-inventory", "summary-bck", "summary-shard")),
+    ("PUT", "bucket"): frozenset(("archive",)),
+    ("PATCH", "bucket"): frozenset(("reset-bprops", "set-bprops")),
+    ("DELETE", "object"): frozenset(("mpt-abort",)),  # (a target's, with ?uploadId)
+    ("POST", "object"): frozenset((
+        "blob-download", "check-lock", "mpt-abort", "mpt-complete", "mpt-upload", "promote",
+        "rename-obj")),
+    ("PUT", "cluster"): frozenset((
+        "bump-metasync", "clear-lcache", "decommission", "decommission-node", "reload-creds",
+        "reset-config", "reset-stats", "rm-unsafe", "rotate-logs", "set-config", "shutdown",
+        "shutdown-node", "start", "start-maintenance", "stop", "stop-maintenance")),
+}
+
+
+def _endpoint(where: str) -> str:
+    """``ais://b`` → bucket, ``ais://b/o`` or ``/v1/objects/...`` → object, else the path's
+    first part after /v1/ (buckets, cluster)."""
+    if where.startswith("ais://"):
+        return "object" if "/" in where.removeprefix("ais://") else "bucket"
+    if where.startswith("/v1/objects/"):
+        return "object"
+    return where.removeprefix("/v1/").split("/", 1)[0]
+
+
 def action_refused(method: str, where: str, action: str) -> AISHTTPError:
     """The error for ``action`` sent with ``method`` to ``where`` (``ais://b``, a path), which
-    this cluster does not do there: 501 for an action of AIStore's, 400 for any other."""
+    this cluster does not do there: 501 naming it if AIStore does it there, else AIStore's
+    own 400 (with what is taken there)."""
     if not action:
         return bad_request(f"{method} {where}: missing action message")
-    if action in AIS_ACTIONS:
+    accepted = ACCEPTED_AT.get((method.split()[0], _endpoint(where)), frozenset())
+    if action in accepted:
         return not_supported(f"action {action!r} ({method} {where})")
-    return bad_request(f"{method} {where}: unknown action {action!r}")
+    if action not in AIS_ACTIONS:
+        return bad_request(f"invalid action {json.dumps(action)}: AIStore has no such action")
+    takes = f" ({method} {where} takes: {', '.join(sorted(accepted))})" if accepted else ""
+    return bad_request(f"invalid action {json.dumps(action)}{takes}")
 
 
 def refuse_unsupported_list_flags(flags: int) -> None:

@@ -73,7 +73,7 @@ def parse_query(body: bytes) -> XactQuery:
         return XactQuery()
     try:
         raw = lower_keys(json.loads(body))
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
         raise bad_request(f"malformed JSON job query: {err}") from None
     running = raw.get("show_active", raw.get("onlyrunning"))
     return XactQuery(str(raw.get("id") or ""), str(raw.get("kind") or ""),

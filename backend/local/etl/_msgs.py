@@ -17,6 +17,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import yaml
 
 from ..._goduration import duration_value
@@ -133,6 +134,8 @@ def _parse_spec_msg(msg: dict, runtime: dict) -> EtlSpec:
     command = runtime.get("command") or []
     if isinstance(command, str):
         command = command.split()
+    if not isinstance(command, list):
+        raise bad_request(f'ETL "{base["name"]}": runtime.command must be a list of strings')
     base["env"].update(_env(runtime.get("env"), base["name"]))
     return EtlSpec(**base, kind="image", image=image, command=[str(c) for c in command],
                    limits=_limits(msg.get("resources"), base["name"]))
@@ -153,46 +156,92 @@ def _b64(msg: dict, key: str, name: str) -> bytes:
         raise bad_request(f'ETL "{name}": "{key}" is not valid base64') from None
 
 
+class _HttpGet(msgspec.Struct):
+    path: str = ""
+    port: str | int = ""
+
+
+class _Probe(msgspec.Struct):
+    httpGet: _HttpGet | None = None
+
+
+class _Port(msgspec.Struct):
+    name: str = ""
+    containerPort: int = 0
+
+
+class _Container(msgspec.Struct):
+    """The part of a Kubernetes container the embedded cluster reads (the rest it ignores,
+    as it runs no container)."""
+
+    image: str = ""
+    ports: list[_Port] = msgspec.field(default_factory=list)
+    command: list[str | int | float] = msgspec.field(default_factory=list)
+    args: list[str | int | float] = msgspec.field(default_factory=list)
+    readinessProbe: _Probe | None = None
+    env: Any = None  # checked by _env, which says what is wrong in AIStore's terms
+    resources: Any = None  # checked by Limits
+
+
+class _Affinity(msgspec.Struct):
+    nodeAffinity: Any = None
+    podAntiAffinity: Any = None
+
+
+class _PodSpec(msgspec.Struct):
+    containers: list[_Container] = msgspec.field(default_factory=list)
+    affinity: _Affinity | None = None
+
+
+class _Meta(msgspec.Struct):
+    annotations: dict[str, str | bool | int] = msgspec.field(default_factory=dict)
+
+
+class _Pod(msgspec.Struct):
+    spec: _PodSpec
+    metadata: _Meta | None = None
+
+
 def _parse_pod_spec_msg(msg: dict) -> EtlSpec:
     name = validate_name(str(msg.get("name", "")))
     try:
-        pod = yaml.safe_load(_b64(msg, "spec", name).decode())
+        raw = yaml.safe_load(_b64(msg, "spec", name).decode())
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise bad_request(f'ETL "{name}": pod spec is not valid YAML: {err}') from None
-    if not isinstance(pod, dict) or not isinstance(pod.get("spec"), dict):
+    if not isinstance(raw, dict) or not isinstance(raw.get("spec"), dict):
         raise bad_request(f'ETL "{name}": pod spec must be a Kubernetes Pod with a "spec"')
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    try:
+        pod = msgspec.convert(raw, _Pod, strict=False)
+    except msgspec.ValidationError as err:
+        raise bad_request(f'ETL "{name}": invalid pod spec: {err}') from None
+    annotations = pod.metadata.annotations if pod.metadata else {}
     msg = dict(msg)
     if "support_direct_put" in annotations:
         msg["support_direct_put"] = str(annotations["support_direct_put"]).lower() == "true"
     base = _base(msg, code=False)
     _check_ws(base)
-    spec = pod["spec"]
-    containers = spec.get("containers") or []
-    if len(containers) != 1:
+    if len(pod.spec.containers) != 1:
         raise bad_request(f'ETL "{name}": pod spec must have exactly one container, '
-                          f"found {len(containers)}")
-    container = containers[0]
-    ports = container.get("ports") or []
-    if len(ports) != 1 or ports[0].get("name") != "default":
+                          f"found {len(pod.spec.containers)}")
+    container = pod.spec.containers[0]
+    if len(container.ports) != 1 or container.ports[0].name != "default":
         raise bad_request(f'ETL "{name}": the container must declare exactly one port, '
                           'named "default" (ports: [{name: default, containerPort: ...}])')
-    probe = ((container.get("readinessProbe") or {}).get("httpGet")) or {}
-    if not probe.get("path") or probe.get("port") != "default":
+    probe = container.readinessProbe.httpGet if container.readinessProbe else None
+    if probe is None or not probe.path or probe.port != "default":
         raise bad_request(
             f'ETL "{name}": the container needs a readinessProbe with httpGet on port "default" '
             "and a path, e.g. readinessProbe: {httpGet: {path: /health, port: default}}"
         )
-    affinity = spec.get("affinity") or {}
-    if affinity.get("nodeAffinity") or affinity.get("podAntiAffinity"):
+    affinity = pod.spec.affinity
+    if affinity is not None and (affinity.nodeAffinity or affinity.podAntiAffinity):
         raise bad_request(f'ETL "{name}": pod spec must not set node affinity or anti-affinity '
                           "(AIStore places each transformer next to its target)")
-    command = [str(c) for c in (container.get("command") or []) + (container.get("args") or [])]
-    base["env"].update(_env(container.get("env"), name))
-    return EtlSpec(**base, kind="image", image=str(container.get("image", "")), command=command,
-                   container_port=int(ports[0].get("containerPort") or SPEC_PORT),
-                   health_path=str(probe["path"]),
-                   limits=_limits(container.get("resources"), name))
+    base["env"].update(_env(container.env, name))
+    return EtlSpec(**base, kind="image", image=container.image,
+                   command=[str(c) for c in container.command + container.args],
+                   container_port=container.ports[0].containerPort or SPEC_PORT,
+                   health_path=probe.path, limits=_limits(container.resources, name))
 
 
 def _parse_code_msg(msg: dict) -> EtlSpec:
