@@ -70,3 +70,31 @@ def test_an_object_file_changed_outside_the_cluster_fails_its_get(
         assert http.get("/v1/objects/tamper/b").content == b"the real bytes"
     finally:
         http.request("DELETE", "/v1/buckets/tamper", json={"action": "destroy-bck"})
+
+
+def test_a_target_refuses_what_only_the_proxy_may_send_it(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    """As AIStore 5.0: an object write sent straight to a target (not redirected by the
+    proxy) is a 400, and a bucket change or a job there a 403, with nothing done; reads
+    straight from a target stay allowed."""
+    http.post("/v1/buckets/direct", json={"action": "create-bck"}).raise_for_status()
+    try:
+        http.put("/v1/objects/direct/kept", content=b"kept").raise_for_status()
+        owner = httpx.put(f"{cluster.endpoint}/v1/objects/direct/kept", content=b"",
+                          follow_redirects=False).headers["location"].split("/v1/")[0]
+        for target in cluster.smap.targets:
+            put = httpx.put(f"{target.url}/v1/objects/direct/stray", content=b"x")
+            assert put.status_code == 400
+            assert "PUT(obj) is expected to be redirected" in put.json()["message"]
+            gone = httpx.request("DELETE", f"{target.url}/v1/buckets/direct",
+                                 json={"action": "destroy-bck"})
+            assert gone.status_code == 403 and "cluster's nodes only" in gone.json()["message"]
+            job = httpx.post(f"{target.url}/v1/xactions", json={"xid": "x", "kind": "lru",
+                                                               "src": "", "dst": ""})
+            assert job.status_code == 403
+        assert httpx.get(f"{owner}/v1/objects/direct/kept").content == b"kept"
+        names = [e["name"] for e in http.request(
+            "GET", "/v1/buckets/direct", json={"action": "list", "value": {}}).json()["entries"]]
+        assert names == ["kept"]
+    finally:
+        http.request("DELETE", "/v1/buckets/direct", json={"action": "destroy-bck"})

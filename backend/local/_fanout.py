@@ -11,6 +11,7 @@ import aiohttp
 import msgspec
 
 from ._errors import AISHTTPError
+from ._http import sender_headers
 from ._smap import ClusterMap, Node
 
 T = TypeVar("T")
@@ -20,9 +21,11 @@ class Fanout:
     """A node's outgoing requests, over its HTTP session (``session`` gives it once the node
     has started). A failure of any kind is an :class:`AISHTTPError` naming the node."""
 
-    def __init__(self, smap: ClusterMap, session: Callable[[], aiohttp.ClientSession]) -> None:
+    def __init__(self, smap: ClusterMap, session: Callable[[], aiohttp.ClientSession],
+                 me: Node) -> None:
         self.smap = smap
         self._session = session
+        self._sender = sender_headers(me)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -32,7 +35,7 @@ class Fanout:
                    timeout: float | None = None) -> bytes:
         """One request to a node; its error (AIStore JSON) is raised as our own."""
         data = msgspec.json.encode(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if data else {}
+        headers = {**self._sender, **({"Content-Type": "application/json"} if data else {})}
         client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
         try:
             async with self.session.request(method, node.url + path, data=data,

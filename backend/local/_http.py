@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import web
 
 from ._errors import AISHTTPError, bad_request
+from ._smap import ClusterMap, Node
 
 log = logging.getLogger("aisetl.cluster")
 
@@ -121,6 +122,21 @@ def local_only(request: web.Request) -> None:
     if origin is not None and not _is_local(origin.split("://", 1)[-1]):
         raise AISHTTPError(403, f"a request from the web origin {origin!r} is refused: the "
                            "embedded cluster takes no cross-site requests")
+
+
+SENDER_ID, SENDER_NAME = "Ais-Caller-Id", "Ais-Caller-Name"  # AIStore's intra-cluster sender
+
+
+def sender_headers(node: Node) -> dict[str, str]:
+    """What a node's requests to the others carry, as AIStore's do (``apc.HdrSender*``)."""
+    return {SENDER_ID: node.daemon_id, SENDER_NAME: node.pretty}
+
+
+def from_cluster(request: web.Request, smap: ClusterMap) -> bool:
+    """Whether the request says it comes from a node of this cluster (unsigned, as AIStore's
+    intra-cluster requests are unless it signs them)."""
+    sender = smap.node(request.headers.get(SENDER_ID, ""))
+    return sender is not None and request.headers.get(SENDER_NAME) == sender.pretty
 
 
 async def read_actmsg(request: web.Request) -> ActMsg | None:

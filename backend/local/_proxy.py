@@ -72,7 +72,7 @@ class Proxy(SessionOwner):
         self.bmd = BucketRegistry(root / "bmd.json")
         self.started_ns = time.time_ns()
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
-        self.fanout = Fanout(smap, lambda: self.session)
+        self.fanout = Fanout(smap, lambda: self.session, self.node)
         self.etls = ProxyEtls(self.fanout, root)
         self.jobs = ProxyJobs(self.fanout, self.bmd, self._create_bucket)
 

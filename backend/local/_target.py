@@ -31,11 +31,13 @@ from ._http import (
     SessionOwner,
     decode_value,
     error_middleware,
+    from_cluster,
     json_response,
     local_only,
     qbool,
     read_actmsg,
     request_checks,
+    sender_headers,
 )
 from ._names import (
     base36,
@@ -61,9 +63,11 @@ from ._unsupported import (
 )
 from ._uploads import Uploads
 from ._xact import IDLE_FOR, XactRegistry
-from .etl._manager import TargetEtls
+from .etl._manager import OBJECT_ROUTE, TargetEtls
 
 SMALL_BODY = 256 * 1024
+WRITES = ("PUT", "DELETE", "POST", "PATCH")
+INTERNAL = ("/v1/buckets", "/v1/xactions", "/v1/etl")  # the proxy's to call
 CHUNK = 1024 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -157,7 +161,7 @@ class Target(SessionOwner):
         self.uploads = Uploads(self.store, node.daemon_id)
         self.pieces = PieceHandlers(self.uploads, self.io, self.stats)
         services = TargetServices(node, smap, self.store, self.io, self.xacts,
-                                  Fanout(smap, lambda: self.session))
+                                  Fanout(smap, lambda: self.session, node))
         self.etls = TargetEtls(services)
         self.etl_handlers = TargetEtlHandlers(self.etls, self)
         self.get_batch = GetBatch(services)
@@ -165,7 +169,7 @@ class Target(SessionOwner):
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty),
-                                           request_checks(local_only,
+                                           request_checks(local_only, self.only_proxied,
                                                           refuse_unsupported_query)],
                               client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v1/health", self.health)
@@ -181,6 +185,22 @@ class Target(SessionOwner):
         app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
         return app
+
+    def only_proxied(self, request: web.Request) -> None:
+        """What only the cluster's nodes send a target (bucket changes, jobs, ETL control),
+        and object writes the proxy did not redirect, are refused, as AIStore 5.0 refuses
+        them: a write straight to a target would put an object where the proxy never looks
+        for it, and a bucket change there would leave the cluster disagreeing."""
+        path, method = request.path, request.method
+        if path.startswith(OBJECT_ROUTE) or from_cluster(request, self.smap):
+            return  # (a transformer's object access carries its ETL's secret)
+        if path.startswith("/v1/objects/") and method in WRITES:
+            if "pid" not in request.query or "utm" not in request.query:
+                raise bad_request(f"{self.node.pretty}: {method}(obj) is expected to be "
+                                  "redirected (send it to the proxy)")
+        elif path.startswith(INTERNAL) and (method != "GET" or not path.startswith("/v1/etl")):
+            raise AISHTTPError(403, f"{self.node.pretty}: {method} {path} is for the "
+                                    "cluster's nodes only (send requests to the proxy)")
 
     async def _startup(self, _app: web.Application) -> None:
         await self.io(self.store.recover)
@@ -457,7 +477,7 @@ class Target(SessionOwner):
     async def _send(self, owner: Node, bucket: str, obj: str, chunks: AsyncIterator[bytes],
                     size: int) -> None:
         url = f"{owner.url}/v1/objects/{bucket}/{quote(obj)}"
-        headers = {"Content-Length": str(size)}
+        headers = {"Content-Length": str(size), **sender_headers(self.node)}
         async with self.session.put(url, data=chunks, headers=headers) as resp:
             if resp.status >= 400:
                 raise node_error(resp.status, await resp.read())
