@@ -259,3 +259,30 @@ def test_a_cpu_limit_holds(owned, tmp_dir) -> None:
     finally:
         http.delete("/v1/etl/cpu-bound")
     assert used < 0.3
+
+
+STUBBORN = """import os, signal
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+def _kill_init(self):
+    self._set_headers()
+    self.wfile.write(b"stopping my pod")
+    os.kill(1, signal.SIGTERM)
+
+S.do_PUT = _kill_init
+"""
+
+
+def test_a_pod_that_ignores_its_stop_signal_is_killed_after_a_grace(owned, tmp_dir) -> None:
+    """A transformer told to stop (here by its own kill(1)) that ignores it is killed after
+    the sandbox's grace, as a container runtime does: its pod still ends."""
+    http, path = owned
+    pod = tutorial_server_with(SimpleNamespace(data_dir=path), tmp_dir, "stubborn", STUBBORN)
+    assert http.put("/v1/etl", json=spec_msg("stubborn", pod)).status_code == 200
+    try:
+        http.get("/v1/objects/b/o", params={"etl_name": "stubborn"})
+        wait_for(lambda: {e["id"]: e["stage"] for e in http.get("/v1/etl").json()}
+                 ["stubborn"] == "Aborted", timeout=30, what="the pod to be killed")
+        assert "exited with code 137" in http.get("/v1/etl/stubborn").json()["reason"]
+    finally:
+        http.delete("/v1/etl/stubborn")

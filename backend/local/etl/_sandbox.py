@@ -31,6 +31,8 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
 LAUNCHER = [sys.executable, "-m", "backend.local.etl._sandbox"]  # this module, run
 NOTE = "note: sandbox:"
+STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP)
+STOP_GRACE = 10  # seconds a transformer told to stop has before it is killed
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
 
@@ -161,13 +163,25 @@ def _exit_like(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status))
 
 
-def _forward_signals(to_pid: int) -> None:
+def _forward_signals(to_pid: int, grace: int = 0) -> None:
+    """Pass the signals that stop or poke a process on to ``to_pid``; with a ``grace``, a
+    stop it has not obeyed in that many seconds becomes a SIGKILL (as a container runtime
+    ends a container that ignores its stop signal)."""
+
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(to_pid, signum)
+        if grace and signum in STOPS:
+            signal.alarm(grace)
+
+    def kill(_signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(to_pid, signal.SIGKILL)
 
     for sig in FORWARDED:
         signal.signal(sig, forward)
+    if grace:
+        signal.signal(signal.SIGALRM, kill)
 
 
 def _wait_for(pid: int) -> int:
@@ -206,7 +220,7 @@ def _run_transformer(plan: Plan, argv: list[str], confined: bool, alive_r: int) 
         except OSError as err:
             print(f"cannot run {argv[0]}: {err.strerror}", flush=True)
             os._exit(127)
-    _forward_signals(child)
+    _forward_signals(child, grace=STOP_GRACE)
     _exit_like(_wait_for(child))
 
 
