@@ -18,6 +18,7 @@ import httpx
 import psutil
 import pytest
 
+from backend.ais import parse_etl_error
 from backend.local import LocalCluster
 from tests.conftest import code_msg, spec_msg, wait_for
 from tests.test_etl_tutorial import tutorial_server_with
@@ -220,6 +221,9 @@ def test_over_its_memory_limit_a_pod_is_oomkilled(owned, tmp_dir) -> None:
         reason = wait_for(lambda: (e := http.get("/v1/etl/memory-hog").json())
                           and e.get("stage") == "Aborted" and e["reason"], what="the abort")
         assert "was OOMKilled (exit code 137): it went over its memory limit of 64 MiB" in reason
+        failure = parse_etl_error(reason)  # in AIStore's words, as the app reads them
+        assert failure is not None and failure.reason == "OOMKilled"
+        assert failure.exit_code == 137 and failure.pod.startswith("memory-hog-")
     finally:
         http.delete("/v1/etl/memory-hog")
 

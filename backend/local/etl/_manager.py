@@ -100,16 +100,18 @@ class Starting:
                 "pod_name": self.pod_name, "events": list(events)[-EVENTS_KEPT:]}
 
 
-def etl_error_text(target_id: str, etl: str, pod: str, err: PodError) -> str:
-    """A failed start in AIStore's words (``cmn.ErrETL``): where, the container's status,
-    then why; the message of the status holds the log's last lines, as Kubernetes' does with
-    ``TerminationMessagePolicy: FallbackToLogsOnError``."""
+def etl_error_text(target_id: str, etl: str, pod: str, err: PodError,
+                   what: str = "failed to start") -> str:
+    """A failed start (or, ``what`` says, a pod that ended) in AIStore's words
+    (``cmn.ErrETL``): where, the container's status, then why; the message of the status
+    holds the log's last lines, as Kubernetes' does with ``TerminationMessagePolicy:
+    FallbackToLogsOnError``."""
     fields = [f"t[{target_id}]", f"etl={_go_quote(etl)}", f"pod={_go_quote(pod)}"]
     if (s := err.status) is not None:
         status = (f"container: {etl}, state: {s.state}, reason: {s.reason}, "
                   f"message: {s.message}, exitCode: {s.exit_code}")
         fields.append(f"pod_status={_go_quote(status)}")
-    return f"[{','.join(fields)}] ETL {etl} failed to start: {err.cause}"
+    return f"[{','.join(fields)}] ETL {etl} {what}: {err.cause}"
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -229,10 +231,11 @@ class TargetEtls:
                                                    err)) from None
         etl.stage = "Running"
 
-    def _pod_exited(self, pod: Pod, reason: str) -> None:
+    def _pod_exited(self, pod: Pod, err: PodError) -> None:
         etl = next((e for e in self.etls.values() if e.pod is pod), None)
         if etl is None or etl.stage != "Running":
             return
+        reason = etl_error_text(self._id, etl.spec.name, pod.name, err, "aborted")
         log.warning("%s", reason)
         etl.stage, etl.reason = "Aborted", reason
         self._abort_jobs(etl.spec.name, reason)

@@ -89,7 +89,7 @@ class Pod:
     name: str
     launch: Launch
     log_file: Path
-    on_exit: Callable[[Pod, str], None] | None = None
+    on_exit: Callable[[Pod, PodError], None] | None = None
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     started: float = 0.0
     restarts: int = 0
@@ -215,9 +215,9 @@ class Pod:
             return
         await self._drain_logs()
         if self.on_exit is not None:
-            tail = self.log_tail()
-            self.on_exit(self, f"transformer {self.name} {self._ended_how(code)}"
-                         + (f":\n{tail}" if tail else ""))
+            self.on_exit(self, PodError(f"transformer {self.name} {self._ended_how(code)}",
+                                        PodStatus("Terminated", self._reason(code),
+                                                  self.log_tail(), code)))
 
     def _reason(self, code: int) -> str:
         """Kubernetes' reason for a container that ended with ``code``."""
