@@ -86,6 +86,11 @@ class Frame:
     ended: bool
 
 
+def covers_source(kind: str) -> bool:
+    """A job of the whole source bucket (or its prefix), not of a list or range of it."""
+    return kind.endswith("-bck")
+
+
 def snap_state(s: JobSnap) -> str:
     if s.aborted:
         return "aborted"
@@ -143,6 +148,12 @@ class JobView:
         return bool(self.snaps)
 
     @property
+    def job_totals(self) -> tuple[int, int] | None:
+        """The job's objects and bytes: its source's for a bucket job; unknown for a job of a
+        list or range, which does some of them (the source's then give object sizes only)."""
+        return self.totals if self.snaps and covers_source(self.snaps[0].kind) else None
+
+    @property
     def ended(self) -> bool:
         """Every node is done: the job ended, or, of a kind that idles between requests (a
         list or range), waits idle for more; AIStore ends it a minute later."""
@@ -174,7 +185,7 @@ class JobView:
 
     def last_seen(self) -> str:
         """``last seen: 120 of 400 objects, 1.2 MiB``: for when the job is out of sight."""
-        total = self.totals[0] if self.totals else None
+        total = self.job_totals[0] if self.job_totals else None
         of = f" of {total:,}" if total is not None else ""
         noun = noun_for(total if total is not None else self.done.objs, "object")
         return f"last seen: {self.done.objs:,}{of} {noun}, {human_bytes(self.done.bytes)}"
@@ -190,7 +201,7 @@ class JobView:
         total = self._total_figures(nodes, ended)
         states = {snap_state(s) for s in snaps}
         state = "aborted" if "aborted" in states else ("finished" if ended else "running")
-        total_objs = self.totals[0] if self.totals else None
+        total_objs = self.job_totals[0] if self.job_totals else None
         if total_objs:
             bar_total, bar_done = total_objs, self.done.objs
         else:  # an empty source, or its size not known yet: indeterminate while it runs
@@ -223,8 +234,11 @@ class JobView:
                        sum(f.read_rate for f in nodes.values()))
 
     def _share(self, target: str) -> SourceShare | None:
-        """The node's share of the source, once listed (none listed: it has no objects)."""
-        return None if self.shares is None else self.shares.get(target, SourceShare(0, 0))
+        """The node's share of the source, once listed (none listed: it has no objects); a
+        list or range job's share is not known."""
+        if self.shares is None or self.job_totals is None:
+            return None
+        return self.shares.get(target, SourceShare(0, 0))
 
     def _mean_size(self, target: str) -> float:
         """The mean size of the node's source objects; before they are listed, the whole
@@ -273,7 +287,7 @@ class JobView:
                              f"   ETL {self.etl_shown}" if self.etl_shown else "")
 
     def _overall(self, state: str, nodes: dict[str, Figures], total: Figures) -> Text:
-        total_objs, total_bytes = self.totals or (None, None)
+        total_objs, total_bytes = self.job_totals or (None, None)
         p = progress([self.done], total_objs, total_bytes)
         of = f" / {total_objs:,}" if total_objs is not None else ""
         failed = self._failed()
@@ -319,7 +333,7 @@ class JobView:
                 state.append(" slow", style="bold yellow")
             rows[target] = (target, progress_cell(f.written.objs, share.objs if share else None),
                             *_figure_cells(f), state)
-        total_objs = self.totals[0] if self.totals else None
+        total_objs = self.job_totals[0] if self.job_totals else None
         rows[TOTAL_ROW] = (Text("Total:", style="bold"),
                            progress_cell(total.written.objs, total_objs),
                            *_figure_cells(total), "")

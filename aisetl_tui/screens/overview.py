@@ -20,7 +20,7 @@ from backend.ais import AisClient, AisError, ClusterMap, EtlInfo, JobSnap, JobSt
 
 from ..error_groups import error_line, group_errors
 from ..etl_state import STAGE_STYLE, TRANSFORM_KINDS, shown_stage, sole_running_etl
-from ..job_view import BAR_WIDTH, DISPLAY_KIND, node_counters, progress_cell
+from ..job_view import BAR_WIDTH, DISPLAY_KIND, covers_source, node_counters, progress_cell
 from ..rates import Counters, eta_seconds, human_duration, plural, progress, rate
 from ._base import PollingScreen
 
@@ -104,7 +104,7 @@ class OverviewScreen(PollingScreen):
         """``etl``: the one running the job, when known (it keeps the job's errors)."""
         try:
             snaps = await client.job_snaps(job.xid)
-            if snaps and job.xid not in self._totals:
+            if snaps and job.xid not in self._totals and covers_source(snaps[0].kind):
                 self._totals[job.xid] = (await client.bucket_summary(snaps[0].src)).count
             errors = []
             if etl and any(s.obj_errors for s in snaps):
