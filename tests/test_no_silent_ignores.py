@@ -184,3 +184,19 @@ def test_a_bucket_namespace_is_refused(http, bucket) -> None:
                     content=b"x")
     refused(resp, "bucket namespaces")
     assert http.head(f"/v1/objects/{bucket.name}/x").status_code == 404
+
+
+def test_custom_metadata_sent_with_a_put_is_kept(http, bucket) -> None:
+    """``Ais-Custom-Md: key=value`` headers on a PUT (AIStore reads them) are stored: HEAD and
+    the SDK's properties give them back; a header that is not key=value is a 400."""
+    url = f"/v1/objects/{bucket.name}/tagged"
+    resp = http.put(url, content=b"x", headers=[("Ais-Custom-Md", "source=camera-7"),
+                                                ("Ais-Custom-Md", "label=cat=yes")])
+    assert resp.status_code == 200, resp.text
+    custom = bucket.object("tagged").head().custom_metadata
+    assert custom == {"source": "camera-7", "label": "cat=yes"}
+    bad = http.put(url, content=b"y", headers={"Ais-Custom-Md": "no-equals-sign"})
+    assert bad.status_code == 400
+    assert bad.json()["message"] == ('custom metadata: invalid format "no-equals-sign" '
+                                     "(expecting key=value)")
+    assert bucket.object("tagged").get_reader().read_all() == b"x"  # the bad PUT changed nothing

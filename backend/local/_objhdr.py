@@ -6,36 +6,55 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from ._smap import Node
 from ._storage import ObjectMeta
 
 
-def object_headers(meta: ObjectMeta) -> dict:
+def _custom(meta: ObjectMeta) -> list[tuple[str, str]]:
+    """The object's custom properties, one ``Ais-Custom-Md: key=value`` header each."""
+    return [("Ais-Custom-Md", f"{key}={value}") for key, value in sorted(meta.custom.items())]
+
+
+def object_headers(meta: ObjectMeta) -> CIMultiDict[str]:
     """What AIStore's GET sends beside the data (``cmn.ToHeader``)."""
-    return {
-        "Ais-Checksum-Type": meta.cksum_type,
-        "Ais-Checksum-Value": meta.cksum_value,
-        "Ais-Atime": str(meta.atime_ns),
-        "Ais-Version": str(meta.version),
-        "Accept-Ranges": "bytes",
-        "Content-Type": "application/octet-stream",
-    }
+    return CIMultiDict([
+        ("Ais-Checksum-Type", meta.cksum_type),
+        ("Ais-Checksum-Value", meta.cksum_value),
+        ("Ais-Atime", str(meta.atime_ns)),
+        ("Ais-Version", str(meta.version)),
+        ("Accept-Ranges", "bytes"),
+        ("Content-Type", "application/octet-stream"),
+        *_custom(meta),
+    ])
 
 
 def object_props_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta,
-                         root: Path) -> dict:
+                         root: Path) -> CIMultiDict[str]:
     """What AIStore's HEAD sends: the GET headers and every object property
     (``apc.PropToHeader``)."""
-    return {
-        **object_headers(meta),
+    headers = object_headers(meta)
+    headers.update({
         "Ais-Present": "true",
         "Ais-Name": obj,
         "Ais-Bucket-Name": bucket,
         "Ais-Bucket-Provider": "ais",
         "Ais-Location": f"{node.pretty}:{root}",
         "Content-Length": str(meta.size),
-    }
+    })
+    return headers
+
+
+def put_headers(meta: ObjectMeta) -> CIMultiDict[str]:
+    """What AIStore's PUT answers with."""
+    return CIMultiDict([
+        ("Ais-Checksum-Type", meta.cksum_type),
+        ("Ais-Checksum-Value", meta.cksum_value),
+        ("Ais-Atime", str(meta.atime_ns)),
+        ("Ais-Version", str(meta.version)),
+        *_custom(meta),
+    ])
 
 
 def expected_checksum(request: web.Request) -> tuple[str, str] | None:
@@ -45,10 +64,3 @@ def expected_checksum(request: web.Request) -> tuple[str, str] | None:
     return None
 
 
-def put_headers(meta: ObjectMeta) -> dict[str, str]:
-    return {
-        "Ais-Checksum-Type": meta.cksum_type,
-        "Ais-Checksum-Value": meta.cksum_value,
-        "Ais-Atime": str(meta.atime_ns),
-        "Ais-Version": str(meta.version),
-    }

@@ -99,8 +99,10 @@ class _BucketIndex:
 class ObjectWriter:
     """Streams one object into a temporary file; ``commit`` makes it visible atomically."""
 
-    def __init__(self, store: ObjectStore, bucket: str, obj: str, expect: tuple[str, str] | None):
+    def __init__(self, store: ObjectStore, bucket: str, obj: str, expect: tuple[str, str] | None,
+                 custom: dict[str, str] | None = None):
         self._store, self._bucket, self._obj = store, bucket, obj
+        self._custom = custom or {}
         self._tmp = store.tmp_name()
         self._file = open(self._tmp, "xb", buffering=0)  # noqa: SIM115 - closed by commit/abort
         self._size = 0
@@ -142,7 +144,7 @@ class ObjectWriter:
             self._file.close()
             meta = ObjectMeta(
                 cksum_type=DEFAULT_CKSUM, cksum_value=value, version=1,
-                atime_ns=time.time_ns(), size=self._size,
+                atime_ns=time.time_ns(), size=self._size, custom=self._custom,
                 chunk_count=len(chunks or ()), chunk_max=max(chunks or (0,)),
             )
             self._store._commit(self._bucket, self._obj, self._tmp, meta)
@@ -242,7 +244,10 @@ class ObjectStore:
     def _lock(self, bucket: str, obj: str) -> threading.Lock:
         return self._locks[hash((bucket, obj)) % _LOCK_STRIPES]
 
-    def writer(self, bucket: str, obj: str, expect: tuple[str, str] | None = None) -> ObjectWriter:
+    def writer(self, bucket: str, obj: str, expect: tuple[str, str] | None = None,
+               custom: dict[str, str] | None = None) -> ObjectWriter:
+        """A writer of the object; ``expect``: the checksum it must have, ``custom``: its
+        custom properties."""
         self.require_bucket(bucket)
         if expect and expect[0] not in _HASHERS:
             if expect[0] == "none":
@@ -251,7 +256,7 @@ class ObjectStore:
                 raise bad_request(
                     f"unsupported checksum type {expect[0]!r} (supported: {', '.join(_HASHERS)})"
                 )
-        return ObjectWriter(self, bucket, obj, expect)
+        return ObjectWriter(self, bucket, obj, expect, custom)
 
     def put_files(self, bucket: str, obj: str, paths: list[Path],
                   expect: tuple[str, str] | None = None,
@@ -270,8 +275,9 @@ class ObjectStore:
         return w.commit(chunks=chunks)
 
     def put_bytes(self, bucket: str, obj: str, data: bytes,
-                  expect: tuple[str, str] | None = None) -> ObjectMeta:
-        w = self.writer(bucket, obj, expect)
+                  expect: tuple[str, str] | None = None,
+                  custom: dict[str, str] | None = None) -> ObjectMeta:
+        w = self.writer(bucket, obj, expect, custom)
         w.write(data)
         return w.commit()
 

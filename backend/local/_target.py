@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import re
 import time
@@ -18,7 +19,6 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 from aiohttp import web
-from multidict import CIMultiDict
 
 from . import _lso
 from ._archive import ArchiveWriter, files, matcher, read_file
@@ -123,6 +123,19 @@ class _Read:
 
 HEAD_V2_PROPS = {"name", "size", "checksum", "atime", "version", "custom", "last-modified",
                  "etag", "location", "copies", "ec", "chunked"}
+
+
+def custom_from_headers(request: web.Request) -> dict[str, str]:
+    """A PUT's custom properties, one ``Ais-Custom-Md: key=value`` header each, as AIStore
+    reads them (``ObjAttrs.FromHeader``)."""
+    custom: dict[str, str] = {}
+    for kv in request.headers.getall("Ais-Custom-Md", ()):
+        key, eq, value = kv.partition("=")
+        if not eq or not key:
+            raise bad_request(f"custom metadata: invalid format {json.dumps(kv)} (expecting "
+                              "key=value)")
+        custom[key] = value
+    return custom
 
 
 def head_v2_props(props: str) -> set[str]:
@@ -370,10 +383,7 @@ class Target(SessionOwner):
 
     async def head_object(self, request: web.Request, bucket: str, obj: str) -> web.Response:
         meta = await self.io(self.store.head, bucket, obj)
-        headers = CIMultiDict(object_props_headers(self.node, bucket, obj, meta,
-                                                   self.store.root))
-        for key, value in sorted(meta.custom.items()):  # one header each, as AIStore's
-            headers.add("Ais-Custom-Md", f"{key}={value}")
+        headers = object_props_headers(self.node, bucket, obj, meta, self.store.root)
         if props := request.query.get("props", ""):  # HEAD v2: Last-Modified, ETag on ask
             wanted = head_v2_props(props)
             if "chunked" in wanted and meta.chunk_count:
@@ -403,31 +413,34 @@ class Target(SessionOwner):
     async def receive(self, request: web.Request, bucket: str, obj: str) -> ObjectMeta:
         """Store the request's body as ``ais://bucket/obj``, atomically."""
         expect = expected_checksum(request)
+        custom = custom_from_headers(request)
         length = request.content_length
         if length is not None and length <= SMALL_BODY:
             data = await request.read()
             if len(data) != length:
                 raise bad_request(f"ais://{bucket}/{obj}: body shorter than Content-Length")
-            meta = await self._put_small(bucket, obj, data, expect)
+            meta = await self._put_small(bucket, obj, data, expect, custom)
         else:
             meta = await self._stream_in(bucket, obj, request.content.iter_chunked(CHUNK),
-                                         length, expect)
+                                         length, expect, custom)
         self.stats["put.n"] += 1
         self.stats["put.size"] += meta.size
         return meta
 
     async def _put_small(self, bucket: str, obj: str, data: bytes,
-                         expect: tuple[str, str] | None) -> ObjectMeta:
+                         expect: tuple[str, str] | None,
+                         custom: dict[str, str]) -> ObjectMeta:
         """Without fsync, a small object is written on the event loop: a few page-cache system
         calls cost less than the hand-off to the I/O pool and back, which took a third of
         the target's CPU per 4 KiB PUT. With fsync, the disk's wait stays off the loop."""
         if self.store.fsync_put:
-            return await self.io(self.store.put_bytes, bucket, obj, data, expect)
-        return self.store.put_bytes(bucket, obj, data, expect)
+            return await self.io(self.store.put_bytes, bucket, obj, data, expect, custom)
+        return self.store.put_bytes(bucket, obj, data, expect, custom)
 
     async def _stream_in(self, bucket: str, obj: str, chunks: AsyncIterator[bytes],
-                         length: int | None, expect: tuple[str, str] | None = None) -> ObjectMeta:
-        writer = await self.io(self.store.writer, bucket, obj, expect)
+                         length: int | None, expect: tuple[str, str] | None = None,
+                         custom: dict[str, str] | None = None) -> ObjectMeta:
+        writer = await self.io(self.store.writer, bucket, obj, expect, custom)
         try:
             async for chunk in chunks:
                 await self.io(writer.write, chunk)
