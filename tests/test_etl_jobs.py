@@ -109,3 +109,33 @@ def test_single_object_copies_count_where_each_result_went(http, client, bucket,
     out = sum(int(s["out-objs"]) for s in stats.values())
     assert loc + out == 20 and loc > 0 and out > 0  # 20 names: both targets own some
     assert sum(int(s["in-objs"]) for s in stats.values()) == out
+
+
+SLEEPY = b"import time\n\ndef transform(data):\n    time.sleep(3)\n    return data\n"
+
+
+def test_a_jobs_request_timeout_bounds_each_object(http, bucket, etl_cleanup) -> None:
+    """``request_timeout`` (AIStore's per-object transform timeout of a job) is honoured in
+    place of the ETL's obj_timeout, and said in the object's error; a malformed one is a 400
+    before anything starts."""
+    from tests.test_etl_bad_input import wait_job
+
+    etl_cleanup.append("sleepy-echo")
+    assert http.put("/v1/etl", json=code_msg("sleepy-echo", SLEEPY, comm="hpush://")
+                    ).status_code == 200
+    bucket.object("slow").get_writer().put_content(b"z")
+    job = {"action": "etl-bck", "value": {"id": "sleepy-echo", "coer": True,
+                                          "request_timeout": "1s"}}
+    params = {"bck_to": f"ais/@#/{bucket.name}-out/"}
+    bad = http.post(f"/v1/buckets/{bucket.name}", params=params,
+                    json={**job, "value": {**job["value"], "request_timeout": "soon"}})
+    assert bad.status_code == 400 and "request_timeout: invalid duration" in bad.text
+    started = time.monotonic()
+    resp = http.post(f"/v1/buckets/{bucket.name}", params=params, json=job)
+    assert resp.status_code == 200, resp.text
+    status = wait_job(http, resp.text)
+    assert time.monotonic() - started < 3  # the object gave up after 1 s, not 3
+    errors = http.get("/v1/etl/sleepy-echo", params={"uuid": resp.text}).json()["obj_errors"]
+    assert any("within 1s (the job's request_timeout)" in e["msg"] for e in errors), errors
+    assert "1 object(s) failed" in status["err"]
+    http.request("DELETE", f"/v1/buckets/{bucket.name}-out", json={"action": "destroy-bck"})

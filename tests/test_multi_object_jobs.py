@@ -64,6 +64,31 @@ def test_copy_and_delete_a_list_and_a_range(client, bucket, filled) -> None:
         dst.delete(missing_ok=True)
 
 
+def test_a_non_recursive_copy_takes_the_top_level_only(client, http, bucket) -> None:
+    """``non-recurs`` (AIStore's: do not descend into virtual directories) is honoured;
+    ``synchronize`` (delete what the source lacks) is refused by name."""
+    for name in ("top.txt", "dir/inner.txt", "dir/deeper/x.txt"):
+        bucket.object(name).get_writer().put_content(b"x")
+    dst = client.bucket(bucket.name + "-top")
+    url, params = f"/v1/buckets/{bucket.name}", {"bck_to": f"ais/@#/{dst.name}/"}
+    try:
+        resp = http.post(url, params=params,
+                         json={"action": "copy-bck", "value": {"non-recurs": True}})
+        assert resp.status_code == 200, resp.text
+        client.job(resp.text).wait(timeout=60)
+        assert names(dst) == ["top.txt"]
+        resp = http.post(url, params=params,
+                         json={"action": "copy-bck", "value": {"prefix": "dir/",
+                                                               "non-recurs": True}})
+        client.job(resp.text).wait(timeout=60)
+        assert names(dst) == ["dir/inner.txt", "top.txt"]
+        sync = http.post(url, params=params,
+                         json={"action": "copy-bck", "value": {"synchronize": True}})
+        assert sync.status_code == 501 and "with synchronize" in sync.json()["message"]
+    finally:
+        dst.delete(missing_ok=True)
+
+
 def test_what_cannot_be_done_is_said(client, http, bucket, filled) -> None:
     missing = http.request("DELETE", f"/v1/buckets/{bucket.name}",
                            json={"action": "delete-listrange",

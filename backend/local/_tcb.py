@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import msgspec
 from braceexpand import braceexpand
 
-from ._errors import AISHTTPError
+from .._goduration import duration_value
+from ._errors import AISHTTPError, bad_request, not_supported
 from ._names import validate_object_name
 from ._services import TargetServices
 from ._xact import Xaction, failed_text
@@ -38,8 +39,11 @@ class ObjectFailed(Exception):
 
 class TCBMsg(msgspec.Struct, kw_only=True, rename={
     "etl_name": "id", "continue_on_error": "coer", "num_workers": "num-workers",
-    "latest": "latest-ver"}):
-    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it."""
+    "latest": "latest-ver", "non_recursive": "non-recurs"}):
+    """``apc.TCBMsg`` (+ the list/range of ``TCOMsg``), flat as AIStore sends it. ``force``
+    (go on beside jobs AIStore will not run at once) and ``latest`` (revalidate a remote
+    source's versions) have nothing to act on here: no job limits another, and buckets are
+    ais:// only."""
 
     etl_name: str = ""
     pipeline: list[str] | None = None
@@ -51,6 +55,7 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
     force: bool = False
     latest: bool = False
     synchronize: bool = False
+    non_recursive: bool = False
     num_workers: int = 0
     continue_on_error: bool = False
     objnames: list[str] | None = None
@@ -63,6 +68,20 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
             if dot and ext in self.ext:
                 name = f"{base}.{self.ext[ext].lstrip('.')}"
         return self.prepend + name
+
+    def refuse_unsupported(self, action: str) -> None:
+        if self.synchronize:
+            raise not_supported(f"{action} with synchronize (deleting destination objects "
+                                "that are not in the source)")
+
+    @property
+    def transform_timeout(self) -> float | None:
+        """``request_timeout``: each object's transform may take this long (seconds), in
+        place of the ETL's ``obj_timeout``; None if not given."""
+        try:
+            return duration_value(self.request_timeout) or None
+        except ValueError as err:
+            raise bad_request(f"request_timeout: {err}") from None
 
     @property
     def workers(self) -> int:
@@ -195,7 +214,8 @@ def _my_names(services: TargetServices, src: str, msg: TCBMsg) -> list[tuple[str
         out: list[tuple[str, int]] = []
         after = ""
         while page := services.store.list_names(src, msg.prefix, after, 10_000):
-            out.extend(page)
+            out.extend(item for item in page if not msg.non_recursive
+                       or "/" not in item[0][len(msg.prefix):])
             after = page[-1][0]
         return out
     mine = [n for n in listed if services.owns(src, n)]

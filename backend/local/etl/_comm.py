@@ -66,7 +66,6 @@ class Communicator:
                  secret: str = "") -> None:
         self.spec, self.pod, self.session = spec, pod, session
         self._secret = secret  # never in what a transformer's failure says (it echoes URLs)
-        self._timeout = aiohttp.ClientTimeout(total=spec.obj_timeout)
         self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
 
     def pull_url(self, bucket: str, obj: str, fqn: str, etl_args: str) -> str:
@@ -75,14 +74,15 @@ class Communicator:
 
     @contextlib.asynccontextmanager
     async def open(self, bucket: str, obj: str, fqn: str, etl_args: str,
-                   pipeline: Sequence[str] = (),
-                   destination: str = "") -> AsyncIterator[aiohttp.ClientResponse]:
+                   pipeline: Sequence[str] = (), destination: str = "",
+                   timeout: float | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
         """One request to the transformer, which hands its result to the ``pipeline``'s next
         transformers (their URLs), the last of which puts it at ``destination`` (a direct-put
         URL) if one is given; the response is 200 (the result) or, only with a
         ``destination``, 204 (delivered)."""
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
+        limit, why = self._limit(timeout)
         node_url = _node_url(pipeline, destination)
         headers = {"Ais-Node-Url": node_url} if node_url else {}
         try:
@@ -95,7 +95,7 @@ class Communicator:
                 headers["Content-Length"] = "0"
             # encoded: the URL is built quoted, so yarl need not parse and quote it again
             request = self.session.request(method, URL(url, encoded=True), headers=headers,
-                                           timeout=self._timeout)
+                                           timeout=aiohttp.ClientTimeout(total=limit))
             async with request as resp:
                 if resp.status >= 400:
                     raise self._failure(resp.status, await resp.read(), resp.content_type)
@@ -104,8 +104,8 @@ class Communicator:
                 yield resp
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform "
-                                 f"ais://{bucket}/{obj} within {self.spec.obj_timeout:g}s "
-                                 "(obj_timeout)", 400) from None
+                                 f"ais://{bucket}/{obj} within {limit:g}s ({why})",
+                                 400) from None
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: cannot reach transformer {self.pod.name}: {err}",
                                  502) from None
@@ -122,14 +122,21 @@ class Communicator:
         """A transformer's words without the ETL's object-access secret (it echoes URLs)."""
         return text.replace(self._secret, "<secret>") if self._secret else text
 
+    def _limit(self, timeout: float | None) -> tuple[float, str]:
+        """How long one object may take, and what says so."""
+        if timeout:
+            return timeout, "the job's request_timeout"
+        return self.spec.obj_timeout, "obj_timeout"
+
     async def transform(self, bucket: str, obj: str, fqn: str, etl_args: str,
-                        pipeline: Sequence[str] = (),
-                        destination: str = "") -> bytes | Delivered:
+                        pipeline: Sequence[str] = (), destination: str = "",
+                        timeout: float | None = None) -> bytes | Delivered:
         """The whole result (see :meth:`open`), or :class:`Delivered` if it went straight to
-        the ``destination``."""
+        the ``destination``; ``timeout`` in place of the ETL's ``obj_timeout``."""
         if self.spec.comm == WS:
-            return await self._ws(obj, fqn, etl_args, pipeline, destination)
-        async with self.open(bucket, obj, fqn, etl_args, pipeline, destination) as resp:
+            return await self._ws(obj, fqn, etl_args, pipeline, destination, timeout)
+        async with self.open(bucket, obj, fqn, etl_args, pipeline, destination,
+                             timeout) as resp:
             if resp.status == 204:
                 return Delivered(int(resp.headers.get("Ais-Direct-Put-Length", "0") or 0))
             try:
@@ -141,9 +148,10 @@ class Communicator:
     # --- ws:// ------------------------------------------------------------------------------
 
     async def _ws(self, obj: str, fqn: str, etl_args: str, pipeline: Sequence[str],
-                  destination: str) -> bytes | Delivered:
+                  destination: str, timeout: float | None) -> bytes | Delivered:
         if not self.pod.running:
             raise TransformError(f"transformer {self.pod.name} is not running", 503)
+        limit, why = self._limit(timeout)
         ctrl = {"fqn": quote(fqn, safe=""), "path": obj}
         if etl_args:
             ctrl["etl_args"] = etl_args
@@ -153,7 +161,7 @@ class Communicator:
         ok = False
         try:
             await ws.send_bytes(json.dumps(ctrl).encode())
-            msg = await ws.receive(timeout=self.spec.obj_timeout)
+            msg = await ws.receive(timeout=limit)
             if msg.type == aiohttp.WSMsgType.BINARY:
                 ok = True
                 return msg.data
@@ -169,7 +177,7 @@ class Communicator:
             raise TransformError(f"ETL error: transformer {self.pod.name} closed the websocket")
         except TimeoutError:
             raise TransformError(f"ETL error: {self.spec.name} did not transform {obj} within "
-                                 f"{self.spec.obj_timeout:g}s (obj_timeout)", 400) from None
+                                 f"{limit:g}s ({why})", 400) from None
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: websocket to {self.pod.name} failed: {err}",
                                  502) from None

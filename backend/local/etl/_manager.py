@@ -75,6 +75,7 @@ class Route:
     args: str = ""
     pipeline: list[str] = field(default_factory=list)
     dry_run: bool = False
+    timeout: float | None = None  # each object's, if not the ETL's obj_timeout
 
 
 @dataclass
@@ -329,7 +330,7 @@ class TargetEtls:
             destination = (f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}"
                            f"?owt=3&uuid={route.xid}")
         result = await etl.comm.transform(bucket, obj, fqn, route.args, route.pipeline,
-                                          destination)
+                                          destination, route.timeout)
         if isinstance(result, Delivered):
             return "out", result.size
         if route.dry_run:
@@ -356,7 +357,8 @@ class TargetEtls:
         """Start this target's share of offline job ``xid`` (``value``: its ``TCBMsg``)."""
         msg = decode_value(value, TCBMsg, "transform message")
         etl = self.get(msg.etl_name)
-        route = Route(etl, xid, pipeline=self.pipeline_urls(msg.pipeline), dry_run=msg.dry_run)
+        route = Route(etl, xid, pipeline=self.pipeline_urls(msg.pipeline), dry_run=msg.dry_run,
+                      timeout=msg.transform_timeout)
         xact = self.services.xacts.running_or_new(
             Xaction(xid, kind, src=src, dst=dst, etl=etl.spec.name,
                     pipeline=tuple(msg.pipeline or ())))
