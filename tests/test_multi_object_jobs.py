@@ -207,3 +207,30 @@ def test_a_list_copy_idles_takes_more_work_then_ends(quick_idle) -> None:
     assert f"copy-listrange[{xid}]" not in client.cluster().list_running_jobs()
     assert client.bucket("idle-src").objects(obj_names=rest).copy(
         client.bucket("idle-dst")) != [xid]
+
+
+def test_a_huge_template_is_expanded_as_it_goes(cluster, http, bucket) -> None:
+    """A template of two million names is never held whole: a job over it that stops at its
+    first missing object ends at once, and no target grows by the list."""
+    import psutil
+
+    targets = [psutil.Process(pid) for pid in cluster_pids(cluster)]
+    before = sum(p.memory_info().rss for p in targets)
+    resp = http.request("DELETE", f"/v1/buckets/{bucket.name}",
+                        json={"action": "delete-listrange",
+                              "value": {"template": "missing-{0..1999999}"}})
+    assert resp.status_code == 200, resp.text
+    status = wait_for(lambda: (s := http.request(
+        "GET", "/v1/cluster", params={"what": "status"}, json={"id": resp.text}).json())
+        ["end_time"] and s, timeout=10, what="the job to stop at its first missing object")
+    assert status["aborted"] and "missing-" in status["err"]
+    grown = sum(p.memory_info().rss for p in targets) - before
+    assert grown < 50 * 2**20, f"the targets grew by {grown / 2**20:.0f} MiB"
+
+
+def cluster_pids(cluster: LocalCluster) -> list[int]:
+    from backend.local import RunInfo
+
+    info = RunInfo.read(cluster.data_dir)
+    assert info is not None
+    return [pid for nid, pid in info.nodes.items() if nid != cluster.smap.proxy.daemon_id]

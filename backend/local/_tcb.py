@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -24,6 +25,7 @@ from ._xact import Xaction, failed_text
 
 COPY_KINDS = ("copy-bck", "copy-listrange")
 AUTO_WORKERS = 8  # a job's workers per target, unless the message says
+BATCH = 1000  # names a target takes at a time from its source's listing or a job's list
 AUTO_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 MAX_WORKERS = 64
 
@@ -102,12 +104,13 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
         """The job names its objects (a list or a template) rather than a whole bucket."""
         return bool(self.objnames or self.template)
 
-    def listed_names(self) -> list[str] | None:
-        """The names of an ``etl-listrange`` job, or None for the whole bucket (or prefix)."""
+    def listed_names(self) -> Iterator[str] | None:
+        """The names a list or range job names, as they come (a template of millions is never
+        expanded whole), or None for the whole bucket (or prefix)."""
         if self.objnames:
-            return list(self.objnames)
+            return iter(self.objnames)
         if self.template:
-            return list(braceexpand(self.template))
+            return braceexpand(self.template)
         return None
 
 
@@ -145,19 +148,27 @@ async def _run_share(job: OfflineJob, services: TargetServices, deliver: Deliver
 async def _do_objects(job: OfflineJob, services: TargetServices, deliver: Deliver) -> None:
     """Do the job to the source objects this target owns, ``msg.workers`` at a time."""
     xact, msg = job.xact, job.msg
-    try:
-        names = await services.io(_my_names, services, job.src, msg)
-    except AISHTTPError as err:
-        xact.finish(err.message)
-        return
-    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-    for item in names:
-        queue.put_nowait(item)
+    batches = _my_batches(services, job.src, msg)
+    queue: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue(maxsize=2 * BATCH)
     budget = ByteBudget(msg.bytes_in_flight)
 
+    async def produce() -> None:
+        """Feed the workers batch by batch (bounded), then tell each to stop."""
+        try:
+            while not xact.aborted and (batch := await services.io(next, batches, None)):
+                for item in batch:
+                    await queue.put(item)
+        except AISHTTPError as err:  # the source went, or was never there
+            xact.finish(err.message)
+        finally:
+            for _ in range(msg.workers):
+                await queue.put(None)
+
     async def worker() -> None:
-        while not xact.aborted and not queue.empty():
-            name, size = queue.get_nowait()
+        while (item := await queue.get()) is not None:
+            if xact.aborted:
+                continue  # (drained, so that the producer can end)
+            name, size = item
             try:
                 async with budget.hold(size):
                     await _one(job, services, deliver, name)
@@ -168,15 +179,16 @@ async def _do_objects(job: OfflineJob, services: TargetServices, deliver: Delive
                 if not msg.continue_on_error:
                     xact.abort(f"{text} (object ais://{job.src}/{name})")
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(msg.workers, len(names) or 1))]
     # as AIStore reports them: a bucket job walks this target's one "mountpath"; the workers
-    # configured (fewer run when there are fewer objects)
+    # configured
     xact.joggers, xact.workers = int(job.xact.kind.endswith("-bck")), msg.workers
+    tasks = [asyncio.create_task(produce()),
+             *(asyncio.create_task(worker()) for _ in range(msg.workers))]
     try:
-        await asyncio.gather(*workers)
+        await asyncio.gather(*tasks)
     except asyncio.CancelledError:
-        for w in workers:
-            w.cancel()
+        for task in tasks:
+            task.cancel()
         raise
     if xact.error_count and not xact.err:
         xact.err = failed_text(xact.kind, xact.error_count)
@@ -207,19 +219,21 @@ class ByteBudget:
                 self._changed.notify_all()
 
 
-def _my_names(services: TargetServices, src: str, msg: TCBMsg) -> list[tuple[str, int]]:
-    """(name, size) of the source objects this target owns and transforms."""
+def _my_batches(services: TargetServices, src: str,
+                msg: TCBMsg) -> Iterator[list[tuple[str, int]]]:
+    """(name, size) of the source objects this target owns and does, batch by batch: a
+    bucket (or prefix) page by page, a list or template as it expands."""
     listed = msg.listed_names()
     if listed is None:
-        out: list[tuple[str, int]] = []
         after = ""
-        while page := services.store.list_names(src, msg.prefix, after, 10_000):
-            out.extend(item for item in page if not msg.non_recursive
-                       or "/" not in item[0][len(msg.prefix):])
+        while page := services.store.list_names(src, msg.prefix, after, BATCH):
             after = page[-1][0]
-        return out
-    mine = [n for n in listed if services.owns(src, n)]
-    return list(zip(mine, services.store.indexed_sizes(src, mine), strict=True))
+            yield [item for item in page if not msg.non_recursive
+                   or "/" not in item[0][len(msg.prefix):]]
+        return
+    while chunk := list(itertools.islice(listed, BATCH)):
+        mine = [n for n in chunk if services.owns(src, n)]
+        yield list(zip(mine, services.store.indexed_sizes(src, mine), strict=True))
 
 
 async def _one(job: OfflineJob, services: TargetServices, deliver: Deliver, name: str) -> None:
