@@ -139,20 +139,25 @@ class TargetEtls:
         self.etls: dict[str, TargetEtl] = {}
         self.starting: dict[str, Starting] = {}  # ETLs initializing here
         self._jobs: set[asyncio.Task] = set()
+        self._reports: list[asyncio.Future] = []  # of ETLs lost in a crash, sent after start
 
     @property
     def _id(self) -> str:
         return self.services.node.daemon_id
 
     async def recover(self) -> None:
-        """After a crash: end the old transformers and tell the proxy their ETLs are lost."""
+        """After a crash: end the old transformers now, and tell the proxy their ETLs are
+        lost once this target serves (the proxy calls every target back: waiting for it
+        before serving cost seconds per ETL)."""
         node = self.services.node
         etl_root = self.services.store.root / "etl"
         lost = await self.services.io(reap_orphans, etl_root, node.url)
-        for name in lost:
-            secret = await self.services.io(_read_secret, etl_root / name / SECRET_FILE)
-            await self._report_abort(name, secret, f"{node.pretty} restarted; its transformer "
-                                     f"{name}-{node.daemon_id.lower()} was lost")
+        keys = [await self.services.io(_read_secret, etl_root / name / SECRET_FILE)
+                for name in lost]
+        self._reports.append(asyncio.ensure_future(asyncio.gather(*(
+            self._report_abort(name, secret, f"{node.pretty} restarted; its transformer "
+                                             f"{name}-{node.daemon_id.lower()} was lost")
+            for name, secret in zip(lost, keys, strict=True)))))
 
     def get(self, name: str, running: bool = True) -> TargetEtl:
         """This target's ETL ``name``; with ``running``, only if its transformer runs."""
@@ -276,7 +281,7 @@ class TargetEtls:
         await etl.comm.close()
 
     async def shutdown(self) -> None:
-        for task in list(self._jobs):
+        for task in [*self._jobs, *self._reports]:
             task.cancel()
         await asyncio.gather(*(self._stop(e, "target shutting down") for e in self.etls.values()),
                              return_exceptions=True)
