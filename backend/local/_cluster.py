@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,9 +42,26 @@ STOP_TIMEOUT = 10.0
 MAX_RESTARTS_PER_MINUTE = 5
 
 
+LOG_MAX = 16 * 1024 * 1024  # a node's log, at most, before it is rotated (one old one kept)
+
+
 def log_path(data_dir: Path, node: Node) -> Path:
     """Where the supervisor writes ``node``'s output (its log, for ``what=log`` too)."""
     return data_dir / "logs" / f"{node.daemon_type}-{node.daemon_id}.log"
+
+
+def rotate_log(path: Path, limit: int = LOG_MAX) -> bool:
+    """Keep a node's log under ``limit`` bytes: past it, the log becomes ``<name>.1`` (one
+    kept) and starts over. Copied then truncated, as logrotate's copytruncate: the node
+    appends to the file it was given, and goes on at its new end."""
+    try:
+        if path.stat().st_size <= limit:
+            return False
+        shutil.copyfile(path, f"{path}.1")
+        os.truncate(path, 0)
+    except OSError:  # (gone, or the disk is full: it is tried again on the next round)
+        return False
+    return True
 
 
 class ClusterError(Exception):
@@ -300,6 +318,8 @@ class LocalCluster:
         try:
             while not stopping:
                 self.check_children()
+                for child in self._children:
+                    rotate_log(child.log_path)
                 time.sleep(poll_seconds)
         finally:
             for sig, handler in old.items():
