@@ -12,22 +12,23 @@ from ._smap import Node
 from ._storage import ObjectMeta
 
 
-def _custom(meta: ObjectMeta) -> list[tuple[str, str]]:
-    """The object's custom properties, one ``Ais-Custom-Md: key=value`` header each."""
-    return [("Ais-Custom-Md", f"{key}={value}") for key, value in sorted(meta.custom.items())]
-
-
-def object_headers(meta: ObjectMeta) -> CIMultiDict[str]:
-    """What AIStore's GET sends beside the data (``cmn.ToHeader``)."""
+def put_headers(meta: ObjectMeta) -> CIMultiDict[str]:
+    """What AIStore's PUT answers with: the object's checksum, access time, version and its
+    custom properties (one ``Ais-Custom-Md: key=value`` header each)."""
     return CIMultiDict([
         ("Ais-Checksum-Type", meta.cksum_type),
         ("Ais-Checksum-Value", meta.cksum_value),
         ("Ais-Atime", str(meta.atime_ns)),
         ("Ais-Version", str(meta.version)),
-        ("Accept-Ranges", "bytes"),
-        ("Content-Type", "application/octet-stream"),
-        *_custom(meta),
+        *(("Ais-Custom-Md", f"{key}={value}") for key, value in sorted(meta.custom.items())),
     ])
+
+
+def object_headers(meta: ObjectMeta) -> CIMultiDict[str]:
+    """What AIStore's GET sends beside the data (``cmn.ToHeader``)."""
+    headers = put_headers(meta)
+    headers.update({"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"})
+    return headers
 
 
 def object_props_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta,
@@ -44,17 +45,6 @@ def object_props_headers(node: Node, bucket: str, obj: str, meta: ObjectMeta,
         "Content-Length": str(meta.size),
     })
     return headers
-
-
-def put_headers(meta: ObjectMeta) -> CIMultiDict[str]:
-    """What AIStore's PUT answers with."""
-    return CIMultiDict([
-        ("Ais-Checksum-Type", meta.cksum_type),
-        ("Ais-Checksum-Value", meta.cksum_value),
-        ("Ais-Atime", str(meta.atime_ns)),
-        ("Ais-Version", str(meta.version)),
-        *_custom(meta),
-    ])
 
 
 def expected_checksum(request: web.Request) -> tuple[str, str] | None:
