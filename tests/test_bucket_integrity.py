@@ -98,3 +98,21 @@ def test_a_target_refuses_what_only_the_proxy_may_send_it(
         assert names == ["kept"]
     finally:
         http.request("DELETE", "/v1/buckets/direct", json={"action": "destroy-bck"})
+
+
+def test_a_name_the_file_system_cannot_hold_is_refused_cleanly(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    """A 400 that says why, and nothing left behind (it was a 500 and an empty directory)."""
+    http.post("/v1/buckets/longnames", json={"action": "create-bck"}).raise_for_status()
+    try:
+        for name, why in (("a" * 300, "a path component is longer than 255 bytes"),
+                          ("dir/" + "b" * 256, "a path component is longer than 255 bytes"),
+                          ("/".join(["c" * 200] * 25),
+                           "the object name is too long for the embedded cluster")):
+            resp = http.put(f"/v1/objects/longnames/{name}", content=b"x")
+            assert resp.status_code == 400, (len(name), resp.text)
+            assert why in resp.json()["message"]
+        assert not any(p for p in cluster.data_dir.glob("target-*/objects/longnames/*"))
+        assert http.put("/v1/objects/longnames/" + "d" * 255, content=b"x").status_code == 200
+    finally:
+        http.request("DELETE", "/v1/buckets/longnames", json={"action": "destroy-bck"})

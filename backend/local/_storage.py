@@ -46,6 +46,7 @@ _HASHERS: dict[str, Callable[[], object]] = {
     "sha512": hashlib.sha512,
 }
 _LOCK_STRIPES = 64
+PATH_MAX = 4096  # Linux's limit on a path, in bytes
 
 
 class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -244,11 +245,23 @@ class ObjectStore:
     def _lock(self, bucket: str, obj: str) -> threading.Lock:
         return self._locks[hash((bucket, obj)) % _LOCK_STRIPES]
 
+    def _check_fits(self, bucket: str, obj: str) -> None:
+        """An object is a file named as it is: a path the file system cannot hold is refused
+        before anything is written (each part's length is checked with the name; AIStore
+        shortens such names on disk, this cluster does not)."""
+        whole = len(os.fsencode(self._path(bucket, obj)))
+        if whole >= PATH_MAX:
+            raise bad_request(
+                f"ais://{bucket}/{obj[:64]}…: the object name is too long for the embedded "
+                f"cluster (its file path would be {whole} bytes, under {PATH_MAX} fit): "
+                "AIStore shortens such names on disk, the embedded cluster does not")
+
     def writer(self, bucket: str, obj: str, expect: tuple[str, str] | None = None,
                custom: dict[str, str] | None = None) -> ObjectWriter:
         """A writer of the object; ``expect``: the checksum it must have, ``custom``: its
         custom properties."""
         self.require_bucket(bucket)
+        self._check_fits(bucket, obj)
         if expect and expect[0] not in _HASHERS:
             if expect[0] == "none":
                 expect = None
