@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.dialogs import PromptScreen
 from aisetl_tui.screens.help import HelpScreen, keys_table
 from aisetl_tui.screens.logs import LogsScreen
 from aisetl_tui.widgets.log_view import CURRENT, MATCH, LogView
@@ -32,7 +33,7 @@ def styles_of(view: LogView, index: int) -> set[str]:
 
 
 async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, client, http,
-                                                     etl_cleanup) -> None:
+                                                     etl_cleanup, tmp_path) -> None:
     etl_cleanup.append("stamping")
     assert http.put("/v1/etl", json=code_msg("stamping", STAMPING, comm="hpush://")) \
         .status_code == 200
@@ -100,6 +101,23 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             await pilot.press("m")
             assert [ln.text.split(" saw ")[1] for ln in view.shown] == ["bad obj-03",
                                                                         "bad obj-07"]
+            # ctrl+s saves what is shown (here only the matches) to a new file it asks for
+            saved = tmp_path / "bad-ones.log"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
+            assert app.screen.query_one(Input).value.endswith(".log")  # a default name
+            app.screen.query_one(Input).value = str(saved)
+            await pilot.press("enter")
+            await until(pilot, saved.exists, "the saved log")
+            lines = saved.read_text().splitlines()
+            assert [ln.split(" saw ")[1] for ln in lines] == ["bad obj-03", "bad obj-07"]
+            assert all(ln.startswith("[") for ln in lines)  # each with its target
+            await pilot.press("ctrl+s")  # the same name again: refused, nothing overwritten
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
+            app.screen.query_one(Input).value = str(saved)
+            await pilot.press("enter")
+            assert "exists: name a new file" in str(app.screen.query_one("#error").render())
+            await pilot.press("escape")
             await pilot.press("m")
             assert len(view.shown) > 12
 
@@ -118,7 +136,7 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
                                          for s in app.screen.query(Static)]
             text = as_text(keys_table(app.screen_stack[-2], view))
             for key_id in ("log.search", "log.next", "log.only_matches", "log.wrap",
-                           "log.timestamps"):
+                           "log.timestamps", "log.save"):
                 assert key_id in text, key_id
     finally:
         bucket.delete(missing_ok=True)

@@ -4,6 +4,8 @@ overlaps, re-arms only after it finishes, and stops while the screen is not visi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -20,9 +22,10 @@ from backend.ais import AisClient, AisError
 
 from ..session import Connected, UsesSession
 from ..widgets.footer import KeysFooter
+from ..widgets.log_view import LogView
 from ..widgets.status import StatusBar
 from ..widgets.table import KeyedTable
-from .dialogs import ConfirmScreen
+from .dialogs import ConfirmScreen, PromptScreen
 
 if TYPE_CHECKING:
     from textual.worker_manager import WorkerManager
@@ -39,6 +42,18 @@ class EndsWorkersFirst:
 
     def on_prune(self, event: Prune) -> None:
         self.workers.cancel_node(self)  # type: ignore[arg-type]
+
+
+def _new_file_problem(text: str) -> str | None:
+    """Why a log cannot be saved at ``text``, or None."""
+    if not text:
+        return "a file name is needed"
+    path = Path(text).expanduser()
+    if path.exists():
+        return f"{path} exists: name a new file"
+    if not path.parent.is_dir():
+        return f"{path.parent} is not a directory"
+    return None
 
 
 class AppScreen(EndsWorkersFirst, UsesSession, Screen):
@@ -115,6 +130,31 @@ class AppScreen(EndsWorkersFirst, UsesSession, Screen):
 
     def after_change(self) -> None:
         """Show the cluster as it is after a change made here; polled screens poll now."""
+
+    # --- saving a log -----------------------------------------------------------------------
+
+    @on(LogView.SaveAsked)
+    def _save_log(self, event: LogView.SaveAsked) -> None:
+        """Ask where (a new file; the home directory by default), then write in a thread."""
+        lines = event.lines
+        default = Path.home() / f"aisetl-{self.TITLE_TEXT or 'log'}-" \
+            f"{datetime.now():%Y%m%d-%H%M%S}.log".replace(" ", "-")
+        self.app.push_screen(
+            PromptScreen(f"Save the {len(lines):,} lines shown to:", str(default),
+                         validate=_new_file_problem),
+            lambda path: self.run_worker(lambda: self._write_lines(Path(path).expanduser(),
+                                                                   lines),
+                                         thread=True, group="save-log") if path else None)
+
+    def _write_lines(self, path: Path, lines: list[str]) -> None:
+        try:
+            with open(path, "x") as f:
+                f.writelines(line + "\n" for line in lines)
+        except OSError as err:
+            self.app.call_from_thread(self.notify, f"could not save the log: {err}",
+                                      severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self.notify, f"saved {len(lines):,} lines to {path}")
 
     # --- problems ---------------------------------------------------------------------------
 

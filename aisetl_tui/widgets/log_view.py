@@ -1,7 +1,7 @@
 """A log view: lines of several sources merged by time, each prefixed by its source in its own
 colour; ``/`` search with highlight, ``n``/``N`` to walk the matches, ``m`` to keep only
-matching lines, ``w`` wrap, ``t`` timestamps. It holds the last 5,000 lines and says when
-older ones were let go."""
+matching lines, ``w`` wrap, ``t`` timestamps, ``ctrl+s`` save what is shown. It holds the
+last 5,000 lines and says when older ones were let go."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
 from ..log_lines import MAX_LINES, LogLine, MergedLog, search_pattern
@@ -38,7 +39,16 @@ class LogView(Vertical, can_focus=True):
         Binding("m", "only_matches", "Only matches", id="log.only_matches", show=False),
         Binding("w", "wrap", "Wrap", id="log.wrap"),
         Binding("t", "timestamps", "Timestamps", id="log.timestamps", show=False),
+        Binding("ctrl+s", "save", "Save", id="log.save", show=False),
     ]
+
+    class SaveAsked(Message):
+        """The user asked to save the lines shown (as shown: times, sources, only the
+        matches if only they show)."""
+
+        def __init__(self, lines: list[str]) -> None:
+            super().__init__()
+            self.lines = lines
 
     def __init__(self, *, sources: str = "", id: str | None = None) -> None:
         """``sources``: what the lines come from ("targets"), each line prefixed by its
@@ -233,6 +243,10 @@ class LogView(Vertical, can_focus=True):
     def action_wrap(self) -> None:
         self.rich_log.wrap = not self.rich_log.wrap
         self.redraw()
+
+    def action_save(self) -> None:
+        self.post_message(self.SaveAsked([self._line_text(line, i).plain
+                                          for i, line in enumerate(self.shown)]))
 
     def action_timestamps(self) -> None:
         self.timestamps = not self.timestamps
