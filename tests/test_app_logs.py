@@ -136,7 +136,39 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
                                          for s in app.screen.query(Static)]
             text = as_text(keys_table(app.screen_stack[-2], view))
             for key_id in ("log.search", "log.next", "log.only_matches", "log.wrap",
-                           "log.timestamps", "log.save"):
+                           "log.timestamps", "log.since", "log.save"):
                 assert key_id in text, key_id
     finally:
         bucket.delete(missing_ok=True)
+
+
+async def test_s_shows_only_the_last_minutes() -> None:
+    """``s`` cycles through the last 1m, 5m, 15m, 1h and all again; the app's own notes
+    stay, and the state line says the window."""
+    from datetime import datetime, timedelta
+
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="targets", id="logs")
+
+    def stamp(ago: timedelta) -> str:
+        return (datetime.now() - ago).strftime("%Y-%m-%d %H:%M:%S,000")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", [f"{stamp(timedelta(minutes=10))} ten minutes ago",
+                          f"{stamp(timedelta(seconds=30))} half a minute ago"])])
+        view.note("the stream ended")
+        view.focus()
+        await pilot.pause()
+        windows = []
+        for _ in range(5):
+            await pilot.press("s")
+            state = str(view.query_one("#log-state").render())
+            windows.append((state.split("since ")[1].split(" ")[0] if "since" in state
+                            else "all", sum(not ln.note for ln in view.shown)))
+        assert windows == [("1m", 1), ("5m", 1), ("15m", 2), ("1h", 2), ("all", 2)]
+        assert any(ln.note for ln in view.shown)

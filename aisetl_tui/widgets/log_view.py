@@ -1,7 +1,7 @@
 """A log view: lines of several sources merged by time, each prefixed by its source in its own
 colour; ``/`` search with highlight, ``n``/``N`` to walk the matches, ``m`` to keep only
-matching lines, ``w`` wrap, ``t`` timestamps, ``ctrl+s`` save what is shown. It holds the
-last 5,000 lines and says when older ones were let go."""
+matching lines, ``s`` the last 1m/5m/15m/1h only, ``w`` wrap, ``t`` timestamps, ``ctrl+s``
+save what is shown. It holds the last 5,000 lines and says when older ones were let go."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..log_lines import MAX_LINES, LogLine, MergedLog, search_pattern
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "red"]
 MATCH = "black on yellow"
 CURRENT = "black on bright_green"
+SINCE = ((None, "all"), (60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"))  # s cycles
 
 
 class LogView(Vertical, can_focus=True):
@@ -39,6 +40,7 @@ class LogView(Vertical, can_focus=True):
         Binding("m", "only_matches", "Only matches", id="log.only_matches", show=False),
         Binding("w", "wrap", "Wrap", id="log.wrap"),
         Binding("t", "timestamps", "Timestamps", id="log.timestamps", show=False),
+        Binding("s", "since", "Since", id="log.since", show=False),
         Binding("ctrl+s", "save", "Save", id="log.save", show=False),
     ]
 
@@ -59,6 +61,7 @@ class LogView(Vertical, can_focus=True):
         self.pattern: re.Pattern[str] | None = None
         self.only_matches = False
         self.timestamps = False
+        self.since = 0  # index into SINCE: lines of the last this many seconds (0: all)
         self.current = -1  # index into self.matches of the match shown
         self.matches: list[int] = []  # indexes into self.shown of the lines that match
         self.shown: list[LogLine] = []
@@ -120,9 +123,13 @@ class LogView(Vertical, can_focus=True):
 
     def _append(self, lines: list[LogLine]) -> None:
         texts = []
+        seconds = SINCE[self.since][0]
+        oldest = time.time() - seconds if seconds else None
         for line in lines:
             if self.only_matches and self.pattern and not line.note \
                     and not self.pattern.search(line.text):
+                continue
+            if oldest is not None and line.when < oldest and not line.note:
                 continue
             index = len(self.shown)
             self.shown.append(line)
@@ -183,6 +190,8 @@ class LogView(Vertical, can_focus=True):
                   "following" if self.rich_log.auto_scroll else "paused"]
         if self.only_matches:
             parts.append("only matches")
+        if self.since:
+            parts.append(f"since {SINCE[self.since][1]} (s)")
         if self.rich_log.wrap:
             parts.append("wrap")
         if self.timestamps:
@@ -242,6 +251,11 @@ class LogView(Vertical, can_focus=True):
 
     def action_wrap(self) -> None:
         self.rich_log.wrap = not self.rich_log.wrap
+        self.redraw()
+
+    def action_since(self) -> None:
+        """Show only the lines of the last minute, 5, 15, 60, then all again."""
+        self.since = (self.since + 1) % len(SINCE)
         self.redraw()
 
     def action_save(self) -> None:
