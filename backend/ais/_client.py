@@ -503,8 +503,13 @@ class AisClient:
 
     async def job_snaps(self, xid: str) -> list[JobSnap]:
         """Every target's snapshot of the job, sorted by target ID."""
+        return await self._snaps({"id": xid})
+
+    async def _snaps(self, query: dict[str, Any]) -> list[JobSnap]:
+        """Every target's snapshots of the jobs ``query`` (AIStore's ``xact.QueryMsg``)
+        asks for."""
         resp = await self._send("GET", "/v1/cluster", params={"what": "qryxstats"},
-                                body=msgspec.json.encode({"id": xid}), headers=_JSON)
+                                body=msgspec.json.encode(query), headers=_JSON)
         return _wire.job_snaps(_json(resp) or {})
 
     async def job_status(self, xid: str) -> JobStatus:
@@ -531,19 +536,18 @@ class AisClient:
         copies and transforms, which it does not (read from their snapshots)."""
         # AIStore's "show_active" is a filter either way: false asks for ended jobs only
         query = {"show_active": True} if running_only else {}
-        resp = await self._send("GET", "/v1/cluster", params={"what": "status_all"},
-                                body=msgspec.json.encode({"kind": kind, **query}),
-                                headers=_JSON)
-        jobs = {s.xid: s for s in map(_wire.job_status, _json(resp) or ())}
-        for untracked in [k for k in _UNTRACKED_KINDS if kind in ("", k)]:
-            resp = await self._send("GET", "/v1/cluster", params={"what": "qryxstats"},
-                                    body=msgspec.json.encode({"kind": untracked, **query}),
-                                    headers=_JSON)
+        untracked = [k for k in _UNTRACKED_KINDS if kind in ("", k)]
+        tracked, *per_kind = await asyncio.gather(
+            self._send("GET", "/v1/cluster", params={"what": "status_all"},
+                       body=msgspec.json.encode({"kind": kind, **query}), headers=_JSON),
+            *(self._snaps({"kind": k, **query}) for k in untracked))
+        jobs = {s.xid: s for s in map(_wire.job_status, _json(tracked) or ())}
+        for snaps in per_kind:
             by_id: dict[str, list[JobSnap]] = {}
-            for snap in _wire.job_snaps(_json(resp) or {}):
+            for snap in snaps:
                 by_id.setdefault(snap.xid, []).append(snap)
-            for xid, snaps in by_id.items():
-                jobs.setdefault(xid, _wire.status_from_snaps(xid, snaps))
+            for xid, job_snaps in by_id.items():
+                jobs.setdefault(xid, _wire.status_from_snaps(xid, job_snaps))
         return list(jobs.values())
 
 

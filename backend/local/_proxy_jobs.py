@@ -85,8 +85,7 @@ class ProxyJobs:
         if not isinstance(value, dict):
             raise bad_request(f"{action}: the message value must be a JSON object")
         msg = decode_value(value, TCBMsg, f"{action} message")
-        msg.refuse_unsupported(action)
-        _ = msg.transform_timeout  # a malformed one is refused before anything starts
+        msg.check(action)
         if check is not None:
             check(action, msg)
         dst = ""

@@ -249,7 +249,7 @@ class ObjectStore:
         """An object is a file named as it is: a path the file system cannot hold is refused
         before anything is written (each part's length is checked with the name; AIStore
         shortens such names on disk, this cluster does not)."""
-        whole = len(os.fsencode(self._path(bucket, obj)))
+        whole = len(os.fsencode(self.fqn(bucket, obj)))
         if whole >= PATH_MAX:
             raise bad_request(
                 f"ais://{bucket}/{obj[:64]}…: the object name is too long for the embedded "

@@ -71,10 +71,13 @@ class TCBMsg(msgspec.Struct, kw_only=True, rename={
                 name = f"{base}.{self.ext[ext].lstrip('.')}"
         return self.prepend + name
 
-    def refuse_unsupported(self, action: str) -> None:
+    def check(self, action: str) -> None:
+        """Refuse, before anything starts, what is not done (``synchronize``) and what is
+        malformed (``request_timeout``)."""
         if self.synchronize:
             raise not_supported(f"{action} with synchronize (deleting destination objects "
                                 "that are not in the source)")
+        _ = self.transform_timeout
 
     @property
     def transform_timeout(self) -> float | None:
