@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -19,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 
 from backend.ais import AisClient, AisError, load_token
 from backend.kube import KubeClient
-from backend.local import ClusterError, start_in_background
+from backend.local import ClusterError, read_token, start_in_background
 
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
@@ -37,6 +38,16 @@ HEALTH_EVERY = 2.0
 MAX_BACKOFF = 8.0
 BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
 
+
+
+def token_for(endpoint: str, embedded: bool) -> str | None:
+    """The token to send: the embedded cluster's own for the one the app started; else
+    AIStore's usual sources, and the embedded cluster's token for a cluster on this machine
+    when those have none (it never leaves the machine)."""
+    if embedded:
+        return read_token()
+    host = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}").hostname
+    return load_token() or (read_token() if host in ("127.0.0.1", "localhost", "::1") else None)
 
 class AisEtlApp(App):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
@@ -111,7 +122,8 @@ class AisEtlApp(App):
                 return
             endpoint = info.endpoint
         session = self.session
-        session.client = client = AisClient(endpoint, token=load_token(), readonly=self.readonly)
+        session.client = client = AisClient(endpoint, token=token_for(endpoint, embedded),
+                                            readonly=self.readonly)
         session.supports_init_code = session.embedded = embedded
         self.status = ClusterStatus(endpoint=endpoint, embedded=embedded, state="connecting")
         backoff, was_connected = 1.0, False

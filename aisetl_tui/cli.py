@@ -1,10 +1,11 @@
-"""Command line: ``aisetl-tui`` (the app), ``aisetl-tui cluster [start|status|stop]``, and
-``aisetl-tui image build|ls|rm``."""
+"""Command line: ``aisetl-tui`` (the app), ``aisetl-tui cluster [start|status|stop|env]``,
+and ``aisetl-tui image build|ls|rm``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import time
@@ -18,8 +19,10 @@ from backend.local import (
     RunInfo,
     confinement_gaps,
     default_data_dir,
+    default_token_path,
     find_running,
     process_alive,
+    read_token,
     start_in_background,
 )
 
@@ -40,6 +43,9 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--promote-root", type=Path, default=None,
                         help="the only tree files may be promoted from (default "
                              "/var/lib/ais/promote, as AIStore)")
+    parser.add_argument("--no-auth", action="store_true",
+                        help="serve every local user without a token (by default every "
+                             f"request needs the one in {default_token_path()})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions = cluster.add_subparsers(dest="action")
     for name, text in [("start", "start it in the background"),
                        ("status", "show whether it runs, and where"),
-                       ("stop", "stop the one running in the background")]:
+                       ("stop", "stop the one running in the background"),
+                       ("env", "print the export lines the ais CLI and the SDK need")]:
         _cluster_args(actions.add_parser(name, help=text))
     image = sub.add_parser("image", help="local images for the embedded cluster's ETLs")
     image_actions = image.add_subparsers(dest="action", required=True)
@@ -84,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_foreground(args: argparse.Namespace) -> int:
     cluster = LocalCluster(args.data, targets=args.targets, port=args.port,
-                           fsync_put=args.fsync_put, promote_root=args.promote_root)
+                           fsync_put=args.fsync_put, promote_root=args.promote_root,
+                           auth=not args.no_auth)
     try:
         endpoint = cluster.start()
     except ClusterError as err:
@@ -92,7 +100,9 @@ def run_foreground(args: argparse.Namespace) -> int:
         return 1
     print(f"embedded AIStore cluster: {endpoint}  (1 proxy, {args.targets} targets, "
           f"data in {cluster.data_dir})", flush=True)
-    print(f"try: AIS_ENDPOINT={endpoint} ais ls   ·   stop with Ctrl-C", flush=True)
+    print(_access_note(cluster.auth), flush=True)
+    print(f"try: eval \"$(aisetl-tui cluster env{_data_option(args)})\"; ais ls   ·   "
+          "stop with Ctrl-C", flush=True)
     print_confinement()
     try:
         cluster.serve_forever()
@@ -108,7 +118,7 @@ def start_background(args: argparse.Namespace) -> int:
     already = find_running(data)
     try:
         info = start_in_background(data, args.targets, args.port, START_TIMEOUT,
-                                   args.fsync_put, args.promote_root)
+                                   args.fsync_put, args.promote_root, auth=not args.no_auth)
     except ClusterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -125,7 +135,43 @@ def status(args: argparse.Namespace) -> int:
         return 3
     print(f"running: {running.endpoint} (pid {running.pid}, {len(running.nodes)} nodes, "
           f"data in {data})")
+    print(_access_note(running.auth))
     print_confinement()
+    return 0
+
+
+def _access_note(auth: bool) -> str:
+    if not auth:
+        return "no token needed (--no-auth): every user of this machine can use it"
+    return f"every request needs your token ({default_token_path()}, readable by you only)"
+
+
+def _data_option(args: argparse.Namespace) -> str:
+    return f" --data {shlex.quote(str(args.data))}" if args.data else ""
+
+
+def env(args: argparse.Namespace) -> int:
+    """``export`` lines for the cluster running on the data directory: its endpoint, and the
+    owner's token when it asks for one (``eval "$(aisetl-tui cluster env)"``)."""
+    data = (args.data or default_data_dir()).resolve()
+    running = find_running(data)
+    if running is None:
+        print(f"error: no cluster runs on {data}; start it with `aisetl-tui cluster start"
+              f"{_data_option(args)}`", file=sys.stderr)
+        return 3
+    if args.port is not None and not running.endpoint.endswith(f":{args.port}"):
+        print(f"error: the cluster on {data} listens at {running.endpoint}, not on port "
+              f"{args.port}", file=sys.stderr)
+        return 3
+    print(f"export AIS_ENDPOINT={shlex.quote(running.endpoint)}")
+    if running.auth:
+        token = read_token()
+        if token is None:
+            print(f"error: no token in {default_token_path()}", file=sys.stderr)
+            return 1
+        print(f"export AIS_AUTHN_TOKEN={shlex.quote(token)}")
+    else:
+        print("unset AIS_AUTHN_TOKEN")
     return 0
 
 
@@ -201,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         return images(args)
     if args.command is None:
         return run_app(args)
-    handlers = {None: run_foreground, "start": start_background, "status": status, "stop": stop}
+    handlers = {None: run_foreground, "start": start_background, "status": status, "stop": stop,
+                "env": env}
     return handlers[args.action](args)
 
 

@@ -94,7 +94,8 @@ def fill(cluster_dir: Path, count: int) -> None:
     with LocalCluster(cluster_dir, targets=2, port=0) as cluster:
         import httpx
 
-        httpx.post(f"{cluster.endpoint}/v1/buckets/{BUCKET}", json={"action": "create-bck"})
+        httpx.post(f"{cluster.endpoint}/v1/buckets/{BUCKET}", json={"action": "create-bck"},
+                   headers={"Authorization": f"Bearer {cluster.token}"})
         smap = cluster.smap
     stores = {t.daemon_id: ObjectStore(cluster_dir / f"target-{t.daemon_id}")
               for t in smap.targets}
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             import asyncio
 
             async def warm() -> None:
-                async with AisClient(cluster.endpoint) as ais:
+                async with AisClient(cluster.endpoint, token=cluster.token) as ais:
                     await ais.list_objects(BUCKET, page_size=1)
 
             asyncio.run(warm())

@@ -484,6 +484,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     print(f"working in {workdir}", file=sys.stderr)
     with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster:
         print(f"cluster at {cluster.endpoint}", file=sys.stderr)
+        os.environ["AIS_AUTHN_TOKEN"] = cluster.token or ""  # for the SDK's clients
         bench = Bench(cluster, args, small, large)
         try:
             for ds in (small, large):

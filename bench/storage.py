@@ -207,6 +207,8 @@ class ClusterClient:
 
     def __init__(self, endpoint: str) -> None:
         self.proxy = urlsplit(endpoint).netloc
+        token = os.environ.get("AIS_AUTHN_TOKEN")
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._conns: dict[str, HTTPConnection] = {}
 
     def _conn(self, netloc: str) -> HTTPConnection:
@@ -220,7 +222,8 @@ class ClusterClient:
     def _request(self, netloc: str, method: str, path: str, body: bytes | memoryview | None = None,
                  headers: dict[str, str] | None = None) -> HTTPResponse:
         conn = self._conn(netloc)
-        conn.request(method, path, body=body, headers=headers or {})
+        auth = self._auth if netloc == self.proxy else {}  # (redirects are signed)
+        conn.request(method, path, body=body, headers={**auth, **(headers or {})})
         return conn.getresponse()
 
     def close(self) -> None:
@@ -657,6 +660,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     with LocalCluster(workdir / "cluster", targets=2, port=0) as cluster, \
             _aisnode(workdir) as real:
         ep, real_ep = cluster.endpoint, real.endpoint
+        os.environ["AIS_AUTHN_TOKEN"] = cluster.token or ""  # (aisnode runs without AuthN)
         print(f"cluster at {ep}, aisnode (AIStore {AISNODE.version}) at {real_ep}",
               file=sys.stderr)
         runner = Runner(args.clients, args.client_procs, CpuMeter(_node_pids(cluster)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -16,8 +17,29 @@ from aistore import Client
 
 from backend.kube import KubeClient
 from backend.local import LocalCluster
+from backend.local._auth import ensure_token
 from tests.fake_kube import FakeKubeApi
 from tests.peers.fixtures import ais_cli, real_ais, real_kube  # noqa: F401 (fixtures)
+
+_CONFIG_HOME = Path(tempfile.mkdtemp(prefix="aisetl-config-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' own user configuration (not the user's who runs them), with the embedded
+    cluster's token made in it and given as ``AIS_AUTHN_TOKEN``: the SDK, the ais CLI and
+    the app find it there, as a user's shell would after ``eval "$(aisetl-tui cluster
+    env)"``. Tests of how the app finds the token by itself take it out."""
+    os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
+    os.environ["AIS_AUTHN_TOKEN"] = ensure_token()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CONFIG_HOME, ignore_errors=True)
+
+
+def auth_headers() -> dict[str, str]:
+    """What a plain HTTP client sends to be the cluster's owner."""
+    return {"Authorization": f"Bearer {os.environ['AIS_AUTHN_TOKEN']}"}
 
 
 @pytest.fixture
@@ -65,7 +87,8 @@ def http(cluster: LocalCluster):
     """A plain HTTP client of the cluster, for the requests the SDK no longer makes."""
     import httpx
 
-    with httpx.Client(base_url=cluster.endpoint, timeout=120, follow_redirects=True) as c:
+    with httpx.Client(base_url=cluster.endpoint, timeout=120, follow_redirects=True,
+                      headers=auth_headers()) as c:
         yield c
 
 

@@ -90,7 +90,7 @@ async def wait_finished(ais: AisClient, xid: str, timeout: float = 60.0) -> JobS
 # --- cluster and connection -------------------------------------------------------------------
 
 async def test_cluster_map_and_health(cluster) -> None:
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         smap = await ais.cluster_map()
         assert await ais.health()
     assert smap.uuid and smap.version
@@ -171,7 +171,7 @@ async def test_authn_refusals_are_said_in_words() -> None:
 
 async def test_bucket_lifecycle_and_error_mapping(cluster) -> None:
     name = unique("client-bck")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await ais.create_bucket(name)
         try:
             assert BucketInfo(name, "ais") in await ais.list_buckets()
@@ -199,7 +199,7 @@ async def test_bucket_lifecycle_and_error_mapping(cluster) -> None:
 
 async def test_list_objects_pages_with_prefix(cluster, bucket) -> None:
     names = [f"page/{i:04}" for i in range(250)]
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await put_many(ais, bucket.name, names + [f"other/{i}" for i in range(30)], b"12345")
         seen, tokens, uuids = [], [], set()
         token, uuid = "", ""
@@ -236,7 +236,7 @@ async def test_put_file_get_head_delete(cluster, bucket, tmp_dir) -> None:
     path = tmp_dir / "big.bin"
     path.write_bytes(data)
     progress: list[int] = []
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await ais.put_file(bucket.name, "dir/big file.bin", path, progress.append)
         assert len(progress) > 1 and progress == sorted(progress)
         assert progress[-1] == len(data)
@@ -275,7 +275,7 @@ async def test_put_file_get_head_delete(cluster, bucket, tmp_dir) -> None:
 @pytest.mark.parametrize("comm", ["hpush", "hpull"])
 async def test_code_etl_transforms(cluster, bucket, etl_cleanup, comm) -> None:
     name = unique(f"md5-{comm}")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         xid = await init(ais, code_init_msg(name, MD5_CODE, comm=comm), etl_cleanup)
         assert xid.startswith("etl-")
         await ais.put_bytes(bucket.name, "text", TEXT)
@@ -290,7 +290,7 @@ async def test_code_etl_transforms(cluster, bucket, etl_cleanup, comm) -> None:
 async def test_etl_lifecycle_details_pods_logs(cluster, bucket, etl_cleanup) -> None:
     name = unique("lifecycle")
     msg = code_init_msg(name, MD5_CODE)
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         xid = await init(ais, msg, etl_cleanup)
         with pytest.raises(AlreadyExists, match=f"etl job {name} already exists"):
             await ais.init_etl(msg)
@@ -343,7 +343,7 @@ async def test_class_etl_is_the_50_fallback(cluster, bucket, etl_cleanup, comm,
     name = unique(f"class-{comm}-{'io' if io_script else 'fn'}")
     msg = class_init_msg(name, MD5_IO if io_script else MD5_CODE, comm=comm,
                          io_script=io_script)
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await init(ais, msg, etl_cleanup)
         await ais.put_bytes(bucket.name, "text", TEXT)
         assert await ais.transform_object(bucket.name, "text", name) == DIGEST
@@ -351,7 +351,7 @@ async def test_class_etl_is_the_50_fallback(cluster, bucket, etl_cleanup, comm,
 
 async def test_transform_errors_are_readable(cluster, bucket, etl_cleanup) -> None:
     push, pull = unique("picky-push"), unique("picky-pull")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await init(ais, code_init_msg(push, PICKY_CODE, comm="hpush"), etl_cleanup)
         await init(ais, code_init_msg(pull, PICKY_CODE, comm="hpull"), etl_cleanup)
         await ais.put_bytes(bucket.name, "bad", b"bad apple")
@@ -371,7 +371,7 @@ async def test_transform_errors_are_readable(cluster, bucket, etl_cleanup) -> No
 async def test_init_failure_is_an_api_error(cluster, etl_cleanup) -> None:
     name = unique("nocommand")
     spec = f"runtime:\n  image: example/none:1\n  command: ['/no/such/{name}']\n"
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         with pytest.raises(ApiError) as info:
             await init(ais, spec_init_msg(name, spec), etl_cleanup)
         assert info.value.status == 400 and "/no/such/" in info.value.message
@@ -383,7 +383,7 @@ async def test_init_failure_is_an_api_error(cluster, etl_cleanup) -> None:
 async def test_bucket_transform_job(cluster, bucket, etl_cleanup) -> None:
     name = unique("md5-bck")
     dst = unique("client-dst")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await init(ais, code_init_msg(name, MD5_CODE), etl_cleanup)
         src_names = [f"in/{i:02}.txt" for i in range(40)]
         await put_many(ais, bucket.name, src_names, TEXT)
@@ -429,7 +429,7 @@ async def test_bucket_transform_job(cluster, bucket, etl_cleanup) -> None:
 async def test_job_object_errors(cluster, bucket, etl_cleanup) -> None:
     name = unique("picky-bck")
     dst = unique("client-dst")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await init(ais, code_init_msg(name, PICKY_CODE), etl_cleanup)
         await put_many(ais, bucket.name, [f"good{i}" for i in range(10)], b"fine")
         await put_many(ais, bucket.name, ["bad1", "bad2", "bad3"], b"bad data")
@@ -452,7 +452,7 @@ async def test_job_object_errors(cluster, bucket, etl_cleanup) -> None:
 async def test_abort_slow_job(cluster, bucket, etl_cleanup) -> None:
     name = unique("slow-bck")
     dst = unique("client-dst")
-    async with AisClient(cluster.endpoint) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token) as ais:
         await init(ais, code_init_msg(name, SLOW_CODE), etl_cleanup)
         await put_many(ais, bucket.name, [f"o{i:02}" for i in range(60)])
         try:

@@ -31,7 +31,7 @@ from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.chart import RateChart
 from aisetl_tui.widgets.live_table import LiveTable
 from backend.local import LocalCluster
-from tests.conftest import MANIFESTS, TUTORIAL, code_msg
+from tests.conftest import MANIFESTS, TUTORIAL, auth_headers, code_msg
 
 SHARD_MD5 = "393c6706efb128fbc442d3f7d084a426"
 
@@ -320,7 +320,7 @@ async def test_a_running_job_started_elsewhere_is_put_down_to_the_only_running_e
     with LocalCluster(tmp_dir / "cluster", targets=1, port=0) as cluster:
         client = Client(cluster.endpoint)
         assert requests.put(f"{cluster.endpoint}/v1/etl", json=code_msg("only-etl", slow),
-                            timeout=60).status_code == 200
+                            headers=auth_headers(), timeout=60).status_code == 200
         src = client.bucket("src")
         src.create()
         for i in range(100):  # 10 s, one at a time
@@ -338,7 +338,8 @@ async def test_a_running_job_started_elsewhere_is_put_down_to_the_only_running_e
                         "ETL only-etl" in str(app.screen.query_one("#caption", Static).render()),
                         "the monitor naming the ETL")
         requests.put(f"{cluster.endpoint}/v1/cluster",  # the job has served: stop it
-                     json={"action": "stop", "value": {"ID": xid}}, timeout=10)
+                     json={"action": "stop", "value": {"ID": xid}}, headers=auth_headers(),
+                     timeout=10)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from textual.widgets import Label
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from backend.local import LocalCluster
-from tests.conftest import code_msg
+from tests.conftest import auth_headers, code_msg
 from tests.test_app import connected, until
 
 SLOW = b"import time\n\ndef transform(data):\n    time.sleep(0.2)\n    return data\n"
@@ -25,7 +25,8 @@ async def test_monitor_through_a_cluster_restart(tmp_dir: Path) -> None:
     port = int(endpoint.rsplit(":", 1)[1])
     second: LocalCluster | None = None
     try:
-        with httpx.Client(base_url=endpoint, timeout=120, follow_redirects=True) as http:
+        with httpx.Client(base_url=endpoint, timeout=120, follow_redirects=True,
+                          headers=auth_headers()) as http:
             http.post("/v1/buckets/src", json={"action": "create-bck"}).raise_for_status()
             for i in range(200):
                 http.put(f"/v1/objects/src/o{i:03d}", content=b"x" * 100).raise_for_status()

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.overview import OverviewScreen
 from backend.local import LocalCluster
-from tests.conftest import code_msg
+from tests.conftest import auth_headers, code_msg
 from tests.test_app import connected, until
 
 SLOW = (b"import time\n\ndef transform(data):\n    if data == b'bad':\n"
@@ -22,7 +22,8 @@ SLOW = (b"import time\n\ndef transform(data):\n    if data == b'bad':\n"
 
 async def test_overview_shows_nodes_etls_running_jobs_and_errors(tmp_dir) -> None:
     with LocalCluster(tmp_dir / "cluster", targets=2, port=0) as cluster, \
-            httpx.Client(base_url=cluster.endpoint, timeout=60, follow_redirects=True) as http:
+            httpx.Client(base_url=cluster.endpoint, timeout=60, follow_redirects=True,
+                         headers=auth_headers()) as http:
         http.post("/v1/buckets/src", json={"action": "create-bck"}).raise_for_status()
         for i in range(300):
             http.put(f"/v1/objects/src/o{i:03}", content=b"x").raise_for_status()

@@ -96,7 +96,7 @@ async def test_nothing_in_readonly_mode_changes_the_cluster(
 
 
 async def test_a_readonly_client_sends_only_reads(cluster: LocalCluster, bucket: Bucket) -> None:
-    async with AisClient(cluster.endpoint, readonly=True) as ais:
+    async with AisClient(cluster.endpoint, token=cluster.token, readonly=True) as ais:
         assert bucket.name in [b.name for b in await ais.list_buckets()]
         for call in (ais.create_bucket("ro-new"), ais.destroy_bucket(bucket.name),
                      ais.put_bytes(bucket.name, "x", b"x"),

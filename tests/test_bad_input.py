@@ -12,11 +12,13 @@ import httpx
 import pytest
 
 from backend.local import LocalCluster
+from tests.conftest import auth_headers
 
 
 @pytest.fixture
 def http(cluster: LocalCluster):
-    with httpx.Client(base_url=cluster.endpoint, follow_redirects=True, timeout=10) as c:
+    with httpx.Client(base_url=cluster.endpoint, follow_redirects=True, timeout=10,
+                      headers=auth_headers()) as c:
         yield c
 
 
@@ -24,7 +26,8 @@ def http(cluster: LocalCluster):
 def cluster_still_serves(cluster: LocalCluster, bucket):
     """After every test here: the cluster answers, and an ordinary PUT and GET still work."""
     yield
-    with httpx.Client(base_url=cluster.endpoint, follow_redirects=True, timeout=10) as c:
+    with httpx.Client(base_url=cluster.endpoint, follow_redirects=True, timeout=10,
+                      headers=auth_headers()) as c:
         assert c.get("/v1/health").status_code == 200
         assert c.put(f"/v1/objects/{bucket.name}/after", content=b"ok").status_code == 200
         assert c.get(f"/v1/objects/{bucket.name}/after").content == b"ok"
@@ -35,7 +38,7 @@ def raw_request(http: httpx.Client, method: str, path: str, body: bytes = b"",
     """A request whose path goes out exactly as written: httpx would normalize ``a/../b``."""
     conn = http_client.HTTPConnection(http.base_url.host, http.base_url.port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers={**auth_headers(), **(headers or {})})
         reply = conn.getresponse()
         request = httpx.Request(method, http.base_url.join(path))
         return httpx.Response(reply.status, headers=reply.getheaders(), content=reply.read(),
@@ -134,7 +137,8 @@ def test_object_path_conflicts(http: httpx.Client, bucket, cluster: LocalCluster
 
 def test_put_shorter_than_content_length_writes_nothing(cluster: LocalCluster, bucket,
                                                         http: httpx.Client) -> None:
-    redirect = httpx.put(f"{cluster.endpoint}/v1/objects/{bucket.name}/short", content=b"")
+    redirect = http.put(f"/v1/objects/{bucket.name}/short", content=b"",
+                        follow_redirects=False)
     target = urlsplit(redirect.headers["Location"])
     for declared, sent in [(1000, 10), (1024 * 1024, 300 * 1024)]:  # small and streamed bodies
         with socket.create_connection((target.hostname, target.port), timeout=10) as sock:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 
 from backend.local import LocalCluster
+from tests.conftest import auth_headers
 
 
 def test_a_put_that_ends_after_its_bucket_was_destroyed_fails_and_nothing_comes_back(
@@ -36,7 +37,7 @@ def test_a_put_that_ends_after_its_bucket_was_destroyed_fails_and_nothing_comes_
 
     killer = threading.Thread(target=destroy)
     killer.start()
-    resp = httpx.put(hop.headers["location"], content=body(), timeout=60)
+    resp = httpx.put(hop.headers["location"], content=body(), timeout=60)  # (signed: no token)
     killer.join()
     assert resp.status_code == 404, (resp.status_code, resp.text)
     assert 'bucket "ais://doomed" does not exist' in resp.json()["message"]
@@ -75,13 +76,19 @@ def test_an_object_file_changed_outside_the_cluster_fails_its_get(
 def test_a_target_refuses_what_only_the_proxy_may_send_it(
         cluster: LocalCluster, http: httpx.Client) -> None:
     """As AIStore 5.0: an object write sent straight to a target (not redirected by the
-    proxy) is a 400, and a bucket change or a job there a 403, with nothing done; reads
-    straight from a target stay allowed."""
+    proxy) is a 400, one with a forged redirect a 403, and a bucket change or a job there a
+    403, with nothing done; the owner (with the token) may read straight from a target,
+    nobody else."""
     http.post("/v1/buckets/direct", json={"action": "create-bck"}).raise_for_status()
     try:
         http.put("/v1/objects/direct/kept", content=b"kept").raise_for_status()
-        owner = httpx.put(f"{cluster.endpoint}/v1/objects/direct/kept", content=b"",
-                          follow_redirects=False).headers["location"].split("/v1/")[0]
+        location = http.put("/v1/objects/direct/kept", content=b"",
+                            follow_redirects=False).headers["location"]
+        owner = location.split("/v1/")[0]
+        stray = location.replace("/kept?", "/stray?")  # another object, the same signature
+        forged = httpx.put(stray, content=b"x", headers=auth_headers())
+        assert forged.status_code == 403
+        assert "not redirected here by the proxy" in forged.json()["message"]
         for target in cluster.smap.targets:
             put = httpx.put(f"{target.url}/v1/objects/direct/stray", content=b"x")
             assert put.status_code == 400
@@ -92,7 +99,10 @@ def test_a_target_refuses_what_only_the_proxy_may_send_it(
             job = httpx.post(f"{target.url}/v1/xactions", json={"xid": "x", "kind": "lru",
                                                                "src": "", "dst": ""})
             assert job.status_code == 403
-        assert httpx.get(f"{owner}/v1/objects/direct/kept").content == b"kept"
+        assert httpx.get(f"{owner}/v1/objects/direct/kept",
+                         headers=auth_headers()).content == b"kept"
+        anyone = httpx.get(f"{owner}/v1/objects/direct/kept")
+        assert anyone.status_code == 401 and "token required" in anyone.json()["message"]
         names = [e["name"] for e in http.request(
             "GET", "/v1/buckets/direct", json={"action": "list", "value": {}}).json()["entries"]]
         assert names == ["kept"]
@@ -116,3 +126,89 @@ def test_a_name_the_file_system_cannot_hold_is_refused_cleanly(
         assert http.put("/v1/objects/longnames/" + "d" * 255, content=b"x").status_code == 200
     finally:
         http.request("DELETE", "/v1/buckets/longnames", json={"action": "destroy-bck"})
+
+
+def test_creates_and_destroys_racing_leave_proxy_and_targets_agreeing(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    """Bucket changes are one ordered transaction across the proxy and every target: after
+    a destroy and a create of one name race, the bucket the proxy lists takes objects on
+    every target, one it does not list is gone everywhere, and no request got a 5xx."""
+    objs = {t.daemon_id: next(f"o{i}" for i in range(1000)  # a name on every target
+                              if cluster.smap.owner("race", f"o{i}").daemon_id == t.daemon_id)
+            for t in cluster.smap.targets}
+    answers: list[int] = []
+    start = threading.Barrier(2)
+
+    def destroy(c: httpx.Client) -> None:
+        start.wait()
+        answers.append(c.request("DELETE", "/v1/buckets/race",
+                                 json={"action": "destroy-bck"}).status_code)
+
+    def create(c: httpx.Client, delay: float) -> None:
+        start.wait()
+        time.sleep(delay)
+        answers.append(c.post("/v1/buckets/race", json={"action": "create-bck"}).status_code)
+
+    try:
+        with httpx.Client(base_url=cluster.endpoint, timeout=60, headers=auth_headers()) as a, \
+                httpx.Client(base_url=cluster.endpoint, timeout=60, headers=auth_headers()) as b:
+            for i in range(40):
+                http.post("/v1/buckets/race", json={"action": "create-bck"})
+                threads = [threading.Thread(target=destroy, args=(a,)),
+                           threading.Thread(target=create, args=(b, (i % 20) * 0.0002))]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                exists = http.head("/v1/buckets/race").status_code
+                assert exists in (200, 404)
+                for target, obj in objs.items():
+                    put = http.put(f"/v1/objects/race/{obj}", content=b"x")
+                    assert put.status_code == exists, (i, target, put.text)
+        assert not [a for a in answers if a >= 500], answers
+    finally:
+        http.request("DELETE", "/v1/buckets/race", json={"action": "destroy-bck"})
+
+
+def test_racing_creates_of_one_name_give_one_bucket_and_409s(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    answers: list[int] = []
+    start = threading.Barrier(8)
+
+    def create() -> None:
+        start.wait()
+        answers.append(httpx.post(f"{cluster.endpoint}/v1/buckets/twin", headers=auth_headers(),
+                                  json={"action": "create-bck"}, timeout=60).status_code)
+
+    for _ in range(5):
+        answers.clear()
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            assert sorted(answers) == [200] + [409] * 7, answers
+        finally:
+            http.request("DELETE", "/v1/buckets/twin", json={"action": "destroy-bck"})
+
+
+def test_a_stale_part_of_a_destroyed_bucket_never_comes_back(
+        cluster: LocalCluster, http: httpx.Client) -> None:
+    """A target that kept a destroyed bucket's files (it missed the destroy) holds none of
+    them once the bucket is created again."""
+    http.post("/v1/buckets/phoenix", json={"action": "create-bck"}).raise_for_status()
+    http.put("/v1/objects/phoenix/old", content=b"old").raise_for_status()
+    http.request("DELETE", "/v1/buckets/phoenix", json={"action": "destroy-bck"})
+    owner = cluster.smap.owner("phoenix", "old")
+    stale = cluster.data_dir / f"target-{owner.daemon_id}" / "objects" / "phoenix"
+    stale.mkdir()
+    (stale / "old").write_bytes(b"old")  # what a target that missed the destroy still has
+    try:
+        http.post("/v1/buckets/phoenix", json={"action": "create-bck"}).raise_for_status()
+        assert http.get("/v1/objects/phoenix/old").status_code == 404
+        listed = http.request("GET", "/v1/buckets/phoenix",
+                              json={"action": "list", "value": {}}).json()
+        assert not listed.get("entries"), listed
+    finally:
+        http.request("DELETE", "/v1/buckets/phoenix", json={"action": "destroy-bck"})

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from backend.local._auth import ClusterAuth
 from backend.local._proxy import Proxy
 from backend.local._smap import HOST, ClusterMap, Node
 from backend.local._target import Target
@@ -32,8 +33,9 @@ async def half_cluster(tmp_path: Path) -> AsyncIterator[tuple[str, Node]]:
         "msg": code_msg(ETL, b"def transform(b):\n    return b\n"), "stage": "Running",
         "xid": "etl-1", "reason": ""}}))
     runners = []
-    for node, app in ((alive, Target(smap, alive, tmp_path / "alive").app()),
-                      (proxy, Proxy(smap, tmp_path / "proxy").app())):
+    auth = ClusterAuth.new(owner_token=None)  # open: this test is about the fan-out
+    for node, app in ((alive, Target(smap, alive, tmp_path / "alive", auth).app()),
+                      (proxy, Proxy(smap, tmp_path / "proxy", auth).app())):
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, HOST, node.port).start()

@@ -23,6 +23,7 @@ from backend.local import LocalCluster
 from tests.conftest import code_msg, spec_msg, wait_for
 from tests.test_etl_tutorial import tutorial_server_with
 
+TARGET_URL_PATH = "/v1/etl/_object/"  # + <etl>/<secret>/<uname>: AIS_TARGET_URL's path
 SHOW_ENV = (b"import json, os\n\ndef transform(data):\n"
             b"    return json.dumps(dict(os.environ)).encode()\n")
 ECHO_URL = (b"import os\n\ndef transform(data):\n"
@@ -38,8 +39,8 @@ def owned() -> Iterator[tuple[httpx.Client, Path]]:
     path = Path(tempfile.mkdtemp(prefix="aisetl-confine-"))
     try:
         with LocalCluster(path, targets=1, port=0) as cluster, \
-                httpx.Client(base_url=cluster.endpoint, timeout=60,
-                             follow_redirects=True) as http:
+                httpx.Client(base_url=cluster.endpoint, timeout=60, follow_redirects=True,
+                             headers={"Authorization": f"Bearer {cluster.token}"}) as http:
             mp.undo()
             http.post("/v1/buckets/b", json={"action": "create-bck"}).raise_for_status()
             http.put("/v1/objects/b/o", content=b"x").raise_for_status()
@@ -71,6 +72,10 @@ def test_a_failure_never_shows_the_object_access_secret(owned) -> None:
     assert secret not in message and "<secret>" in message
     details = http.get("/v1/etl/echo-url").json()
     assert secret not in json.dumps(details.get("obj_errors", []))
+    wrong = http.get(f"{TARGET_URL_PATH}echo-url/{secret}/ais%2F%40%23%2Fb%2Fmissing")
+    assert wrong.status_code >= 400 and secret not in wrong.text
+    logs = "".join(p.read_text(errors="replace") for p in (path / "logs").glob("*.log"))
+    assert "serving on" in logs and secret not in logs
 
 
 def test_only_its_targets_report_an_etl_aborted(owned) -> None:
@@ -87,6 +92,84 @@ def test_only_its_targets_report_an_etl_aborted(owned) -> None:
     assert http.post(url, json=body).status_code == 200
     stage = {e["id"]: e["stage"] for e in http.get("/v1/etl").json()}["keep-running"]
     assert stage == "Aborted"
+
+
+STEAL = b"""import os, urllib.error, urllib.request
+
+def transform(data):
+    url = os.environ["AIS_TARGET_URL"] + "/" + "ais%2F%40%23%2Fother%2Fstolen"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"x", method="PUT")):
+            return b"put"
+    except urllib.error.HTTPError as err:
+        return str(err.code).encode() + b" " + err.read()
+"""
+
+
+def test_a_transformer_puts_only_the_object_it_was_asked_for(owned) -> None:
+    """Its object access takes a PUT only with the signature its target gives for one
+    destination (a direct put): not into another bucket."""
+    http, _path = owned
+    http.post("/v1/buckets/other", json={"action": "create-bck"}).raise_for_status()
+    try:
+        assert http.put("/v1/etl", json=code_msg("steal-other", STEAL, comm="hpush://")
+                        ).status_code == 200
+        answer = http.get("/v1/objects/b/o", params={"etl_name": "steal-other"}).content
+        assert answer.startswith(b"403 ") and b"may put only the object" in answer
+        assert http.head("/v1/objects/other/stolen").status_code == 404
+    finally:
+        http.delete("/v1/etl/steal-other")
+        http.request("DELETE", "/v1/buckets/other", json={"action": "destroy-bck"})
+
+
+TELL_AUTH = '''import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"ok" if self.path == "/health" else \\
+            ("auth:" + self.headers.get("Authorization", "none")).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+'''
+
+
+async def test_the_apps_token_never_reaches_a_transformer(owned, tmp_dir) -> None:
+    """hpull sends the client on to the transformer's own server: the app's client follows
+    with its token as far as the target, and never to the transformer (user code)."""
+    from backend.ais import AisClient
+    from backend.local.etl import ImageRegistry
+
+    http, path = owned
+    (tmp_dir / "server.py").write_text(TELL_AUTH)
+    (tmp_dir / "Dockerfile").write_text("FROM python:3.11-alpine\nWORKDIR /code\n"
+                                        "COPY server.py server.py\n")
+    ImageRegistry(path).add("docker.io/aisetl-test/tell-auth:v1", tmp_dir)
+    spec = """apiVersion: v1
+kind: Pod
+metadata: {name: tell-auth}
+spec:
+  containers:
+    - name: server
+      image: docker.io/aisetl-test/tell-auth:v1
+      ports: [{name: default, containerPort: 80}]
+      command: ['python3', '/code/server.py', '80']
+      readinessProbe: {httpGet: {path: /health, port: default}}
+"""
+    init = http.put("/v1/etl", json=spec_msg("tell-auth", spec, comm="hpull://"))
+    assert init.status_code == 200, init.text
+    token = http.headers["Authorization"].split()[1]
+    try:
+        async with AisClient(str(http.base_url), token=token) as client:
+            assert await client.transform_object("b", "o", "tell-auth") == b"auth:none"
+    finally:
+        http.delete("/v1/etl/tell-auth")
 
 
 # --- the sandbox ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import httpx
 import yaml
 
 from backend.local import LocalCluster
+from tests.conftest import auth_headers
 
 REQUESTS = 1500
 SEED = 20261202
@@ -98,7 +99,8 @@ class Fuzz:
 def test_malformed_requests_get_4xx_never_500(cluster: LocalCluster) -> None:
     fuzz = Fuzz(SEED)
     failures: Counter[str] = Counter()
-    with httpx.Client(base_url=cluster.endpoint, timeout=30, follow_redirects=True) as http:
+    with httpx.Client(base_url=cluster.endpoint, timeout=30, follow_redirects=True,
+                      headers=auth_headers()) as http:
         http.post("/v1/buckets/fz", json={"action": "create-bck"}).raise_for_status()
         http.put("/v1/objects/fz/o", content=b"x").raise_for_status()
         smap = http.get("/v1/daemon", params={"what": "smap"}).json()

@@ -219,7 +219,7 @@ async def test_a_list_copy_idles_and_is_listed_as_on_aistore(which: str, real_ai
     client, prefix = Client(endpoint), f"idle-{secrets.token_hex(3)}"
     try:
         xid, _ = await asyncio.to_thread(idle_list_copy, client, prefix)
-        async with AisClient(endpoint, timeout=30) as ais:
+        async with AisClient(endpoint, token=cluster.token, timeout=30) as ais:
             for kind in ("copy-listrange", ""):
                 job = next(j for j in await ais.list_jobs(kind=kind) if j.xid == xid)
                 assert job.idle and job.running and not job.busy and job.kind == "copy-listrange"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.local import LocalCluster
+from backend.local import LocalCluster, default_token_path
 from backend.local.etl import ImageRegistry
 from tests.conftest import MANIFESTS
 from tests.peers.aisnode import AisCluster
@@ -31,7 +31,9 @@ class Ais:
     def __init__(self, binary: Path, endpoint: str, home: Path) -> None:
         self.binary, self.home = binary, home
         self.env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home),
-                    "AIS_ENDPOINT": endpoint, "NO_COLOR": "1", "TERM": "dumb"}
+                    "AIS_ENDPOINT": endpoint, "NO_COLOR": "1", "TERM": "dumb",
+                    # the embedded cluster's token file, as the ais CLI reads a token file
+                    "AIS_AUTHN_TOKEN_FILE": str(default_token_path())}
 
     def __call__(self, *args: str, input: bytes | None = None, ok: bool = True,
                  timeout: float = 120) -> str:
@@ -120,3 +122,13 @@ def test_cli_prints_the_same_on_both(ais_cli: Path, cluster: LocalCluster,
                ais("rmb", "-y", f"ais://{bucket}")]
         outputs.append([_masked(o) for o in run])
     assert outputs[0] == outputs[1]
+
+
+def test_the_cli_uses_the_clusters_token_file_and_is_refused_without_it(ais: Ais) -> None:
+    """The embedded cluster's token file is in the shape ``ais auth login`` writes: named by
+    ``AIS_AUTHN_TOKEN_FILE`` the CLI uses it unchanged; without a token it is a 401 that
+    says where the token is."""
+    ais("ls", "--all")  # (it fails the test unless the CLI exits 0)
+    del ais.env["AIS_AUTHN_TOKEN_FILE"]
+    refused = ais("ls", "--all", ok=False)
+    assert "token required" in refused and "aisetl-tui cluster env" in refused

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from backend.local import LocalCluster
+from tests.conftest import auth_headers
 from tests.peers.aisnode import AisCluster
 
 pytestmark = pytest.mark.real
@@ -249,7 +250,7 @@ def _wait_job(client: httpx.Client, xid: str, timeout: float = 60) -> None:
 def run_corpus(endpoint: str, names: dict[str, str],
                steps: list[Step] | None = None) -> dict[str, dict[str, Any]]:
     names = dict(names)  # this run's saved job IDs join them
-    with httpx.Client(base_url=endpoint, timeout=120) as client:
+    with httpx.Client(base_url=endpoint, timeout=120, headers=auth_headers()) as client:
         smap = client.get("/v1/daemon", params={"what": "smap"}).json()
         nodes = {*smap["tmap"], *smap["pmap"]}
         return {step.name: _record(client, step, names, nodes)

@@ -20,7 +20,7 @@ from aistore import Client
 from aistore.sdk.errors import AISError, ErrObjNotFound
 
 from backend.local import LocalCluster, RunInfo, find_running
-from tests.conftest import wait_for
+from tests.conftest import auth_headers, wait_for
 
 
 def payload(name: str) -> bytes:
@@ -218,7 +218,7 @@ def test_target_crash_loses_its_transformers(supervisor, tmp_dir: Path) -> None:
     from tests.conftest import MANIFESTS, code_msg
 
     _proc, info = supervisor
-    http = httpx.Client(base_url=info.endpoint, timeout=60)
+    http = httpx.Client(base_url=info.endpoint, timeout=60, headers=auth_headers())
     msg = code_msg("crash-md5", (MANIFESTS / "md5" / "code.py").read_bytes())
     assert http.put("/v1/etl", json=msg).status_code == 200
     pods = {h["target_id"]: h["pid"] for h in http.get("/v1/etl/crash-md5/health").json()}
@@ -245,13 +245,13 @@ def test_a_target_hosting_many_etls_comes_back_at_once(supervisor, tmp_dir: Path
     from tests.conftest import code_msg
 
     _proc, info = supervisor
-    http = httpx.Client(base_url=info.endpoint, timeout=60)
+    http = httpx.Client(base_url=info.endpoint, timeout=60, headers=auth_headers())
     names = [f"many-etl-{i}" for i in range(4)]
     for name in names:
         msg = code_msg(name, b"def transform(data):\n    return data\n", comm="hpush://")
         assert http.put("/v1/etl", json=msg).status_code == 200
     victim = next(t for t in info.nodes if t != next(iter(
-        httpx.get(f"{info.endpoint}/v1/daemon", params={"what": "smap"}).json()["pmap"])))
+        http.get("/v1/daemon", params={"what": "smap"}).json()["pmap"])))
     os.kill(info.nodes[victim], signal.SIGKILL)
     killed = time.monotonic()
     restarted = wait_for(lambda: (i := RunInfo.read(tmp_dir)) and i.nodes[victim]

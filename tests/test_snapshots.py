@@ -30,8 +30,8 @@ from aisetl_tui.session import Connected
 from aisetl_tui.widgets.byte_view import ByteView
 from aisetl_tui.widgets.status import ClusterStatus
 from backend.ais import AisClient, JobSnap, ObjError
-from backend.local import LocalCluster
-from tests.conftest import code_msg
+from backend.local import LocalCluster, read_token
+from tests.conftest import auth_headers, code_msg
 
 SIZE = (100, 30)
 PINNED = ClusterStatus(endpoint="http://127.0.0.1:8080", embedded=True, proxies=1, targets=2,
@@ -42,7 +42,7 @@ class PinnedStatusApp(AisEtlApp):
     """The app with its connection watcher replaced by a fixed status line."""
 
     async def _connect_pinned(self) -> None:
-        self.session.client = AisClient(self.endpoint_arg or "")
+        self.session.client = AisClient(self.endpoint_arg or "", token=read_token())
         self.session.supports_init_code = True
         self.status = PINNED
         self.screen.post_message(Connected())
@@ -68,7 +68,8 @@ def snap_cluster() -> Iterator[LocalCluster]:
                         b"x" * (1000 * (i + 1)))
             client.bucket("shards").object("notes.txt").get_writer().put_content(
                 b"some text :)\n")
-            c.http = __import__("httpx").Client(base_url=c.endpoint, timeout=60)
+            c.http = __import__("httpx").Client(base_url=c.endpoint, timeout=60,
+                                                headers=auth_headers())
             code = Path("manifests/md5/code.py").read_bytes()
             assert c.http.put("/v1/etl", json=code_msg("md5-snap", code, comm="hpush://")
                               ).status_code == 200

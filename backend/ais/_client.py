@@ -169,7 +169,8 @@ class AisClient:
                     headers: Mapping[str, str] | None = None, timeout: float | None = None,
                     follow: bool = False, stream: bool = False) -> httpx.Response:
         """One request; with ``follow`` also its redirects (same method, body and headers,
-        the token included, as AIStore's own clients do). Error answers raise
+        the token included as far as the target, as AIStore's own clients do, and never to
+        the transformer an inline transform redirects to: it runs user code). Error answers raise
         :class:`ApiError`; with ``stream`` the body is left unread."""
         if self.readonly and method not in ("GET", "HEAD"):
             raise ReadOnly(f"read-only: {method} {path_or_url} changes the cluster, and the app "
@@ -177,10 +178,12 @@ class AisClient:
         read = timeout if timeout is not None else self.timeout
         url = httpx.URL(self.endpoint + path_or_url if isinstance(path_or_url, str)
                         else path_or_url)
-        for _hop in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             with _network_errors(url, read):
                 request = self._http.build_request(method, url, params=params, content=body,
                                                    headers=headers, timeout=self._timeout(read))
+                if hop > 1:  # past the target the proxy sent us to: a transformer's own server
+                    request.headers.pop("Authorization", None)
                 resp = await self._http.send(request, stream=True)
             if follow and resp.status_code in _REDIRECTS and "location" in resp.headers:
                 await resp.aclose()

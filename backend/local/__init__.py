@@ -1,6 +1,7 @@
 """The embedded AIStore-compatible cluster: a proxy and N targets on 127.0.0.1, and the
 images its transformers run."""
 
+from ._auth import default_token_path, read_token
 from ._cluster import (
     DEFAULT_PORT,
     ClusterError,
@@ -31,8 +32,10 @@ __all__ = [
     "RunInfo",
     "confinement_gaps",
     "default_data_dir",
+    "default_token_path",
     "find_running",
     "healthy",
     "process_alive",
+    "read_token",
     "start_in_background",
 ]

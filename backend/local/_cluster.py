@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+from ._auth import ClusterAuth, TokenError, ensure_token
 from ._fs import write_atomic
 from ._smap import HOST, ClusterMap, Node, new_node_id, new_uuid
 
@@ -80,12 +81,13 @@ class RunInfo:
     pid: int
     endpoint: str
     nodes: dict[str, int] = field(default_factory=dict)
+    auth: bool = True  # whether it asks for the owner's token
 
     @classmethod
     def read(cls, data_dir: Path) -> RunInfo | None:
         try:
             raw = json.loads((data_dir / "run.json").read_text())
-            return cls(raw["pid"], raw["endpoint"], raw.get("nodes", {}))
+            return cls(raw["pid"], raw["endpoint"], raw.get("nodes", {}), raw.get("auth", True))
         except (FileNotFoundError, ValueError, KeyError):
             return None
 
@@ -134,15 +136,20 @@ class _Child:
     proc: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
 
-    def spawn(self, lock_fd: int) -> None:
-        """Start the node with its listening socket and the data directory's lock: a node
-        holds the lock as long as it lives, so no second cluster takes its data meanwhile,
-        even after its supervisor is gone."""
-        with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen(
-                self.args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                pass_fds=(self.sock.fileno(), lock_fd), start_new_session=True,
-            )
+    def spawn(self, lock_fd: int, auth: ClusterAuth) -> None:
+        """Start the node with its listening socket, the run's credentials and the data
+        directory's lock: a node holds the lock as long as it lives, so no second cluster
+        takes its data meanwhile, even after its supervisor is gone."""
+        credentials = auth.pipe()
+        try:
+            with open(self.log_path, "ab") as logf:
+                self.proc = subprocess.Popen(
+                    [*self.args, "--auth-fd", str(credentials)], stdin=subprocess.DEVNULL,
+                    stdout=logf, stderr=logf, start_new_session=True,
+                    pass_fds=(self.sock.fileno(), lock_fd, credentials),
+                )
+        finally:
+            os.close(credentials)
 
 
 class LocalCluster:
@@ -150,11 +157,15 @@ class LocalCluster:
 
     def __init__(self, data_dir: Path | None = None, targets: int = 2,
                  port: int | None = None, fsync_put: bool = False,
-                 promote_root: Path | None = None, job_idle: float | None = None) -> None:
+                 promote_root: Path | None = None, job_idle: float | None = None,
+                 auth: bool = True, token_path: Path | None = None) -> None:
         """``fsync_put``: fsync every PUT, as AIStore's ``Fsync-PUT`` feature does (off by
         default there too). ``promote_root``: the only tree files are promoted from
         (AIStore's ``/var/lib/ais/promote`` by default). ``job_idle``: seconds a job of a
-        kind that idles waits for more work before it finishes (AIStore: a minute)."""
+        kind that idles waits for more work before it finishes (AIStore: a minute).
+        ``auth``: every request but a health check needs the owner's token (the one in
+        ``token_path``, made at first start; see :mod:`._auth`); False: open to any local
+        user."""
         if targets < 1:
             raise ClusterError("a cluster needs at least one target")
         self.fsync_put = fsync_put
@@ -163,7 +174,10 @@ class LocalCluster:
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.num_targets = targets
         self.port = port
+        self.auth, self.token_path = auth, token_path
+        self.token: str | None = None  # the owner's, once started (None: open)
         self.smap: ClusterMap | None = None
+        self._credentials: ClusterAuth | None = None
         self._children: list[_Child] = []
         self._lock_file = None
 
@@ -179,6 +193,11 @@ class LocalCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         try:
+            try:
+                self.token = ensure_token(self.token_path) if self.auth else None
+            except (TokenError, OSError) as err:
+                raise ClusterError(f"the cluster's token: {err}") from None
+            self._credentials = ClusterAuth.new(self.token)
             identity = self._identity()
             self.smap = self._bind(identity)
             self.smap.save(self.data_dir / "run" / "smap.json")
@@ -187,7 +206,7 @@ class LocalCluster:
             proxies = [c for c in self._children if c.node.daemon_type == "proxy"]
             for group in (targets, proxies):  # targets first: the proxy syncs buckets to them
                 for child in group:
-                    child.spawn(self._lock_fd)
+                    child.spawn(self._lock_fd, self._run_auth)
                 self._wait_ready(group)
             self._write_run_info()
         except BaseException:
@@ -199,6 +218,11 @@ class LocalCluster:
     def _lock_fd(self) -> int:
         assert self._lock_file is not None, "the cluster holds its lock while it runs"
         return self._lock_file.fileno()
+
+    @property
+    def _run_auth(self) -> ClusterAuth:
+        assert self._credentials is not None, "made when the cluster starts"
+        return self._credentials
 
     def _take_lock(self) -> None:
         self._lock_file = open(self.data_dir / "lock", "w")  # noqa: SIM115 - held while running
@@ -285,7 +309,8 @@ class LocalCluster:
 
     def _write_run_info(self) -> None:
         nodes = {c.node.daemon_id: c.proc.pid for c in self._children if c.proc}
-        data = {"pid": os.getpid(), "endpoint": self.endpoint, "nodes": nodes}
+        data = {"pid": os.getpid(), "endpoint": self.endpoint, "nodes": nodes,
+                "auth": self.auth}
         write_atomic(self.data_dir / "run.json", json.dumps(data, indent=1).encode())
 
     # --- watch ------------------------------------------------------------------------------
@@ -302,7 +327,7 @@ class LocalCluster:
                                    f"{child.proc.returncode}):\n{_tail(child.log_path)}")
             log.warning("%s exited with code %s; restarting it", child.node.pretty,
                         child.proc.returncode)
-            child.spawn(self._lock_fd)
+            child.spawn(self._lock_fd, self._run_auth)
             self._wait_ready([child])
             self._write_run_info()
 
@@ -366,7 +391,7 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def start_in_background(data_dir: Path | None = None, targets: int = 2, port: int | None = None,
                         timeout: float = 60.0, fsync_put: bool = False,
-                        promote_root: Path | None = None) -> RunInfo:
+                        promote_root: Path | None = None, auth: bool = True) -> RunInfo:
     """The cluster running on ``data_dir``, started as a detached process if it is not.
 
     Its output goes to ``supervisor.log`` in the data directory.
@@ -383,6 +408,8 @@ def start_in_background(data_dir: Path | None = None, targets: int = 2, port: in
         cmd.append("--fsync-put")
     if promote_root is not None:
         cmd += ["--promote-root", str(promote_root)]
+    if not auth:
+        cmd.append("--no-auth")
     log_path = data / "supervisor.log"
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,

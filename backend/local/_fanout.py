@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
+from ._auth import ClusterAuth
 from ._errors import AISHTTPError
-from ._http import sender_headers
 from ._smap import ClusterMap, Node
 
 T = TypeVar("T")
@@ -22,10 +22,10 @@ class Fanout:
     has started). A failure of any kind is an :class:`AISHTTPError` naming the node."""
 
     def __init__(self, smap: ClusterMap, session: Callable[[], aiohttp.ClientSession],
-                 me: Node) -> None:
+                 me: Node, auth: ClusterAuth) -> None:
         self.smap = smap
         self._session = session
-        self._sender = sender_headers(me)
+        self.me, self.auth = me, auth
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -35,7 +35,8 @@ class Fanout:
                    timeout: float | None = None) -> bytes:
         """One request to a node; its error (AIStore JSON) is raised as our own."""
         data = msgspec.json.encode(body) if body is not None else None
-        headers = {**self._sender, **({"Content-Type": "application/json"} if data else {})}
+        headers = {**self.auth.sender_headers(self.me),
+                   **({"Content-Type": "application/json"} if data else {})}
         client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
         try:
             async with self.session.request(method, node.url + path, data=data,

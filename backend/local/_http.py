@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -13,8 +14,8 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from ._auth import redact
 from ._errors import AISHTTPError, bad_request
-from ._smap import ClusterMap, Node
 
 log = logging.getLogger("aisetl.cluster")
 
@@ -37,12 +38,13 @@ _actmsg_msgpack = msgspec.msgpack.Decoder(ActMsg)
 
 
 def error_body(request: web.Request, status: int, message: str, tcode: str, node: str) -> str:
-    """``cmn.ErrHTTP`` as AIStore encodes it (``tcode`` is omitted when empty)."""
+    """``cmn.ErrHTTP`` as AIStore encodes it (``tcode`` is omitted when empty), with no ETL
+    secret or signature in it (an error may echo a URL)."""
     return json.dumps({
         **({"tcode": tcode} if tcode else {}),
-        "message": message,
+        "message": redact(message),
         "method": request.method,
-        "url_path": request.path,
+        "url_path": redact(request.path),
         "remote_addr": request.remote or "",
         "caller": "",
         "node": node,
@@ -82,7 +84,9 @@ def error_middleware(node: str) -> Callable:
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         except Exception as err:
-            log.exception("%s %s failed", request.method, request.path_qs)
+            trace = "".join(traceback.format_exception(err))
+            log.error("%s %s failed:\n%s", request.method, redact(request.path_qs),
+                      redact(trace))
             return error_response(request, 500, f"internal error: {err!r}", "", node)
 
     return middleware
@@ -122,21 +126,6 @@ def local_only(request: web.Request) -> None:
     if origin is not None and not _is_local(origin.split("://", 1)[-1]):
         raise AISHTTPError(403, f"a request from the web origin {origin!r} is refused: the "
                            "embedded cluster takes no cross-site requests")
-
-
-SENDER_ID, SENDER_NAME = "Ais-Caller-Id", "Ais-Caller-Name"  # AIStore's intra-cluster sender
-
-
-def sender_headers(node: Node) -> dict[str, str]:
-    """What a node's requests to the others carry, as AIStore's do (``apc.HdrSender*``)."""
-    return {SENDER_ID: node.daemon_id, SENDER_NAME: node.pretty}
-
-
-def from_cluster(request: web.Request, smap: ClusterMap) -> bool:
-    """Whether the request says it comes from a node of this cluster (unsigned, as AIStore's
-    intra-cluster requests are unless it signs them)."""
-    sender = smap.node(request.headers.get(SENDER_ID, ""))
-    return sender is not None and request.headers.get(SENDER_NAME) == sender.pretty
 
 
 async def read_actmsg(request: web.Request) -> ActMsg | None:

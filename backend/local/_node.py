@@ -18,6 +18,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from ._auth import ClusterAuth
 from ._proxy import Proxy
 from ._smap import ClusterMap
 from ._target import Target
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--smap", type=Path, required=True)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--auth-fd", type=int, required=True,
+                        help="a pipe the supervisor wrote this run's credentials into")
     parser.add_argument("--promote-root", type=Path, default=None,
                         help="the only tree files are promoted from")
     parser.add_argument("--fsync-put", action="store_true",
@@ -63,14 +66,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {args.role} {args.id} %(levelname)s %(message)s")
+    auth = ClusterAuth.read(args.auth_fd)
     smap = ClusterMap.load(args.smap)
     if args.role == "proxy":
-        app = Proxy(smap, args.root).app()
+        app = Proxy(smap, args.root, auth).app()
     else:
         node = smap.target(args.id)
         if node is None:
             raise SystemExit(f"target {args.id} is not in the cluster map {args.smap}")
-        app = Target(smap, node, args.root, args.fsync_put, args.promote_root,
+        app = Target(smap, node, args.root, auth, args.fsync_put, args.promote_root,
                      args.job_idle).app()
     sock = socket.socket(fileno=args.fd)
     if args.role == "proxy":

@@ -21,6 +21,7 @@ import msgspec
 from aiohttp import web
 
 from . import _lso
+from ._auth import HEALTH, ClusterAuth
 from ._bmd import BucketRegistry
 from ._cluster import log_path
 from ._errors import (
@@ -45,11 +46,11 @@ from ._http import (
     request_checks,
     text_response,
 )
-from ._names import base36, bck_json, object_path_names, validate_bucket_name
+from ._names import bck_json, object_path_names, validate_bucket_name
 from ._nodelog import log_answer
 from ._proxy_etl import ProxyEtls
 from ._proxy_jobs import ProxyJobs, bucket_to
-from ._smap import ClusterMap, new_uuid
+from ._smap import ClusterMap, Node, new_uuid
 from ._unsupported import (
     action_refused,
     refuse_unsupported_list_flags,
@@ -59,6 +60,7 @@ from ._xact import new_xid, parse_query
 
 log = logging.getLogger("aisetl.cluster")
 MAX_TRACKED_JOBS = 256
+KEEP = {"keep": True}  # create-bck to a target: keep what it has of the bucket (a resync)
 JOB_QUERIES = ("qryxstats", "status", "status_all", "running_all")
 JOB_ACTIONS = {("POST", "etl-bck"), ("POST", "etl-listrange"), ("POST", "copy-bck"),
                ("POST", "copy-listrange"), ("DELETE", "delete-listrange")}
@@ -66,19 +68,20 @@ _page_decoder = msgspec.msgpack.Decoder(_lso.Page)
 
 
 class Proxy(SessionOwner):
-    def __init__(self, smap: ClusterMap, root: Path) -> None:
-        self.smap, self.node = smap, smap.proxy
+    def __init__(self, smap: ClusterMap, root: Path, auth: ClusterAuth) -> None:
+        self.smap, self.node, self.auth = smap, smap.proxy, auth
         self.root = root
         self.bmd = BucketRegistry(root / "bmd.json")
+        self._bmd_change = asyncio.Lock()  # one bucket change at a time, on every target
         self.started_ns = time.time_ns()
         self._summaries: OrderedDict[str, asyncio.Task] = OrderedDict()
-        self.fanout = Fanout(smap, lambda: self.session, self.node)
+        self.fanout = Fanout(smap, lambda: self.session, self.node, auth)
         self.etls = ProxyEtls(self.fanout, root)
         self.jobs = ProxyJobs(self.fanout, self.bmd, self._create_bucket)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty),
-                                           request_checks(local_only,
+                                           request_checks(local_only, self.admit,
                                                           refuse_unsupported_query)])
         r = app.router
         r.add_route("*", "/v1/health", self.health)
@@ -101,12 +104,26 @@ class Proxy(SessionOwner):
         app.on_cleanup.append(self._cleanup)
         return app
 
+    def admit(self, request: web.Request) -> None:
+        """The owner's token (unless the cluster is open), or a request from a node; health
+        checks are open to all."""
+        if request.path != HEALTH and not self.auth.from_node(request, self.smap):
+            self.auth.check_owner(request)
+
+    def redirect(self, request: web.Request, node: Node, status: int = 307) -> web.Response:
+        """Send the client to ``node``, with a signature it serves this request by."""
+        sep = "&" if "?" in request.raw_path else "?"
+        query = self.auth.redirect_query(self.node, request.method, request.path)
+        return web.Response(status=status,
+                            headers={"Location": f"{node.url}{request.raw_path}{sep}{query}"})
+
     async def _startup(self, _app: web.Application) -> None:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=120)
         )
         for bucket in self.bmd.buckets:  # targets re-learn buckets after a crash mid-create
-            await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+            await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}",
+                                        ActMsg("create-bck", value=KEEP))
         self.etls.on_startup()
 
     async def _cleanup(self, _app: web.Application) -> None:
@@ -242,21 +259,29 @@ class Proxy(SessionOwner):
         return web.Response()
 
     async def _create_bucket(self, bucket: str) -> None:
-        if bucket in self.bmd:
-            raise bucket_exists(bucket)
-        await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
-        self.bmd.add(bucket)
+        """Bucket changes are ordered, as AIStore's BMD versions are: each one is done on
+        every target before the next starts (creates racing destroys of a name would
+        otherwise reach the targets in different orders and leave them disagreeing). Each
+        target starts a created bucket empty: a part of an earlier one it kept (it missed
+        the destroy) never comes back."""
+        async with self._bmd_change:
+            if bucket in self.bmd:
+                raise bucket_exists(bucket)
+            await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}", ActMsg("create-bck"))
+            self.bmd.add(bucket)
         log.info("created bucket ais://%s", bucket)
 
     async def rename_bucket(self, bucket: str, to: str) -> str:
         """``move-bck``: every target renames its part of the bucket, then a job moves each
         object whose owner is another target under the new name (the placement follows the
         bucket's name) there. The job's ID."""
-        if to in self.bmd:
-            raise bucket_exists(to)
-        await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}",
-                                    ActMsg("move-bck", value={"to": to}))
-        self.bmd.rename(bucket, to)
+        async with self._bmd_change:
+            self.require(bucket)
+            if to in self.bmd:
+                raise bucket_exists(to)
+            await self.fanout.broadcast("POST", f"/v1/buckets/{bucket}",
+                                        ActMsg("move-bck", value={"to": to}))
+            self.bmd.rename(bucket, to)
         log.info("renamed bucket ais://%s to ais://%s", bucket, to)
         xid = new_xid()
         await self.fanout.broadcast("POST", "/v1/xactions", {
@@ -264,8 +289,10 @@ class Proxy(SessionOwner):
         return xid
 
     async def destroy_bucket(self, bucket: str) -> web.Response:
-        self.bmd.remove(self.require(bucket))
-        await self.fanout.broadcast("DELETE", f"/v1/buckets/{bucket}", ActMsg("destroy-bck"))
+        async with self._bmd_change:
+            self.bmd.remove(self.require(bucket))
+            await self.fanout.broadcast("DELETE", f"/v1/buckets/{bucket}",
+                                        ActMsg("destroy-bck"))
         log.info("destroyed bucket ais://%s", bucket)
         return web.Response()
 
@@ -359,8 +386,7 @@ class Proxy(SessionOwner):
         req = parse_get_batch(await request.read(), request.match_info.get("bucket", ""))
         for bucket in sorted(buckets_of(req)):
             self.require(bucket)
-        target = random.choice(self.smap.targets)
-        return web.Response(status=307, headers={"Location": target.url + request.path_qs})
+        return self.redirect(request, random.choice(self.smap.targets))
 
     async def objects_action(self, request: web.Request) -> web.Response:
         """``POST /v1/objects/<bucket>``: ``promote`` (files into objects)."""
@@ -373,9 +399,5 @@ class Proxy(SessionOwner):
     async def redirect_object(self, request: web.Request) -> web.Response:
         bucket, obj = object_path_names(request.raw_path)
         self.require(bucket)
-        owner = self.smap.owner(bucket, obj)
-        sep = "&" if "?" in request.raw_path else "?"
-        location = (f"{owner.url}{request.raw_path}{sep}pid={self.node.daemon_id}"
-                    f"&utm={base36(time.time_ns())}")
-        status = 301 if request.method == "GET" else 307
-        return web.Response(status=status, headers={"Location": location})
+        return self.redirect(request, self.smap.owner(bucket, obj),
+                             301 if request.method == "GET" else 307)

@@ -43,6 +43,7 @@ class TargetServices:
         if start or length:
             end = "" if length == -1 else str(start + length - 1)
             headers["Range"] = f"bytes={start}-{end}"
+        headers.update(self.fanout.auth.sender_headers(self.node))
         async with self.session.get(f"{owner.url}/v1/objects/{bucket}/{quote(obj)}",
                                     headers=headers) as resp:
             data = await resp.read()

@@ -212,7 +212,11 @@ class ObjectStore:
             raise bucket_not_found(bucket)
         return path
 
-    def create_bucket(self, bucket: str) -> None:
+    def create_bucket(self, bucket: str, fresh: bool = True) -> None:
+        """``fresh``: empty, whatever this target kept of a bucket of that name (it missed
+        its destroy); else as it is (the proxy re-telling its buckets)."""
+        if fresh:
+            self.destroy_bucket(bucket)
         (self.objects_dir / bucket).mkdir(exist_ok=True)
 
     def destroy_bucket(self, bucket: str) -> None:

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from . import _lso
 from ._archive import ArchiveWriter, files, matcher, read_file
+from ._auth import HEALTH, ClusterAuth
 from ._cluster import log_path
 from ._errors import AISHTTPError, bad_request
 from ._fanout import Fanout, node_error
@@ -31,13 +32,11 @@ from ._http import (
     SessionOwner,
     decode_value,
     error_middleware,
-    from_cluster,
     json_response,
     local_only,
     qbool,
     read_actmsg,
     request_checks,
-    sender_headers,
 )
 from ._names import (
     base36,
@@ -163,9 +162,10 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class Target(SessionOwner):
-    def __init__(self, smap: ClusterMap, node: Node, root: Path, fsync_put: bool = False,
-                 promote_root: Path | None = None, job_idle: float = IDLE_FOR) -> None:
-        self.smap, self.node = smap, node
+    def __init__(self, smap: ClusterMap, node: Node, root: Path, auth: ClusterAuth,
+                 fsync_put: bool = False, promote_root: Path | None = None,
+                 job_idle: float = IDLE_FOR) -> None:
+        self.smap, self.node, self.auth = smap, node, auth
         self.store = ObjectStore(root, fsync_put)
         self.promote_root = promote_root
         self.io = Blocking()
@@ -174,7 +174,7 @@ class Target(SessionOwner):
         self.uploads = Uploads(self.store, node.daemon_id)
         self.pieces = PieceHandlers(self.uploads, self.io, self.stats)
         services = TargetServices(node, smap, self.store, self.io, self.xacts,
-                                  Fanout(smap, lambda: self.session, node))
+                                  Fanout(smap, lambda: self.session, node, auth))
         self.etls = TargetEtls(services)
         self.etl_handlers = TargetEtlHandlers(self.etls, self)
         self.get_batch = GetBatch(services)
@@ -182,7 +182,7 @@ class Target(SessionOwner):
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[error_middleware(self.node.pretty),
-                                           request_checks(local_only, self.only_proxied,
+                                           request_checks(local_only, self.admit,
                                                           refuse_unsupported_query)],
                               client_max_size=16 * 1024 * 1024)
         app.router.add_get("/v1/health", self.health)
@@ -199,21 +199,29 @@ class Target(SessionOwner):
         app.on_cleanup.append(self._cleanup)
         return app
 
-    def only_proxied(self, request: web.Request) -> None:
-        """What only the cluster's nodes send a target (bucket changes, jobs, ETL control),
-        and object writes the proxy did not redirect, are refused, as AIStore 5.0 refuses
-        them: a write straight to a target would put an object where the proxy never looks
+    def admit(self, request: web.Request) -> None:
+        """A target serves the cluster's nodes, requests the proxy redirected here (signed),
+        and its transformers' object access (their ETL's secret, checked by its handler).
+        Anything else is the owner's (token) and only reads, as AIStore 5.0 refuses the
+        rest: a write straight to a target would put an object where the proxy never looks
         for it, and a bucket change there would leave the cluster disagreeing."""
         path, method = request.path, request.method
-        if path.startswith(OBJECT_ROUTE) or from_cluster(request, self.smap):
-            return  # (a transformer's object access carries its ETL's secret)
+        if path == HEALTH or path.startswith(OBJECT_ROUTE) or \
+                self.auth.from_node(request, self.smap):
+            return
+        redirected = self.auth.redirected(request, self.smap)
+        if redirected:
+            return
+        if redirected is not None:
+            raise AISHTTPError(403, f"{self.node.pretty}: {method} {path}: not redirected "
+                               "here by the proxy (its signature is invalid or expired)")
         if path.startswith("/v1/objects/") and method in WRITES:
-            if "pid" not in request.query or "utm" not in request.query:
-                raise bad_request(f"{self.node.pretty}: {method}(obj) is expected to be "
-                                  "redirected (send it to the proxy)")
-        elif path.startswith(INTERNAL) and (method != "GET" or not path.startswith("/v1/etl")):
+            raise bad_request(f"{self.node.pretty}: {method}(obj) is expected to be "
+                              "redirected (send it to the proxy)")
+        if path.startswith(INTERNAL) and (method != "GET" or not path.startswith("/v1/etl")):
             raise AISHTTPError(403, f"{self.node.pretty}: {method} {path} is for the "
                                     "cluster's nodes only (send requests to the proxy)")
+        self.auth.check_owner(request)
 
     async def _startup(self, _app: web.Application) -> None:
         await self.io(self.store.recover)
@@ -262,7 +270,9 @@ class Target(SessionOwner):
         msg = await read_actmsg(request)
         action = msg.action if msg else ""
         if request.method == "POST" and action == "create-bck":
-            await self.io(self.store.create_bucket, bucket)
+            value = msg.value if msg else None
+            keep = isinstance(value, dict) and value.get("keep") is True
+            await self.io(self.store.create_bucket, bucket, not keep)
             return web.Response()
         if request.method == "DELETE" and action == "destroy-bck":
             await self.io(self.store.destroy_bucket, bucket)
@@ -490,7 +500,7 @@ class Target(SessionOwner):
     async def _send(self, owner: Node, bucket: str, obj: str, chunks: AsyncIterator[bytes],
                     size: int) -> None:
         url = f"{owner.url}/v1/objects/{bucket}/{quote(obj)}"
-        headers = {"Content-Length": str(size), **sender_headers(self.node)}
+        headers = {"Content-Length": str(size), **self.auth.sender_headers(self.node)}
         async with self.session.put(url, data=chunks, headers=headers) as resp:
             if resp.status >= 400:
                 raise node_error(resp.status, await resp.read())

@@ -166,6 +166,10 @@ class TargetEtlHandlers:
         if request.method == "HEAD":
             return await self.objects.head_object(request, bucket, obj)
         if request.method == "PUT":
+            if not self.services.fanout.auth.may_put(request, bucket, obj):
+                raise AISHTTPError(403, f"ETL {request.match_info['name']} may put only the "
+                                   "object its target asked it to transform into (its "
+                                   f"direct-put destination), not ais://{bucket}/{obj}")
             meta = await self.objects.receive(request, bucket, obj)
             if xact := self.services.xacts.get(request.query.get("uuid", "")):
                 xact.add("in", 1, meta.size)

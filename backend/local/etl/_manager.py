@@ -333,7 +333,7 @@ class TargetEtls:
         destination = ""
         if not local and etl.spec.direct_put and not route.dry_run:
             destination = (f"{owner.url}/{escaped_uname(dst_bucket, dst_obj)}"
-                           f"?owt=3&uuid={route.xid}")
+                           f"?{self._put_query(route, dst_bucket, dst_obj)}")
         result = await etl.comm.transform(bucket, obj, fqn, route.args, route.pipeline,
                                           destination, route.timeout)
         if isinstance(result, Delivered):
@@ -346,10 +346,15 @@ class TargetEtls:
         await self._send_to(owner, route, dst_bucket, dst_obj, result)
         return "out", len(result)
 
+    def _put_query(self, route: Route, bucket: str, obj: str) -> str:
+        """The query of a put into ``bucket/obj`` through the ETL's object access: the job it
+        counts for, and a signature that lets it put this object and no other."""
+        return f"owt=3&{self.services.fanout.auth.direct_put_query(route.xid, bucket, obj)}"
+
     async def _send_to(self, owner: Node, route: Route, bucket: str, obj: str,
                        data: bytes) -> None:
         url = (f"{owner.url}{OBJECT_ROUTE}{route.etl.spec.name}/{route.etl.secret}/"
-               f"{escaped_uname(bucket, obj)}?owt=3&uuid={route.xid}")
+               f"{escaped_uname(bucket, obj)}?{self._put_query(route, bucket, obj)}")
         async with self.services.session.put(url, data=data) as resp:
             if resp.status >= 400:
                 text = (await resp.read()).decode(errors="replace")
