@@ -12,7 +12,7 @@ from rich.text import Text
 
 from backend.ais import JobSnap, ObjError
 
-from .error_groups import error_line, group_errors
+from .error_groups import KEPT_PER_TARGET, ErrorGroup, error_line, group_errors
 from .rates import (
     Counters,
     Rate,
@@ -29,7 +29,6 @@ from .rates import (
 from .widgets.chart import ChartData, node_colour
 
 ERROR_KINDS_SHOWN = 5
-AIS_ERRORS_KEPT = 128  # AIStore keeps at most this many per-object errors per target
 DISPLAY_KIND = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
 MAX_BANDS = 8  # the chart's bands: one per node up to this many
 SLOWEST_SHARE = 0.9  # a summary names the slowest node when it is this far below the fastest
@@ -137,6 +136,7 @@ class JobView:
         self._most: dict[str, Counters] = {}
         self.lost: set[str] = set()  # nodes whose counters went back or went away
         self.errors: list[ObjError] = []
+        self._grouped: tuple[list[ObjError] | None, list[ErrorGroup]] = (None, [])
         self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
         self._wall = 0.0  # the last poll's wall clock
         self._idle_since: datetime | None = None  # first seen done and idle: its end, as shown
@@ -382,11 +382,14 @@ class JobView:
         count = self._failed()
         if not count:
             return None
-        groups = group_errors(self.errors, self._error_seen, self._wall)
+        if self._grouped[0] is not self.errors:  # (every frame: grouped once per fetch)
+            self._grouped = (self.errors, group_errors(self.errors, self._error_seen,
+                                                       self._wall))
+        groups = self._grouped[1]
         kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
         text = Text(f"errors: {count:,}{kinds}", style="bold red")
-        if any(s.obj_errors > AIS_ERRORS_KEPT for s in self.snaps):
-            text.append(f" (the cluster keeps at most {AIS_ERRORS_KEPT} per node: "
+        if any(s.obj_errors > KEPT_PER_TARGET for s in self.snaps):
+            text.append(f" (the cluster keeps at most {KEPT_PER_TARGET} per node: "
                         f"{count - len(self.errors):,} not listed)", style="red")
         elif len(self.errors) < count:
             text.append(f" ({len(self.errors):,} listed so far)", style="red")

@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from textual.message import Message
 
@@ -30,6 +30,8 @@ class JobRecord:
     prefix: str
     started: float
     pipeline: tuple[str, ...] = ()  # the ETLs after ``etl``
+    options: dict[str, Any] = field(default_factory=dict)  # how it was started (ext, prepend…)
+    parent: str = ""  # the job whose failures this one retries
 
     @property
     def chain(self) -> str:
@@ -61,8 +63,10 @@ class Session:
         self._kube_lock: asyncio.Lock | None = None
 
     def remember_job(self, xid: str, etl: str, src: str, dst: str, prefix: str = "",
-                     pipeline: Sequence[str] = ()) -> None:
-        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time(), tuple(pipeline))
+                     pipeline: Sequence[str] = (), options: dict[str, Any] | None = None,
+                     parent: str = "") -> None:
+        self.jobs[xid] = JobRecord(xid, etl, src, dst, prefix, time.time(), tuple(pipeline),
+                                   dict(options or {}), parent)
 
     @property
     def kube_possible(self) -> bool:

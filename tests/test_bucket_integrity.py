@@ -110,20 +110,36 @@ def test_a_target_refuses_what_only_the_proxy_may_send_it(
         http.request("DELETE", "/v1/buckets/direct", json={"action": "destroy-bck"})
 
 
-def test_a_name_the_file_system_cannot_hold_is_refused_cleanly(
+def test_a_name_no_file_path_can_hold_is_stored_under_its_hash(
         cluster: LocalCluster, http: httpx.Client) -> None:
-    """A 400 that says why, and nothing left behind (it was a 500 and an empty directory)."""
+    """As AIStore (``fs.IsFntl``): an object whose name a file system cannot hold (a part
+    longer than 255 bytes, or the whole longer than 3,072) is stored in a file named by the
+    name's hash, and is written, listed, read and deleted by its own name (it was a 400, a
+    500 and an empty directory before)."""
     http.post("/v1/buckets/longnames", json={"action": "create-bck"}).raise_for_status()
+    names = ["a" * 300, "dir/" + "b" * 256, "/".join(["c" * 200] * 25), "é" * 200]
     try:
-        for name, why in (("a" * 300, "a path component is longer than 255 bytes"),
-                          ("dir/" + "b" * 256, "a path component is longer than 255 bytes"),
-                          ("/".join(["c" * 200] * 25),
-                           "the object name is too long for the embedded cluster")):
-            resp = http.put(f"/v1/objects/longnames/{name}", content=b"x")
-            assert resp.status_code == 400, (len(name), resp.text)
-            assert why in resp.json()["message"]
-        assert not any(p for p in cluster.data_dir.glob("target-*/objects/longnames/*"))
+        for i, name in enumerate(names):
+            put = http.put(f"/v1/objects/longnames/{name}", content=f"long {i}".encode())
+            assert put.status_code == 200, (len(name), put.text)
+        files = sorted(p.name for p in cluster.data_dir.glob("target-*/objects/longnames/*"))
+        objects = [f for f in files if not f.endswith(".name")]  # (each one's name beside it)
+        assert len(objects) == 4 and all(f.startswith(".x") and len(f) == 66 for f in objects)
+        assert files == sorted([*objects, *(f"{f}.name" for f in objects)])
+        listed = http.request("GET", "/v1/buckets/longnames",
+                              json={"action": "list", "value": {"props": "name,size"}}).json()
+        assert sorted(e["name"] for e in listed["entries"]) == sorted(names)
+        for i, name in enumerate(names):
+            assert http.get(f"/v1/objects/longnames/{name}").content == f"long {i}".encode()
+            assert http.head(f"/v1/objects/longnames/{name}").headers["Content-Length"] == \
+                str(len(f"long {i}"))
+        level = http.request("GET", "/v1/buckets/longnames", json={
+            "action": "list", "value": {"prefix": "dir/", "flags": str(1 << 11)}}).json()
+        assert [e["name"] for e in level["entries"]] == [names[1]]
+        assert http.delete(f"/v1/objects/longnames/{names[0]}").status_code == 200
+        assert http.get(f"/v1/objects/longnames/{names[0]}").status_code == 404
         assert http.put("/v1/objects/longnames/" + "d" * 255, content=b"x").status_code == 200
+        assert not any(p.is_dir() for p in cluster.data_dir.glob("target-*/objects/longnames/*"))
     finally:
         http.request("DELETE", "/v1/buckets/longnames", json={"action": "destroy-bck"})
 

@@ -30,3 +30,42 @@ def test_groups_count_examples_and_first_seen() -> None:
     assert groups[0].examples == ["ais://src/o0", "ais://src/o1", "ais://src/o2"]
     assert groups[0].first_seen == 100.0 and groups[1].first_seen == 200.0
     assert groups[0].ecodes == {500} and seen["ais://src/bad"] == 200.0
+
+
+def test_groups_name_their_targets_and_hold_every_error() -> None:
+    from aisetl_tui.error_groups import object_name, target_of
+
+    errors = [ObjError(f"ais://src/dir/o{i}", f"t[Tgt{i % 2}]: ETL x: object ais://src/dir/o{i}:"
+                       " status 500", 500) for i in range(5)]
+    [group] = group_errors(errors, {}, now=1.0)
+    assert group.targets == {"Tgt0", "Tgt1"} and group.errors == errors
+    assert target_of(errors[1].message) == "Tgt1" and target_of("no node") == ""
+    assert object_name("ais://src/dir/o1") == "dir/o1" and object_name("src/o") == "o"
+
+
+def test_a_capped_list_of_errors_says_how_many_are_missing() -> None:
+    from aisetl_tui.error_groups import KEPT_PER_TARGET, cap_note
+
+    assert cap_note(12, {"A": 5, "B": 7}) == ""
+    assert cap_note(KEPT_PER_TARGET + 7, {"A": KEPT_PER_TARGET, "B": 7}) == ""  # all listed
+    note = cap_note(KEPT_PER_TARGET + 7, {"A": 300, "B": 7})
+    assert note.startswith("307 objects failed and 135 are listed")
+    assert "t[A] had more" in note and "t[B]" not in note and note.endswith("leaves 172")
+
+
+def test_errors_export_as_csv_and_json() -> None:
+    import csv
+    import io
+    import json
+
+    from aisetl_tui.error_groups import errors_csv, errors_json
+
+    errors = [ObjError("ais://s/a,b", 't[T1]: ValueError: "quoted"\nline two', 500),
+              ObjError("ais://s/c", "TimeoutError: 30s", 504)]
+    rows = list(csv.DictReader(io.StringIO(errors_csv(errors))))
+    assert [(r["object"], r["ecode"], r["target"], r["message"]) for r in rows] == [
+        ("ais://s/a,b", "500", "T1", 't[T1]: ValueError: "quoted"\nline two'),
+        ("ais://s/c", "504", "", "TimeoutError: 30s")]
+    assert rows[1]["pattern"] == "TimeoutError: <n>s"
+    assert [(e["object"], e["message"]) for e in json.loads(errors_json(errors))] == \
+        [(e.obj_name, e.message) for e in errors]

@@ -44,8 +44,9 @@ class EndsWorkersFirst:
         self.workers.cancel_node(self)  # type: ignore[arg-type]
 
 
-def _new_file_problem(text: str) -> str | None:
-    """Why a log cannot be saved at ``text``, or None."""
+def new_file_problem(text: str) -> str | None:
+    """Why a new file cannot be written at ``text`` (an existing one is never replaced), or
+    None."""
     if not text:
         return "a file name is needed"
     path = Path(text).expanduser()
@@ -141,20 +142,24 @@ class AppScreen(EndsWorkersFirst, UsesSession, Screen):
             f"{datetime.now():%Y%m%d-%H%M%S}.log".replace(" ", "-")
         self.app.push_screen(
             PromptScreen(f"Save the {len(lines):,} lines shown to:", str(default),
-                         validate=_new_file_problem),
-            lambda path: self.run_worker(lambda: self._write_lines(Path(path).expanduser(),
-                                                                   lines),
-                                         thread=True, group="save-log") if path else None)
+                         validate=new_file_problem),
+            lambda path: self.run_worker(
+                lambda: self.write_new_file(Path(path).expanduser(),
+                                            "".join(line + "\n" for line in lines),
+                                            f"{len(lines):,} lines"),
+                thread=True, group="save-log") if path else None)
 
-    def _write_lines(self, path: Path, lines: list[str]) -> None:
+    def write_new_file(self, path: Path, text: str, what: str) -> None:
+        """Write ``text`` to a new file (never over an existing one), in a worker thread;
+        a toast says where ``what`` went, or why it could not."""
         try:
             with open(path, "x") as f:
-                f.writelines(line + "\n" for line in lines)
+                f.write(text)
         except OSError as err:
-            self.app.call_from_thread(self.notify, f"could not save the log: {err}",
+            self.app.call_from_thread(self.notify, f"could not save {what}: {err}",
                                       severity="error", timeout=10)
             return
-        self.app.call_from_thread(self.notify, f"saved {len(lines):,} lines to {path}")
+        self.app.call_from_thread(self.notify, f"saved {what} to {path}")
 
     # --- problems ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from backend.ais import AisError, EtlDetails, parse_etl_error
 
 from ..etl_state import stage_text
 from ._base import AppScreen
+from .errors import ErrorsScreen
 
 MAX_ENV_VALUE = 60
 
@@ -64,11 +65,16 @@ def errors_view(details: EtlDetails) -> RenderableType:
 
 class EtlDetailsScreen(AppScreen):
     TITLE_TEXT = "etl"
-    BINDINGS = [Binding("ctrl+r", "refresh", "Refresh", id="etl.refresh")]
+    BINDINGS = [Binding("e", "errors", "Errors", id="etl.errors"),
+                Binding("ctrl+r", "refresh", "Refresh", id="etl.refresh")]
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.etl_name = name
+
+    def action_errors(self) -> None:
+        """The error workbench of the ETL's inline transforms."""
+        self.app.push_screen(ErrorsScreen(self.etl_name))
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():

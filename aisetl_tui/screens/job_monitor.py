@@ -23,6 +23,7 @@ from ..job_view import Frame, JobView, Poll, SourceShare
 from ..widgets.chart import RateChart
 from ..widgets.live_table import Column, LiveTable
 from ._base import PollingScreen
+from .errors import ErrorsScreen
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
 LOCATE_MAX = 100_000  # list where each source object lives up to this many objects
@@ -32,7 +33,8 @@ class JobMonitorScreen(PollingScreen):
     TITLE_TEXT = "job"
     INTERVAL = 1.0
     MUTATING = frozenset({"abort"})
-    BINDINGS = [Binding("a", "abort", "Abort", id="job.abort")]
+    BINDINGS = [Binding("a", "abort", "Abort", id="job.abort"),
+                Binding("e", "errors", "Errors", id="job.errors")]
 
     def __init__(self, xid: str) -> None:
         super().__init__()
@@ -45,6 +47,7 @@ class JobMonitorScreen(PollingScreen):
         self._shown: dict[str, str] = {}  # what the caption and errors say now (repainted
         # only on a change: polled every second, they change far less often)
         self.out_of_reach = False  # the last poll failed to reach the cluster
+        self.buckets = ("", "")  # the job's source and destination, once a target says
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"job {self.xid}", id="caption")
@@ -66,6 +69,8 @@ class JobMonitorScreen(PollingScreen):
         record = self.session.jobs.get(self.xid)
         if record is not None:
             self.etl, self.view.etl_shown = record.etl, record.chain
+            if record.parent:
+                self.view.etl_shown += f" · retry of {record.parent}"
 
     @property
     def prefix(self) -> str:
@@ -77,6 +82,8 @@ class JobMonitorScreen(PollingScreen):
     async def fetch(self, client: AisClient) -> Poll:
         snaps = await client.job_snaps(self.xid)
         when = time.monotonic()
+        if snaps and not self.buckets[0]:
+            self.buckets = (snaps[0].src, snaps[0].dst)
         if self.view.totals is None and snaps:
             summary = await client.bucket_summary(snaps[0].src, self.prefix)
             self.view.totals = (summary.count, summary.size)
@@ -91,6 +98,7 @@ class JobMonitorScreen(PollingScreen):
                 self.etl = ""  # unknown for good: an ended job gains no per-object errors
             if self.etl and not self.view.etl_shown:
                 self.view.etl_shown = self.etl
+            self.refresh_bindings()  # (the errors key, once an ETL is known)
         errors = None
         if self.etl and (self._polls % ERRORS_EVERY == 0 or done):
             errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
@@ -208,7 +216,16 @@ class JobMonitorScreen(PollingScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "abort" and (self.finished or self.out_of_reach):
             return False
+        if action == "errors" and not self.etl:
+            return None  # dimmed: no ETL known (yet) to hold the job's errors
         return super().check_action(action, parameters)
+
+    def action_errors(self) -> None:
+        """The error workbench of this job; a retry it starts opens its own monitor."""
+        if self.etl:
+            self.app.push_screen(ErrorsScreen(
+                self.etl, self.xid, *self.buckets,
+                open_job=lambda xid: self.app.push_screen(JobMonitorScreen(xid))))
 
     def action_abort(self) -> None:
         self.change(lambda client: client.abort_job(self.xid), f"aborting job {self.xid}",

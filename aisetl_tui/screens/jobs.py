@@ -91,7 +91,9 @@ class JobsScreen(TableScreen):
             record = self.session.jobs.get(job.xid)
             etl, src, dst = ((record.chain, record.src, record.dst) if record
                              else self.learned.get(job.xid, ("", "", "")))
-            rows[job.xid] = (job.xid, job.kind, etl, src, dst, job_state(job),
+            kind = f"{job.kind} ↳ retry of {record.parent}" if record and record.parent \
+                else job.kind
+            rows[job.xid] = (job.xid, kind, etl, src, dst, job_state(job),
                              ended_text(job.ended, now))
         self.table.sync(rows)
         self.hint_if_empty()

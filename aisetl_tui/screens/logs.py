@@ -3,6 +3,8 @@ followed live; searchable (see :class:`~aisetl_tui.widgets.log_view.LogView`).""
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -22,9 +24,11 @@ class LogsScreen(PollingScreen):
         Binding("c", "clear", "Clear", id="logs.clear"),
     ]
 
-    def __init__(self, etl: str) -> None:
+    def __init__(self, etl: str, find: str = "") -> None:
+        """``find``: searched for once the first lines are in (an object's name, from the
+        error workbench)."""
         super().__init__()
-        self.etl = etl
+        self.etl, self.find = etl, find
         self._seen: dict[str, list[str]] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -51,6 +55,12 @@ class LogsScreen(PollingScreen):
                                                      lines)))
             self._seen[entry.target_id] = lines
         self.log_view.add(batch)
+        if self.find and any(lines for _target, lines in batch):
+            self.log_view.search(re.escape(self.find))
+            if not self.log_view.matches:
+                self.notify(f"the transformers' logs do not mention {self.find!r}",
+                            severity="warning")
+            self.find = ""
 
     def action_follow(self) -> None:
         view = self.log_view

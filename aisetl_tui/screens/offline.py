@@ -142,6 +142,6 @@ class OfflineFormScreen(EndsWorkersFirst, UsesSession, ModalScreen[None]):
             self.fail(str(err))
             return
         self.session.remember_job(xid, etl, src, dst, options["prefix"],
-                              options["pipeline"])
+                                  options["pipeline"], options)
         self.dismiss(None)
         self.app.push_screen(JobMonitorScreen(xid))

@@ -59,6 +59,23 @@ def _object_path(bucket: str, name: str) -> str:
     return f"/v1/objects/{quote(bucket, safe='')}/{quote(name, safe='/')}"
 
 
+def _tcb_value(etl: str, ext: dict[str, str] | None, prepend: str, dry_run: bool,
+               continue_on_error: bool, num_workers: int,
+               pipeline: Sequence[str]) -> dict[str, Any]:
+    """What a transform job's message (``apc.TCBMsg``) says, as the ``ais`` CLI sends it."""
+    value: dict[str, Any] = {"id": etl, "prepend": prepend, "dry_run": dry_run, "force": False,
+                             "latest-ver": False, "synchronize": False}
+    if ext:
+        value["ext"] = ext
+    if num_workers:
+        value["num-workers"] = num_workers
+    if continue_on_error:
+        value["coer"] = True
+    if pipeline:
+        value["pipeline"] = list(pipeline)
+    return value
+
+
 def _act(action: str, value: Any = None, name: str = "") -> bytes:
     """An action message (``apc.ActMsg``), the JSON body of most control requests."""
     return msgspec.json.encode({"action": action, "name": name, "value": value})
@@ -486,20 +503,24 @@ class AisClient:
                                      pipeline: Sequence[str] = ()) -> str:
         """Transform every object of ``src`` (under ``prefix``) into ``dst`` (``etl-bck``);
         returns the job's xid."""
-        value: dict[str, Any] = {"id": etl, "prefix": prefix, "prepend": prepend,
-                                 "dry_run": dry_run, "force": False, "latest-ver": False,
-                                 "synchronize": False}
-        if ext:
-            value["ext"] = ext
-        if num_workers:
-            value["num-workers"] = num_workers
-        if continue_on_error:
-            value["coer"] = True
-        if pipeline:
-            value["pipeline"] = list(pipeline)
+        value = _tcb_value(etl, ext, prepend, dry_run, continue_on_error, num_workers, pipeline)
         resp = await self._send("POST", _bucket_path(src),
                                 params={"provider": "ais", "bck_to": f"ais/@#/{dst}/"},
-                                body=_act("etl-bck", value), headers=_JSON)
+                                body=_act("etl-bck", {**value, "prefix": prefix}),
+                                headers=_JSON)
+        return resp.text.strip()
+
+    async def start_list_transform(self, src: str, dst: str, etl: str, names: Sequence[str],
+                                   *, ext: dict[str, str] | None = None, prepend: str = "",
+                                   dry_run: bool = False, continue_on_error: bool = False,
+                                   num_workers: int = 0, pipeline: Sequence[str] = ()) -> str:
+        """Transform the objects ``names`` of ``src`` into ``dst`` (``etl-listrange``, as
+        ``api.ETLMultiObj`` sends it: the destination in the message); returns the job's
+        xid."""
+        value = _tcb_value(etl, ext, prepend, dry_run, continue_on_error, num_workers, pipeline)
+        value.update(objnames=list(names), tobck={"name": dst, "provider": "ais"})
+        resp = await self._send("POST", _bucket_path(src), params={"provider": "ais"},
+                                body=_act("etl-listrange", value), headers=_JSON)
         return resp.text.strip()
 
     # --- jobs -------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
+
+from .. import _hrw
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,11 @@ class Node:
     id: str
     kind: str
     url: str
+
+    @cached_property
+    def id_digest(self) -> int:
+        """What AIStore's placement hashes the node by (its ID's, as AIStore computes it)."""
+        return _hrw.digest(self.id)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,11 @@ class ClusterMap:
     primary_url: str
     proxies: list[Node]
     targets: list[Node]
+
+    def owner(self, bucket: str, obj: str) -> Node | None:
+        """The target that holds ``ais://bucket/obj`` (AIStore's HRW placement), or None
+        without targets."""
+        return _hrw.owner(self.targets, bucket, obj) if self.targets else None
 
 
 @dataclass(frozen=True)

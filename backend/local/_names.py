@@ -7,8 +7,6 @@ from urllib.parse import unquote
 from .._names import bucket_name_problem
 from ._errors import bad_request
 
-MAX_NAME_COMPONENT = 255  # bytes, the file system's limit for one path component
-
 
 def validate_bucket_name(name: str) -> str:
     if problem := bucket_name_problem(name):
@@ -33,8 +31,6 @@ def validate_object_name(bucket: str, name: str) -> str:
     for part in name.split("/"):
         if part in ("", ".", ".."):
             raise invalid("empty, '.' or '..' path component")
-        if len(part.encode()) > MAX_NAME_COMPONENT:
-            raise invalid(f"a path component is longer than {MAX_NAME_COMPONENT} bytes")
     return name
 
 

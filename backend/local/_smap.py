@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import _hrw
+from .. import _hrw
 from ._fs import write_atomic
 
 HOST = "127.0.0.1"

@@ -3,6 +3,9 @@
 Layout under the target's data directory::
 
     objects/<bucket>/<object name>   the objects; names with '/' become subdirectories
+    objects/<bucket>/.x<sha256>      an object whose name no file system path can hold
+                                     (AIStore's "file name too long": ``fs.IsFntl``),
+    objects/<bucket>/.x<sha256>.name   and its name (too long for an extended attribute)
     tmp/                             writes in progress; cleared at start-up
     trash/                           destroyed buckets, removed in the background
 
@@ -46,7 +49,8 @@ _HASHERS: dict[str, Callable[[], object]] = {
     "sha512": hashlib.sha512,
 }
 _LOCK_STRIPES = 64
-PATH_MAX = 4096  # Linux's limit on a path, in bytes
+MAX_COMPONENT, MAX_NAME = 255, 3072  # AIStore's maxLenBasename and maxLenPath (fs/fntl.go)
+FNTL_PREFIX, NAME_SUFFIX = ".x", ".name"
 
 
 class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -61,6 +65,20 @@ class ObjectMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     chunk_count: int = 0  # written by a multipart upload: its parts,
     chunk_max: int = 0  # and the largest one's size
     written_ns: int = 0  # the file's mtime when the cluster wrote it (0: not recorded)
+
+
+def too_long(obj: str) -> bool:
+    """Whether a file cannot be named as the object is: a part of its name longer than a
+    file name may be, or the whole longer than AIStore lets a path be before it shortens."""
+    if len(obj) <= MAX_COMPONENT // 4:  # (4 bytes a character at most: the fast answer)
+        return False
+    raw = obj.encode()
+    return len(raw) > MAX_NAME or any(len(part) > MAX_COMPONENT for part in raw.split(b"/"))
+
+
+def short_name(obj: str) -> str:
+    """The file name of an object whose own name is too long (AIStore's ``ShortenFntl``)."""
+    return FNTL_PREFIX + hashlib.sha256(obj.encode()).hexdigest()
 
 
 _meta_encoder = msgspec.json.Encoder()
@@ -239,33 +257,21 @@ class ObjectStore:
     # --- objects ---------------------------------------------------------------------------
 
     def _path(self, bucket: str, obj: str) -> Path:
-        return self.objects_dir / bucket / obj
+        return Path(self.fqn(bucket, obj))
 
     def fqn(self, bucket: str, obj: str) -> str:
         """The object's file, as a string: what a transformer is told to read (no pathlib on
         the per-object path of a transform)."""
-        return f"{self._objects_prefix}{bucket}/{obj}"
+        return f"{self._objects_prefix}{bucket}/{short_name(obj) if too_long(obj) else obj}"
 
     def _lock(self, bucket: str, obj: str) -> threading.Lock:
         return self._locks[hash((bucket, obj)) % _LOCK_STRIPES]
-
-    def _check_fits(self, bucket: str, obj: str) -> None:
-        """An object is a file named as it is: a path the file system cannot hold is refused
-        before anything is written (each part's length is checked with the name; AIStore
-        shortens such names on disk, this cluster does not)."""
-        whole = len(os.fsencode(self.fqn(bucket, obj)))
-        if whole >= PATH_MAX:
-            raise bad_request(
-                f"ais://{bucket}/{obj[:64]}…: the object name is too long for the embedded "
-                f"cluster (its file path would be {whole} bytes, under {PATH_MAX} fit): "
-                "AIStore shortens such names on disk, the embedded cluster does not")
 
     def writer(self, bucket: str, obj: str, expect: tuple[str, str] | None = None,
                custom: dict[str, str] | None = None) -> ObjectWriter:
         """A writer of the object; ``expect``: the checksum it must have, ``custom``: its
         custom properties."""
         self.require_bucket(bucket)
-        self._check_fits(bucket, obj)
         if expect and expect[0] not in _HASHERS:
             if expect[0] == "none":
                 expect = None
@@ -304,7 +310,7 @@ class ObjectStore:
         folder = self.objects_dir / bucket
         if not folder.is_dir():
             raise bucket_not_found(bucket)
-        for part in obj.split("/")[:-1]:
+        for part in [] if too_long(obj) else obj.split("/")[:-1]:
             folder /= part
             try:
                 folder.mkdir()
@@ -330,6 +336,8 @@ class ObjectStore:
                 with contextlib.suppress(OSError):  # a lost attribute restarts the version
                     meta.version = _read_meta(str(path), old_size).version + 1
             meta.written_ns = os.stat(tmp).st_mtime_ns
+            if too_long(obj):  # its name beside it, first: never a file without its name
+                self._write_name(bucket, f"{path}{NAME_SUFFIX}", obj)
             os.setxattr(tmp, XATTR, _meta_encoder.encode(meta))
             for _ in range(3):  # the parent may be missing, or pruned by a concurrent delete
                 try:
@@ -344,6 +352,16 @@ class ObjectStore:
             else:
                 raise object_conflict(bucket, obj, "its directory keeps disappearing")
             self._index_update(bucket, obj, meta.size, old_size)
+
+    @staticmethod
+    def _write_name(bucket: str, where: str, obj: str) -> None:
+        """The name of an object stored under its hash. Not atomic, and need not be: it is
+        the same text each time, read only beside its object, which appears after it."""
+        try:
+            with open(where, "w") as f:
+                f.write(obj)
+        except FileNotFoundError:  # the bucket went meanwhile (never made again here)
+            raise bucket_not_found(bucket) from None
 
     def open(self, bucket: str, obj: str) -> tuple[BinaryIO, ObjectMeta]:
         """Open an object for reading; the caller closes the file."""
@@ -415,6 +433,8 @@ class ObjectStore:
                 path.unlink()
             except (FileNotFoundError, NotADirectoryError):
                 raise object_not_found(bucket, obj) from None
+            if too_long(obj):
+                Path(f"{path}{NAME_SUFFIX}").unlink(missing_ok=True)
             self._index_update(bucket, obj, None, size)
         parent = path.parent
         while parent != root:
@@ -533,8 +553,13 @@ def _walk(root: Path, rel: str) -> Iterator[tuple[str, int]]:
             name = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
                 yield from _walk(root, name)
-            else:
-                yield name, entry.stat(follow_symlinks=False).st_size
+                continue
+            if not rel and name.startswith(FNTL_PREFIX):  # named by its hash: its own name
+                if name.endswith(NAME_SUFFIX):
+                    continue
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    name = Path(f"{entry.path}{NAME_SUFFIX}").read_text()
+            yield name, entry.stat(follow_symlinks=False).st_size
 
 
 def _no_recursion_dir(prefix: str, rel_path: str) -> tuple[bool, bool]:

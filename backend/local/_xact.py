@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ log = logging.getLogger("aisetl.cluster")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 GOR_BITS, GOR_MASK = 10, (1 << 10) - 1  # core.Snap.Pack: joggers in bits 0-9, workers 10-19
 MAX_FINISHED = 256
-MAX_OBJ_ERRORS = 1000
+MAX_OBJ_ERRORS = 128  # a job's per-object errors listed, per target: AIStore's ext/etl MaxObjErr
 COUNTERS = ("loc-objs", "loc-bytes", "out-objs", "out-bytes", "in-objs", "in-bytes")
 DISPLAY_NAMES = {"etl-bck": "etl-bucket", "etl-listrange": "etl-objects"}
 # Kinds that idle between requests rather than finish with their work (AIStore's
@@ -95,7 +95,7 @@ class Xaction:
     err: str = ""
     idle: bool = False
     stats: Counter[str] = field(default_factory=Counter)
-    obj_errors: deque[dict] = field(default_factory=lambda: deque(maxlen=MAX_OBJ_ERRORS))
+    obj_errors: list[dict] = field(default_factory=list)  # the first ones, as AIStore's
     error_count: int = 0
     pending: int = 0  # requests being worked on: the end waits for them
     _idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
@@ -111,8 +111,11 @@ class Xaction:
         self.stats[f"{kind}-bytes"] += size
 
     def object_error(self, obj_name: str, msg: str, ecode: int = 500) -> None:
+        """Counted always; listed while fewer than :data:`MAX_OBJ_ERRORS` are (AIStore's
+        ``cos.Errs`` keeps the first ones and drops the rest)."""
         self.error_count += 1
-        self.obj_errors.append({"obj_name": obj_name, "msg": msg, "ecode": ecode})
+        if len(self.obj_errors) < MAX_OBJ_ERRORS:
+            self.obj_errors.append({"obj_name": obj_name, "msg": msg, "ecode": ecode})
 
     def finish(self, err: str = "") -> None:
         if self.ended is None:

@@ -46,14 +46,19 @@ HOST = "127.0.0.1"
 # log. Its warnings and errors still show.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 _last_error = threading.local()
+_log = logging.getLogger("aisetl.etl")
 
 
 def _remember_errors(transform: Callable) -> Callable:
+    """The error of a transform, kept for its answer, and one log line naming the object
+    (the SDK's servers log none for a failing transform: the error workbench finds the
+    object's moment in the log by it)."""
     def wrapped(self: ETLServer, data: Any, path: str, etl_args: str) -> bytes:
         try:
             return transform(self, data, path, etl_args)
-        except Exception:
+        except Exception as err:
             _last_error.text = traceback.format_exc()
+            _log.error("transforming %s failed: %s", path, f"{type(err).__name__}: {err}")
             raise
 
     return wrapped

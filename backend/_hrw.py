@@ -12,7 +12,8 @@ _M64 = (1 << 64) - 1
 
 
 class HasDigest(Protocol):
-    id_digest: int
+    @property
+    def id_digest(self) -> int: ...
 
 
 T = TypeVar("T", bound=HasDigest)

@@ -1,0 +1,308 @@
+"""The error workbench of a job (or of an ETL's inline transforms): its per-object errors
+grouped by what they say, with counts, when first seen, the targets and examples; a group's
+objects and the whole error of one; the transformer log at that object; a retry of just the
+failed objects into the same destination; the errors exported as CSV or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from backend.ais import AisClient, AisError, ClusterMap, ObjError
+
+from ..error_groups import (
+    ErrorGroup,
+    cap_note,
+    error_line,
+    errors_csv,
+    errors_json,
+    group_errors,
+    named_target,
+    object_name,
+    split_name,
+)
+from ..widgets.table import KeyedTable
+from ._base import PollingScreen, new_file_problem
+from .dialogs import ConfirmScreen, PromptScreen
+from .logs import LogsScreen
+
+MAX_OBJECTS_SHOWN = 200  # rows of the objects table, at most (the group holds them all)
+
+
+def _pattern_key(pattern: str) -> str:
+    """A row key for a group (patterns can be long, and keys must be unique)."""
+    return str(abs(hash(pattern)))
+
+
+class ErrorsScreen(PollingScreen):
+    TITLE_TEXT = "errors"
+    INTERVAL = 5.0
+    MUTATING = frozenset({"retry", "retry_all"})
+    BINDINGS = [
+        Binding("enter", "objects", "Objects", id="errors.objects"),
+        Binding("l", "log", "Log at object", id="errors.log"),
+        Binding("r", "retry", "Retry group", id="errors.retry"),
+        Binding("f", "retry_all", "Retry all failed", id="errors.retry_all"),
+        Binding("x", "export", "Export", id="errors.export"),
+        Binding("slash", "filter", "Filter", id="errors.filter"),
+        Binding("ctrl+r", "refresh", "Refresh", id="errors.refresh"),
+    ]
+
+    def __init__(self, etl: str, xid: str = "", src: str = "", dst: str = "",
+                 open_job: Callable[[str], None] | None = None) -> None:
+        """A job's errors (``xid``, its ``src`` and ``dst`` buckets, for a retry; the retry
+        job is shown by ``open_job``), or the inline errors of ETL ``etl`` (no ``xid``:
+        nothing to retry)."""
+        super().__init__()
+        self.etl, self.xid, self.src, self.dst = etl, xid, src, dst
+        self.open_job = open_job
+        self.errors: list[ObjError] = []
+        self.groups: dict[str, ErrorGroup] = {}
+        self.first_seen: dict[str, float] = {}
+        self.smap: ClusterMap | None = None  # where each object lives, so who failed it
+        self.placed: dict[str, str] = {}  # object → the target that holds it (computed)
+        self.reported: dict[str, int] = {}  # target → its count of failed objects (a job's)
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="caption")
+        yield KeyedTable(["COUNT", "FIRST SEEN", "TARGETS", "ERROR", "EXAMPLES"],
+                         sort_rows=False, right=["COUNT"], id="groups")
+        yield KeyedTable(["OBJECT", "CODE", "TARGET", "ERROR"], sort_rows=False, id="objects")
+        yield Static("", id="detail")
+
+    def title_text(self) -> str:
+        what = f"job {self.xid}" if self.xid else f"ETL {self.etl} inline"
+        return f"errors · {what}"
+
+    @property
+    def group_table(self) -> KeyedTable:
+        return self.query_one("#groups", KeyedTable)
+
+    @property
+    def object_table(self) -> KeyedTable:
+        return self.query_one("#objects", KeyedTable)
+
+    def focus_main(self) -> None:
+        self.group_table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        self.group_table.set_filter(text)
+
+    # --- data -------------------------------------------------------------------------------
+
+    async def fetch(self, client: AisClient) -> tuple[list[ObjError], list[ErrorGroup]]:
+        """The errors, grouped in a thread (10,000 of them take a tenth of a second)."""
+        if self.smap is None:
+            self.smap = await client.cluster_map()
+        errors = (await client.etl_details(self.etl, job_id=self.xid)).obj_errors
+        if self.xid:
+            self.reported = {s.target_id: s.obj_errors for s in await client.job_snaps(self.xid)}
+        groups = await asyncio.to_thread(group_errors, errors, self.first_seen, time.time(),
+                                         self.where)
+        return errors, groups
+
+    def where(self, err: ObjError) -> str:
+        """The target of an error, once :meth:`place` knows it ("" until then)."""
+        return self.placed.get(err.obj_name, "")
+
+    @work(thread=True, exclusive=True, group="place")
+    def place(self, errors: list[ObjError]) -> None:
+        """Which target each error happened on: the one it names, else the object's owner
+        (the target that transforms an object is the one that holds it; AIStore's placement
+        weighs every target for every object: a third of a second for 10,000 on 32
+        targets). Then the targets are shown."""
+        smap, placed = self.smap, {}
+        for err in errors:
+            if err.obj_name in self.placed:
+                continue
+            owner = None if (named := named_target(err)) or smap is None else \
+                smap.owner(*split_name(err.obj_name))
+            placed[err.obj_name] = named or (owner.id if owner else "")
+        self.app.call_from_thread(self._placed, placed)
+
+    def _placed(self, placed: dict[str, str]) -> None:
+        self.placed.update(placed)
+        for group in self.groups.values():
+            group.targets = {t for e in group.errors if (t := self.where(e))}
+        self._show_groups()
+        self._caption()
+        self._show_objects()
+
+    def render_data(self, data: tuple[list[ObjError], list[ErrorGroup]]) -> None:
+        self.errors, groups = data
+        self.groups = {_pattern_key(g.pattern): g for g in groups}
+        self._show_groups()
+        self._caption()
+        self._show_objects()
+        if any(e.obj_name not in self.placed for e in self.errors):  # (after this paint)
+            self.set_timer(0.1, lambda: self.place(self.errors))
+        if not self.errors:
+            self.show_problem("no per-object errors" + (" in this job" if self.xid else ""),
+                              "dim")
+
+    def _show_groups(self) -> None:
+        self.group_table.sync({key: [str(g.count), _when(g.first_seen),
+                                     " ".join(_node(t) for t in sorted(g.targets)),
+                                     g.pattern, ", ".join(object_name(e) for e in g.examples)]
+                               for key, g in self.groups.items()})
+
+    def _caption(self) -> None:
+        failed = len({e.obj_name for e in self.errors})
+        text = Text.assemble((f"{len(self.errors):,}", "bold"), " errors on ",
+                             (f"{failed:,}", "bold"), " objects in ",
+                             (f"{len(self.groups):,}", "bold"), " groups",
+                             f" · ETL {self.etl}")
+        if self.xid:
+            text.append(f" · {self.src or '?'} => {self.dst or '?'}")
+        if note := cap_note(len(self.errors), self.reported):
+            text.append(f"\n{note}", style="dark_orange")
+        self.query_one("#caption", Static).update(text)
+
+    @property
+    def group(self) -> ErrorGroup | None:
+        key = self.group_table.selected_key
+        return self.groups.get(key) if key else None
+
+    @property
+    def error(self) -> ObjError | None:
+        group, key = self.group, self.object_table.selected_key
+        if group is None or key is None:
+            return None
+        return next((e for e in group.errors if e.obj_name == key), None)
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def _group_highlighted(self) -> None:
+        self._show_objects()
+
+    @on(DataTable.RowHighlighted, "#objects")
+    def _object_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_objects(self) -> None:
+        group = self.group
+        errors = group.errors[:MAX_OBJECTS_SHOWN] if group else []
+        self.object_table.sync({e.obj_name: [object_name(e.obj_name), str(e.ecode),
+                                             _node(self.where(e)), error_line(e.message)]
+                                for e in errors})
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        error = self.error or (self.group.errors[0] if self.group else None)
+        self.query_one("#detail", Static).update(detail_text(error) if error else "")
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("retry", "retry_all") and not (self.xid and self.src and self.dst):
+            return False  # inline errors, or a job whose buckets are unknown
+        if action in ("objects", "log", "retry") and self.group is None:
+            return None  # shown dimmed: there is no group (yet)
+        return super().check_action(action, parameters)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def action_objects(self) -> None:
+        """Enter: from the groups to the group's objects (and back). The focused table
+        receives the key, and says so by selecting its row."""
+        table = self.object_table if self.group_table.has_focus else self.group_table
+        table.focus()
+
+    def action_log(self) -> None:
+        """The transformer log of the ETL, searched for the object: its lines highlighted,
+        the view at the last one."""
+        error = self.error or (self.group.errors[0] if self.group else None)
+        if error is not None:
+            self.app.push_screen(LogsScreen(self.etl, find=object_name(error.obj_name)))
+
+    def action_retry(self) -> None:
+        if self.group is not None:
+            self._retry(self.group.errors, " of this group")
+
+    def action_retry_all(self) -> None:
+        self._retry(self.errors, "")
+
+    def _retry(self, errors: list[ObjError], which: str) -> None:
+        """Transform the failed objects again, into the same destination, as a child job of
+        this one (after a yes). ``which``: how the question names them (" of this group")."""
+        names = sorted({object_name(e.obj_name) for e in errors})
+        if not names:
+            return
+        record = self.session.jobs.get(self.xid)
+        options = dict(record.options) if record else {}
+        options.pop("prefix", None)  # (the names are the list)
+        pipeline = list(options.pop("pipeline", None) or (record.pipeline if record else ()))
+        note = cap_note(len(self.errors), self.reported)
+        question = (f"Transform the [b]{len(names):,}[/b] failed objects{which} of "
+                    f"ais://{self.src} again with ETL [b]{self.etl}[/b] into "
+                    f"ais://{self.dst}?")
+        if not record:
+            question += "\nThis job was not started here: its options are not known, and " \
+                        "the objects keep their names."
+        if note:
+            question += f"\n{note}."
+        self.app.push_screen(ConfirmScreen(question, "Retry"), lambda ok: self.run_worker(
+            self._start_retry(names, options, pipeline), group="mutate") if ok else None)
+
+    async def _start_retry(self, names: list[str], options: dict, pipeline: list[str]) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            xid = await client.start_list_transform(self.src, self.dst, self.etl, names,
+                                                    pipeline=pipeline, **options)
+        except AisError as err:
+            self.notify(str(err), severity="error", timeout=10)
+            return
+        self.session.remember_job(xid, self.etl, self.src, self.dst, pipeline=pipeline,
+                                  options=options, parent=self.xid)
+        self.notify(f"job {xid} retries {len(names):,} objects of job {self.xid}")
+        if self.open_job is not None:
+            self.open_job(xid)
+
+    def action_export(self) -> None:
+        """Every error of the job (not only the filtered groups), to a new file: JSON if
+        its name ends in .json, else CSV."""
+        errors = list(self.errors)
+        stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+        default = Path.home() / f"aisetl-errors-{self.xid or self.etl}-{stamp}.csv"
+        self.app.push_screen(
+            PromptScreen(f"Export the {len(errors):,} errors (CSV, or JSON for a .json name) "
+                         "to:", str(default), validate=new_file_problem),
+            lambda path: self.run_worker(lambda: self._export(Path(path).expanduser(), errors),
+                                         thread=True, group="export") if path else None)
+
+    def _export(self, path: Path, errors: list[ObjError]) -> None:
+        export = errors_json if path.suffix.lower() == ".json" else errors_csv
+        text = export(errors, self.where)
+        self.write_new_file(path, text, f"{len(errors):,} errors")
+
+
+def detail_text(error: ObjError, context: int = 6) -> Text:
+    """One error whole, as far as it fits: the object, what went wrong, then the last lines
+    before it (a traceback ends in the user's code)."""
+    lines = [line for line in error.message.splitlines() if line.strip()]
+    telling = error_line(error.message)
+    before = lines[:-1][-context:] if lines and lines[-1].strip() == telling else lines[-context:]
+    text = Text.assemble((error.obj_name, "bold"), f"  [{error.ecode}]\n", (telling, "red"))
+    if before:
+        text.append("\n" + "\n".join(before), style="dim")
+    return text
+
+
+def _node(target: str) -> str:
+    return f"t[{target}]" if target else "-"
+
+
+def _when(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp).strftime("%H:%M:%S") if stamp else ""

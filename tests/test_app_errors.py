@@ -1,0 +1,135 @@
+"""The error workbench, through the keys: a job's failures grouped, the log at one object,
+a retry of just the failed objects into the same destination (a child job of the first),
+and the errors exported."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import httpx
+from textual.widgets import Input
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from aisetl_tui.screens.errors import ErrorsScreen
+from aisetl_tui.screens.job_monitor import JobMonitorScreen
+from aisetl_tui.screens.logs import LogsScreen
+from backend.local import LocalCluster
+from tests.conftest import auth_headers, code_msg
+from tests.test_app import connected, table_rows, until
+
+PICKY = (b"import sys\n\ndef transform(data):\n"
+         b"    if data.startswith(b'bad'):\n"
+         b"        print('refusing', data.decode(), file=sys.stderr, flush=True)\n"
+         b"        raise ValueError(f'cannot take {len(data)} bad bytes')\n"
+         b"    if data.startswith(b'huge'):\n"
+         b"        raise MemoryError('too big')\n"
+         b"    return data.upper()\n")
+
+
+async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_dir: Path,
+                                                                          monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_dir))  # the export's default place
+    with LocalCluster(tmp_dir / "cluster", targets=2, port=0) as cluster, \
+            httpx.Client(base_url=cluster.endpoint, timeout=60, follow_redirects=True,
+                         headers=auth_headers()) as http:
+        http.post("/v1/buckets/src", json={"action": "create-bck"}).raise_for_status()
+        for i in range(40):
+            body = b"bad-%d" % i if i % 5 == 0 else b"huge" if i == 7 else b"ok-%d" % i
+            http.put(f"/v1/objects/src/o{i:02}", content=body).raise_for_status()
+        assert http.put("/v1/etl", json=code_msg("picky-etl", PICKY, comm="hpush://")
+                        ).status_code == 200
+        app = AisEtlApp(endpoint=cluster.endpoint, start="buckets")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            client = app.session.client
+            xid = await client.start_bucket_transform("src", "dst", "picky-etl",
+                                                      continue_on_error=True)
+            app.session.remember_job(xid, "picky-etl", "src", "dst",
+                                     options={"continue_on_error": True, "prefix": ""})
+            app.push_screen(JobMonitorScreen(xid))
+            await until(pilot, lambda: app.screen.finished, "the job to end", timeout=60)
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen)
+                        and len(table_rows(app, "#groups")) == 2, "the error groups")
+            groups = table_rows(app, "#groups")
+            assert [(r[0], r[3]) for r in groups] == [
+                ("8", "ValueError: cannot take <n> bad bytes"), ("1", "MemoryError: too big")]
+            assert all(r[2].startswith("t[") for r in groups)  # the targets that said so
+            await until(pilot, lambda: len(table_rows(app, "#objects")) == 8, "its objects")
+            assert sorted(r[0] for r in table_rows(app, "#objects")) == \
+                [f"o{i:02}" for i in range(0, 40, 5)]
+
+            # the log at the highlighted object: the transformer's line about it, found
+            await pilot.press("enter", "down")  # into the objects, to the second one
+            chosen = app.screen.error.obj_name.removeprefix("ais://src/")
+            assert app.screen.object_table.has_focus and chosen == table_rows(app, "#objects")[1][0]
+            await pilot.press("l")
+            await until(pilot, lambda: isinstance(app.screen, LogsScreen)
+                        and app.screen.log_view.matches, "the log searched for the object")
+            assert app.screen.log_view.pattern.pattern == chosen
+            shown = [line.text for line in app.screen.log_view.shown]
+            assert any(f"transforming /src/{chosen} failed: ValueError" in t for t in shown)
+            await pilot.press("escape")
+
+            # the failed objects become good; retry them all, and only them
+            for i in [*range(0, 40, 5), 7]:
+                http.put(f"/v1/objects/src/o{i:02}", content=b"fixed").raise_for_status()
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "back")
+            await pilot.press("f")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.click("#ok")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.xid != xid, "the retry's monitor")
+            retry = app.screen.xid
+            assert app.session.jobs[retry].parent == xid
+            await until(pilot, lambda: app.screen.finished, "the retry to end", timeout=60)
+            snaps = await client.job_snaps(retry)
+            assert snaps[0].kind == "etl-listrange"
+            assert sum(s.processed[0] for s in snaps) == 9  # the nine failures, nothing else
+            listed = await client.list_objects("dst", props="name")
+            assert len(listed.entries) == 40
+            fixed = await client.get_object("dst", "o05")
+            assert fixed == b"FIXED"
+
+            # back from the retry to the first job's errors: export them all, as CSV
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "its errors")
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
+            target = tmp_dir / "errors.csv"
+            app.screen.query_one("#answer", Input).value = str(target)
+            await pilot.press("enter")
+            await until(pilot, target.exists, "the export")
+            rows = list(csv.DictReader(target.open()))
+            assert len(rows) == 9 and {r["object"] for r in rows} >= {"ais://src/o07"}
+
+
+async def test_the_workbench_says_how_many_failures_aistore_did_not_list(tmp_dir: Path) -> None:
+    """AIStore lists at most 128 of a job's errors per target; each target's snapshot counts
+    them all: the workbench and its retry say how many the list leaves out."""
+    with LocalCluster(tmp_dir / "cluster", targets=2, port=0) as cluster, \
+            httpx.Client(base_url=cluster.endpoint, timeout=60, follow_redirects=True,
+                         headers=auth_headers()) as http:
+        http.post("/v1/buckets/src", json={"action": "create-bck"}).raise_for_status()
+        for i in range(400):
+            http.put(f"/v1/objects/src/o{i:03}", content=b"bad").raise_for_status()
+        assert http.put("/v1/etl", json=code_msg("picky-etl", PICKY, comm="hpush://")
+                        ).status_code == 200
+        app = AisEtlApp(endpoint=cluster.endpoint, start="buckets")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot, app)
+            xid = await app.session.client.start_bucket_transform("src", "dst", "picky-etl",
+                                                                  continue_on_error=True)
+            app.push_screen(JobMonitorScreen(xid))
+            await until(pilot, lambda: app.screen.finished, "the job to end", timeout=90)
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen)
+                        and app.screen.errors, "the errors")
+            caption = str(app.screen.query_one("#caption").render())
+            assert "400 objects failed and 256 are listed" in caption, caption
+            assert "leaves 144" in caption
+            await pilot.press("f")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            assert "leaves 144" in str(app.screen.question)
