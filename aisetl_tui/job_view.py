@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.text import Text
 
@@ -212,6 +213,43 @@ class JobView:
                      self._overall(state, nodes, total), self._rows(by_target, nodes, total),
                      chart, legend, self._errors_text(), ended)
 
+    def summary(self) -> dict[str, Any]:
+        """The job as a report keeps it (plain data: see :mod:`aisetl_tui.job_report`): what
+        it was, what it did in all and per node, its errors by kind, and the nodes'
+        throughput history (objects/s per sample)."""
+        snaps, ended = self.snaps, self.ended
+        first = snaps[0]
+        nodes = {s.target_id: self._node_figures(s) for s in sorted(snaps,
+                                                                     key=lambda s: s.target_id)}
+        total = self._total_figures(nodes, ended)
+        states = {snap_state(s) for s in snaps}
+        working = [t for t, f in nodes.items() if f.written.objs]
+        ends = [s.ended for s in snaps if s.ended] or ([self._idle_since] if self._idle_since
+                                                        else [])
+        return {
+            "xid": self.xid, "kind": first.kind, "etl": self.etl_shown,
+            "src": first.src, "dst": first.dst,
+            "state": "aborted" if "aborted" in states else ("finished" if ended else "running"),
+            "started": min(s.started for s in snaps).isoformat(),
+            "ended": max(ends).isoformat() if ended and ends else None,
+            "seconds": self._ran_for(snaps) if ended else None,
+            "objects": self.done.objs, "bytes_written": self.done.bytes,
+            "bytes_read": round(total.read), "bytes_read_exact": total.exact,
+            "failed": self._failed(),
+            "objects_per_s": total.rate.objs_per_s, "read_bytes_per_s": total.read_rate,
+            "written_bytes_per_s": total.rate.bytes_per_s,
+            "nodes": [{"target": t, "objects": f.written.objs, "bytes_written": f.written.bytes,
+                       "bytes_read": round(f.read), "objects_per_s": f.rate.objs_per_s,
+                       "read_bytes_per_s": f.read_rate} for t, f in nodes.items()],
+            "slowest": min(working, key=lambda t: nodes[t].rate.objs_per_s, default=""),
+            "errors": [{"pattern": g.pattern, "count": g.count, "examples": g.examples}
+                       for g in self._groups()],
+            "throughput": {"unit": "objects/s",
+                           "seconds_per_sample": self.tracker.seconds_per_sample,
+                           "nodes": {t: [r.objs_per_s for r in self.tracker.nodes[t].history]
+                                     for t in sorted(self.tracker.nodes)}},
+        }
+
     # --- figures ----------------------------------------------------------------------------
 
     def _node_figures(self, s: JobSnap) -> Figures:
@@ -378,14 +416,18 @@ class JobView:
         return ChartData(series, "MB/s in" if by_bytes else "obj/s",
                          self.tracker.seconds_per_sample), legend
 
+    def _groups(self) -> list[ErrorGroup]:
+        """The errors grouped (every frame asks: grouped once per fetch)."""
+        if self._grouped[0] is not self.errors:
+            self._grouped = (self.errors, group_errors(self.errors, self._error_seen,
+                                                       self._wall))
+        return self._grouped[1]
+
     def _errors_text(self) -> Text | None:
         count = self._failed()
         if not count:
             return None
-        if self._grouped[0] is not self.errors:  # (every frame: grouped once per fetch)
-            self._grouped = (self.errors, group_errors(self.errors, self._error_seen,
-                                                       self._wall))
-        groups = self._grouped[1]
+        groups = self._groups()
         kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
         text = Text(f"errors: {count:,}{kinds}", style="bold red")
         if any(s.obj_errors > KEPT_PER_TARGET for s in self.snaps):

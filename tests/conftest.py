@@ -25,11 +25,12 @@ _CONFIG_HOME = Path(tempfile.mkdtemp(prefix="aisetl-config-"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The tests' own user configuration (not the user's who runs them), with the embedded
+    """The tests' own user configuration and state (not the user's who runs them), with the embedded
     cluster's token made in it and given as ``AIS_AUTHN_TOKEN``: the SDK, the ais CLI and
     the app find it there, as a user's shell would after ``eval "$(aisetl-tui cluster
     env)"``. Tests of how the app finds the token by itself take it out."""
     os.environ["XDG_CONFIG_HOME"] = str(_CONFIG_HOME)
+    os.environ["XDG_STATE_HOME"] = str(_CONFIG_HOME / "state")  # (job reports kept)
     os.environ["AIS_AUTHN_TOKEN"] = ensure_token()
 
 

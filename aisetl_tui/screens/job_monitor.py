@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -18,11 +20,13 @@ from textual.widgets import Label, ProgressBar, Static
 
 from backend.ais import AisClient, AisError, NotFound
 
+from .. import job_report
 from ..etl_state import sole_running_etl
 from ..job_view import Frame, JobView, Poll, SourceShare
 from ..widgets.chart import RateChart
 from ..widgets.live_table import Column, LiveTable
-from ._base import PollingScreen
+from ._base import PollingScreen, new_file_problem
+from .dialogs import PromptScreen
 from .errors import ErrorsScreen
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
@@ -34,7 +38,8 @@ class JobMonitorScreen(PollingScreen):
     INTERVAL = 1.0
     MUTATING = frozenset({"abort"})
     BINDINGS = [Binding("a", "abort", "Abort", id="job.abort"),
-                Binding("e", "errors", "Errors", id="job.errors")]
+                Binding("e", "errors", "Errors", id="job.errors"),
+                Binding("x", "export", "Export report", id="job.export")]
 
     def __init__(self, xid: str) -> None:
         super().__init__()
@@ -198,6 +203,9 @@ class JobMonitorScreen(PollingScreen):
         if frame.ended and not self.finished:
             self.finished = True
             self.refresh_bindings()
+            report = self.view.summary()
+            self.run_worker(lambda: job_report.keep(report), thread=True, group="keep",
+                            exit_on_error=False)
 
     def _changed(self, part: str, text: Text) -> bool:
         """Whether ``part`` now says something else than it did (and remember it)."""
@@ -218,7 +226,26 @@ class JobMonitorScreen(PollingScreen):
             return False
         if action == "errors" and not self.etl:
             return None  # dimmed: no ETL known (yet) to hold the job's errors
+        if action == "export" and not self.view.seen:
+            return None
         return super().check_action(action, parameters)
+
+    def action_export(self) -> None:
+        """The job's report, as it stands, to a new file: a self-contained HTML page (its
+        chart drawn as SVG), or JSON for a ``.json`` name."""
+        report = self.view.summary()
+        stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+        default = Path.home() / f"aisetl-job-{self.xid}-{stamp}.html"
+        self.app.push_screen(
+            PromptScreen("Export the job's report (HTML, or JSON for a .json name) to:",
+                         str(default), validate=new_file_problem),
+            lambda path: self.run_worker(lambda: self._export(Path(path).expanduser(), report),
+                                         thread=True, group="export") if path else None)
+
+    def _export(self, path: Path, report: dict) -> None:
+        text = job_report.report_json(report) if path.suffix.lower() == ".json" \
+            else job_report.report_html(report)
+        self.write_new_file(path, text, f"job {self.xid}'s report")
 
     def action_errors(self) -> None:
         """The error workbench of this job; a retry it starts opens its own monitor."""

@@ -11,6 +11,7 @@ from textual.binding import Binding
 
 from backend.ais import AisClient, JobStatus
 
+from .. import job_report
 from ..etl_state import TRANSFORM_KINDS, sole_running_etl
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
@@ -62,12 +63,17 @@ class JobsScreen(TableScreen):
         # (ETL, source, destination) of jobs this app did not start, from their snapshots and
         # the ETLs running when first seen: asked once per job, as they never change.
         self.learned: dict[str, tuple[str, str, str]] = {}
+        # reports of jobs watched to their end, kept across restarts (read once)
+        self.kept: dict[str, dict] | None = None
+        self._listed: set[str] = set()  # the jobs the cluster lists now
 
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(["JOB", "KIND", "ETL", "SOURCE", "DESTINATION", "STATE", "ENDED"],
                          sort_rows=False, id="jobs")
 
     async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, Learned]]:
+        if self.kept is None:
+            self.kept = await asyncio.to_thread(job_report.kept_reports)
         jobs = by_recency([j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS])
         unknown = [j for j in jobs
                    if j.xid not in self.session.jobs and j.xid not in self.learned][:LEARN_PER_POLL]
@@ -83,7 +89,7 @@ class JobsScreen(TableScreen):
 
     def render_data(self, data: tuple[list[JobStatus], dict[str, Learned]]) -> None:
         jobs, learned = data
-        listed = {j.xid for j in jobs}
+        listed = self._listed = {j.xid for j in jobs}
         self.learned = {x: b for x, b in (self.learned | learned).items() if x in listed}
         rows = {}
         now = datetime.now().astimezone()
@@ -95,6 +101,13 @@ class JobsScreen(TableScreen):
                 else job.kind
             rows[job.xid] = (job.xid, kind, etl, src, dst, job_state(job),
                              ended_text(job.ended, now))
+        for xid, report in sorted((self.kept or {}).items(), key=lambda kv: kv[1]["started"],
+                                  reverse=True):
+            if xid not in rows:  # the cluster forgot it (a restart): what was kept of it
+                ended = datetime.fromisoformat(report["ended"]) if report.get("ended") else None
+                rows[xid] = (xid, report["kind"], report.get("etl", ""), report["src"],
+                             report["dst"], Text(f"{report['state']} · kept", style="dim"),
+                             ended_text(ended, now))
         self.table.sync(rows)
         self.hint_if_empty()
 
@@ -103,5 +116,11 @@ class JobsScreen(TableScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        if (xid := self.table.selected_key) is not None:
-            self.app.push_screen(JobMonitorScreen(xid))
+        xid = self.table.selected_key
+        if xid is None:
+            return
+        if xid in (self.kept or {}) and xid not in self._listed:
+            self.notify(f"the cluster no longer knows job {xid}; what was kept of it: "
+                        f"{job_report.state_dir() / f'{xid}.json'}", timeout=10)
+            return
+        self.app.push_screen(JobMonitorScreen(xid))
