@@ -39,7 +39,8 @@ def keep(report: dict[str, Any], where: Path | None = None) -> Path:
 
 
 def kept_reports(where: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The kept reports by job ID; one that cannot be read is skipped."""
+    """The kept reports by job ID (each says the ``endpoint`` of its cluster); one that
+    cannot be read is skipped."""
     reports = {}
     for path in (where or state_dir()).glob("*.json"):
         try:

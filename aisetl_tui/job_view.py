@@ -243,7 +243,7 @@ class JobView:
                        "read_bytes_per_s": f.read_rate} for t, f in nodes.items()],
             "slowest": min(working, key=lambda t: nodes[t].rate.objs_per_s, default=""),
             "errors": [{"pattern": g.pattern, "count": g.count, "examples": g.examples}
-                       for g in self._groups()],
+                       for g in self.error_groups()],
             "throughput": {"unit": "objects/s",
                            "seconds_per_sample": self.tracker.seconds_per_sample,
                            "nodes": {t: [r.objs_per_s for r in self.tracker.nodes[t].history]
@@ -416,7 +416,7 @@ class JobView:
         return ChartData(series, "MB/s in" if by_bytes else "obj/s",
                          self.tracker.seconds_per_sample), legend
 
-    def _groups(self) -> list[ErrorGroup]:
+    def error_groups(self) -> list[ErrorGroup]:
         """The errors grouped (every frame asks: grouped once per fetch)."""
         if self._grouped[0] is not self.errors:
             self._grouped = (self.errors, group_errors(self.errors, self._error_seen,
@@ -427,7 +427,7 @@ class JobView:
         count = self._failed()
         if not count:
             return None
-        groups = self._groups()
+        groups = self.error_groups()
         kinds = f" of {plural(len(groups), 'kind')}" if groups else ""
         text = Text(f"errors: {count:,}{kinds}", style="bold red")
         if any(s.obj_errors > KEPT_PER_TARGET for s in self.snaps):

@@ -56,7 +56,8 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             groups = table_rows(app, "#groups")
             assert [(r[0], r[3]) for r in groups] == [
                 ("8", "ValueError: cannot take <n> bad bytes"), ("1", "MemoryError: too big")]
-            assert all(r[2].startswith("t[") for r in groups)  # the targets that said so
+            await until(pilot, lambda: all(r[2].startswith("t[")  # placed: their targets
+                                           for r in table_rows(app, "#groups")), "targets")
             await until(pilot, lambda: len(table_rows(app, "#objects")) == 8, "its objects")
             assert sorted(r[0] for r in table_rows(app, "#objects")) == \
                 [f"o{i:02}" for i in range(0, 40, 5)]

@@ -89,6 +89,7 @@ async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
             kept = job_report.state_dir() / f"{xid}.json"
             await until(pilot, kept.exists, "the report kept")
             assert json.loads(kept.read_text())["objects"] == 20
+            assert json.loads(kept.read_text())["endpoint"] == cluster.endpoint
             await pilot.press("x")
             await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
             page = tmp_dir / "report.html"

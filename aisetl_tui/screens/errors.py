@@ -35,7 +35,7 @@ from ._base import PollingScreen, new_file_problem
 from .dialogs import ConfirmScreen, PromptScreen
 from .logs import LogsScreen
 
-MAX_OBJECTS_SHOWN = 200  # rows of the objects table, at most (the group holds them all)
+MAX_OBJECTS_SHOWN = 100  # rows of the objects table, at most (the group holds them all)
 
 
 def _pattern_key(pattern: str) -> str:
@@ -58,11 +58,14 @@ class ErrorsScreen(PollingScreen):
     ]
 
     def __init__(self, etl: str, xid: str = "", src: str = "", dst: str = "",
-                 open_job: Callable[[str], None] | None = None) -> None:
+                 open_job: Callable[[str], None] | None = None,
+                 known: tuple[list[ObjError], list[ErrorGroup]] | None = None) -> None:
         """A job's errors (``xid``, its ``src`` and ``dst`` buckets, for a retry; the retry
         job is shown by ``open_job``), or the inline errors of ETL ``etl`` (no ``xid``:
-        nothing to retry)."""
+        nothing to retry). ``known``: the errors and their groups as the opener has them,
+        shown at once (the screen then fetches its own)."""
         super().__init__()
+        self.known = known
         self.etl, self.xid, self.src, self.dst = etl, xid, src, dst
         self.open_job = open_job
         self.errors: list[ObjError] = []
@@ -78,6 +81,21 @@ class ErrorsScreen(PollingScreen):
                          sort_rows=False, right=["COUNT"], id="groups")
         yield KeyedTable(["OBJECT", "CODE", "TARGET", "ERROR"], sort_rows=False, id="objects")
         yield Static("", id="detail")
+
+    def on_mount(self) -> None:
+        if self.known is not None and self.known[0]:
+            self.render_data(self.known)
+        else:
+            self.known = None
+
+    def on_screen_resume(self) -> None:
+        """With what the opener knew on screen, the first fetch waits a little: grouping
+        10,000 errors again at once would slow the screen's first paint."""
+        if self.known is None:
+            super().on_screen_resume()
+            return
+        self.known = None
+        self._timer = self.set_timer(1.0, self.refresh_now)
 
     def title_text(self) -> str:
         what = f"job {self.xid}" if self.xid else f"ETL {self.etl} inline"
@@ -114,7 +132,8 @@ class ErrorsScreen(PollingScreen):
         """The target of an error, once :meth:`place` knows it ("" until then)."""
         return self.placed.get(err.obj_name, "")
 
-    @work(thread=True, exclusive=True, group="place")
+    @work(thread=True, exclusive=True, group="place",
+          description="placing the failed objects")  # (else the errors' repr: 0.3 s)
     def place(self, errors: list[ObjError]) -> None:
         """Which target each error happened on: the one it names, else the object's owner
         (the target that transforms an object is the one that holds it; AIStore's placement
@@ -144,7 +163,7 @@ class ErrorsScreen(PollingScreen):
         self._caption()
         self._show_objects()
         if any(e.obj_name not in self.placed for e in self.errors):  # (after this paint)
-            self.set_timer(0.1, lambda: self.place(self.errors))
+            self.set_timer(0.3, lambda: self.place(self.errors))
         if not self.errors:
             self.show_problem("no per-object errors" + (" in this job" if self.xid else ""),
                               "dim")

@@ -203,7 +203,8 @@ class JobMonitorScreen(PollingScreen):
         if frame.ended and not self.finished:
             self.finished = True
             self.refresh_bindings()
-            report = self.view.summary()
+            report = {**self.view.summary(), "endpoint": self.client.endpoint
+                      if self.client else ""}
             self.run_worker(lambda: job_report.keep(report), thread=True, group="keep",
                             exit_on_error=False)
 
@@ -252,7 +253,8 @@ class JobMonitorScreen(PollingScreen):
         if self.etl:
             self.app.push_screen(ErrorsScreen(
                 self.etl, self.xid, *self.buckets,
-                open_job=lambda xid: self.app.push_screen(JobMonitorScreen(xid))))
+                open_job=lambda xid: self.app.push_screen(JobMonitorScreen(xid)),
+                known=(self.view.errors, self.view.error_groups())))
 
     def action_abort(self) -> None:
         self.change(lambda client: client.abort_job(self.xid), f"aborting job {self.xid}",

@@ -72,8 +72,9 @@ class JobsScreen(TableScreen):
                          sort_rows=False, id="jobs")
 
     async def fetch(self, client: AisClient) -> tuple[list[JobStatus], dict[str, Learned]]:
-        if self.kept is None:
-            self.kept = await asyncio.to_thread(job_report.kept_reports)
+        if self.kept is None:  # those of this cluster
+            self.kept = {x: r for x, r in (await asyncio.to_thread(job_report.kept_reports))
+                         .items() if r.get("endpoint") == client.endpoint}
         jobs = by_recency([j for j in await client.list_jobs() if j.kind in TRANSFORM_KINDS])
         unknown = [j for j in jobs
                    if j.xid not in self.session.jobs and j.xid not in self.learned][:LEARN_PER_POLL]
