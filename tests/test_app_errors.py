@@ -19,6 +19,16 @@ from backend.local import LocalCluster
 from tests.conftest import auth_headers, code_msg
 from tests.test_app import connected, table_rows, until
 
+
+async def export_to(pilot, app: AisEtlApp, path: Path) -> None:
+    """``x``, the file named in its prompt, and the file written."""
+    await pilot.press("x")
+    await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
+    app.screen.query_one("#answer", Input).value = str(path)
+    await pilot.press("enter")
+    await until(pilot, path.exists, f"{path} written")
+
+
 PICKY = (b"import sys\n\ndef transform(data):\n"
          b"    if data.startswith(b'bad'):\n"
          b"        print('refusing', data.decode(), file=sys.stderr, flush=True)\n"
@@ -97,12 +107,8 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             # back from the retry to the first job's errors: export them all, as CSV
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "its errors")
-            await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
             target = tmp_dir / "errors.csv"
-            app.screen.query_one("#answer", Input).value = str(target)
-            await pilot.press("enter")
-            await until(pilot, target.exists, "the export")
+            await export_to(pilot, app, target)
             rows = list(csv.DictReader(target.open()))
             assert len(rows) == 9 and {r["object"] for r in rows} >= {"ais://src/o07"}
 

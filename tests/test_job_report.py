@@ -64,14 +64,14 @@ def test_reports_are_kept_the_latest_first_and_a_broken_one_skipped(tmp_path: Pa
 
 async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
         cluster, bucket, tmp_dir: Path) -> None:
-    from textual.widgets import Input
+    from aistore import Client
 
     from aisetl_tui.app import AisEtlApp
-    from aisetl_tui.screens.dialogs import PromptScreen
     from aisetl_tui.screens.job_monitor import JobMonitorScreen
     from aisetl_tui.screens.jobs import JobsScreen
     from tests.conftest import code_msg
     from tests.test_app import connected, table_rows, until
+    from tests.test_app_errors import export_to
 
     for i in range(20):
         bucket.object(f"o{i}").get_writer().put_content(b"x")
@@ -90,12 +90,8 @@ async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
             await until(pilot, kept.exists, "the report kept")
             assert json.loads(kept.read_text())["objects"] == 20
             assert json.loads(kept.read_text())["endpoint"] == cluster.endpoint
-            await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
             page = tmp_dir / "report.html"
-            app.screen.query_one("#answer", Input).value = str(page)
-            await pilot.press("enter")
-            await until(pilot, page.exists, "the page")
+            await export_to(pilot, app, page)
             text = page.read_text()  # (a job this short has one sample: no chart)
             assert f"Job {xid}: {name}" in text and "20 (0 failed)" in text
             # a job the cluster no longer knows, kept from an earlier run
@@ -107,4 +103,5 @@ async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
                 for r in table_rows(app, "#jobs")), "the kept job listed")
         finally:
             await client.delete_etl(name)
+            Client(cluster.endpoint).bucket(bucket.name + "-out").delete(missing_ok=True)
             (job_report.state_dir() / "gone-job-1.json").unlink(missing_ok=True)
