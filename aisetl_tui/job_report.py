@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from .rates import human_bytes
 from .widgets.chart import node_colour
 
 KEPT = 200  # reports kept in the state directory (the oldest go)
@@ -53,14 +54,6 @@ def kept_reports(where: Path | None = None) -> dict[str, dict[str, Any]]:
 
 def report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=1) + "\n"
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,.1f} {unit}" if unit != "B" else f"{n:,.0f} B"
-        n /= 1024
-    return ""
 
 
 def _chart_svg(throughput: dict[str, Any]) -> str:
@@ -115,8 +108,8 @@ def report_html(report: dict[str, Any]) -> str:
              ("from → to", f"ais://{r['src']} → ais://{r['dst']}"), ("state", r["state"]),
              ("started", r["started"]), ("ended", r.get("ended") or ""), ("took", took),
              ("objects", f"{r['objects']:,} ({r['failed']:,} failed)"),
-             ("read", ("" if r["bytes_read_exact"] else "~") + _size(r["bytes_read"])),
-             ("written", _size(r["bytes_written"])),
+             ("read", ("" if r["bytes_read_exact"] else "~") + human_bytes(r["bytes_read"])),
+             ("written", human_bytes(r["bytes_written"])),
              ("average", f"{r['objects_per_s']:,.1f} objects/s · in "
                          f"{r['read_bytes_per_s'] / 1e6:,.2f} MB/s · out "
                          f"{r['written_bytes_per_s'] / 1e6:,.2f} MB/s"),
@@ -124,7 +117,7 @@ def report_html(report: dict[str, Any]) -> str:
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     nodes = "".join(
         f"<tr><td>{escape(n['target'])}</td><td>{n['objects']:,}</td>"
-        f"<td>{_size(n['bytes_read'])}</td><td>{_size(n['bytes_written'])}</td>"
+        f"<td>{human_bytes(n['bytes_read'])}</td><td>{human_bytes(n['bytes_written'])}</td>"
         f"<td>{n['objects_per_s']:,.1f}</td><td>{n['read_bytes_per_s'] / 1e6:,.2f}</td></tr>"
         for n in r["nodes"])
     errors = "".join(

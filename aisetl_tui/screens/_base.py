@@ -44,7 +44,7 @@ class EndsWorkersFirst:
         self.workers.cancel_node(self)  # type: ignore[arg-type]
 
 
-def new_file_problem(text: str) -> str | None:
+def _new_file_problem(text: str) -> str | None:
     """Why a new file cannot be written at ``text`` (an existing one is never replaced), or
     None."""
     if not text:
@@ -132,34 +132,38 @@ class AppScreen(EndsWorkersFirst, UsesSession, Screen):
     def after_change(self) -> None:
         """Show the cluster as it is after a change made here; polled screens poll now."""
 
-    # --- saving a log -----------------------------------------------------------------------
+    # --- saving to a file -------------------------------------------------------------------
 
-    @on(LogView.SaveAsked)
-    def _save_log(self, event: LogView.SaveAsked) -> None:
-        """Ask where (a new file; the home directory by default), then write in a thread."""
-        lines = event.lines
-        default = Path.home() / f"aisetl-{self.TITLE_TEXT or 'log'}-" \
-            f"{datetime.now():%Y%m%d-%H%M%S}.log".replace(" ", "-")
+    def save_as(self, question: str, name: str, render: Callable[[Path], str],
+                what: str) -> None:
+        """Ask for a new file (``name`` in the home directory offered, stamped with the
+        time), then write ``render(path)`` there in a thread (rendering included: it may be
+        10,000 errors); a toast says where ``what`` went, or why it could not."""
+        stem, dot, suffix = name.rpartition(".")
+        default = Path.home() / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}{dot}{suffix}"
         self.app.push_screen(
-            PromptScreen(f"Save the {len(lines):,} lines shown to:", str(default),
-                         validate=new_file_problem),
-            lambda path: self.run_worker(
-                lambda: self.write_new_file(Path(path).expanduser(),
-                                            "".join(line + "\n" for line in lines),
-                                            f"{len(lines):,} lines"),
-                thread=True, group="save-log") if path else None)
+            PromptScreen(question, str(default), validate=_new_file_problem),
+            lambda answer: self.run_worker(
+                lambda: self._write_new_file(Path(answer).expanduser(), render, what),
+                thread=True, group="save") if answer else None)
 
-    def write_new_file(self, path: Path, text: str, what: str) -> None:
-        """Write ``text`` to a new file (never over an existing one), in a worker thread;
-        a toast says where ``what`` went, or why it could not."""
+    def _write_new_file(self, path: Path, render: Callable[[Path], str], what: str) -> None:
         try:
-            with open(path, "x") as f:
-                f.write(text)
+            with open(path, "x") as f:  # never over an existing file
+                f.write(render(path))
         except OSError as err:
             self.app.call_from_thread(self.notify, f"could not save {what}: {err}",
                                       severity="error", timeout=10)
             return
         self.app.call_from_thread(self.notify, f"saved {what} to {path}")
+
+    @on(LogView.SaveAsked)
+    def _save_log(self, event: LogView.SaveAsked) -> None:
+        lines = event.lines
+        self.save_as(f"Save the {len(lines):,} lines shown to:",
+                     f"aisetl-{self.TITLE_TEXT or 'log'}.log".replace(" ", "-"),
+                     lambda _path: "".join(line + "\n" for line in lines),
+                     f"{len(lines):,} lines")
 
     # --- problems ---------------------------------------------------------------------------
 

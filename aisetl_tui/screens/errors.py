@@ -31,16 +31,11 @@ from ..error_groups import (
     split_name,
 )
 from ..widgets.table import KeyedTable
-from ._base import PollingScreen, new_file_problem
-from .dialogs import ConfirmScreen, PromptScreen
+from ._base import PollingScreen
+from .dialogs import ConfirmScreen
 from .logs import LogsScreen
 
 MAX_OBJECTS_SHOWN = 100  # rows of the objects table, at most (the group holds them all)
-
-
-def _pattern_key(pattern: str) -> str:
-    """A row key for a group (patterns can be long, and keys must be unique)."""
-    return str(abs(hash(pattern)))
 
 
 class ErrorsScreen(PollingScreen):
@@ -158,7 +153,7 @@ class ErrorsScreen(PollingScreen):
 
     def render_data(self, data: tuple[list[ObjError], list[ErrorGroup]]) -> None:
         self.errors, groups = data
-        self.groups = {_pattern_key(g.pattern): g for g in groups}
+        self.groups = {g.pattern: g for g in groups}  # (one group per pattern: the row key)
         self._show_groups()
         self._caption()
         self._show_objects()
@@ -293,18 +288,14 @@ class ErrorsScreen(PollingScreen):
         """Every error of the job (not only the filtered groups), to a new file: JSON if
         its name ends in .json, else CSV."""
         errors = list(self.errors)
-        stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
-        default = Path.home() / f"aisetl-errors-{self.xid or self.etl}-{stamp}.csv"
-        self.app.push_screen(
-            PromptScreen(f"Export the {len(errors):,} errors (CSV, or JSON for a .json name) "
-                         "to:", str(default), validate=new_file_problem),
-            lambda path: self.run_worker(lambda: self._export(Path(path).expanduser(), errors),
-                                         thread=True, group="export") if path else None)
 
-    def _export(self, path: Path, errors: list[ObjError]) -> None:
-        export = errors_json if path.suffix.lower() == ".json" else errors_csv
-        text = export(errors, self.where)
-        self.write_new_file(path, text, f"{len(errors):,} errors")
+        def render(path: Path) -> str:
+            export = errors_json if path.suffix.lower() == ".json" else errors_csv
+            return export(errors, self.where)
+
+        self.save_as(f"Export the {len(errors):,} errors (CSV, or JSON for a .json name) to:",
+                     f"aisetl-errors-{self.xid or self.etl}.csv", render,
+                     f"{len(errors):,} errors")
 
 
 def detail_text(error: ObjError, context: int = 6) -> Text:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
@@ -25,8 +24,7 @@ from ..etl_state import sole_running_etl
 from ..job_view import Frame, JobView, Poll, SourceShare
 from ..widgets.chart import RateChart
 from ..widgets.live_table import Column, LiveTable
-from ._base import PollingScreen, new_file_problem
-from .dialogs import PromptScreen
+from ._base import PollingScreen
 from .errors import ErrorsScreen
 
 ERRORS_EVERY = 3  # fetch the per-object errors every third poll
@@ -235,18 +233,13 @@ class JobMonitorScreen(PollingScreen):
         """The job's report, as it stands, to a new file: a self-contained HTML page (its
         chart drawn as SVG), or JSON for a ``.json`` name."""
         report = self.view.summary()
-        stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
-        default = Path.home() / f"aisetl-job-{self.xid}-{stamp}.html"
-        self.app.push_screen(
-            PromptScreen("Export the job's report (HTML, or JSON for a .json name) to:",
-                         str(default), validate=new_file_problem),
-            lambda path: self.run_worker(lambda: self._export(Path(path).expanduser(), report),
-                                         thread=True, group="export") if path else None)
 
-    def _export(self, path: Path, report: dict) -> None:
-        text = job_report.report_json(report) if path.suffix.lower() == ".json" \
-            else job_report.report_html(report)
-        self.write_new_file(path, text, f"job {self.xid}'s report")
+        def render(path: Path) -> str:
+            return job_report.report_json(report) if path.suffix.lower() == ".json" \
+                else job_report.report_html(report)
+
+        self.save_as("Export the job's report (HTML, or JSON for a .json name) to:",
+                     f"aisetl-job-{self.xid}.html", render, f"job {self.xid}'s report")
 
     def action_errors(self) -> None:
         """The error workbench of this job; a retry it starts opens its own monitor."""

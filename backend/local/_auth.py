@@ -83,16 +83,15 @@ def _existing_token(path: Path) -> str:
 def new_token() -> str:
     """A token in the shape of an AuthN JWT (HS256, signed with a key nobody keeps: the
     cluster compares the whole token, so its signature is just its secret part)."""
-    def part(data: dict | bytes) -> str:
-        raw = data if isinstance(data, bytes) else json.dumps(data, separators=(",", ":"))
-        return _b64(raw if isinstance(raw, bytes) else raw.encode())
+    def part(data: dict) -> str:
+        return _b64(json.dumps(data, separators=(",", ":")).encode())
 
     header = part({"alg": "HS256", "typ": "JWT"})
     claims = part({"username": getpass.getuser(), "admin": True, "iat": int(time.time()),
                    "iss": "aisetl-tui embedded cluster"})
     signing = f"{header}.{claims}"
     signature = hmac.new(secrets.token_bytes(32), signing.encode(), hashlib.sha256).digest()
-    return f"{signing}.{part(signature)}"
+    return f"{signing}.{_b64(signature)}"
 
 
 def token_digest(token: str) -> str:
@@ -148,13 +147,6 @@ class ClusterAuth:
         if not hmac.compare_digest(token_digest(token), self.owner_digest):
             raise AISHTTPError(401, 'invalid token from header "Authorization": invalid token '
                                "(not this machine's embedded cluster token)")
-
-    def is_owner(self, request: web.Request) -> bool:
-        try:
-            self.check_owner(request)
-        except AISHTTPError:
-            return False
-        return True
 
     # --- the nodes --------------------------------------------------------------------------
 
