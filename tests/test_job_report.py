@@ -84,6 +84,7 @@ async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
                                        comm="hpush://"))
         try:
             xid = await client.start_bucket_transform(bucket.name, bucket.name + "-out", name)
+            app.session.remember_job(xid, name, bucket.name, bucket.name + "-out")  # as a start
             app.push_screen(JobMonitorScreen(xid))
             await until(pilot, lambda: app.screen.finished, "the job to end", timeout=60)
             kept = job_report.state_dir() / f"{xid}.json"
