@@ -11,6 +11,7 @@ from typing import Protocol
 
 from textual.screen import Screen
 
+from .editor import EditorScreen
 from .etl_init import InitCodeScreen, InitSpecScreen
 from .kube_cluster import KubeClusterScreen
 from .offline import OfflineFormScreen
@@ -96,6 +97,9 @@ COMMANDS: tuple[Command, ...] = (
             title="Init ETL from code", mutating=True),
     Command("init spec", "init an ETL from a YAML spec", _init("spec"), args="[file]",
             title="Init ETL from spec", mutating=True),
+    Command("edit", "edit a transform and run it on a sample of objects (ctrl+r)",
+            lambda host, args: host.push_screen(EditorScreen(args[0] if args else "")),
+            args="[file]", title="Edit and try a transform"),
     Command("transform", "start an offline bucket transform", _transform, args="[bucket]",
             title="Transform a bucket", mutating=True),
     Command("help", "this help", lambda host, _args: host.action_help(), aliases=("h", "?")),

@@ -7,7 +7,6 @@ the SDK's ``init_class`` does.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import re
 import sys
@@ -26,8 +25,6 @@ from textual.widgets import Button, Input, Label, Select, Static
 from backend.ais import (
     AisError,
     AlreadyExists,
-    class_init_msg,
-    code_init_msg,
     etl_name_problem,
     parse_etl_error,
     runtime_spec_for_pod,
@@ -35,6 +32,7 @@ from backend.ais import (
 )
 from backend.kube import KubeClient, KubeError
 
+from ..etl_code import CodeOptions, code_msg
 from ..init_steps import InitStep, ais_step, kube_step
 from ..session import UsesSession
 from ..widgets.form_status import FormStatus
@@ -61,22 +59,6 @@ def default_etl_name(path_text: str) -> str:
         name += "-etl"
     name = name[:32].strip("-")
     return name if name and etl_name_problem(name) is None else ""
-
-
-def code_problem(code: str, func: str, io_script: bool) -> str | None:
-    """What is wrong with the code, as AIStore would say it, or None."""
-    if not code.strip():
-        return "the code file is empty"
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as err:
-        return f"syntax error: {err.msg} (line {err.lineno})"
-    if io_script:
-        return None
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-    if func not in defined:
-        return f'the code defines no top-level function "{func}"'
-    return None
 
 
 def kube_steps(kube: KubeClient, etl: str, targets: list[str]) -> list[InitStep]:
@@ -340,18 +322,14 @@ class InitCodeScreen(_InitForm):
         return note
 
     def build(self, name: str, text: str) -> dict:
-        comm, func = self.value("comm"), self.value("func") or "transform"
-        io_script = comm == "io"
-        if problem := code_problem(text, func, io_script):
-            raise ValueError(problem)
-        deps = [d.strip() for d in self.value("deps").split(",") if d.strip()]
-        common = {"init_timeout": self.value("init_timeout") or "5m",
-                  "obj_timeout": self.value("obj_timeout") or "45s", "dependencies": deps}
-        if self.session.supports_init_code and comm != "ws":
-            return code_init_msg(name, text, runtime=self.value("runtime"), comm=comm,
-                                 func=func, **common)
-        return class_init_msg(name, text, comm="hpush" if io_script else comm, func=func,
-                              io_script=io_script, **common)
+        comm = self.value("comm")
+        deps = tuple(d.strip() for d in self.value("deps").split(",") if d.strip())
+        options = CodeOptions(comm=comm, func=self.value("func") or "transform",
+                              dependencies=deps, runtime=self.value("runtime"),
+                              init_timeout=self.value("init_timeout") or "5m",
+                              obj_timeout=self.value("obj_timeout") or "45s")
+        return code_msg(name, text, "script" if comm == "io" else "function", options,
+                        self.session.supports_init_code)
 
 
 class InitSpecScreen(_InitForm):

@@ -13,6 +13,7 @@ from ..etl_state import shown_stage, stage_text
 from ..rates import human_bytes
 from ..widgets.table import KeyedTable
 from ._base import TableScreen
+from .editor import EditorScreen
 from .etl_details import EtlDetailsScreen
 from .etl_init import InitCodeScreen, InitSpecScreen
 from .logs import LogsScreen
@@ -33,6 +34,7 @@ class EtlsScreen(TableScreen):
         Binding("enter", "details", "Details", id="etls.details"),
         Binding("c", "init_code", "Code", id="etls.init_code"),
         Binding("y", "init_spec", "Spec", id="etls.init_spec"),
+        Binding("e", "edit", "Edit", id="etls.edit"),
         Binding("s", "stop", "Stop", id="etls.stop"),
         Binding("r", "start", "Start", id="etls.start"),
         Binding("ctrl+d", "delete", "Delete", id="etls.delete"),
@@ -81,7 +83,7 @@ class EtlsScreen(TableScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         etl = self.selected
-        if action in ("details", "delete", "logs", "pods") and etl is None:
+        if action in ("details", "delete", "logs", "pods", "edit") and etl is None:
             return False
         if action in ("stop", "offline") and (etl is None or etl.stage != "Running"):
             return False
@@ -104,6 +106,11 @@ class EtlsScreen(TableScreen):
 
     def action_init_spec(self) -> None:
         self.app.push_screen(InitSpecScreen(), lambda _: self.refresh_now())
+
+    def action_edit(self) -> None:
+        """The ETL's code in the editor, to change and run on a sample."""
+        if (etl := self.selected) is not None:
+            self.app.push_screen(EditorScreen(etl=etl.name), lambda _: self.refresh_now())
 
     def action_logs(self) -> None:
         if (etl := self.selected) is not None:

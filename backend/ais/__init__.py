@@ -28,6 +28,7 @@ from ._etl_msgs import (
     parse_pipeline,
     pipeline_text,
     runtime_spec_for_pod,
+    server_init_msg,
     spec_init_msg,
 )
 from ._models import (
@@ -80,5 +81,6 @@ __all__ = [
     "parse_pipeline",
     "pipeline_text",
     "runtime_spec_for_pod",
+    "server_init_msg",
     "spec_init_msg",
 ]

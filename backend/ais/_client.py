@@ -152,6 +152,7 @@ class AisClient:
         self.endpoint = endpoint
         self.timeout = timeout
         self.readonly = readonly
+        self._token = token
         headers = {"User-Agent": "aisetl-tui"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -162,6 +163,11 @@ class AisClient:
             follow_redirects=False,
             transport=transport,
         )
+
+    def twin(self) -> AisClient:
+        """A new client of the same cluster, token and limits, with connections of its own
+        (for another thread's event loop)."""
+        return AisClient(self.endpoint, self._token, self.timeout, readonly=self.readonly)
 
     async def aclose(self) -> None:
         await self._http.aclose()

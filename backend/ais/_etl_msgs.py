@@ -91,10 +91,10 @@ def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-")) + "Server"
 
 
-def _user_function(name: str, code: str, func: str) -> Any:
-    """The user's function, from ``code`` run in a fresh module that is not in
-    ``sys.modules`` (so cloudpickle pickles it by value); None if the code imports something
-    not installed here (then the transformer runs the code itself)."""
+def _check_user_function(name: str, code: str, func: str) -> None:
+    """Run ``code`` here, in a fresh module, to say now what would fail the transformer (a
+    syntax error, no ``func``, an exception). Code that imports something not installed here
+    passes: the transformer may have it (its ``PACKAGES``)."""
     from . import _etl_runtime
 
     try:
@@ -102,9 +102,9 @@ def _user_function(name: str, code: str, func: str) -> Any:
     except SyntaxError as err:
         raise ValueError(f"the code has a syntax error: {err.msg} (line {err.lineno})") from None
     try:
-        return _etl_runtime.load_function(code, func, f"aisetl_{name.replace('-', '_')}")
+        _etl_runtime.load_function(code, func, f"aisetl_{name.replace('-', '_')}")
     except ImportError:
-        return None
+        return
     except LookupError as err:
         raise ValueError(str(err)) from None
     except Exception as err:
@@ -128,10 +128,10 @@ def etl_class_payload(name: str, code: str, *, comm: str = "hpush", func: str = 
                              ) from None
         attrs.update(aisetl_script=code, aisetl_timeout=go_duration(obj_timeout) or None)
     else:
-        fn = _user_function(name, code, func)
+        _check_user_function(name, code, func)
+        # The code goes as text, compiled in the transformer: a pickled function's frames
+        # would all say "<dynamic-code>", and its tracebacks could not point at the line.
         attrs.update(aisetl_code=code, aisetl_func=func)
-        if fn is not None:
-            attrs["aisetl_fn"] = fn
     cls = type(_class_name(name), (_etl_runtime.UserTransform, _server_base(comm)), attrs)
     with _PICKLE_LOCK:
         cloudpickle.register_pickle_by_value(_etl_runtime)
@@ -161,6 +161,12 @@ def class_init_msg(name: str, code: str, *, comm: str = "hpush", func: str = "tr
     go_duration(obj_timeout)
     payload = etl_class_payload(name, code, comm=communication, func=func, io_script=io_script,
                                 obj_timeout=obj_timeout)
+    return _runtime_msg(name, payload, communication, dependencies, init_timeout, obj_timeout)
+
+
+def _runtime_msg(name: str, payload: str, communication: str, dependencies: Sequence[str],
+                 init_timeout: str, obj_timeout: str) -> dict[str, Any]:
+    """The runtime spec that carries a serialized ``ETLServer`` class, for this Python."""
     env = [{"name": "ETL_CLASS_PAYLOAD", "value": payload}]
     if dependencies:
         env.append({"name": "PACKAGES", "value": ",".join(d.strip() for d in dependencies)})
@@ -173,6 +179,42 @@ def class_init_msg(name: str, code: str, *, comm: str = "hpush", func: str = "tr
         "support_direct_put": True,
         "runtime": {"image": f"{CLASS_IMAGE}:{major}.{minor}", "env": env},
     }
+
+
+def server_init_msg(name: str, code: str, *, comm: str = "hpush", dependencies: Sequence[str] = (),
+                    init_timeout: str = "5m", obj_timeout: str = "45s") -> dict[str, Any]:
+    """An ``ETLSpecMsg`` for ``aistorage/runtime_python`` whose ``ETL_CLASS_PAYLOAD`` is the
+    ``ETLServer`` subclass ``code`` defines, as the SDK's ``init_class`` sends it. The code runs
+    here, once, to serialize the class. Raises ``ValueError`` with a readable reason."""
+    from aistore.sdk.etl.webserver.base_etl_server import ETLServer
+    from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
+
+    _check_name(name)
+    communication = _comm(comm, COMM_TYPES)
+    go_duration(obj_timeout)
+    module = f"aisetl_{name.replace('-', '_')}"
+    try:
+        namespace: dict[str, Any] = {"__name__": module}
+        exec(compile(code, f"<{module}>", "exec"), namespace)
+    except SyntaxError as err:
+        raise ValueError(f"the code has a syntax error: {err.msg} (line {err.lineno})") from None
+    except Exception as err:
+        raise ValueError(f"running the code failed: {type(err).__name__}: {err}") from None
+    classes = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, ETLServer)
+               and v.__module__ == module]
+    if len(classes) != 1:
+        found = ", ".join(c.__name__ for c in classes) or "none"
+        raise ValueError(f"the code must define exactly one ETLServer subclass (found {found})")
+    if communication == "ws://" and not issubclass(classes[0], FastAPIServer):
+        raise ValueError(f"ws:// needs a FastAPIServer; {classes[0].__name__} is not one")
+    import cloudpickle
+
+    try:
+        payload = base64.b64encode(cloudpickle.dumps(classes[0])).decode()
+    except Exception as err:
+        raise ValueError(f"cannot serialize {classes[0].__name__}: {type(err).__name__}: {err}"
+                         ) from None
+    return _runtime_msg(name, payload, communication, dependencies, init_timeout, obj_timeout)
 
 
 def _yaml_error(err: yaml.YAMLError) -> str:

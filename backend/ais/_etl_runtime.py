@@ -51,10 +51,8 @@ class UserTransform:
 
     Set as class attributes when the class is built:
 
-    * ``aisetl_fn`` — the user's function (pickled by value with the class), or
-    * ``aisetl_code`` + ``aisetl_func`` — the code, run when the server starts (used when the
-      code could not be run where the message was built, e.g. its imports are only installed in
-      the transformer), or
+    * ``aisetl_code`` + ``aisetl_func`` — the code, compiled when the server starts (as
+      ``<aisetl_NAME>``, which tracebacks name) and its function, kept as ``aisetl_fn``; or
     * ``aisetl_script`` — a script run per object: object on stdin, result from stdout.
     """
 

@@ -1,0 +1,128 @@
+"""The developer's loop through the keys: a transform edited, run on a sample with ctrl+r,
+its error shown at its line, fixed, run again and compared with the run before; bad code
+refused before anything is sent; the code saved back to its file."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from PIL import Image
+from textual.widgets import Input, Static
+
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.screens.dialogs import ConfirmScreen
+from aisetl_tui.screens.editor import EditorScreen
+from aisetl_tui.widgets.byte_view import ByteView
+from backend.ais import NotFound
+from backend.local import LocalCluster
+from tests.test_app import connected, table_rows, until
+
+BUGGY = '''import hashlib
+
+
+def transform(data: bytes) -> bytes:
+    if data.startswith(b"bad"):
+        raise ValueError("cannot take " + data.decode())
+    return hashlib.md5(data).hexdigest().encode()
+'''
+FIXED = BUGGY.replace('raise ValueError("cannot take " + data.decode())', 'return b"skipped"')
+PASS_IMAGES = '''def transform(data: bytes) -> bytes:
+    return data
+'''
+
+
+def png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+async def run_and_wait(pilot, screen: EditorScreen, number: int, objects: int) -> None:
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: len(screen.runs) == number
+                and len(screen.runs[-1].results) == objects, f"run {number}", timeout=60)
+    await pilot.pause(0.2)
+
+
+def status(screen: EditorScreen) -> str:
+    return str(screen.query_one("#run-status", Static).render())
+
+
+async def test_edit_run_see_the_error_at_its_line_fix_and_compare(cluster: LocalCluster,
+                                                                   tmp_path: Path) -> None:
+    code_file = tmp_path / "picky.py"
+    code_file.write_text(BUGGY)
+    app = AisEtlApp(endpoint=cluster.endpoint, start="buckets")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        client = app.session.client
+        await client.create_bucket("dev-loop")
+        try:
+            for i in range(6):
+                await client.put_bytes("dev-loop", f"in/{i}.txt",
+                                       b"bad %d" % i if i in (1, 4) else b"good %d" % i)
+            await client.put_bytes("dev-loop", "zz/pic.png", png(64, 48))
+            app.run_command(f"edit {code_file}")
+            await until(pilot, lambda: isinstance(app.screen, EditorScreen), "the editor")
+            screen: EditorScreen = app.screen
+            await until(pilot, lambda: screen.query("#code") and screen.code.text == BUGGY,
+                        "the code loaded")
+            assert "transform(bytes) function" in screen.title_text()
+            screen.query_one("#etl-name", Input).value = "picky-dev"
+            screen.query_one("#bucket", Input).value = "dev-loop"
+            screen.query_one("#prefix", Input).value = "in/"
+
+            # run 1: two objects fail; the error says where, and the line is selected
+            await run_and_wait(pilot, screen, 1, 6)
+            rows = {r[0]: r for r in table_rows(app, "#samples")}
+            assert sorted(rows) == [f"in/{i}.txt" for i in range(6)]
+            assert rows["in/1.txt"][2] == "error" and rows["in/4.txt"][2] == "error"
+            assert "4 ok, 2 failed" in status(screen) and "first 8 of ais://dev-loop/in/*" \
+                in status(screen)
+            assert screen.code.selection.start[0] == 5  # line 6: the raise
+            screen.samples.move_cursor(row=1)
+            await pilot.pause(0.2)
+            caption = str(screen.query_one("#sample-caption", Static).render())
+            assert caption == "in/1.txt: failed at line 6"
+
+            # bad code is refused before anything is sent, at its line
+            screen.code.load_text(BUGGY.replace("    return hashlib", "    return hashlib("))
+            await pilot.press("ctrl+r")
+            await pilot.pause(0.3)
+            assert screen.problem.startswith("not sent: line 7: syntax error"), screen.problem
+            assert len(screen.runs) == 1 and screen.code.selection.start[0] == 6
+
+            # run 2, fixed: the failures are fixed, the rest the same, and it replaced run 1's
+            screen.code.load_text(FIXED)
+            await run_and_wait(pilot, screen, 2, 6)
+            rows = {r[0]: r for r in table_rows(app, "#samples")}
+            assert rows["in/1.txt"][5] == "fixed" and rows["in/4.txt"][5] == "fixed"
+            assert {rows[f"in/{i}.txt"][5] for i in (0, 2, 3, 5)} == {"same"}
+            assert "replaced picky-dev (Running)" in status(screen)
+            print(status(screen)); assert "vs run 1: 2 fixed, 4 same" in status(screen)
+            assert "6 ok" in status(screen) and "p95" in status(screen)
+            shown = await client.transform_object("dev-loop", "in/1.txt", "picky-dev")
+            assert shown == b"skipped"  # the cluster runs the fixed code
+
+            # ctrl+s writes the file back
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: code_file.read_text() == FIXED, "the file saved")
+            assert "unsaved" not in screen.title_text()
+
+            # an image's output is described by its format and size
+            screen.code.load_text(PASS_IMAGES)
+            screen.query_one("#prefix", Input).value = "zz/"
+            await run_and_wait(pilot, screen, 3, 1)
+            caption = str(screen.query_one("#sample-caption", Static).render())
+            assert "PNG image 64x48 (RGB)" in caption
+            assert screen.query_one("#sample-output", ByteView).as_hex
+
+            # leaving with unsaved changes asks first
+            await pilot.press("escape", "escape")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        finally:
+            with contextlib.suppress(NotFound):
+                await client.delete_etl("picky-dev")
+            await client.destroy_bucket("dev-loop")
