@@ -101,7 +101,7 @@ async def test_edit_run_see_the_error_at_its_line_fix_and_compare(cluster: Local
             assert rows["in/1.txt"][5] == "fixed" and rows["in/4.txt"][5] == "fixed"
             assert {rows[f"in/{i}.txt"][5] for i in (0, 2, 3, 5)} == {"same"}
             assert "replaced picky-dev (Running)" in status(screen)
-            print(status(screen)); assert "vs run 1: 2 fixed, 4 same" in status(screen)
+            assert "vs run 1: 2 fixed, 4 same" in status(screen)
             assert "6 ok" in status(screen) and "p95" in status(screen)
             shown = await client.transform_object("dev-loop", "in/1.txt", "picky-dev")
             assert shown == b"skipped"  # the cluster runs the fixed code

@@ -95,7 +95,7 @@ def _check_user_function(name: str, code: str, func: str) -> None:
     """Run ``code`` here, in a fresh module, to say now what would fail the transformer (a
     syntax error, no ``func``, an exception). Code that imports something not installed here
     passes: the transformer may have it (its ``PACKAGES``)."""
-    from . import _etl_runtime
+    from .. import _etl_runtime
 
     try:
         compile(code, "<code>", "exec")
@@ -116,7 +116,7 @@ def etl_class_payload(name: str, code: str, *, comm: str = "hpush", func: str = 
     """``ETL_CLASS_PAYLOAD``: base64 of the cloudpickled ``ETLServer`` subclass."""
     import cloudpickle
 
-    from . import _etl_runtime
+    from .. import _etl_runtime
 
     comm = _comm(comm, COMM_TYPES)
     attrs: dict[str, Any] = {"aisetl_name": name, "__module__": f"aisetl_{name}"}

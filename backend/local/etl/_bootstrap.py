@@ -30,14 +30,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aistore.sdk.etl.webserver.base_etl_server import ETLServer
-from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
-from aistore.sdk.etl.webserver.flask_server import FlaskServer
 from aistore.sdk.etl.webserver.http_multi_threaded_server import (
     HTTPMultiThreadedServer,
     ThreadedHTTPServer,
 )
 
-from backend.ais._etl_runtime import result_bytes
+from backend._etl_runtime import result_bytes
 
 HOST = "127.0.0.1"
 
@@ -193,12 +191,20 @@ def _quiet_resets(self: ThreadedHTTPServer, request: Any, client_address: Any) -
         socketserver.BaseServer.handle_error(self, request, client_address)
 
 
+def _subclass_of(cls: type, module: str, name: str) -> bool:
+    """Whether ``cls`` derives from the SDK's server ``name``; FastAPI and Flask are imported
+    only by a class that uses them (each costs a transformer's start a tenth of a second or
+    more)."""
+    loaded = sys.modules.get(f"aistore.sdk.etl.webserver.{module}")
+    return loaded is not None and issubclass(cls, getattr(loaded, name))
+
+
 def serve(cls: type[ETLServer], port: int) -> None:
     # Keep-alive connections must not hold up a stop: don't wait for their threads.
     ThreadedHTTPServer.daemon_threads = True
     ThreadedHTTPServer.block_on_close = False
     ThreadedHTTPServer.handle_error = _quiet_resets
-    if issubclass(cls, FastAPIServer):
+    if _subclass_of(cls, "fastapi_server", "FastAPIServer"):
         import uvicorn
 
         # NUM_WORKERS processes, as the runtime image runs them: FastAPIServer transforms
@@ -210,7 +216,7 @@ def serve(cls: type[ETLServer], port: int) -> None:
         return
     server = cls()
     server.host, server.port = HOST, port
-    if isinstance(server, FlaskServer):
+    if _subclass_of(cls, "flask_server", "FlaskServer"):
         server.app.run(host=HOST, port=port, threaded=True)
     else:
         server.start()
