@@ -4,6 +4,7 @@ and routes commands to screens. Screens hold state, widgets render, workers do t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from .session import Connected, Session
 from .widgets.status import ClusterStatus
 
 HEALTH_EVERY = 2.0
+EMBEDDED = "embedded"  # the deployment the embedded cluster's proxy says it is
 MAX_BACKOFF = 8.0
 BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
 
@@ -139,6 +141,10 @@ class AisEtlApp(App):
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             backoff = 1.0
+            if not was_connected and not embedded:  # an endpoint given: is it ours?
+                with contextlib.suppress(AisError):
+                    embedded = await client.deployment() == EMBEDDED
+                session.supports_init_code = session.embedded = embedded
             self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
                                         proxies=len(smap.proxies), targets=len(smap.targets),
                                         state="connected")

@@ -15,7 +15,7 @@ from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.dialogs import ConfirmScreen
 from aisetl_tui.screens.editor import EditorScreen
 from aisetl_tui.widgets.byte_view import ByteView
-from backend.ais import NotFound
+from backend.ais import NotFound, code_init_msg
 from backend.local import LocalCluster
 from tests.test_app import connected, table_rows, until
 
@@ -126,3 +126,64 @@ async def test_edit_run_see_the_error_at_its_line_fix_and_compare(cluster: Local
             with contextlib.suppress(NotFound):
                 await client.delete_etl("picky-dev")
             await client.destroy_bucket("dev-loop")
+
+
+async def test_an_etls_code_opens_in_the_editor_and_a_foreign_etl_is_replaced_only_after_a_yes(
+        cluster: LocalCluster) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint, start="etls")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        client = app.session.client
+        await client.create_bucket("dev-loop2")
+        try:
+            await client.put_bytes("dev-loop2", "a.txt", b"abc")
+            await client.init_etl(code_init_msg("upper-dev", FIXED.replace(
+                "hashlib.md5(data).hexdigest().encode()", "data.upper()")))
+            await until(pilot, lambda: "upper-dev" in app.screen.table.rows, "the ETL listed")
+            app.screen.table.move_cursor(row=app.screen.table.get_row_index("upper-dev"))
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                        and "data.upper()" in app.screen.code.text, "the ETL's code")
+            screen: EditorScreen = app.screen
+            assert screen.query_one("#etl-name", Input).value == "upper-dev"
+            assert "edit · ETL upper-dev" in screen.title_text()
+            screen.query_one("#bucket", Input).value = "dev-loop2"
+            await run_and_wait(pilot, screen, 1, 1)  # its own ETL: replaced without asking
+            assert screen.runs[-1].results["a.txt"].head == b"ABC"
+
+            # another name, taken by an ETL not made here: asked first, and "no" sends nothing
+            await client.init_etl(code_init_msg("other-dev", PASS_IMAGES))
+            screen.query_one("#etl-name", Input).value = "other-dev"
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+            assert len(screen.runs) == 1
+            assert await client.transform_object("dev-loop2", "a.txt", "other-dev") == b"abc"
+
+            # an import this Python cannot find is refused at its line, before anything is sent
+            screen.query_one("#etl-name", Input).value = "upper-dev"
+            screen.code.load_text("import no_such_module_here\n\n" + screen.code.text)
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: screen.problem.startswith("not sent: line 1: no module"),
+                        "the import refused")
+            assert len(screen.runs) == 1
+        finally:
+            for etl in ("upper-dev", "other-dev"):
+                with contextlib.suppress(NotFound):
+                    await client.delete_etl(etl)
+            await client.destroy_bucket("dev-loop2")
+
+
+async def test_read_only_the_editor_runs_nothing(cluster: LocalCluster, tmp_path: Path) -> None:
+    app = AisEtlApp(endpoint=cluster.endpoint, start="buckets", readonly=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        app.run_command(f"edit {tmp_path / 'new.py'}")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                    and app.screen.query("#code"), "the editor")
+        await until(pilot, lambda: "def transform" in app.screen.code.text, "a starting example")
+        assert app.screen.check_action("run", ()) is False
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        assert app.screen.runs == []

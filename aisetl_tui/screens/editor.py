@@ -14,12 +14,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, Select, Static, TextArea
 
 from backend.ais import AisError, etl_name_problem, parse_etl_error
 
 from .. import dev_loop
+from ..error_groups import error_line
 from ..etl_code import (
     KIND_TEXT,
     CodeOptions,
@@ -53,6 +54,7 @@ NEW_CODE = '''import hashlib
 def transform(input_bytes: bytes) -> bytes:
     return hashlib.md5(input_bytes).hexdigest().encode()
 '''
+NOT_SENT = "not sent: "
 COMMS = [("hpush://", "hpush"), ("hpull://", "hpull"), ("ws://", "ws")]
 CHANGE_STYLE = {"changed": "yellow", "new error": "bold red", "still failing": "red",
                 "fixed": "green", "same": "dim", "new": ""}
@@ -85,6 +87,7 @@ class EditorScreen(AppScreen):
         self.runs: list[SampleRun] = []
         self.comparison: Comparison | None = None
         self.seed = 0  # of the random sample: the same objects every run, until ctrl+n
+        self.refused_code = ""  # the code a "not sent" problem is about
         self.owned = {etl} if etl else set()  # ETL names each run may replace without asking
 
     def compose_body(self) -> ComposeResult:
@@ -92,15 +95,18 @@ class EditorScreen(AppScreen):
             yield TextArea.code_editor("", language="python", id="code", soft_wrap=False)
             with Vertical(id="trial"):
                 with Horizontal(classes="editor-fields"):
-                    yield Input(placeholder="ETL name", id="etl-name", compact=True)
+                    yield Label("ETL")
+                    yield Input(placeholder="name", id="etl-name", compact=True)
                     yield Select(COMMS, value="hpush", allow_blank=False, id="comm",
                                  compact=True)
                 with Horizontal(classes="editor-fields"):
-                    yield Input(placeholder="bucket", id="bucket", compact=True)
+                    yield Label("sample")
                     yield Select([("first", "first"), ("random", "random")], value="first",
                                  allow_blank=False, id="pick", compact=True)
                     yield Input("8", placeholder="N", id="count", compact=True,
                                 type="integer")
+                    yield Label("of")
+                    yield Input(placeholder="bucket", id="bucket", compact=True)
                     yield Input(placeholder="prefix", id="prefix", compact=True)
                 yield Static("", id="run-status")
                 yield KeyedTable(["OBJECT", "IN", "OUT", "LATENCY", "Δ", "VS LAST"],
@@ -108,6 +114,8 @@ class EditorScreen(AppScreen):
                                  id="samples")
                 yield Static("", id="sample-caption")
                 yield ByteView(id="sample-output")
+                with VerticalScroll(id="sample-error"):
+                    yield Static("")
 
     def on_mount(self) -> None:
         self.query_one("#etl-name", Input).value = self.etl or default_etl_name(
@@ -183,6 +191,8 @@ class EditorScreen(AppScreen):
     @on(TextArea.Changed, "#code")
     def _code_changed(self) -> None:
         self.retitle()
+        if self.problem.startswith(NOT_SENT) and self.code.text != self.refused_code:
+            self.show_problem("")  # it was about the code as it was
 
     def action_save(self) -> None:
         text = self.code.text
@@ -265,7 +275,8 @@ class EditorScreen(AppScreen):
 
     def _code_problem(self, problem: CodeProblem) -> None:
         """Shown, and its line selected in the code; nothing is sent."""
-        self.show_problem(f"not sent: {problem}")
+        self.refused_code = self.code.text
+        self.show_problem(f"{NOT_SENT}{problem}")
         if problem.line:
             self._select_line(problem.line)
 
@@ -295,7 +306,7 @@ class EditorScreen(AppScreen):
                                           self.session.supports_init_code)
         except ValueError as err:
             status.update("")
-            self.show_problem(f"not sent: {err}")
+            self.show_problem(f"{NOT_SENT}{err}")
             return
         try:
             replaced = await dev_loop.reinit(client, msg)
@@ -395,17 +406,34 @@ class EditorScreen(AppScreen):
             caption.update("")
             view.show(b"", False)
             return
+        error_view = self.query_one("#sample-error", VerticalScroll)
+        view.display, error_view.display = result.ok, not result.ok
         if not result.ok:
             line = user_code_line(result.error)
             caption.update(Text(f"{result.name}: failed" + (f" at line {line}" if line else ""),
                                 style="red"))
-            view.show(result.error.encode(), False)
+            error_view.query_one(Static).update(error_text(result.error))
             if line and not self.code.has_focus:
                 self._select_line(line)
             return
         what, as_hex = _describe(result)
         caption.update(f"{result.name} → {what} in {_ms(result.latency)}")
         view.show(result.head, as_hex)
+
+
+def error_text(message: str) -> Text:
+    """An error as it reads best: what went wrong first, then the traceback, the frames in
+    the user's code (and their source lines) picked out."""
+    lines = message.rstrip().splitlines()
+    text = Text(error_line(message), style="bold red")
+    if len(lines) > 1:
+        text.append("\n")
+        in_user_code = False
+        for line in lines:
+            if line.lstrip().startswith("File "):
+                in_user_code = user_code_line(line) is not None
+            text.append(f"\n{line}", style="yellow" if in_user_code else "dim")
+    return text
 
 
 def _describe(result: SampleResult) -> tuple[str, bool]:

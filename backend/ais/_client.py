@@ -269,6 +269,13 @@ class AisClient:
         resp = await self._send("GET", "/v1/daemon", params={"what": "smap"})
         return _wire.cluster_map(_json(resp))
 
+    async def deployment(self) -> str:
+        """How the proxy says it is deployed (``K8s``, ``dev``…; ``embedded`` for this
+        project's cluster), or "" when it does not say."""
+        resp = await self._send("GET", "/v1/daemon", params={"what": "node_status"})
+        status = _json(resp)
+        return str(status.get("deployment") or "") if isinstance(status, dict) else ""
+
     async def health(self) -> bool:
         """True if the proxy answers ``GET /v1/health`` with 200; never raises
         :class:`AisError`."""
