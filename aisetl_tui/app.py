@@ -142,8 +142,7 @@ class AisEtlApp(App):
                 continue
             backoff = 1.0
             if not was_connected and not embedded:  # an endpoint given: is it ours?
-                with contextlib.suppress(AisError):
-                    embedded = await client.deployment() == EMBEDDED
+                embedded = await self.is_embedded(client)
                 session.supports_init_code = session.embedded = embedded
             self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
                                         proxies=len(smap.proxies), targets=len(smap.targets),
@@ -152,6 +151,12 @@ class AisEtlApp(App):
                 was_connected = True
                 self.screen.post_message(Connected())
             await asyncio.sleep(HEALTH_EVERY)
+
+    async def is_embedded(self, client: AisClient) -> bool:
+        """Whether the cluster at an endpoint given is an embedded one (its proxy says so)."""
+        with contextlib.suppress(AisError):
+            return await client.deployment() == EMBEDDED
+        return False
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

@@ -56,6 +56,14 @@ def table_rows(app: AisEtlApp, selector: str) -> list[list[str]]:
              for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
+class AsAnotherCluster(AisEtlApp):
+    """The app given an embedded cluster's endpoint, taking it for another AIStore (one without
+    `init code`, as 5.0): what a real cluster gets, exercised on the embedded one."""
+
+    async def is_embedded(self, client) -> bool:
+        return False
+
+
 async def connected(pilot: Pilot, app: AisEtlApp) -> None:
     await until(pilot, lambda: app.status.state == "connected", "the app to connect")
 

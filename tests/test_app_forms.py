@@ -13,7 +13,7 @@ from aisetl_tui.screens.etl_init import default_etl_name
 from aisetl_tui.screens.inline import InlineTransformScreen
 from backend.local import LocalCluster
 from tests.conftest import MANIFESTS, code_msg
-from tests.test_app import connected, open_init_form, submit_init_form, until
+from tests.test_app import AsAnotherCluster, connected, open_init_form, submit_init_form, until
 
 CRASHING = b"import no_such_module_here\n\ndef transform(data):\n    return data\n"
 ECHO = b"def transform(data):\n    return data\n"
@@ -174,7 +174,7 @@ async def test_the_code_form_says_how_code_goes_to_a_cluster_without_init_code(
     """Given an endpoint, the app speaks to the cluster as to AIStore 5.0 (no `init code`)."""
     import sys
 
-    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    app = AsAnotherCluster(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
         form = await open_init_form(pilot, app, "code", MANIFESTS / "md5" / "code.py")

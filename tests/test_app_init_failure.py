@@ -12,7 +12,7 @@ from aisetl_tui.app import AisEtlApp
 from backend.ais import parse_etl_error
 from backend.local import LocalCluster
 from tests.conftest import code_msg
-from tests.test_app import connected, submit_init_form, until
+from tests.test_app import AsAnotherCluster, connected, submit_init_form, until
 
 CRASHING = b"import no_such_module_here\n\ndef transform(data):\n    return data\n"
 
@@ -64,7 +64,7 @@ async def test_the_init_form_shows_each_targets_transformer_as_it_starts(
     code = tmp_dir / "slow_start.py"
     code.write_bytes(SLOW_START)
     etl_cleanup.append("slow-start")
-    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    app = AsAnotherCluster(start="buckets", endpoint=cluster.endpoint)  # (a runtime spec)
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
         form = await submit_init_form(pilot, app, "code", code, "slow-start")

@@ -32,7 +32,7 @@ from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.conftest import code_msg
 from tests.fake_kube import FakeKubeApi
-from tests.test_app import connected, table_rows, until
+from tests.test_app import AsAnotherCluster, connected, table_rows, until
 
 ECHO = b"def transform(data):\n    return data\n"
 RUNNING_TEMPLATE = "md5-etl-tqvt8081"  # Running, ready, on node-a
@@ -182,7 +182,7 @@ async def test_pods_without_kubeconfig_show_aistores_view(
     init_etl(http, etl_cleanup, etl)
     tids = {t.daemon_id for t in cluster.smap.targets}
 
-    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
+    app = AsAnotherCluster(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await pilot.press("3")

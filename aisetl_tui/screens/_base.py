@@ -299,8 +299,8 @@ class TableScreen(PollingScreen):
         """A dimmed hint on the problem line, for a first run; ``render_data`` calls it. The
         keys are the ones bound now (a keymap may change them; --readonly hides them)."""
         what, actions = self.EMPTY
-        if not what or self.table.has_rows:
-            return
+        if not what or self.table.has_rows or not self.is_current:
+            return  # (the bindings asked of a screen not shown are the shown one's)
         bound = {b.action: self.app.get_key_display(b)
                  for _node, b, enabled, _tip in self.active_bindings.values() if enabled}
         keys = [f"{bound[action]} {does}" for action, does in actions if action in bound]

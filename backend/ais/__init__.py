@@ -8,7 +8,7 @@ Every call has a timeout and never blocks the event loop; every failure is an
 """
 
 from .._names import bucket_name_problem, etl_name_problem
-from ._auth import load_token
+from ._auth import load_token, read_token_file
 from ._client import AisClient
 from ._errors import (
     AisError,
@@ -77,6 +77,7 @@ __all__ = [
     "code_init_msg",
     "etl_name_problem",
     "load_token",
+    "read_token_file",
     "parse_etl_error",
     "parse_pipeline",
     "pipeline_text",

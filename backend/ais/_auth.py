@@ -12,7 +12,7 @@ TOKEN_FILE_ENV = "AIS_AUTHN_TOKEN_FILE"
 DEFAULT_TOKEN_FILE = Path(".config") / "ais" / "cli" / "auth.token"
 
 
-def _read_token_file(path: Path) -> str | None:
+def read_token_file(path: Path) -> str | None:
     """The token in ``path``: JSON ``{"token": ...}`` (what ``ais auth login`` writes), or the
     raw token text; None if the file is missing, unreadable or empty."""
     try:
@@ -41,7 +41,7 @@ def load_token(env: Mapping[str, str] = os.environ, home: Path | None = None) ->
     if token := env.get(TOKEN_ENV, "").strip():
         return token
     if (path := env.get(TOKEN_FILE_ENV, "").strip()) and (
-        token := _read_token_file(Path(path).expanduser())
+        token := read_token_file(Path(path).expanduser())
     ):
         return token
-    return _read_token_file((home if home is not None else Path.home()) / DEFAULT_TOKEN_FILE)
+    return read_token_file((home if home is not None else Path.home()) / DEFAULT_TOKEN_FILE)
