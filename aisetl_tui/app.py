@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -19,13 +19,15 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
-from backend.ais import AisClient, AisError, load_token
+from backend.ais import AisClient, AisError
 from backend.kube import KubeClient
-from backend.local import ClusterError, read_token, start_in_background
+from backend.local import ClusterError, start_in_background
 
+from .contexts import Context, launch_context, load_contexts, token_for
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
 from .screens.commands import CommandError, parse, visible
+from .screens.contexts import ContextsScreen
 from .screens.etls import EtlsScreen
 from .screens.help import HelpScreen
 from .screens.jobs import JobsScreen
@@ -38,18 +40,10 @@ from .widgets.status import ClusterStatus
 HEALTH_EVERY = 2.0
 EMBEDDED = "embedded"  # the deployment the embedded cluster's proxy says it is
 MAX_BACKOFF = 8.0
+SWITCHING = "switching"  # the mode shown while the tabs are made anew for another context
 BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
 
 
-
-def token_for(endpoint: str, embedded: bool) -> str | None:
-    """The token to send: the embedded cluster's own for the one the app started; else
-    AIStore's usual sources, and the embedded cluster's token for a cluster on this machine
-    when those have none (it never leaves the machine)."""
-    if embedded:
-        return read_token()
-    host = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}").hostname
-    return load_token() or (read_token() if host in ("127.0.0.1", "localhost", "::1") else None)
 
 class AisEtlApp(App):
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
@@ -74,18 +68,21 @@ class AisEtlApp(App):
                  readonly: bool = False, keymap: dict[str, str] | None = None,
                  targets: int = 2, kube: KubeClient | Literal["auto"] | None = "auto",
                  kube_context: str | None = None, kube_namespace: str | None = None,
-                 start: str = "overview") -> None:
+                 start: str = "overview", contexts: list[Context] | None = None) -> None:
+        """``contexts``: the clusters ``:ctx`` offers (by default the embedded one and
+        those of ``contexts.toml``); the app starts on ``endpoint``'s, or the embedded one."""
         super().__init__()
         if start not in self.MODES:
             raise ValueError(f"no screen {start!r}: one of {', '.join(self.MODES)}")
         self.first_screen = start
-        self.session = Session(readonly=readonly, kube=kube, kube_context=kube_context,
-                               kube_namespace=kube_namespace)
-        self.session.embedded = endpoint is None
+        self.contexts = contexts if contexts is not None else load_contexts()
+        self.context = launch_context(self.contexts, endpoint, kube_context, kube_namespace)
+        self.kube_arg = kube
+        self.readonly = readonly
+        self.session = self._new_session()
         self.endpoint_arg = endpoint
         self.data_dir = data_dir
         self.targets = targets
-        self.readonly = readonly
         self.keymap = keymap or {}
         self.last_tab = ""  # the tab shown before the current one, for ``-``
 
@@ -111,30 +108,33 @@ class AisEtlApp(App):
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
-        """Find or start the cluster, then watch it: say so within seconds when it is gone,
-        retry with backoff, and refresh the screen when it is back."""
-        endpoint, embedded = self.endpoint_arg, self.endpoint_arg is None
+        """Find or start the cluster of the current context, then watch it: say so within
+        seconds when it is gone, retry with backoff, and refresh the screen when it is
+        back."""
+        context = self.context
+        endpoint, embedded = context.endpoint, context.embedded
+        status = functools.partial(ClusterStatus, context=context.name)
         if endpoint is None:
-            self.status = ClusterStatus(state="starting", embedded=True,
-                                        detail="starting the embedded cluster…")
+            self.status = status(state="starting", embedded=True,
+                                 detail="starting the embedded cluster…")
             try:
                 info = await asyncio.to_thread(start_in_background, self.data_dir, self.targets)
             except ClusterError as err:
-                self.status = ClusterStatus(state="unreachable", embedded=True, detail=str(err))
+                self.status = status(state="unreachable", embedded=True, detail=str(err))
                 return
             endpoint = info.endpoint
         session = self.session
-        session.client = client = AisClient(endpoint, token=token_for(endpoint, embedded),
-                                            readonly=self.readonly)
+        token = context.token_value() or token_for(endpoint, embedded)
+        session.client = client = AisClient(endpoint, token=token, readonly=self.readonly)
         session.supports_init_code = session.embedded = embedded
-        self.status = ClusterStatus(endpoint=endpoint, embedded=embedded, state="connecting")
+        self.status = status(endpoint=endpoint, embedded=embedded, state="connecting")
         backoff, was_connected = 1.0, False
         while True:
             try:
                 smap = await client.cluster_map()
             except AisError as err:
-                self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
-                                            state="unreachable",
+                self.status = status(endpoint=endpoint, embedded=embedded,
+                                     state="unreachable",
                                             detail=f"{err} (retrying in {backoff:.0f}s)")
                 was_connected = False
                 await asyncio.sleep(backoff)
@@ -144,13 +144,57 @@ class AisEtlApp(App):
             if not was_connected and not embedded:  # an endpoint given: is it ours?
                 embedded = await self.is_embedded(client)
                 session.supports_init_code = session.embedded = embedded
-            self.status = ClusterStatus(endpoint=endpoint, embedded=embedded,
-                                        proxies=len(smap.proxies), targets=len(smap.targets),
-                                        state="connected")
+            self.status = status(endpoint=endpoint, embedded=embedded,
+                                 proxies=len(smap.proxies), targets=len(smap.targets),
+                                 state="connected")
             if not was_connected:
                 was_connected = True
                 self.screen.post_message(Connected())
             await asyncio.sleep(HEALTH_EVERY)
+
+    def _new_session(self) -> Session:
+        """A session for the current context (its Kubernetes, if it names one)."""
+        session = Session(readonly=self.readonly, kube=self.kube_arg,
+                          kube_context=self.context.kube_context,
+                          kube_namespace=self.context.kube_namespace)
+        session.embedded = self.context.embedded
+        return session
+
+    # --- contexts ---------------------------------------------------------------------------
+
+    def open_contexts(self, name: str = "") -> None:
+        """``:ctx``: the contexts to switch between; ``:ctx NAME`` switches at once."""
+        if not name:
+            self.push_screen(ContextsScreen(self.contexts, self.context, self.switch_context))
+            return
+        context = next((c for c in self.contexts if c.name == name), None)
+        if context is None:
+            known = ", ".join(c.name for c in self.contexts)
+            self.notify(f"no context named {name!r} (known: {known}; :ctx lists them)",
+                        severity="warning")
+            return
+        self.switch_context(context)
+
+    def switch_context(self, context: Context) -> None:
+        """Work on another cluster: a new session and connection, every tab's screens new
+        (what they showed was the other cluster's), the current tab's list shown."""
+        if context.name == self.context.name:
+            self.notify(f"already on {context.describe()}")
+            return
+        old = self.session
+        self.context, self.endpoint_arg = context, context.endpoint
+        self.session = self._new_session()
+        self.run_worker(old.aclose(), group="close")
+        shown = self.current_mode
+        self.add_mode(SWITCHING, Screen)  # (a blank moment: the current tab can go too)
+        self.switch_mode(SWITCHING)
+        for mode, screen in self.MODES.items():
+            self.remove_mode(mode)
+            self.add_mode(mode, screen)
+        self.switch_mode(shown)
+        self.remove_mode(SWITCHING)
+        self.connect()
+        self.notify(f"now on {context.describe()}")
 
     async def is_embedded(self, client: AisClient) -> bool:
         """Whether the cluster at an endpoint given is an embedded one (its proxy says so)."""

@@ -227,16 +227,17 @@ def images(args: argparse.Namespace) -> int:
 def run_app(args: argparse.Namespace) -> int:
     from .app import AisEtlApp
     from .config import ConfigError, load_keymap
+    from .contexts import load_contexts
 
     try:
-        keymap = load_keymap()
+        keymap, contexts = load_keymap(), load_contexts()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     app = AisEtlApp(endpoint=args.endpoint, data_dir=args.data, readonly=args.readonly,
                     keymap=keymap, targets=args.targets,
                     kube_context=args.context, kube_namespace=args.namespace,
-                    start=args.view)
+                    start=args.view, contexts=contexts)
     app.run()
     return app.return_code or 0
 

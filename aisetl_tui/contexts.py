@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from backend.ais import read_token_file
+from backend.ais import load_token, read_token_file
+from backend.local import read_token
 
 from .config import ConfigError, config_dir
 
@@ -114,3 +115,13 @@ def _same(a: str, b: str) -> bool:
         return url if "://" in url else f"http://{url}"
 
     return norm(a) == norm(b)
+
+
+def token_for(endpoint: str, embedded: bool) -> str | None:
+    """The token to send when a context names none: the embedded cluster's own for the one
+    the app starts; else AIStore's usual sources, and the embedded cluster's token for a
+    cluster on this machine when those have none (it never leaves the machine)."""
+    if embedded:
+        return read_token()
+    host = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}").hostname
+    return load_token() or (read_token() if host in ("127.0.0.1", "localhost", "::1") else None)

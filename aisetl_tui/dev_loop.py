@@ -5,6 +5,7 @@ these; they only talk to the cluster."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,30 @@ async def sample_objects(client: AisClient, spec: SampleSpec, seed: int) -> list
         if not token:
             break
     return [(name, sizes[name]) for name in pick_names(list(sizes), spec, seed)]
+
+
+def message_summary(msg: dict[str, Any], width: int = 90) -> str:
+    """An init message as JSON for a confirmation: long values (code, a serialized class)
+    cut to ``width`` characters."""
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > width:
+            return f"{value[:width]}… ({len(value):,} characters)"
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v) for v in value]
+        return value
+
+    return json.dumps(cut(msg), indent=2)
+
+
+def how_sent(msg: dict[str, Any]) -> str:
+    """``init code (python3.11v2, hpush://)`` or ``a runtime spec (aistorage/...:3.11, …)``."""
+    comm = msg.get("communication", "")
+    if "code" in msg:
+        return f"init code ({msg.get('runtime', '?')}, {comm})"
+    image = (msg.get("runtime") or {}).get("image", "?")
+    return f"a runtime spec ({image}, {comm}; the code serialized in ETL_CLASS_PAYLOAD)"
 
 
 def measure_sample(client: AisClient, etl: str, bucket: str, objects: list[tuple[str, int]],

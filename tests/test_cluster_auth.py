@@ -19,7 +19,8 @@ import pytest
 from aistore import Client
 from aistore.sdk.errors import AISError
 
-from aisetl_tui.app import AisEtlApp, token_for
+from aisetl_tui.app import AisEtlApp
+from aisetl_tui.contexts import token_for
 from backend.local import ClusterError, LocalCluster, RunInfo, read_token
 from backend.local._auth import TokenError, ensure_token
 from tests.conftest import auth_headers

@@ -16,8 +16,14 @@ from tests.conftest import wait_for
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
+# A server of its own: a session of the user's default server would start the app with that
+# server's environment (its XDG directories, so not the test cluster's token).
+SOCKET = f"aisetl-smoke-{uuid.uuid4().hex[:8]}"
+
+
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def wait_screen(session: str, *needles: str, timeout: float = 20.0) -> str:
@@ -64,5 +70,5 @@ def test_app_in_tmux(cluster: LocalCluster, client) -> None:
         else:
             raise AssertionError("q did not quit the app")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         client.bucket("tmux-smoke").delete(missing_ok=True)

@@ -20,8 +20,8 @@ def context_row(context: Context, current: bool) -> list[str | Text]:
              else "AIStore's usual sources" if not context.embedded else "its own")
     kube = " / ".join(x for x in (context.kube_context, context.kube_namespace) if x) or (
         "-" if context.embedded else "kubeconfig's current")
-    return [Text("*", style="bold green") if current else "", context.name,
-            context.endpoint or "this machine", token, kube]
+    name = Text(f"{context.name} (current)", style="bold green") if current else context.name
+    return [name, context.endpoint or "this machine", token, kube]
 
 
 class ContextsScreen(AppScreen):
@@ -39,7 +39,7 @@ class ContextsScreen(AppScreen):
         yield Static(f"{self.verb} the context highlighted: Enter. Contexts other than the "
                      f"embedded cluster come from {contexts_path()}.", id="contexts-hint",
                      markup=False)
-        yield KeyedTable(["", "NAME", "ENDPOINT", "TOKEN", "KUBERNETES"], sort_rows=False,
+        yield KeyedTable(["NAME", "ENDPOINT", "TOKEN", "KUBERNETES"], sort_rows=False,
                          id="contexts")
 
     def on_mount(self) -> None:

@@ -17,9 +17,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select, Static, TextArea
 
-from backend.ais import AisError, etl_name_problem, parse_etl_error
+from backend.ais import AisClient, AisError, etl_name_problem, parse_etl_error
+from backend.local import ClusterError, start_in_background
 
 from .. import dev_loop
+from ..contexts import Context, contexts_path, token_for
 from ..error_groups import error_line
 from ..etl_code import (
     KIND_TEXT,
@@ -45,8 +47,10 @@ from ..sample_run import (
 from ..widgets.byte_view import ByteView
 from ..widgets.table import KeyedTable
 from ._base import AppScreen
+from .contexts import ContextsScreen
 from .dialogs import ConfirmScreen
 from .etl_init import default_etl_name, read_text
+from .promoted import PromotedScreen
 
 NEW_CODE = '''import hashlib
 
@@ -68,11 +72,12 @@ def _ms(seconds: float | None, sign: bool = False) -> str:
 
 class EditorScreen(AppScreen):
     TITLE_TEXT = "edit"
-    MUTATING = frozenset({"run"})
+    MUTATING = frozenset({"run", "promote"})
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+r", "run", "Run on sample", id="editor.run", priority=True),
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("ctrl+o", "promote", "Promote to…", id="editor.promote", priority=True),
         Binding("ctrl+n", "new_sample", "New sample", id="editor.new_sample"),
         Binding("ctrl+l", "switch_focus", "Code/Results", id="editor.switch", priority=True),
     ]
@@ -355,6 +360,71 @@ class EditorScreen(AppScreen):
             return False
         self.owned.add(name)
         return True
+
+    # --- promotion ----------------------------------------------------------------------------
+
+    def action_promote(self) -> None:
+        """Re-create the ETL of the last run on another context, then run its sample there."""
+        if not self.runs:
+            self.notify("run it here first (ctrl+r): the run there is compared with it",
+                        severity="warning")
+            return
+        app = self.app
+        if len(app.contexts) < 2:  # type: ignore[attr-defined]
+            self.notify(f"no other cluster to promote to: add one to {contexts_path()}",
+                        severity="warning", timeout=10)
+            return
+        self.app.push_screen(ContextsScreen(app.contexts, app.context,  # type: ignore[attr-defined]
+                                            self.promote, verb="Promote the ETL to"))
+
+    @work(exclusive=True, group="promote")
+    async def promote(self, context: Context) -> None:
+        if context.name == self.app.context.name:  # type: ignore[attr-defined]
+            self.notify("that is the cluster it runs on now", severity="warning")
+            return
+        run = self.runs[-1]
+        options = CodeOptions(comm=str(self.query_one("#comm", Select).value))
+        try:
+            endpoint = context.endpoint or (await asyncio.to_thread(
+                start_in_background, self.app.data_dir)).endpoint  # type: ignore[attr-defined]
+        except ClusterError as err:
+            self.notify(f"the embedded cluster: {err}", severity="error", timeout=10)
+            return
+        token = context.token_value() or token_for(endpoint, context.embedded)
+        async with AisClient(endpoint, token=token) as there:
+            try:
+                init_code = context.embedded or await there.deployment() == "embedded"
+                msg = await asyncio.to_thread(code_msg, self.etl, run.code,
+                                              code_kind(run.code), options, init_code)
+                existing = next((e for e in await there.list_etls() if e.name == self.etl),
+                                None)
+            except (AisError, ValueError) as err:
+                self.notify(f"{context.describe()}: {err}", severity="error", timeout=10)
+                return
+            replaces = (f"\nIt replaces the ETL named {self.etl} there "
+                        f"({existing.stage or 'stage unknown'})." if existing else "")
+            question = (f"Re-create ETL [b]{escape(self.etl)}[/b] on [b]{escape(context.name)}"
+                        f"[/b] ({escape(endpoint)}), as {escape(dev_loop.how_sent(msg))}, then "
+                        f"run the sample of run {run.number} there?{escape(replaces)}\n\n"
+                        f"[dim]{escape(dev_loop.message_summary(msg))}[/dim]")
+            if not await self.app.push_screen_wait(ConfirmScreen(question, "Promote")):
+                return
+            self.notify(f"initializing {self.etl} on {context.name}…")
+            try:
+                replaced = await dev_loop.reinit(there, msg)
+                objects = await dev_loop.sample_objects(there, run.spec, self.seed)
+            except AisError as err:
+                failure = parse_etl_error(err.message)
+                self.notify(f"on {context.name}: " + ("; ".join(failure.lines()) if failure
+                                                       else str(err)), severity="error",
+                            timeout=15)
+                return
+            results: dict[str, SampleResult] = {}
+            await asyncio.to_thread(dev_loop.measure_sample, there, self.etl, run.spec.bucket,
+                                    objects, lambda r: results.__setitem__(r.name, r),
+                                    threading.Event())
+        self.app.push_screen(PromotedScreen(self.etl, context.describe(), run, results,
+                                            replaced))
 
     def _add_result(self, run: SampleRun, result: SampleResult) -> None:
         if run is self.runs[-1]:

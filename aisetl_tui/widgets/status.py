@@ -18,6 +18,7 @@ class ClusterStatus:
     targets: int = 0
     state: str = "connecting"  # starting | connecting | connected | unreachable
     detail: str = ""
+    context: str = ""  # the name of the cluster (``:ctx``)
 
 
 _STATE_STYLE = {"connected": ("●", "green"), "unreachable": ("○", "red"),
@@ -34,8 +35,11 @@ def status_text(status: ClusterStatus, title: str, width: int = 0) -> Text:
     counts = f"{plural(status.proxies, 'proxy', 'proxies')} · {plural(status.targets, 'target')}"
     forms = [(f"{kind} {status.endpoint}", counts), (host, counts),
              (host, f"{status.proxies}p {status.targets}t")]
+    named = status.context not in ("", kind, host)  # (not one said by the endpoint again)
     for where, shown in forms:
         text = Text.assemble((title, "bold cyan"), "  ", (f"{mark} {status.state}", style))
+        if named:
+            text.append(f"  {status.context}", style="bold magenta")
         if status.endpoint:
             text.append(f"  {where}")
         if status.state == "connected":
