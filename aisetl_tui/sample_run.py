@@ -57,6 +57,7 @@ class SampleResult:
     digest: str = ""  # of the whole output
     head: bytes = b""  # the output's first PREVIEW_BYTES
     error: str = ""  # the whole error text (a traceback, when the transformer sent one)
+    log: str = ""  # the transformer's log at this object, when the error has no traceback
 
     @property
     def ok(self) -> bool:
@@ -76,6 +77,7 @@ class SampleRun:
     code: str
     spec: SampleSpec
     replaced: str = ""  # what the re-init replaced, in words ("" for nothing)
+    kind: str = "function"  # of the code (see etl_code.code_kind)
     results: dict[str, SampleResult] = field(default_factory=dict)
 
     def latencies(self) -> list[float]:
@@ -130,13 +132,35 @@ def compare(before: SampleRun | None, now: SampleRun) -> Comparison:
     return Comparison(changes, *deltas)
 
 
-def user_code_line(message: str) -> int | None:
+def user_code_line(message: str, dynamic_is_user: bool = False) -> int | None:
     """The line of the user's code a traceback ends in: its last frame in the ETL's code
-    (``code.py`` where the transformer keeps an ``init code`` ETL, ``<aisetl_…>`` for code
-    sent as a serialized class). None when the traceback names no such frame."""
+    (``code.py`` where the transformer keeps an ``init code`` ETL, ``<aisetl_…>`` for a
+    function sent in a class; with ``dynamic_is_user``, ``<dynamic-code>``: an
+    ``ETLServer`` class of the user's, pickled, has no file name). None when the traceback
+    names no such frame."""
     frames = [(path, int(line)) for path, line in _FRAME.findall(message)
-              if path.rsplit("/", 1)[-1] == "code.py" or path.startswith("<aisetl_")]
+              if path.rsplit("/", 1)[-1] == "code.py" or path.startswith("<aisetl_")
+              or (dynamic_is_user and path == "<dynamic-code>")]
     return frames[-1][1] if frames else None
+
+
+def failing_line(result: SampleResult, dynamic_is_user: bool = False) -> int | None:
+    """The line of the user's code a failed object stopped at, from its error or, when that
+    has no traceback, from its transformer's log."""
+    return (user_code_line(result.error, dynamic_is_user)
+            or user_code_line(result.log, dynamic_is_user))
+
+
+def log_at(log: str, needle: str, before: int = 20, after: int = 3) -> str:
+    """What ``log`` says about one object: from the first line naming ``needle`` (its name as
+    the transformer sees it) within ``before`` lines of the last one, to ``after`` lines past
+    that last one (a traceback sits between, or just after); "" when no line names it."""
+    lines = log.splitlines()
+    found = [i for i, line in enumerate(lines) if needle in line]
+    if not found:
+        return ""
+    first = next(i for i in found if i >= found[-1] - before)
+    return "\n".join(lines[first:found[-1] + after + 1])
 
 
 def describe_output(head: bytes, size: int) -> tuple[str, bool]:

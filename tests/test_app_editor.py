@@ -187,3 +187,55 @@ async def test_read_only_the_editor_runs_nothing(cluster: LocalCluster, tmp_path
         await pilot.press("ctrl+r")
         await pilot.pause(0.3)
         assert app.screen.runs == []
+
+
+PICKY_SERVER = '''from aistore.sdk.etl.webserver.fastapi_server import FastAPIServer
+
+
+class Picky(FastAPIServer):
+    def transform(self, data, path, etl_args):
+        print("looking at", path, flush=True)
+        if data.startswith(b"bad"):
+            raise ValueError("bad data in " + path)
+        return data.upper()
+'''
+
+
+async def test_an_etlserver_class_whose_answer_has_no_traceback_is_shown_from_its_log(
+        cluster: LocalCluster, tmp_path: Path) -> None:
+    """The SDK's FastAPI server answers a failure with its message alone: the traceback, and
+    with it the failing line, come from the transformer's log at that object."""
+    code_file = tmp_path / "picky_server.py"
+    code_file.write_text(PICKY_SERVER)
+    app = AisEtlApp(endpoint=cluster.endpoint, start="buckets")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        client = app.session.client
+        await client.create_bucket("dev-loop3")
+        try:
+            await client.put_bytes("dev-loop3", "a/bad.txt", b"bad input")
+            await client.put_bytes("dev-loop3", "a/good.txt", b"good input")
+            app.run_command(f"edit {code_file}")
+            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                        and app.screen.query("#code") and app.screen.code.text == PICKY_SERVER,
+                        "the editor")
+            screen: EditorScreen = app.screen
+            assert "ETLServer class" in screen.title_text()
+            screen.query_one("#etl-name", Input).value = "picky-server"
+            screen.query_one("#bucket", Input).value = "dev-loop3"
+            await run_and_wait(pilot, screen, 1, 2)
+            await until(pilot, lambda: screen.runs[-1].results["a/bad.txt"].log,
+                        "the log at the object")
+            bad = screen.runs[-1].results["a/bad.txt"]
+            assert "Traceback" not in bad.error and "bad data in" in bad.error
+            assert "looking at dev-loop3/a/bad.txt" in bad.log and "Traceback" in bad.log
+            assert screen.runs[-1].results["a/good.txt"].head == b"GOOD INPUT"
+            assert screen.code.selection.start[0] == 7  # line 8: the raise
+            screen.samples.move_cursor(row=0)
+            await pilot.pause(0.2)
+            caption = str(screen.query_one("#sample-caption", Static).render())
+            assert caption == "a/bad.txt: failed at line 8"
+        finally:
+            with contextlib.suppress(NotFound):
+                await client.delete_etl("picky-server")
+            await client.destroy_bucket("dev-loop3")

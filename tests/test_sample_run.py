@@ -23,6 +23,8 @@ from aisetl_tui.sample_run import (
     SampleSpec,
     compare,
     describe_output,
+    failing_line,
+    log_at,
     percentile,
     pick_names,
     result_of,
@@ -165,3 +167,18 @@ def test_a_server_class_goes_as_its_serialized_class() -> None:
                            ).replace("(FastAPIServer)", "(HTTPMultiThreadedServer)")
     with pytest.raises(ValueError, match="ws:// needs a FastAPIServer"):
         code_msg("upper-etl", plain, "server", CodeOptions(comm="ws"), init_code=True)
+
+
+def test_the_log_at_an_object_holds_its_traceback_whichever_side_names_it() -> None:
+    log = "\n".join(["INFO starting", "looking at b/x1", "looking at b/x2",
+                     "ERROR - Critical error during processing", "Traceback (most recent "
+                     "call last):", '  File "<dynamic-code>", line 8, in transform',
+                     "ValueError: bad data in b/x2", "looking at b/x3", "a", "b", "c"])
+    at = log_at(log, "b/x2")
+    assert at.splitlines()[0] == "looking at b/x2" and "line 8" in at
+    assert at.splitlines()[-1] == "b"  # three lines past the last naming it
+    assert log_at(log, "b/x9") == ""
+    # a pickled ETLServer class has no file name: its frames count only when it is the user's
+    assert user_code_line(at) is None and user_code_line(at, dynamic_is_user=True) == 8
+    result = SampleResult("x2", 1, 0.1, error="Processing error: bad data", log=at)
+    assert failing_line(result, dynamic_is_user=True) == 8

@@ -5,6 +5,7 @@ code), and how this run differs from the one before."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import threading
 from pathlib import Path
@@ -41,6 +42,8 @@ from ..sample_run import (
     SampleSpec,
     compare,
     describe_output,
+    failing_line,
+    log_at,
     percentile,
     user_code_line,
 )
@@ -322,7 +325,7 @@ class EditorScreen(AppScreen):
             return
         self.etl = name
         await asyncio.to_thread(importlib.import_module, "PIL.Image")  # (for the previews)
-        run = SampleRun(len(self.runs) + 1, text, spec, replaced)
+        run = SampleRun(len(self.runs) + 1, text, spec, replaced, kind)
         self.runs.append(run)
         self.samples.sync({})
         if not objects:
@@ -340,9 +343,29 @@ class EditorScreen(AppScreen):
                                     objects, report, stop)
         finally:
             stop.set()  # (when the run is cancelled: a new ctrl+r, or the screen closed)
+        await self._add_logs(client, run)
         failed = [r for r in run.results.values() if not r.ok]
-        if failed and (line := user_code_line(failed[0].error)):
+        if failed and (line := failing_line(failed[0], kind == "server")):
             self._select_line(line)
+
+    async def _add_logs(self, client: AisClient, run: SampleRun) -> None:
+        """For each failed object whose error has no traceback (a real cluster's SDK
+        servers answer with the message alone), the transformer's log at that object."""
+        bare = [r for r in run.results.values()
+                if not r.ok and user_code_line(r.error, run.kind == "server") is None]
+        if not bare:
+            return
+        try:
+            logs = await client.etl_logs(self.etl)
+        except AisError:
+            return
+        for result in bare:
+            needle = f"{run.spec.bucket}/{result.name}"
+            found = next((f"t[{log.target_id}]: {text}" for log in logs
+                          if (text := log_at(log.text, needle))), "")
+            if found:
+                run.results[result.name] = dataclasses.replace(result, log=found)
+        self._show_run(run)
 
     async def _may_replace(self, client, name: str) -> bool:
         """Yes when the name is free, its ETL was made here (or opened here), or the user
@@ -479,10 +502,11 @@ class EditorScreen(AppScreen):
         error_view = self.query_one("#sample-error", VerticalScroll)
         view.display, error_view.display = result.ok, not result.ok
         if not result.ok:
-            line = user_code_line(result.error)
+            line = failing_line(result, self.runs[-1].kind == "server")
             caption.update(Text(f"{result.name}: failed" + (f" at line {line}" if line else ""),
                                 style="red"))
-            error_view.query_one(Static).update(error_text(result.error))
+            error_view.query_one(Static).update(error_text(
+                result.error, result.log, self.runs[-1].kind == "server"))
             if line and not self.code.has_focus:
                 self._select_line(line)
             return
@@ -491,19 +515,26 @@ class EditorScreen(AppScreen):
         view.show(result.head, as_hex)
 
 
-def error_text(message: str) -> Text:
-    """An error as it reads best: what went wrong first, then the traceback, the frames in
-    the user's code (and their source lines) picked out."""
-    lines = message.rstrip().splitlines()
+def error_text(message: str, log: str = "", dynamic_is_user: bool = False) -> Text:
+    """An error as it reads best: what went wrong first, then the traceback (and the
+    transformer's ``log`` at the object, if any), the frames in the user's code picked out."""
     text = Text(error_line(message), style="bold red")
+    lines = message.rstrip().splitlines()
     if len(lines) > 1:
         text.append("\n")
-        in_user_code = False
-        for line in lines:
-            if line.lstrip().startswith("File "):
-                in_user_code = user_code_line(line) is not None
-            text.append(f"\n{line}", style="yellow" if in_user_code else "dim")
+        _append_traceback(text, lines, dynamic_is_user)
+    if log:
+        text.append("\n\nthe transformer's log at this object:", style="bold")
+        _append_traceback(text, log.splitlines(), dynamic_is_user)
     return text
+
+
+def _append_traceback(text: Text, lines: list[str], dynamic_is_user: bool) -> None:
+    in_user_code = False
+    for line in lines:
+        if line.lstrip().startswith("File "):
+            in_user_code = user_code_line(line, dynamic_is_user) is not None
+        text.append(f"\n{line}", style="yellow" if in_user_code else "dim")
 
 
 def _describe(result: SampleResult) -> tuple[str, bool]:
