@@ -518,7 +518,7 @@ class EditorScreen(AppScreen):
 def error_text(message: str, log: str = "", dynamic_is_user: bool = False) -> Text:
     """An error as it reads best: what went wrong first, then the traceback (and the
     transformer's ``log`` at the object, if any), the frames in the user's code picked out."""
-    text = Text(error_line(message), style="bold red")
+    text = Text.assemble((error_line(message), "bold red"))  # (Text(style=) styles it all)
     lines = message.rstrip().splitlines()
     if len(lines) > 1:
         text.append("\n")
