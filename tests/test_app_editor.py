@@ -39,8 +39,9 @@ def png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-async def run_and_wait(pilot, screen: EditorScreen, number: int, objects: int) -> None:
-    await pilot.press("ctrl+r")
+async def run_and_wait(pilot, screen: EditorScreen, number: int, objects: int,
+                       key: str = "ctrl+r") -> None:
+    await pilot.press(key)
     await until(pilot, lambda: len(screen.runs) == number
                 and len(screen.runs[-1].results) == objects, f"run {number}", timeout=60)
     await pilot.pause(0.2)
@@ -130,7 +131,7 @@ async def test_edit_run_see_the_error_at_its_line_fix_and_compare(cluster: Local
 
 async def test_an_etls_code_opens_in_the_editor_and_a_foreign_etl_is_replaced_only_after_a_yes(
         cluster: LocalCluster) -> None:
-    app = AisEtlApp(endpoint=cluster.endpoint, start="etls")
+    app = AisEtlApp(endpoint=cluster.endpoint, start="etls", keymap={"editor.run": "f5"})
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         client = app.session.client
@@ -148,13 +149,14 @@ async def test_an_etls_code_opens_in_the_editor_and_a_foreign_etl_is_replaced_on
             assert screen.query_one("#etl-name", Input).value == "upper-dev"
             assert "edit · ETL upper-dev" in screen.title_text()
             screen.query_one("#bucket", Input).value = "dev-loop2"
-            await run_and_wait(pilot, screen, 1, 1)  # its own ETL: replaced without asking
+            # its own ETL: replaced without asking; the run's key rebound (keymap.toml)
+            await run_and_wait(pilot, screen, 1, 1, key="f5")
             assert screen.runs[-1].results["a.txt"].head == b"ABC"
 
             # another name, taken by an ETL not made here: asked first, and "no" sends nothing
             await client.init_etl(code_init_msg("other-dev", PASS_IMAGES))
             screen.query_one("#etl-name", Input).value = "other-dev"
-            await pilot.press("ctrl+r")
+            await pilot.press("f5")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             await pilot.press("escape")
             await pilot.pause(0.3)
@@ -164,7 +166,7 @@ async def test_an_etls_code_opens_in_the_editor_and_a_foreign_etl_is_replaced_on
             # an import this Python cannot find is refused at its line, before anything is sent
             screen.query_one("#etl-name", Input).value = "upper-dev"
             screen.code.load_text("import no_such_module_here\n\n" + screen.code.text)
-            await pilot.press("ctrl+r")
+            await pilot.press("f5")
             await until(pilot, lambda: screen.problem.startswith("not sent: line 1: no module"),
                         "the import refused")
             assert len(screen.runs) == 1
