@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from aisetl_tui.app import AisEtlApp
 from aisetl_tui.screens.kube_cluster import KubeClusterScreen
 from aisetl_tui.screens.kube_describe import KubeDescribeScreen
 from aisetl_tui.screens.kube_events import KubeEventsScreen
-from aisetl_tui.screens.kube_logs import KubeLogsScreen
+from aisetl_tui.screens.kube_logs import KubeLogsScreen, PodLog
 from aisetl_tui.screens.logs import LogsScreen
 from aisetl_tui.screens.pods import PodsScreen
 from aisetl_tui.session import NO_KUBECONFIG
@@ -223,7 +223,7 @@ async def test_many_open_log_follows_do_not_starve_other_blocking_calls(
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         for _ in range(12):  # log screens stacked up: each keeps following underneath
-            await app.push_screen(KubeLogsScreen(kube, pod))
+            await app.push_screen(KubeLogsScreen(kube, [PodLog(pod, pod)]))
         await until(pilot, lambda: sum(t.name == "kube-stream-stopper:follow"
                                        for t in threading.enumerate()) >= 12, "12 follows")
         # the Kubernetes polls and the cluster start run on the same pool of threads
@@ -237,8 +237,8 @@ async def test_logs_name_the_container_and_switch_to_another(
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, kube=kube)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        await app.push_screen(KubeLogsScreen(kube, pod, ("istio-proxy", "kube-ctr"),
-                                             "kube-ctr"))
+        await app.push_screen(KubeLogsScreen(kube, [PodLog(pod, pod, ("istio-proxy",
+                                                                      "kube-ctr"), "kube-ctr")]))
         await until(pilot, lambda: any(q.get("container") == ["kube-ctr"]
                                        for p, q in fake.requests if p.endswith("/log")),
                     "the ETL container's log")
@@ -290,3 +290,37 @@ async def test_a_pod_seen_ending_keeps_its_last_log_lines_after_it_is_deleted(
         await until(pilot, lambda: any("MemoryError: model.bin" in line.text
                                        for line in log.lines), "its last lines")
         assert "when it was seen ending" in log.lines[0].text
+
+
+async def test_an_etls_logs_follow_every_pod_from_kubernetes_merged_by_time(
+        cluster: LocalCluster, http, etl_cleanup: list[str], fake: FakeKubeApi,
+        kube: KubeClient) -> None:
+    """`l` on an ETL, with Kubernetes: every transformer pod's log followed at once, its lines
+    placed by Kubernetes' timestamps and prefixed by their target."""
+    etl = "kube-merged"
+    init_etl(http, etl_cleanup, etl)
+    tids = sorted(t.daemon_id for t in cluster.smap.targets)
+    pods = {t: add_etl_pod(fake, RUNNING_TEMPLATE, etl, t) for t in tids}
+    base = datetime.now(UTC) - timedelta(seconds=30)
+
+    def at(second: int) -> str:
+        return (base + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+    fake.logs[pods[tids[0]]] = [f"{at(1)} one", f"{at(3)} three"]
+    fake.logs[pods[tids[1]]] = [f"{at(2)} two", f"{at(4)} four"]
+    app = AisEtlApp(start="etls", endpoint=cluster.endpoint, kube=kube)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await until(pilot, lambda: etl in app.screen.table.rows, "the ETL listed")
+        app.screen.table.move_cursor(row=app.screen.table.get_row_index(etl))
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, KubeLogsScreen)
+                    and app.screen.query("#logs"), "the logs")
+        view = app.screen.log_view
+        await until(pilot, lambda: len(view.shown) >= 4, "both pods' lines")
+        assert [(ln.source, ln.text) for ln in view.shown] == [
+            (tids[0], "one"), (tids[1], "two"), (tids[0], "three"), (tids[1], "four")]
+        assert str(app.screen.query_one("StatusBar").render()).startswith(
+            f"logs {etl} · 2 pods")
+        assert {tuple(q.get("follow", [])) for p, q in fake.requests
+                if p.endswith("/log")} == {("true",)}  # followed, not read once

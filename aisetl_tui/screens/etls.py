@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -16,7 +17,7 @@ from ._base import TableScreen
 from .editor import EditorScreen
 from .etl_details import EtlDetailsScreen
 from .etl_init import InitCodeScreen, InitSpecScreen
-from .logs import LogsScreen
+from .logs import etl_logs_screen
 from .offline import OfflineFormScreen
 from .pods import PodsScreen
 
@@ -114,7 +115,11 @@ class EtlsScreen(TableScreen):
 
     def action_logs(self) -> None:
         if (etl := self.selected) is not None:
-            self.app.push_screen(LogsScreen(etl.name))
+            self._open_logs(etl.name)
+
+    @work(group="open-logs")
+    async def _open_logs(self, etl: str) -> None:
+        self.app.push_screen(await etl_logs_screen(self.session, etl))
 
     def action_pods(self) -> None:
         if (etl := self.selected) is not None:

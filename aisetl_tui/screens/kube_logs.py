@@ -1,20 +1,22 @@
-"""One pod's log from Kubernetes, followed live, searchable (see
-:class:`~aisetl_tui.widgets.log_view.LogView`).
+"""Logs from Kubernetes, followed live and searchable (see
+:class:`~aisetl_tui.widgets.log_view.LogView`): one pod's, or every transformer pod of an ETL
+merged by time, each line prefixed by its target.
 
-The follow runs in a thread worker that loops on a stop Event (set when the screen goes
+Each pod is followed in a thread worker that loops on a stop Event (set when the screen goes
 away, and by ``r``); the client's own stopper ends a quiet stream within about 0.1 s. The
-thread only appends to a bounded deque under a lock; a timer on the event loop moves the
-lines into the bounded view in batches, so a busy pod cannot flood the message queue. Lines
-come with Kubernetes' timestamps, so the previous run's log falls into place before them.
+threads only append to one bounded deque under a lock; a timer on the event loop moves the
+lines into the bounded view in batches, so busy pods cannot flood the message queue. Lines
+come with Kubernetes' timestamps, so pods interleave by time and a previous run's log falls
+into place before the current one's.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -36,6 +38,23 @@ class Note:
     style: str = "dim italic"
 
 
+@dataclass(frozen=True)
+class PodLog:
+    """A pod to follow: ``source`` prefixes its lines (its target's ID, or its own name);
+    ``containers`` are the pod's, ``container`` the one followed."""
+
+    source: str
+    pod: str
+    containers: tuple[str, ...] = ()
+    container: str | None = None
+
+    @classmethod
+    def of(cls, pod: KubePod, source: str = "") -> PodLog:
+        """``pod``'s main container (not a sidecar's), its others a key away."""
+        return cls(source or pod.name, pod.name, tuple(c.name for c in pod.containers),
+                   main_container(pod))
+
+
 class KubeLogsScreen(AppScreen):
     TITLE_TEXT = "logs"
     BINDINGS = [
@@ -46,44 +65,48 @@ class KubeLogsScreen(AppScreen):
         Binding("o", "other_container", "Other container", id="kube_logs.container"),
     ]
 
-    def __init__(self, kube: KubeClient, pod: str, containers: tuple[str, ...] = (),
-                 container: str | None = None) -> None:
-        """``containers``: the pod's, to switch between; ``container``: the one shown first
-        (Kubernetes needs one named when the pod has several, e.g. with an injected
-        sidecar)."""
+    def __init__(self, kube: KubeClient, logs: list[PodLog], what: str = "") -> None:
+        """``logs``: the pods to follow, merged; ``what`` names them in the title (an ETL's
+        name; one pod names itself)."""
         super().__init__()
-        self.kube = kube
-        self.pod = pod
-        self.containers = containers
-        self.container = container or (containers[0] if containers else None)
+        self.kube, self.logs, self.what = kube, logs, what
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._pending: deque[str | Note] = deque(maxlen=MAX_LINES)
+        self._pending: deque[tuple[str, str] | Note] = deque(maxlen=MAX_LINES)
 
     @classmethod
     def for_pod(cls, kube: KubeClient, pod: KubePod) -> KubeLogsScreen:
-        """The log of ``pod``'s main container (not a sidecar's), its others a key away."""
-        return cls(kube, pod.name, tuple(c.name for c in pod.containers), main_container(pod))
+        return cls(kube, [PodLog.of(pod)])
+
+    @classmethod
+    def for_etl(cls, kube: KubeClient, etl: str, pods: dict[str, KubePod]) -> KubeLogsScreen:
+        """Every transformer pod of ``etl`` (target ID → its pod), merged by time."""
+        return cls(kube, [PodLog.of(pod, target) for target, pod in sorted(pods.items())], etl)
 
     def title_text(self) -> str:
-        return f"logs {self.pod}" + (f" · {self.container}" if self.container else "")
+        if len(self.logs) == 1 and not self.what:
+            log = self.logs[0]
+            return f"logs {log.pod}" + (f" · {log.container}" if log.container else "")
+        return f"logs {self.what} · {len(self.logs)} pods"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "other_container" and len(self.containers) < 2:
+        if action == "other_container" and (len(self.logs) != 1
+                                            or len(self.logs[0].containers) < 2):
             return False
         return super().check_action(action, parameters)
 
     def action_other_container(self) -> None:
         """The next container's log (k9s' container picker, one key)."""
-        at = self.containers.index(self.container) if self.container in self.containers else -1
-        self.container = self.containers[(at + 1) % len(self.containers)]
+        log = self.logs[0]
+        at = log.containers.index(log.container) if log.container in log.containers else -1
+        self.logs = [replace(log, container=log.containers[(at + 1) % len(log.containers)])]
         self.retitle()
         self.log_view.clear()
-        self._put(Note(f"container {self.container}", "cyan"))
+        self._put(Note(f"container {self.logs[0].container}", "cyan"))
         self._start()
 
     def compose_body(self) -> ComposeResult:
-        yield LogView(id="logs")
+        yield LogView(sources="targets" if self.what else "", id="logs")
 
     @property
     def log_view(self) -> LogView:
@@ -94,34 +117,40 @@ class KubeLogsScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.set_interval(DRAIN_EVERY, self._drain)
+        if not self.logs:
+            self._put(Note(f"Kubernetes has no transformer pod of {self.what}", "yellow"))
         self._start()
 
     def on_unmount(self) -> None:
         self._stop.set()
 
     def _start(self) -> None:
-        self._stop.set()  # the previous follow, if any, ends within about 0.1 s
+        self._stop.set()  # the previous follows, if any, end within about 0.1 s
         self._stop = threading.Event()
-        self._follow(self._stop)
+        for log in self.logs:
+            self.run_worker(partial(self._follow, log, self._stop), thread=True,
+                            group="follow")
 
-    def _put(self, item: str | Note) -> None:
+    def _put(self, item: tuple[str, str] | Note) -> None:
         with self._lock:
             self._pending.append(item)
 
-    @work(thread=True, exclusive=True, group="follow")
-    def _follow(self, stop: threading.Event) -> None:
+    def _named(self, log: PodLog, text: str) -> str:
+        return f"{log.source}: {text}" if len(self.logs) > 1 else text
+
+    def _follow(self, log: PodLog, stop: threading.Event) -> None:
         try:
-            for line in self.kube.follow_logs(self.pod, stop=stop, tail_lines=TAIL_LINES,
-                                              idle_timeout=30.0, container=self.container,
+            for line in self.kube.follow_logs(log.pod, stop=stop, tail_lines=TAIL_LINES,
+                                              idle_timeout=30.0, container=log.container,
                                               timestamps=True):
-                self._put(line)
+                self._put((log.source, line))
         except KubeError as err:
             if not stop.is_set():
-                self._put(Note(f"Kubernetes: {err} (r reconnects)", "red"))
+                self._put(Note(self._named(log, f"Kubernetes: {err} (r reconnects)"), "red"))
             return
         if not stop.is_set():
-            self._put(Note("the log ended: the container exited (p: the previous run's log, "
-                           "r: follow again)"))
+            self._put(Note(self._named(log, "the log ended: the container exited (p: the "
+                                            "previous run's log, r: follow again)")))
 
     def _drain(self) -> None:
         with self._lock:
@@ -129,14 +158,14 @@ class KubeLogsScreen(AppScreen):
                 return
             items = list(self._pending)
             self._pending.clear()
-        batch: list[str] = []
+        batch: dict[str, list[str]] = {}
         for item in [*items, None]:
-            if isinstance(item, str):
-                batch.append(item)
+            if isinstance(item, tuple):
+                batch.setdefault(item[0], []).append(item[1])
                 continue
             if batch:
-                self.log_view.add([(self.pod, batch)], stamped=True)
-                batch = []
+                self.log_view.add(list(batch.items()), stamped=True)
+                batch = {}
             if item is not None:
                 self.log_view.note(item.text, item.style)
 
@@ -153,20 +182,20 @@ class KubeLogsScreen(AppScreen):
         self.log_view.clear()
 
     def action_previous(self) -> None:
-        self._previous()
+        for log in self.logs:
+            self.run_worker(partial(self._previous, log), thread=True, group="previous")
 
-    @work(thread=True, exclusive=True, group="previous")
-    def _previous(self) -> None:
+    def _previous(self, log: PodLog) -> None:
         try:
-            lines = self.kube.logs(self.pod, tail_lines=TAIL_LINES, previous=True,
-                                   container=self.container, timestamps=True)
+            lines = self.kube.logs(log.pod, tail_lines=TAIL_LINES, previous=True,
+                                   container=log.container, timestamps=True)
         except KubeError as err:
-            self._put(Note(f"no previous run's log: {err}", "yellow"))
+            self._put(Note(self._named(log, f"no previous run's log: {err}"), "yellow"))
             return
-        self._put(Note(f"the previous run's last {len(lines)} lines, in time order with the "
-                       "current run's", "cyan"))
+        self._put(Note(self._named(log, f"the previous run's last {len(lines)} lines, in "
+                                        "time order with the current run's"), "cyan"))
         for line in lines:
-            self._put(line)
+            self._put((log.source, line))
 
 
 class SavedLogScreen(AppScreen):

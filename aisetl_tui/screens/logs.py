@@ -3,17 +3,37 @@ followed live; searchable (see :class:`~aisetl_tui.widgets.log_view.LogView`).""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 
-from backend.ais import AisClient, EtlLogs
+from backend.ais import AisClient, AisError, EtlLogs
+from backend.kube import KubeError
 
 from ..log_lines import MAX_LINES
 from ..logtail import new_lines
+from ..session import Session
 from ..widgets.log_view import LogView
 from ._base import PollingScreen
+from .kube_logs import KubeLogsScreen
+
+
+async def etl_logs_screen(session: Session, etl: str) -> Screen:
+    """The logs of every transformer of ``etl``: followed from Kubernetes where there is
+    one (with its timestamps, and the previous runs' logs a key away), else asked of
+    AIStore every few seconds."""
+    kube = await session.kube_client()
+    if kube is not None and session.client is not None:
+        try:
+            targets = [t.id for t in (await session.client.cluster_map()).targets]
+            pods = await asyncio.to_thread(kube.etl_pods, etl, targets)
+        except (AisError, KubeError):
+            return LogsScreen(etl)
+        return KubeLogsScreen.for_etl(kube, etl, {t: p for t, p in pods.items() if p})
+    return LogsScreen(etl)
 
 
 class LogsScreen(PollingScreen):
