@@ -10,10 +10,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-MAX_LINES = 5000
+MAX_LINES = 100_000  # held per view: their text (about 20 MB), drawn as they show
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?"
                     r"(Z|[+-]\d{2}:?\d{2})?")
 
@@ -36,13 +35,12 @@ def line_time(text: str) -> float | None:
     return when.timestamp() + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-@dataclass(frozen=True, order=True)
-class LogLine:
-    when: float
-    seq: int
-    source: str = field(compare=False)
-    text: str = field(compare=False)
-    note: str = field(default="", compare=False)  # the app's own words: their style
+# A line is a plain tuple, ``(when, seq, source, text, note)``: ordered by time, then by
+# arrival; ``note`` is the style of the app's own words ("" for a log's line). Tuples of
+# numbers and strings are left out of the garbage collector's passes: 100,000 dataclass
+# instances made each full pass take 50-90 ms, a stall of the screen whatever was pressed.
+LogLine = tuple[float, int, str, str, str]
+WHEN, SEQ, SOURCE, TEXT, NOTE = range(5)
 
 
 class MergedLog:
@@ -68,7 +66,7 @@ class MergedLog:
                 when = read_at if note else self._last.get(source, read_at)
             self._last[source] = when
             self._seq += 1
-            line = LogLine(when, self._seq, source, text, note)
+            line = (when, self._seq, source, text, note)
             if self.lines and line < self.lines[-1]:
                 bisect.insort(self.lines, line)
             else:
@@ -103,7 +101,7 @@ class MergedLog:
         """The lines to show: all, or with ``only_matches`` those ``pattern`` finds."""
         if pattern is None or not only_matches:
             return list(self.lines)
-        return [ln for ln in self.lines if ln.note or pattern.search(ln.text)]
+        return [ln for ln in self.lines if ln[NOTE] or pattern.search(ln[TEXT])]
 
 
 def search_pattern(text: str) -> re.Pattern[str] | None:

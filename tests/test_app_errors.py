@@ -11,6 +11,7 @@ import httpx
 from textual.widgets import Input
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.log_lines import TEXT
 from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from aisetl_tui.screens.errors import ErrorsScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
@@ -80,7 +81,7 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             await until(pilot, lambda: isinstance(app.screen, LogsScreen)
                         and app.screen.log_view.matches, "the log searched for the object")
             assert app.screen.log_view.pattern.pattern == chosen
-            shown = [line.text for line in app.screen.log_view.shown]
+            shown = [line[TEXT] for line in app.screen.log_view.shown]
             assert any(f"transforming /src/{chosen} failed: ValueError" in t for t in shown)
             await pilot.press("escape")
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import RichLog, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.log_lines import SOURCE, TEXT
 from aisetl_tui.screens.kube_cluster import KubeClusterScreen
 from aisetl_tui.screens.kube_describe import KubeDescribeScreen
 from aisetl_tui.screens.kube_events import KubeEventsScreen
@@ -28,6 +29,7 @@ from aisetl_tui.screens.kube_logs import KubeLogsScreen, PodLog
 from aisetl_tui.screens.logs import LogsScreen
 from aisetl_tui.screens.pods import PodsScreen
 from aisetl_tui.session import NO_KUBECONFIG
+from aisetl_tui.widgets.log_view import LogView
 from backend.kube import KubeClient
 from backend.local import LocalCluster
 from tests.conftest import code_msg
@@ -156,10 +158,10 @@ async def test_pods_merge_kubernetes_with_aistore(cluster: LocalCluster, http,
         table.move_cursor(row=row_index(app, running))
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, KubeLogsScreen), "the log screen")
-        log = app.screen.query_one("#log", RichLog)
-        await until(pilot, lambda: any("tick 3" in line.text for line in log.lines),
+        log = app.screen.query_one(LogView)
+        await until(pilot, lambda: any("tick 3" in line[TEXT] for line in log.shown),
                     "the followed log")
-        assert "transformer listening on :8000" in log.lines[0].text
+        assert "transformer listening on :8000" in log.shown[0][TEXT]
 
         # leaving the screen stops the follow (a thread that loops on a stop event)
         await pilot.press("escape")
@@ -286,10 +288,10 @@ async def test_a_pod_seen_ending_keeps_its_last_log_lines_after_it_is_deleted(
         screen.table.move_cursor(row=row_index(app, crashing))
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, SavedLogScreen), "its saved log")
-        log = app.screen.query_one("#log", RichLog)
-        await until(pilot, lambda: any("MemoryError: model.bin" in line.text
-                                       for line in log.lines), "its last lines")
-        assert "when it was seen ending" in log.lines[0].text
+        log = app.screen.query_one(LogView)
+        await until(pilot, lambda: any("MemoryError: model.bin" in line[TEXT]
+                                       for line in log.shown), "its last lines")
+        assert "when it was seen ending" in log.shown[0][TEXT]
 
 
 async def test_an_etls_logs_follow_every_pod_from_kubernetes_merged_by_time(
@@ -318,7 +320,7 @@ async def test_an_etls_logs_follow_every_pod_from_kubernetes_merged_by_time(
                     and app.screen.query("#logs"), "the logs")
         view = app.screen.log_view
         await until(pilot, lambda: len(view.shown) >= 4, "both pods' lines")
-        assert [(ln.source, ln.text) for ln in view.shown] == [
+        assert [(ln[SOURCE], ln[TEXT]) for ln in view.shown] == [
             (tids[0], "one"), (tids[1], "two"), (tids[0], "three"), (tids[1], "four")]
         assert str(app.screen.query_one("StatusBar").render()).startswith(
             f"logs {etl} · 2 pods")

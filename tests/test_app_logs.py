@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, Static
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.log_lines import NOTE, SOURCE, TEXT
 from aisetl_tui.screens.dialogs import PromptScreen
 from aisetl_tui.screens.help import HelpScreen, keys_table
 from aisetl_tui.screens.logs import LogsScreen
@@ -28,8 +29,8 @@ def transform(data):
 
 
 def styles_of(view: LogView, index: int) -> set[str]:
-    line = view.rich_log.lines[view.row_of(index)]
-    return {str(seg.style) for seg in line if seg.style}
+    """The styles of shown line ``index`` as the view draws it."""
+    return {str(span.style) for span in view.text_of(index).spans}
 
 
 async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, client, http,
@@ -59,19 +60,18 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             await until(pilot, lambda: isinstance(app.screen, LogsScreen)
                         and app.screen.query(LogView), "the logs")
             view = app.screen.query_one(LogView)
-            await until(pilot, lambda: sum(" saw " in ln.text for ln in view.shown) == 12,
+            await until(pilot, lambda: sum(" saw " in ln[TEXT] for ln in view.shown) == 12,
                         "every target's lines")
-            saw = [ln for ln in view.shown if " saw " in ln.text]
+            saw = [ln for ln in view.shown if " saw " in ln[TEXT]]
             # merged by time: the objects in the order they were transformed, whichever
             # target did it; each line prefixed by its target
-            assert [ln.text.rsplit(" ", 1)[1] for ln in saw] == names
-            assert len({ln.source for ln in saw}) == 2
-            assert view.rich_log.lines[view.row_of(view.shown.index(saw[0]))].text.startswith(
-                f"[{saw[0].source}] ")
+            assert [ln[TEXT].rsplit(" ", 1)[1] for ln in saw] == names
+            assert len({ln[SOURCE] for ln in saw}) == 2
+            assert view.plain_of(view.shown.index(saw[0])).startswith(f"[{saw[0][SOURCE]}] ")
             # an untimed line stays under its own target's line
-            detail = next(i for i, ln in enumerate(view.shown) if "detail" in ln.text)
-            assert "saw bad" in view.shown[detail - 1].text
-            assert view.shown[detail].source == view.shown[detail - 1].source
+            detail = next(i for i, ln in enumerate(view.shown) if "detail" in ln[TEXT])
+            assert "saw bad" in view.shown[detail - 1][TEXT]
+            assert view.shown[detail][SOURCE] == view.shown[detail - 1][SOURCE]
 
             # / opens the search box; Esc closes it and stays on the logs
             await pilot.press("slash")
@@ -99,7 +99,7 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
 
             # m: only the matching lines; again: all
             await pilot.press("m")
-            assert [ln.text.split(" saw ")[1] for ln in view.shown] == ["bad obj-03",
+            assert [ln[TEXT].split(" saw ")[1] for ln in view.shown] == ["bad obj-03",
                                                                         "bad obj-07"]
             # ctrl+s saves what is shown (here only the matches) to a new file it asks for
             saved = tmp_path / "bad-ones.log"
@@ -124,10 +124,10 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             # w wraps, t shows each line's time; the current match stays current
             await pilot.press("w")
             assert view.current == 1 and CURRENT in styles_of(view, view.matches[1])
-            assert view.rich_log.wrap and "wrap" in str(view.query_one("#log-state").render())
+            assert view.lines_view.wrap and "wrap" in str(view.query_one("#log-state").render())
             await pilot.press("t")
-            first = view.rich_log.lines[view.row_of(view.shown.index(saw[0]))].text
-            assert first[:12].count(":") == 2 and first[12:].startswith(f" [{saw[0].source}]")
+            first = view.plain_of(view.shown.index(saw[0]))
+            assert first[:12].count(":") == 2 and first[12:].startswith(f" [{saw[0][SOURCE]}]")
 
             # ? lists the log's keys
             await pilot.press("question_mark")
@@ -169,6 +169,6 @@ async def test_s_shows_only_the_last_minutes() -> None:
             await pilot.press("s")
             state = str(view.query_one("#log-state").render())
             windows.append((state.split("since ")[1].split(" ")[0] if "since" in state
-                            else "all", sum(not ln.note for ln in view.shown)))
+                            else "all", sum(not ln[NOTE] for ln in view.shown)))
         assert windows == [("1m", 1), ("5m", 1), ("15m", 2), ("1h", 2), ("all", 2)]
-        assert any(ln.note for ln in view.shown)
+        assert any(ln[NOTE] for ln in view.shown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aisetl_tui.log_lines import MergedLog, line_time, search_pattern
+from aisetl_tui.log_lines import NOTE, SOURCE, TEXT, WHEN, MergedLog, line_time, search_pattern
 
 
 def test_times_lines_start_with() -> None:
@@ -18,7 +18,7 @@ def test_times_lines_start_with() -> None:
 
 
 def texts(log: MergedLog) -> list[tuple[str, str]]:
-    return [(ln.source, ln.text) for ln in log.lines]
+    return [(ln[SOURCE], ln[TEXT]) for ln in log.lines]
 
 
 def test_sources_merge_by_time_and_untimed_lines_stay_with_theirs() -> None:
@@ -36,26 +36,26 @@ def test_what_the_view_may_append_and_when_it_must_redraw() -> None:
     log.add("t1", ["2026-12-02 00:00:05,000 late"], read_at=0)
     seq, last = log.seq, log.lines[-1]
     log.add("t2", ["2026-12-02 00:00:06,000 later"], read_at=0)
-    assert [ln.text for ln in log.appended_since(last, seq)] == ["2026-12-02 00:00:06,000 later"]
+    assert [ln[TEXT] for ln in log.appended_since(last, seq)] == ["2026-12-02 00:00:06,000 later"]
     seq, last = log.seq, log.lines[-1]
     log.add("t2", ["2026-12-02 00:00:01,000 earlier"], read_at=0)
     assert log.appended_since(last, seq) is None  # it went before lines shown: redraw
-    assert log.lines[0].text.endswith("earlier")
+    assert log.lines[0][TEXT].endswith("earlier")
 
 
 def test_stamped_lines_lose_their_stamp_and_the_window_is_bounded() -> None:
     log = MergedLog(max_lines=3)
     log.add("pod", [f"2026-12-02T00:00:0{i}.5Z line {i}" for i in range(5)], read_at=0,
             stamped=True)
-    assert [ln.text for ln in log.lines] == ["line 2", "line 3", "line 4"]
+    assert [ln[TEXT] for ln in log.lines] == ["line 2", "line 3", "line 4"]
     assert log.dropped == 2
     seq, last = log.seq, log.lines[-1]
     log.add("pod", ["2026-12-02T00:00:09Z line 9"], read_at=0, stamped=True)
-    assert [ln.text for ln in log.appended_since(last, seq)] == ["line 9"]  # window moved on
+    assert [ln[TEXT] for ln in log.appended_since(last, seq)] == ["line 9"]  # window moved on
     log.add("pod", [f"2026-12-02T00:00:1{i}Z x" for i in range(4)], read_at=0, stamped=True)
     assert log.appended_since(last, seq) is None  # what was shown last was let go
-    log.add("", ["stream ended"], read_at=log.lines[-1].when + 1, note="dim")
-    assert log.lines[-1].note == "dim" and log.dropped == 8
+    log.add("", ["stream ended"], read_at=log.lines[-1][WHEN] + 1, note="dim")
+    assert log.lines[-1][NOTE] == "dim" and log.dropped == 8
 
 
 def test_search_and_only_matching_lines() -> None:
@@ -63,7 +63,7 @@ def test_search_and_only_matching_lines() -> None:
     log.add("t1", ["GET /a 200", "GET /b 500", "boom: KeyError"], read_at=0)
     log.add("", ["reconnecting"], read_at=1, note="dim")
     pattern = search_pattern("500|error")
-    assert [ln.text for ln in log.shown(pattern, only_matches=True)] == [
+    assert [ln[TEXT] for ln in log.shown(pattern, only_matches=True)] == [
         "GET /b 500", "boom: KeyError", "reconnecting"]  # the app's notes stay
     assert len(log.shown(pattern, only_matches=False)) == 4
     assert search_pattern("[").pattern == r"\["  # not a regular expression: the text itself

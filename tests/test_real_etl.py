@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Label, RichLog
+from textual.widgets import DataTable, Input, Label
 
 from aisetl_tui.app import AisEtlApp
+from aisetl_tui.log_lines import TEXT
 from aisetl_tui.screens.buckets import BucketsScreen
 from aisetl_tui.screens.etl_details import EtlDetailsScreen
 from aisetl_tui.screens.etl_init import InitCodeScreen
@@ -31,6 +32,7 @@ from aisetl_tui.screens.kube_logs import KubeLogsScreen
 from aisetl_tui.screens.offline import OfflineFormScreen
 from aisetl_tui.screens.pods import PodsScreen
 from aisetl_tui.widgets.byte_view import ByteView
+from aisetl_tui.widgets.log_view import LogView
 from backend.ais import AisClient, class_init_msg, parse_etl_error
 from backend.kube import KubeClient
 from backend.local import LocalCluster
@@ -255,9 +257,9 @@ async def test_tutorial_through_the_app_on_real_aistore_etl(bed: RealEtlBed, ais
                 # l: the pod's log followed through the API server from its node's kubelet
                 await pilot.press("l")
                 await until(pilot, lambda: isinstance(app.screen, KubeLogsScreen), "the logs")
-                log = app.screen.query_one("#log", RichLog)
-                await until(pilot, lambda: any("server running at 127.0.0.1" in line.text
-                                               for line in log.lines), "the followed log")
+                log = app.screen.query_one(LogView)
+                await until(pilot, lambda: any("server running at 127.0.0.1" in line[TEXT]
+                                               for line in log.shown), "the followed log")
                 await pilot.press("escape")
 
                 # stop it from the ETLs tab

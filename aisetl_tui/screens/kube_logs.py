@@ -171,8 +171,8 @@ class KubeLogsScreen(AppScreen):
 
     def action_follow(self) -> None:
         view = self.log_view
-        view.follow(not view.rich_log.auto_scroll)
-        self.notify("scrolling with the log" if view.rich_log.auto_scroll else "paused")
+        view.follow(not view.following)
+        self.notify("scrolling with the log" if view.following else "paused")
 
     def action_restart(self) -> None:
         self._put(Note("reconnecting"))

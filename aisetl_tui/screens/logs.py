@@ -84,8 +84,8 @@ class LogsScreen(PollingScreen):
 
     def action_follow(self) -> None:
         view = self.log_view
-        view.follow(not view.rich_log.auto_scroll)
-        self.notify("following" if view.rich_log.auto_scroll else "paused")
+        view.follow(not view.following)
+        self.notify("following" if view.following else "paused")
 
     def action_clear(self) -> None:
         self.log_view.clear()

@@ -1,7 +1,8 @@
 """A log view: lines of several sources merged by time, each prefixed by its source in its own
 colour; ``/`` search with highlight, ``n``/``N`` to walk the matches, ``m`` to keep only
 matching lines, ``s`` the last 1m/5m/15m/1h only, ``w`` wrap, ``t`` timestamps, ``ctrl+s``
-save what is shown. It holds the last 5,000 lines and says when older ones were let go."""
+save what is shown. It holds the last 100,000 lines (drawn only as they scroll into view) and
+says when older ones were let go."""
 
 from __future__ import annotations
 
@@ -15,20 +16,32 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, Static
 
-from ..log_lines import MAX_LINES, LogLine, MergedLog, search_pattern
+from ..log_lines import (
+    MAX_LINES,
+    NOTE,
+    SEQ,
+    SOURCE,
+    TEXT,
+    WHEN,
+    LogLine,
+    MergedLog,
+    search_pattern,
+)
+from .line_view import LineView
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "red"]
 MATCH = "black on yellow"
 CURRENT = "black on bright_green"
+STAMP_LEN = len("00:00:00.000 ")
 SINCE = ((None, "all"), (60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"))  # s cycles
 
 
 class LogView(Vertical, can_focus=True):
     DEFAULT_CSS = """
     LogView { height: 1fr; }
-    LogView > RichLog { height: 1fr; }
+    LogView > LineView { height: 1fr; }
     LogView > #log-search { display: none; height: 1; border: none; padding: 0 1; }
     LogView > #log-state { height: 1; color: $text-muted; }
     """
@@ -65,21 +78,25 @@ class LogView(Vertical, can_focus=True):
         self.current = -1  # index into self.matches of the match shown
         self.matches: list[int] = []  # indexes into self.shown of the lines that match
         self.shown: list[LogLine] = []
+        self._sources: set[str] = set()  # of the lines shown (or let go since the last redraw)
         self._colors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True,
-                      id="log")
+        yield LineView(self.text_of, self.length_of, self.key_of, id="log")
         yield Input(placeholder="search (a regular expression; Enter: find, Esc: close)",
                     id="log-search")
         yield Static(id="log-state")
 
     @property
-    def rich_log(self) -> RichLog:
-        return self.query_one("#log", RichLog)
+    def lines_view(self) -> LineView:
+        return self.query_one("#log", LineView)
+
+    @property
+    def following(self) -> bool:
+        return self.lines_view.auto_scroll
 
     def on_focus(self) -> None:
-        self.rich_log.focus()
+        self.lines_view.focus()
 
     # ---- feeding ----------------------------------------------------------------------------
 
@@ -112,71 +129,88 @@ class LogView(Vertical, can_focus=True):
     def redraw(self) -> None:
         """Draw the held lines again (a toggle, a line gone in between); the current match
         stays current and in view."""
-        view = self.rich_log
-        view.clear()
-        self.shown, self.matches = [], []
-        self._append(self.merged.shown(self.pattern, self.only_matches))
+        self.shown, self.matches, self._sources = [], [], set()
+        self._append(self.merged.shown(self.pattern, self.only_matches), fresh=True)
         self.current = min(self.current, len(self.matches) - 1)
-        if self.current >= 0:
-            row = self.row_of(self.matches[self.current])
-            view.scroll_to(y=max(0, row - view.size.height // 2), animate=False)
+        self._center_current()
 
-    def _append(self, lines: list[LogLine]) -> None:
-        texts = []
+    def _append(self, lines: list[LogLine], fresh: bool = False) -> None:
         seconds = SINCE[self.since][0]
         oldest = time.time() - seconds if seconds else None
         for line in lines:
-            if self.only_matches and self.pattern and not line.note \
-                    and not self.pattern.search(line.text):
+            if self.only_matches and self.pattern and not line[NOTE] \
+                    and not self.pattern.search(line[TEXT]):
                 continue
-            if oldest is not None and line.when < oldest and not line.note:
+            if oldest is not None and line[WHEN] < oldest and not line[NOTE]:
                 continue
             index = len(self.shown)
             self.shown.append(line)
-            if self.pattern is not None and not line.note and self.pattern.search(line.text):
+            if not line[NOTE]:
+                self._sources.add(line[SOURCE])
+            if self.pattern is not None and not line[NOTE] and self.pattern.search(line[TEXT]):
                 self.matches.append(index)
-            texts.append(self._line_text(line, index))
-        if texts:  # one write: a busy log adds hundreds of lines a second
-            self.rich_log.write(Text("\n").join(texts), scroll_end=None)
-        if (cut := len(self.shown) - MAX_LINES) > 0:  # the view's own bound let them go
+        view = self.lines_view
+        if (cut := len(self.shown) - MAX_LINES) > 0:
             del self.shown[:cut]
             kept = [i - cut for i in self.matches if i >= cut]
             self.current -= len(self.matches) - len(kept)
             self.matches = kept
+            if not fresh:
+                view.drop_head(cut)
+        if fresh:
+            view.reset(len(self.shown))
+        else:
+            view.extend(len(self.shown))
         self._say_state()
 
     def row_of(self, index: int) -> int:
-        """The view's row where shown line ``index`` starts, counted from the end (the
-        view lets its oldest rows go; wrapped lines take several)."""
-        view = self.rich_log
-        width = max(1, view.scrollable_content_region.width)
-        after = sum(self._rows_taken(line, i, width)
-                    for i, line in enumerate(self.shown[index:], index))
-        return max(0, len(view.lines) - after)
+        """The view's row where shown line ``index`` starts (wrapped lines take several)."""
+        return self.lines_view.row_of(index)
 
-    def _rows_taken(self, line: LogLine, index: int, width: int) -> int:
-        if not self.rich_log.wrap:
-            return 1
-        return max(1, -(-self._line_text(line, index).cell_len // width))
-
-    def _line_text(self, line: LogLine, index: int) -> Text:
-        if line.note:
-            return Text(f"— {line.text} —", style=line.note)
-        text = Text(line.text)
+    def text_of(self, index: int) -> Text:
+        """Shown line ``index`` as drawn: its time (``t``), its source, matches highlighted."""
+        line = self.shown[index]
+        if line[NOTE]:
+            return Text(f"— {line[TEXT]} —", style=line[NOTE])
+        text = Text(line[TEXT])
         if self.pattern is not None:
             current = 0 <= self.current < len(self.matches) \
                 and self.matches[self.current] == index
-            style = CURRENT if current else MATCH
-            text.highlight_regex(self.pattern, style=style)
-        parts: list[Text | tuple[str, str]] = []
+            text.highlight_regex(self.pattern, style=CURRENT if current else MATCH)
+        return Text.assemble(*self._prefix(line), text)
+
+    def key_of(self, index: int) -> tuple[int, bool, str, int]:
+        """What shown line ``index`` looks like depends on: the line itself (its number),
+        the times shown, the search, and whether it is the current match."""
+        current = 0 <= self.current < len(self.matches) and self.matches[self.current] == index
+        return (self.shown[index][SEQ], self.timestamps,
+                self.pattern.pattern if self.pattern else "", current)
+
+    def length_of(self, index: int) -> int:
+        """The length of :meth:`plain_of` without building it (the view asks it of every
+        line)."""
+        line = self.shown[index]
+        if line[NOTE]:
+            return len(line[TEXT]) + 4
+        return len(line[TEXT]) + (STAMP_LEN if self.timestamps else 0) + (
+            len(line[SOURCE]) + 3 if self.sources and line[SOURCE] else 0)
+
+    def plain_of(self, index: int) -> str:
+        line = self.shown[index]
+        if line[NOTE]:
+            return f"— {line[TEXT]} —"
+        return "".join(part for part, _style in self._prefix(line)) + line[TEXT]
+
+    def _prefix(self, line: LogLine) -> list[tuple[str, str]]:
+        parts = []
         if self.timestamps:
-            stamp = datetime.fromtimestamp(line.when).strftime("%H:%M:%S.%f")[:-3]
+            stamp = datetime.fromtimestamp(line[WHEN]).strftime("%H:%M:%S.%f")[:-3]
             parts.append((f"{stamp} ", "dim"))
-        if self.sources and line.source:
-            color = self._colors.setdefault(line.source,
+        if self.sources and line[SOURCE]:
+            color = self._colors.setdefault(line[SOURCE],
                                             PALETTE[len(self._colors) % len(PALETTE)])
-            parts.append((f"[{line.source}] ", color))
-        return Text.assemble(*parts, text)
+            parts.append((f"[{line[SOURCE]}] ", color))
+        return parts
 
     def _say_state(self) -> None:
         parts = []
@@ -184,15 +218,14 @@ class LogView(Vertical, can_focus=True):
             where = f"{self.current + 1} of " if self.current >= 0 else ""
             parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching "
                          "(n/N next/previous, m only these)")
-        sources = {ln.source for ln in self.shown if not ln.note}
-        parts += [f"{len(self.shown):,} lines" + (f" of {len(sources)} {self.sources}"
+        parts += [f"{len(self.shown):,} lines" + (f" of {len(self._sources)} {self.sources}"
                                                    if self.sources else ""),
-                  "following" if self.rich_log.auto_scroll else "paused"]
+                  "following" if self.following else "paused"]
         if self.only_matches:
             parts.append("only matches")
         if self.since:
             parts.append(f"since {SINCE[self.since][1]} (s)")
-        if self.rich_log.wrap:
+        if self.lines_view.wrap:
             parts.append("wrap")
         if self.timestamps:
             parts.append("t: times")
@@ -212,22 +245,28 @@ class LogView(Vertical, can_focus=True):
         event.stop()
         event.input.display = False
         self.search(event.value)
-        self.rich_log.focus()
+        self.lines_view.focus()
 
     def on_key(self, event) -> None:
         box = self.query_one("#log-search", Input)
         if event.key == "escape" and box.has_focus:
             event.stop()
             box.display = False
-            self.rich_log.focus()
+            self.lines_view.focus()
 
     def search(self, text: str) -> None:
         """Highlight what ``text`` finds (none: no search) and show the last match."""
         self.pattern = search_pattern(text)
         self.current = -1
-        self.redraw()
+        if self.only_matches:
+            self.redraw()  # (which lines show depends on the pattern)
+        else:
+            self.matches = [i for i, line in enumerate(self.shown) if self.pattern
+                            and not line[NOTE] and self.pattern.search(line[TEXT])]
+            self.lines_view.refresh()
         if self.matches:
             self._go(len(self.matches) - 1)
+        self._say_state()
 
     def action_next_match(self) -> None:
         if self.matches:
@@ -241,8 +280,23 @@ class LogView(Vertical, can_focus=True):
         """Make match ``at`` current, in the middle of the view, which stays there while
         lines come in (``f`` follows again)."""
         self.current = at
-        self.rich_log.auto_scroll = False
-        self.redraw()
+        self.lines_view.auto_scroll = False
+        self._center_current()
+        self.lines_view.refresh()
+        self._say_state()
+
+    def _center_current(self) -> None:
+        if 0 <= self.current < len(self.matches):
+            view = self.lines_view
+            row = view.row_of(self.matches[self.current])
+            view.scroll_to(y=max(0, row - view.size.height // 2), animate=False,
+                           immediate=True)
+
+    def _measure_again(self) -> None:
+        """The same lines, drawn wider or narrower (wrap, times): measured again, the
+        current match kept in view."""
+        self.lines_view.reset(len(self.shown))
+        self._center_current()
         self._say_state()
 
     def action_only_matches(self) -> None:
@@ -250,8 +304,8 @@ class LogView(Vertical, can_focus=True):
         self.redraw()
 
     def action_wrap(self) -> None:
-        self.rich_log.wrap = not self.rich_log.wrap
-        self.redraw()
+        self.lines_view.wrap = not self.lines_view.wrap
+        self._measure_again()
 
     def action_since(self) -> None:
         """Show only the lines of the last minute, 5, 15, 60, then all again."""
@@ -259,15 +313,15 @@ class LogView(Vertical, can_focus=True):
         self.redraw()
 
     def action_save(self) -> None:
-        self.post_message(self.SaveAsked([self._line_text(line, i).plain
-                                          for i, line in enumerate(self.shown)]))
+        self.post_message(self.SaveAsked([self.plain_of(i) for i in range(len(self.shown))]))
 
     def action_timestamps(self) -> None:
         self.timestamps = not self.timestamps
-        self.redraw()
+        self._measure_again()
 
     def follow(self, on: bool) -> None:
-        self.rich_log.auto_scroll = on
+        view = self.lines_view
+        view.auto_scroll = on
         if on:
-            self.rich_log.scroll_end(animate=False)
+            view.scroll_to(y=view.max_scroll_y, animate=False, immediate=True)
         self._say_state()
