@@ -21,12 +21,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from ._errors import AISHTTPError
 from ._names import base36
 from ._smap import ClusterMap, Node
+
+if TYPE_CHECKING:  # (only its type: the app reads the token without loading aiohttp)
+    from aiohttp import web
 
 TOKEN_FILE = "cluster.token"
 SENDER_ID, SENDER_NAME = "Ais-Caller-Id", "Ais-Caller-Name"  # AIStore's intra-cluster sender

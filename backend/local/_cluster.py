@@ -158,19 +158,22 @@ class LocalCluster:
     def __init__(self, data_dir: Path | None = None, targets: int = 2,
                  port: int | None = None, fsync_put: bool = False,
                  promote_root: Path | None = None, job_idle: float | None = None,
-                 auth: bool = True, token_path: Path | None = None) -> None:
+                 auth: bool = True, token_path: Path | None = None,
+                 idle_timeout: float | None = None) -> None:
         """``fsync_put``: fsync every PUT, as AIStore's ``Fsync-PUT`` feature does (off by
         default there too). ``promote_root``: the only tree files are promoted from
         (AIStore's ``/var/lib/ais/promote`` by default). ``job_idle``: seconds a job of a
         kind that idles waits for more work before it finishes (AIStore: a minute).
         ``auth``: every request but a health check needs the owner's token (the one in
         ``token_path``, made at first start; see :mod:`._auth`); False: open to any local
-        user."""
+        user. ``idle_timeout``: seconds a connection may go without a whole request (16, as
+        AIStore's ``ReadHeaderTimeout``)."""
         if targets < 1:
             raise ClusterError("a cluster needs at least one target")
         self.fsync_put = fsync_put
         self.promote_root = promote_root
         self.job_idle = job_idle
+        self.idle_timeout = idle_timeout
         self.data_dir = (data_dir or default_data_dir()).resolve()
         self.num_targets = targets
         self.port = port
@@ -280,6 +283,8 @@ class LocalCluster:
                 args += ["--promote-root", str(self.promote_root)]
             if kind == "target" and self.job_idle is not None:
                 args += ["--job-idle", str(self.job_idle)]
+            if self.idle_timeout is not None:
+                args += ["--idle-timeout", str(self.idle_timeout)]
             self._children.append(_Child(nodes[nid], sock, args,
                                          log_path(self.data_dir, nodes[nid])))
         return smap

@@ -25,10 +25,19 @@ from ._target import Target
 from ._xact import IDLE_FOR
 
 PARENT_CHECK_SECONDS = 1.0
+# AIStore's ReadHeaderTimeout; above aiohttp's client keep-alive (15 s), so the nodes' own
+# kept-alive connections to each other are let go by their client side first
+IDLE_TIMEOUT = 16.0
 
 
-async def serve(app: web.Application, sock: socket.socket) -> None:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def serve(app: web.Application, sock: socket.socket, idle_timeout: float) -> None:
+    """Serve ``app`` on ``sock``. A connection that has not sent a whole request within
+    ``idle_timeout`` seconds of opening, or of the last answer, is closed: as AIStore's
+    ``ReadHeaderTimeout``, it ends clients that trickle headers (each would hold a file
+    descriptor for ever) and idle kept-alive connections. A request being read or handled
+    is never cut."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           keepalive_timeout=idle_timeout)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=1024).start()
     host, port = sock.getsockname()[:2]
@@ -63,6 +72,8 @@ def main() -> None:
                         help="fsync every PUT (AIStore's Fsync-PUT feature; off by default)")
     parser.add_argument("--job-idle", type=float, default=IDLE_FOR, metavar="SECONDS",
                         help="how long a job of a kind that idles waits for more work")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help="close a connection with no whole request in this long")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {args.role} {args.id} %(levelname)s %(message)s")
@@ -78,9 +89,9 @@ def main() -> None:
                      args.job_idle).app()
     sock = socket.socket(fileno=args.fd)
     if args.role == "proxy":
-        uvloop.run(serve(app, sock))  # redirects only: the fastest loop
-    else:
-        asyncio.run(serve(app, sock))  # asyncio's loop has zero-copy sendfile for large GETs
+        uvloop.run(serve(app, sock, args.idle_timeout))  # redirects only: the fastest loop
+    else:  # asyncio's loop has zero-copy sendfile for large GETs
+        asyncio.run(serve(app, sock, args.idle_timeout))
 
 
 if __name__ == "__main__":
