@@ -46,6 +46,7 @@ from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from backend.ais import AisClient, BucketSummary, ClusterMap, EtlDetails, JobSnap, Node, ObjError
 from backend.local import LocalCluster
 from backend.local._storage import ObjectStore
+from bench._table import print_results
 
 SOCKET = "aisetl-bench"
 BUCKET = "big"
@@ -314,10 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"for reference, a whole-screen change (help on/off, {len(toggle_ms)} keys): "
           f"p50 {statistics.median(toggle_ms):.0f} ms, max {toggle_ms[-1]:.0f} ms")
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>10}")
-    for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:>12}  {target:>10}  {'PASS' if ok else 'MISS'}")
+    print_results(rows)
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from backend.ais import AisClient
 from backend.local import LocalCluster
+from bench._table import print_results
 from bench.app import Terminal
 
 CODE = Path(__file__).resolve().parent.parent / "manifests" / "md5" / "code.py"
@@ -71,13 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     first, replacing = times[0], times[1:]
     median = statistics.median(replacing)
     print("each ctrl+r → first sample on screen: " + ", ".join(f"{t:.2f} s" for t in times))
-    rows = [("ctrl+r → first sample result, first run (init)", first, first < 2),
-            (f"ctrl+r → first sample result, replacing the ETL (median of {len(replacing)}, "
-             f"max {max(replacing):.2f} s)", median, median < 2)]
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'measure':<{width}}  {'value':>8}  {'target':>7}")
-    for name, value, ok in rows:
-        print(f"{name:<{width}}  {value:>6.2f} s  {'< 2 s':>7}  {'PASS' if ok else 'MISS'}")
+    print_results([
+        ("ctrl+r → first sample result, first run (init)", f"{first:.2f} s", "< 2 s",
+         first < 2),
+        (f"ctrl+r → first sample result, replacing the ETL (median of {len(replacing)}, "
+         f"max {max(replacing):.2f} s)", f"{median:.2f} s", "< 2 s", median < 2)])
     return 0
 
 

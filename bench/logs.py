@@ -27,6 +27,7 @@ import psutil
 from textual.app import App, ComposeResult
 
 from aisetl_tui.widgets.log_view import LogView
+from bench._table import print_results
 from bench.app import Terminal
 
 HELD = 100_000
@@ -115,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
              "< 100 MB", result["grown_mb"] < 100),
             (f"key → screen while following ({len(keys)} keys, p50 "
              f"{statistics.median(keys):.1f} ms)", f"p99 {p99:.1f} ms", "< 50 ms", p99 < 50)]
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>9}")
-    for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:>12}  {target:>9}  {'PASS' if ok else 'MISS'}")
+    print_results(rows)
     return 0
 
 

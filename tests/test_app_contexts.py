@@ -17,13 +17,12 @@ from aisetl_tui.contexts import EMBEDDED, Context, launch_context, load_contexts
 from aisetl_tui.screens.buckets import BucketsScreen
 from aisetl_tui.screens.contexts import ContextsScreen
 from aisetl_tui.screens.dialogs import ConfirmScreen
-from aisetl_tui.screens.editor import EditorScreen
 from aisetl_tui.screens.promoted import PromotedScreen
 from aisetl_tui.widgets.status import StatusBar
 from backend.ais import AisClient, NotFound
 from backend.local import LocalCluster, default_token_path
 from tests.test_app import connected, table_rows, until
-from tests.test_app_editor import run_and_wait
+from tests.test_app_editor import open_editor, run_and_wait
 
 MD5 = (Path(__file__).resolve().parent.parent / "manifests" / "md5" / "code.py").read_text()
 
@@ -108,11 +107,7 @@ async def test_switch_contexts_and_promote_an_etl_to_a_second_cluster(
                 # edit and run here, then promote to the second cluster
                 code = tmp_path / "md5.py"
                 code.write_text(MD5)
-                app.run_command(f"edit {code}")
-                await until(pilot, lambda: isinstance(app.screen, EditorScreen)
-                            and app.screen.query("#code") and app.screen.code.text == MD5,
-                            "the editor")
-                editor: EditorScreen = app.screen
+                editor = await open_editor(pilot, app, code, MD5)
                 editor.query_one("#etl-name", Input).value = "promo-md5"
                 editor.query_one("#bucket", Input).value = "promo"
                 await run_and_wait(pilot, editor, 1, 4)
@@ -128,7 +123,9 @@ async def test_switch_contexts_and_promote_an_etl_to_a_second_cluster(
                 assert second.endpoint in question and "init code (" in question
                 assert '"name": "promo-md5"' in question  # what will be sent
                 app.screen.query_one("#ok").press()
-                await until(pilot, lambda: isinstance(app.screen, PromotedScreen),
+                await until(pilot, lambda: isinstance(app.screen, PromotedScreen)
+                            and app.screen.query("#promoted")
+                            and len(table_rows(app, "#promoted")) == 4,
                             "the side-by-side run", timeout=60)
                 rows = {r[0]: r for r in table_rows(app, "#promoted")}
                 assert {rows[f"s{i}"][3] for i in (1, 2, 3)} == {"same"}

@@ -47,6 +47,14 @@ async def run_and_wait(pilot, screen: EditorScreen, number: int, objects: int,
     await pilot.pause(0.2)
 
 
+async def open_editor(pilot, app: AisEtlApp, path: Path, text: str) -> EditorScreen:
+    """``:edit PATH``, and the editor once it holds ``text``."""
+    app.run_command(f"edit {path}")
+    await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                and app.screen.query("#code") and app.screen.code.text == text, "the editor")
+    return app.screen
+
+
 def status(screen: EditorScreen) -> str:
     return str(screen.query_one("#run-status", Static).render())
 
@@ -65,11 +73,7 @@ async def test_edit_run_see_the_error_at_its_line_fix_and_compare(cluster: Local
                 await client.put_bytes("dev-loop", f"in/{i}.txt",
                                        b"bad %d" % i if i in (1, 4) else b"good %d" % i)
             await client.put_bytes("dev-loop", "zz/pic.png", png(64, 48))
-            app.run_command(f"edit {code_file}")
-            await until(pilot, lambda: isinstance(app.screen, EditorScreen), "the editor")
-            screen: EditorScreen = app.screen
-            await until(pilot, lambda: screen.query("#code") and screen.code.text == BUGGY,
-                        "the code loaded")
+            screen = await open_editor(pilot, app, code_file, BUGGY)
             assert "transform(bytes) function" in screen.title_text()
             screen.query_one("#etl-name", Input).value = "picky-dev"
             screen.query_one("#bucket", Input).value = "dev-loop"
@@ -217,11 +221,7 @@ async def test_an_etlserver_class_whose_answer_has_no_traceback_is_shown_from_it
         try:
             await client.put_bytes("dev-loop3", "a/bad.txt", b"bad input")
             await client.put_bytes("dev-loop3", "a/good.txt", b"good input")
-            app.run_command(f"edit {code_file}")
-            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
-                        and app.screen.query("#code") and app.screen.code.text == PICKY_SERVER,
-                        "the editor")
-            screen: EditorScreen = app.screen
+            screen = await open_editor(pilot, app, code_file, PICKY_SERVER)
             assert "ETLServer class" in screen.title_text()
             screen.query_one("#etl-name", Input).value = "picky-server"
             screen.query_one("#bucket", Input).value = "dev-loop3"

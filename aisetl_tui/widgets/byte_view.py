@@ -26,6 +26,14 @@ PENDING_STYLE = Style(dim=True, italic=True)
 Loader = Callable[[int, int], Awaitable[bytes]]
 
 
+def scroll_bindings(scope: str) -> list[Binding]:
+    """vi's keys for a scrolled view (their ids under ``scope``)."""
+    return [Binding("j", "scroll_down", "Down", show=False, id=f"{scope}.down"),
+            Binding("k", "scroll_up", "Up", show=False, id=f"{scope}.up"),
+            Binding("g", "scroll_home", "Start", show=False, id=f"{scope}.start"),
+            Binding("G", "scroll_end", "End", show=False, id=f"{scope}.end")]
+
+
 def looks_like_text(data: bytes) -> bool:
     try:
         text = data.decode()
@@ -51,12 +59,7 @@ def hex_line(offset: int, chunk: bytes, width: int) -> str:
 
 class ByteView(ScrollView, can_focus=True):
     DEFAULT_CSS = "ByteView { height: 1fr; background: $surface; }"
-    BINDINGS = [
-        Binding("j", "scroll_down", "Down", show=False, id="bytes.down"),
-        Binding("k", "scroll_up", "Up", show=False, id="bytes.up"),
-        Binding("g", "scroll_home", "Start", show=False, id="bytes.start"),
-        Binding("G", "scroll_end", "End", show=False, id="bytes.end"),
-    ]
+    BINDINGS = scroll_bindings("bytes")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

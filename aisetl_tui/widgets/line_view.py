@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from .byte_view import scroll_bindings
 
 WRAP_CACHE = 256  # lines whose wrapped rows are kept (a screen's worth, and then some)
 DRAWN_CACHE = 512  # lines kept drawn (without wrap)
@@ -24,12 +25,7 @@ DRAWN_CACHE = 512  # lines kept drawn (without wrap)
 
 class LineView(ScrollView, can_focus=True):
     DEFAULT_CSS = "LineView { height: 1fr; background: $surface; }"
-    BINDINGS = [
-        Binding("j", "scroll_down", "Down", show=False, id="lines.down"),
-        Binding("k", "scroll_up", "Up", show=False, id="lines.up"),
-        Binding("g", "scroll_home", "Start", show=False, id="lines.start"),
-        Binding("G", "scroll_end", "End", show=False, id="lines.end"),
-    ]
+    BINDINGS = scroll_bindings("lines")
 
     def __init__(self, text_of: Callable[[int], Text], length_of: Callable[[int], int],
                  key_of: Callable[[int], Hashable], *, id: str | None = None) -> None:

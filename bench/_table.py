@@ -1,0 +1,12 @@
+"""The table every benchmark ends with: each measure, its value, its target, PASS or MISS."""
+
+from __future__ import annotations
+
+Row = tuple[str, str, str, bool]  # measure, value, target, met
+
+
+def print_results(rows: list[Row]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>10}")
+    for name, value, target, ok in rows:
+        print(f"{name:<{width}}  {value:>12}  {target:>10}  {'PASS' if ok else 'MISS'}")
