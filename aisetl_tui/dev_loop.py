@@ -58,7 +58,7 @@ def message_summary(msg: dict[str, Any], width: int = 90) -> str:
             return [cut(v) for v in value]
         return value
 
-    return json.dumps(cut(msg), indent=2)
+    return json.dumps(cut(msg), indent=2, ensure_ascii=False)
 
 
 def how_sent(msg: dict[str, Any]) -> str:
