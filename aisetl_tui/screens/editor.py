@@ -297,6 +297,7 @@ class EditorScreen(AppScreen):
     async def run_sample(self, name: str, text: str, spec: SampleSpec) -> None:
         client = self.client
         if client is None:
+            self.show_problem("not connected to a cluster yet: the status line says why")
             return
         kind = code_kind(text)
         options = CodeOptions(comm=str(self.query_one("#comm", Select).value))
