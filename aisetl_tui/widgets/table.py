@@ -41,6 +41,14 @@ def sort_key(cell: object) -> tuple[int, Any]:
     return (2, "") if text in ("", "—", "-") else (1, text.lower())
 
 
+def _aligned(cell: Cell, justify: str) -> Text:
+    if isinstance(cell, str):
+        return Text(cell, justify=justify)  # type: ignore[arg-type]
+    if cell.justify is None:
+        cell.justify = justify  # type: ignore[assignment]
+    return cell
+
+
 class Table(DataTable):
     """A DataTable whose cells are repainted whole once its columns are measured, with
     k9s's keys: j/k, g/G (and Home/End move the cursor, not only the view), ``Y`` copies the
@@ -135,9 +143,9 @@ class KeyedTable(Table):
 
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
         """Show exactly ``rows`` (filtered), touching only the cells that changed. A ``str``
-        cell is plain text (DataTable would read it as markup)."""
-        self._rows = {key: [Text(c, justify=j) if isinstance(c, str) else c  # type: ignore[arg-type]
-                            for c, j in zip(row, self._justify, strict=True)]
+        cell is plain text (DataTable would read it as markup); a ``Text`` cell that says no
+        alignment takes its column's (an "error" among sizes is right-aligned too)."""
+        self._rows = {key: [_aligned(c, j) for c, j in zip(row, self._justify, strict=True)]
                       for key, row in rows.items()}
         rows = self._rows
         wanted = {k: r for k, r in rows.items() if self._visible(k, r)}
