@@ -128,6 +128,12 @@ def source_of(init_msg: dict[str, Any]) -> str | None:
         return code  # (some versions send it as text)
 
 
+def dependencies_of(init_msg: dict[str, Any]) -> tuple[str, ...]:
+    """The packages an ``init code`` message asks the transformer to install."""
+    text = source_of({"code": init_msg.get("dependencies")}) or ""
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
 @dataclass(frozen=True)
 class CodeOptions:
     """How to init code: its communication (``hpush``, ``hpull``, ``ws``, or ``io`` for a

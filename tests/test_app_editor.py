@@ -174,6 +174,8 @@ async def test_an_etls_code_opens_in_the_editor_and_a_foreign_etl_is_replaced_on
             await until(pilot, lambda: screen.problem.startswith("not sent: line 1: no module"),
                         "the import refused")
             assert len(screen.runs) == 1
+            screen.query_one("#deps", Input).value = "no-such-module-here>=1, other"
+            assert screen.options().dependencies == ("no-such-module-here>=1", "other")
         finally:
             for etl in ("upper-dev", "other-dev"):
                 with contextlib.suppress(NotFound):

@@ -14,6 +14,7 @@ from aisetl_tui.etl_code import (
     code_kind,
     code_msg,
     code_problem,
+    dependencies_of,
     missing_imports,
     source_of,
 )
@@ -151,6 +152,10 @@ def test_the_source_of_an_init_code_message_and_none_of_a_spec() -> None:
                    init_code=True)
     assert source_of(msg) == "def transform(d):\n    return d\n"
     assert base64.b64decode(msg["code"]).decode() == source_of(msg)
+    with_deps = code_msg("md5-etl", "def transform(d):\n    return d\n", "function",
+                         CodeOptions(dependencies=("pillow>=10", "numpy")), init_code=True)
+    assert dependencies_of(with_deps) == ("pillow>=10", "numpy")
+    assert dependencies_of(msg) == ()
     spec = code_msg("md5-etl", "def transform(d):\n    return d\n", "function", CodeOptions(),
                     init_code=False)
     assert "runtime" in spec and source_of(spec) is None

@@ -31,6 +31,7 @@ from ..etl_code import (
     code_kind,
     code_msg,
     code_problem,
+    dependencies_of,
     missing_imports,
     source_of,
 )
@@ -105,6 +106,8 @@ class EditorScreen(AppScreen):
                 with Horizontal(classes="editor-fields"):
                     yield Label("ETL")
                     yield Input(placeholder="name", id="etl-name", compact=True)
+                    yield Input(placeholder="dependencies (pip, comma separated)", id="deps",
+                                compact=True)
                     yield Select(COMMS, value="hpush", allow_blank=False, id="comm",
                                  compact=True)
                 with Horizontal(classes="editor-fields"):
@@ -177,6 +180,9 @@ class EditorScreen(AppScreen):
                                   "yellow")
             text = source or ""
             self.saved_text = "" if source is None else source
+            if details is not None:
+                self.query_one("#deps", Input).value = ", ".join(
+                    dependencies_of(details.init_msg))
             comm = str(details.init_msg.get("communication", "")) if details else ""
             if comm.removesuffix("://") in dict(COMMS).values():
                 self.query_one("#comm", Select).value = comm.removesuffix("://")
@@ -259,6 +265,12 @@ class EditorScreen(AppScreen):
                           str(self.query_one("#pick", Select).value),  # type: ignore[arg-type]
                           self.query_one("#prefix", Input).value.strip())
 
+    def options(self) -> CodeOptions:
+        """How the code is sent: the communication and dependencies chosen."""
+        deps = self.query_one("#deps", Input).value
+        return CodeOptions(comm=str(self.query_one("#comm", Select).value),
+                           dependencies=tuple(d.strip() for d in deps.split(",") if d.strip()))
+
     def action_new_sample(self) -> None:
         """Another random pick at the next run."""
         self.seed += 1
@@ -300,7 +312,7 @@ class EditorScreen(AppScreen):
             self.show_problem("not connected to a cluster yet: the status line says why")
             return
         kind = code_kind(text)
-        options = CodeOptions(comm=str(self.query_one("#comm", Select).value))
+        options = self.options()
         status = self.query_one("#run-status", Static)
         if self.session.embedded:  # its transformers run on this Python
             missing = await asyncio.to_thread(missing_imports, text, options.dependencies)
@@ -407,7 +419,7 @@ class EditorScreen(AppScreen):
             self.notify("that is the cluster it runs on now", severity="warning")
             return
         run = self.runs[-1]
-        options = CodeOptions(comm=str(self.query_one("#comm", Select).value))
+        options = self.options()
         try:
             endpoint = context.endpoint or (await asyncio.to_thread(
                 start_in_background, self.app.data_dir)).endpoint  # type: ignore[attr-defined]
