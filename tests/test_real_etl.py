@@ -363,3 +363,51 @@ def test_embedded_etl_api_answers_as_aistore(cluster: LocalCluster, bed: RealEtl
     ours = run_corpus(cluster.endpoint, names, steps)
     theirs = run_corpus(bed.ais.endpoint, names, steps)
     assert not (found := differences(ours, theirs, ETL_ALLOWED)), "\n".join(found)
+
+
+PICKY = '''import hashlib
+
+
+def transform(data):
+    if data.startswith(b"bad"):
+        raise ValueError("refusing " + data.decode())
+    return hashlib.md5(data).hexdigest().encode()
+'''
+
+
+async def test_the_editor_runs_a_sample_on_real_aistore_etl(bed: RealEtlBed, ais: AisClient,
+                                                           bucket: str, tmp_path: Path) -> None:
+    """The developer's loop against real AIStore: the code goes as a runtime spec (5.0 has no
+    `init code`), each sample object is transformed inline by real transformer pods, and a
+    failing object shows its error and the line it failed at."""
+    from aisetl_tui.screens.editor import EditorScreen
+
+    await ais.put_bytes(bucket, "zz.bad", b"bad input")
+    code = tmp_path / "picky.py"
+    code.write_text(PICKY)
+    etl = f"ed-{secrets.token_hex(3)}"
+    app = AisEtlApp(start="buckets", endpoint=bed.ais.endpoint, kube=None)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await connected(pilot, app)
+            app.run_command(f"edit {code}")
+            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                        and app.screen.query("#code") and app.screen.code.text == PICKY,
+                        "the editor")
+            screen: EditorScreen = app.screen
+            screen.query_one("#etl-name", Input).value = etl
+            screen.query_one("#bucket", Input).value = bucket
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: screen.runs and len(screen.runs[-1].results) == 2,
+                        "the sample run", timeout=120)
+            results = screen.runs[-1].results
+            assert results["shard.in"].head == SHARD_MD5.encode()
+            bad = results["zz.bad"]
+            assert not bad.ok and "refusing bad input" in bad.error + bad.log, bad
+            await until(pilot, lambda: screen.code.selection.start[0] == 5,
+                        "the failing line selected")  # line 6: the raise
+            sent = (await ais.etl_details(etl)).init_msg
+            assert "runtime" in sent and "code" not in sent  # the runtime spec
+    finally:
+        for name in [e.name for e in await ais.list_etls() if e.name == etl]:
+            await ais.delete_etl(name)
