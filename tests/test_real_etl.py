@@ -411,3 +411,62 @@ async def test_the_editor_runs_a_sample_on_real_aistore_etl(bed: RealEtlBed, ais
     finally:
         for name in [e.name for e in await ais.list_etls() if e.name == etl]:
             await ais.delete_etl(name)
+
+
+async def test_promote_from_the_embedded_cluster_to_real_aistore(
+        bed: RealEtlBed, ais: AisClient, bucket: str, cluster: LocalCluster,
+        tmp_path: Path) -> None:
+    """The step to production: an ETL tried on the embedded cluster, promoted to real AIStore
+    as the runtime spec it takes there, and the same sample run there, side by side."""
+    from aisetl_tui.contexts import EMBEDDED, Context
+    from aisetl_tui.screens.contexts import ContextsScreen
+    from aisetl_tui.screens.dialogs import ConfirmScreen
+    from aisetl_tui.screens.editor import EditorScreen
+    from aisetl_tui.screens.promoted import PromotedScreen
+
+    code = tmp_path / "md5.py"
+    code.write_text(CODE.read_text())
+    etl = f"promo-{secrets.token_hex(3)}"
+    contexts = [Context(EMBEDDED), Context("here", cluster.endpoint),
+                Context("real", bed.ais.endpoint)]
+    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint, contexts=contexts)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await connected(pilot, app)
+            here = app.session.client
+            await here.create_bucket(bucket)  # the same bucket and object as on real AIStore
+            await here.put_bytes(bucket, "shard.in", b"some text :)\n")
+            app.run_command(f"edit {code}")
+            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
+                        and app.screen.query("#code") and app.screen.code.text, "the editor")
+            editor: EditorScreen = app.screen
+            editor.query_one("#etl-name", Input).value = etl
+            editor.query_one("#bucket", Input).value = bucket
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: editor.runs and len(editor.runs[-1].results) == 1,
+                        "the run here", timeout=60)
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: isinstance(app.screen, ContextsScreen)
+                        and app.screen.query("#contexts"), "the pick")
+            app.screen.query_one("#contexts").move_cursor(row=2)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question",
+                        timeout=60)
+            question = str(app.screen.query_one(".question").render())
+            assert f"on real ({bed.ais.endpoint})" in question
+            assert "as a runtime spec (aistorage/runtime_python" in question
+            app.screen.query_one("#ok").press()
+            await until(pilot, lambda: isinstance(app.screen, PromotedScreen)
+                        and app.screen.query("#promoted")
+                        and len(table_rows(app, "#promoted")) == 1, "the run there",
+                        timeout=120)
+            assert table_rows(app, "#promoted")[0][3] == "same"
+            assert (await ais.etl_details(etl)).stage in ("", "Running")
+            assert await ais.transform_object(bucket, "shard.in", etl) == SHARD_MD5.encode()
+    finally:
+        for name in [e.name for e in await ais.list_etls() if e.name == etl]:
+            await ais.delete_etl(name)
+        async with AisClient(cluster.endpoint, token=cluster.token) as mine:
+            for name in [e.name for e in await mine.list_etls() if e.name == etl]:
+                await mine.delete_etl(name)
+            await mine.destroy_bucket(bucket)
