@@ -4,7 +4,6 @@ and routes commands to screens. Screens hold state, widgets render, workers do t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import gc
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from backend.ais import AisClient, AisError
 from backend.kube import KubeClient
 from backend.local import ClusterError, start_in_background
 
-from .contexts import Context, launch_context, load_contexts, token_for
+from .contexts import Context, deployed_embedded, launch_context, load_contexts, token_for
 from .screens.buckets import BucketsScreen
 from .screens.command_bar import CommandBar
 from .screens.commands import CommandError, parse, visible
@@ -38,7 +37,6 @@ from .session import Connected, Session
 from .widgets.status import ClusterStatus
 
 HEALTH_EVERY = 2.0
-EMBEDDED = "embedded"  # the deployment the embedded cluster's proxy says it is
 MAX_BACKOFF = 8.0
 SWITCHING = "switching"  # the mode shown while the tabs are made anew for another context
 BLOCKING_THREADS = 64  # threads for blocking calls, created as needed
@@ -135,7 +133,7 @@ class AisEtlApp(App):
             except AisError as err:
                 self.status = status(endpoint=endpoint, embedded=embedded,
                                      state="unreachable",
-                                            detail=f"{err} (retrying in {backoff:.0f}s)")
+                                     detail=f"{err} (retrying in {backoff:.0f}s)")
                 was_connected = False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -197,10 +195,8 @@ class AisEtlApp(App):
         self.notify(f"now on {context.describe()}")
 
     async def is_embedded(self, client: AisClient) -> bool:
-        """Whether the cluster at an endpoint given is an embedded one (its proxy says so)."""
-        with contextlib.suppress(AisError):
-            return await client.deployment() == EMBEDDED
-        return False
+        """Whether the cluster at an endpoint given is an embedded one."""
+        return await deployed_embedded(client)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

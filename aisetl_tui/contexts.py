@@ -10,17 +10,19 @@ from ``$XDG_CONFIG_HOME/aisetl-tui/contexts.toml``::
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from backend.ais import load_token, read_token_file
+from backend.ais import AisClient, AisError, load_token, read_token_file
 from backend.local import read_token
 
 from .config import ConfigError, config_dir
 
-EMBEDDED = "embedded"
+EMBEDDED = "embedded"  # the embedded cluster's context
+EMBEDDED_DEPLOYMENT = "embedded"  # what its proxy says its deployment is (node_status)
 _KEYS = {"endpoint", "token", "token_file", "kube_context", "kube_namespace"}
 
 
@@ -125,3 +127,11 @@ def token_for(endpoint: str, embedded: bool) -> str | None:
         return read_token()
     host = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}").hostname
     return load_token() or (read_token() if host in ("127.0.0.1", "localhost", "::1") else None)
+
+
+async def deployed_embedded(client: AisClient) -> bool:
+    """Whether the cluster ``client`` talks to is an embedded one (its proxy says so); a
+    cluster that does not answer the question is taken for another AIStore."""
+    with contextlib.suppress(AisError):
+        return await client.deployment() == EMBEDDED_DEPLOYMENT
+    return False

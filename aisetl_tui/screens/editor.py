@@ -22,7 +22,7 @@ from backend.ais import AisClient, AisError, etl_name_problem, parse_etl_error
 from backend.local import ClusterError, start_in_background
 
 from .. import dev_loop
-from ..contexts import Context, contexts_path, token_for
+from ..contexts import Context, contexts_path, deployed_embedded, token_for
 from ..error_groups import error_line
 from ..etl_code import (
     KIND_TEXT,
@@ -429,7 +429,7 @@ class EditorScreen(AppScreen):
         token = context.token_value() or token_for(endpoint, context.embedded)
         async with AisClient(endpoint, token=token) as there:
             try:
-                init_code = context.embedded or await there.deployment() == "embedded"
+                init_code = context.embedded or await deployed_embedded(there)
                 msg = await asyncio.to_thread(code_msg, self.etl, run.code,
                                               code_kind(run.code), options, init_code)
                 existing = next((e for e in await there.list_etls() if e.name == self.etl),
