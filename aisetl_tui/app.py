@@ -78,7 +78,6 @@ class AisEtlApp(App):
         self.kube_arg = kube
         self.readonly = readonly
         self.session = self._new_session()
-        self.endpoint_arg = endpoint
         self.data_dir = data_dir
         self.targets = targets
         self.keymap = keymap or {}
@@ -180,7 +179,7 @@ class AisEtlApp(App):
             self.notify(f"already on {context.describe()}")
             return
         old = self.session
-        self.context, self.endpoint_arg = context, context.endpoint
+        self.context = context
         self.session = self._new_session()
         self.run_worker(old.aclose(), group="close")
         shown = self.current_mode

@@ -119,19 +119,24 @@ def _found(module: str) -> bool:
 def source_of(init_msg: dict[str, Any]) -> str | None:
     """The Python code an ETL was initialized with (an ``init code`` message carries it), or
     None (a spec, or a serialized class, carries no source)."""
-    code = init_msg.get("code")
-    if not isinstance(code, str) or not code:
-        return None
-    try:
-        return base64.b64decode(code, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return code  # (some versions send it as text)
+    return _text(init_msg.get("code"))
 
 
 def dependencies_of(init_msg: dict[str, Any]) -> tuple[str, ...]:
     """The packages an ``init code`` message asks the transformer to install."""
-    text = source_of({"code": init_msg.get("dependencies")}) or ""
+    text = _text(init_msg.get("dependencies")) or ""
     return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _text(value: object) -> str | None:
+    """A field of an ``init code`` message: base64 of text (or, from some versions, the
+    text itself); None when empty."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return value
 
 
 @dataclass(frozen=True)

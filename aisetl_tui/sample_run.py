@@ -10,9 +10,12 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from .widgets.byte_view import looks_like_text
+
+if TYPE_CHECKING:
+    from .etl_code import Kind
 
 PREVIEW_BYTES = 4096  # of each output, kept for its preview
 Pick = Literal["first", "random"]
@@ -77,7 +80,7 @@ class SampleRun:
     code: str
     spec: SampleSpec
     replaced: str = ""  # what the re-init replaced, in words ("" for nothing)
-    kind: str = "function"  # of the code (see etl_code.code_kind)
+    kind: Kind = "function"  # of the code
     results: dict[str, SampleResult] = field(default_factory=dict)
 
     def latencies(self) -> list[float]:
@@ -86,6 +89,13 @@ class SampleRun:
     @property
     def failed(self) -> int:
         return sum(1 for r in self.results.values() if not r.ok)
+
+
+def latency_text(seconds: float | None, sign: bool = False) -> str:
+    """``12.3 ms`` (``+1.2 ms`` with ``sign``: a difference); ``-`` for none."""
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:+.1f} ms" if sign else f"{seconds * 1000:.1f} ms"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

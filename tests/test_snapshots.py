@@ -42,7 +42,7 @@ class PinnedStatusApp(AisEtlApp):
     """The app with its connection watcher replaced by a fixed status line."""
 
     async def _connect_pinned(self) -> None:
-        self.session.client = AisClient(self.endpoint_arg or "", token=read_token())
+        self.session.client = AisClient(self.context.endpoint or "", token=read_token())
         self.session.supports_init_code = True
         self.status = PINNED
         self.screen.post_message(Connected())

@@ -28,6 +28,7 @@ from ..etl_code import (
     KIND_TEXT,
     CodeOptions,
     CodeProblem,
+    Kind,
     code_kind,
     code_msg,
     code_problem,
@@ -44,6 +45,7 @@ from ..sample_run import (
     compare,
     describe_output,
     failing_line,
+    latency_text,
     log_at,
     percentile,
     user_code_line,
@@ -66,12 +68,6 @@ NOT_SENT = "not sent: "
 COMMS = [("hpush://", "hpush"), ("hpull://", "hpull"), ("ws://", "ws")]
 CHANGE_STYLE = {"changed": "yellow", "new error": "bold red", "still failing": "red",
                 "fixed": "green", "same": "dim", "new": ""}
-
-
-def _ms(seconds: float | None, sign: bool = False) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:+.1f} ms" if sign else f"{seconds * 1000:.1f} ms"
 
 
 class EditorScreen(AppScreen):
@@ -291,7 +287,7 @@ class EditorScreen(AppScreen):
             self._code_problem(problem)
             return
         self.show_problem("")
-        self.run_sample(name, text, spec)
+        self.run_sample(name, text, kind, spec)
 
     def _code_problem(self, problem: CodeProblem) -> None:
         """Shown, and its line selected in the code; nothing is sent."""
@@ -306,12 +302,11 @@ class EditorScreen(AppScreen):
             self.code.scroll_cursor_visible(center=True)
 
     @work(exclusive=True, group="run")
-    async def run_sample(self, name: str, text: str, spec: SampleSpec) -> None:
+    async def run_sample(self, name: str, text: str, kind: Kind, spec: SampleSpec) -> None:
         client = self.client
         if client is None:
             self.show_problem("not connected to a cluster yet: the status line says why")
             return
-        kind = code_kind(text)
         options = self.options()
         status = self.query_one("#run-status", Static)
         if self.session.embedded:  # its transformers run on this Python
@@ -431,7 +426,7 @@ class EditorScreen(AppScreen):
             try:
                 init_code = context.embedded or await deployed_embedded(there)
                 msg = await asyncio.to_thread(code_msg, self.etl, run.code,
-                                              code_kind(run.code), options, init_code)
+                                              run.kind, options, init_code)
                 existing = next((e for e in await there.list_etls() if e.name == self.etl),
                                 None)
             except (AisError, ValueError) as err:
@@ -477,7 +472,8 @@ class EditorScreen(AppScreen):
             what = self.comparison.changes[name]
             rows[name] = [name, human_bytes(r.in_size),
                           human_bytes(r.out_size) if r.ok else Text("error", style="red"),
-                          _ms(r.latency), _ms(delta, sign=True) if delta is not None else "",
+                          latency_text(r.latency),
+                          latency_text(delta, sign=True) if delta is not None else "",
                           Text(what, style=CHANGE_STYLE[what]) if previous else ""]
         self.samples.sync(rows)
         self._show_status(run)
@@ -491,14 +487,14 @@ class EditorScreen(AppScreen):
         text.append(f"\n{len(run.results) - run.failed} ok")
         if run.failed:
             text.append(f", {run.failed} failed", style="red")
-        text.append(f" · p50 {_ms(percentile(latencies, .5))} · p95 "
-                    f"{_ms(percentile(latencies, .95))}")
+        text.append(f" · p50 {latency_text(percentile(latencies, .5))} · p95 "
+                    f"{latency_text(percentile(latencies, .95))}")
         if self.comparison is not None and len(self.runs) > 1:
             counts = self.comparison.counts()
             said = ", ".join(f"{n} {what}" for what, n in counts.items())
             text.append(f"\nvs run {run.number - 1}: {said} · p50 "
-                        f"{_ms(self.comparison.p50_delta, sign=True)} · p95 "
-                        f"{_ms(self.comparison.p95_delta, sign=True)}")
+                        f"{latency_text(self.comparison.p50_delta, sign=True)} · p95 "
+                        f"{latency_text(self.comparison.p95_delta, sign=True)}")
         self.query_one("#run-status", Static).update(text)
 
     @on(DataTable.RowHighlighted, "#samples")
@@ -524,7 +520,7 @@ class EditorScreen(AppScreen):
                 self._select_line(line)
             return
         what, as_hex = _describe(result)
-        caption.update(f"{result.name} → {what} in {_ms(result.latency)}")
+        caption.update(f"{result.name} → {what} in {latency_text(result.latency)}")
         view.show(result.head, as_hex)
 
 

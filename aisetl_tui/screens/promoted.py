@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ..rates import human_bytes
-from ..sample_run import SampleResult, SampleRun, percentile
+from ..sample_run import SampleResult, SampleRun, latency_text, percentile
 from ..widgets.table import KeyedTable
 from ._base import AppScreen
 
@@ -19,8 +19,8 @@ def _out(result: SampleResult | None) -> str | Text:
     return human_bytes(result.out_size) if result.ok else Text("error", style="red")
 
 
-def _ms(result: SampleResult | None) -> str:
-    return f"{result.latency * 1000:.1f} ms" if result is not None else "-"
+def _latency(result: SampleResult | None) -> str:
+    return latency_text(result.latency if result is not None else None)
 
 
 def agreement(here: SampleResult | None, there: SampleResult | None) -> Text:
@@ -57,8 +57,8 @@ class PromotedScreen(AppScreen):
         here = self.here.results
         self.query_one("#promoted", KeyedTable).sync({
             name: [name, _out(here.get(name)), _out(self.there.get(name)),
-                   agreement(here.get(name), self.there.get(name)), _ms(here.get(name)),
-                   _ms(self.there.get(name))]
+                   agreement(here.get(name), self.there.get(name)), _latency(here.get(name)),
+                   _latency(self.there.get(name))]
             for name in sorted({*here, *self.there})})
 
     def focus_main(self) -> None:
@@ -78,5 +78,5 @@ class PromotedScreen(AppScreen):
         mine = sorted(r.latency for r in self.there.values() if r.ok)
         p50, p95 = percentile(mine, .5), percentile(mine, .95)
         if p50 is not None and p95 is not None:
-            text.append(f" · there p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+            text.append(f" · there p50 {latency_text(p50)}, p95 {latency_text(p95)}")
         return text
