@@ -58,6 +58,26 @@ def test_contexts_come_from_the_file_and_every_mistake_is_named(tmp_path: Path) 
         assert said in str(raised.value), (text, raised.value)
 
 
+async def promote_to(pilot, app: AisEtlApp, row: int, objects: int,
+                     timeout: float = 60) -> tuple[str, list[list[str]]]:
+    """``ctrl+o`` in the editor, the context on ``row`` picked and the promotion confirmed:
+    the confirmation's question, and the side-by-side rows once all ``objects`` are in."""
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: isinstance(app.screen, ContextsScreen)
+                and app.screen.query("#contexts"), "the pick")
+    app.screen.query_one("#contexts").move_cursor(row=row)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question",
+                timeout=timeout)
+    question = str(app.screen.query_one(".question", Static).render())
+    app.screen.query_one("#ok").press()
+    await until(pilot, lambda: isinstance(app.screen, PromotedScreen)
+                and app.screen.query("#promoted")
+                and len(table_rows(app, "#promoted")) == objects, "the side-by-side run",
+                timeout=timeout)
+    return question, table_rows(app, "#promoted")
+
+
 def status_line(app: AisEtlApp) -> str:
     return str(app.screen.query_one(StatusBar).render())
 
@@ -111,23 +131,11 @@ async def test_switch_contexts_and_promote_an_etl_to_a_second_cluster(
                 editor.query_one("#etl-name", Input).value = "promo-md5"
                 editor.query_one("#bucket", Input).value = "promo"
                 await run_and_wait(pilot, editor, 1, 4)
-                await pilot.press("ctrl+o")
-                await until(pilot, lambda: isinstance(app.screen, ContextsScreen)
-                            and app.screen.query("#contexts"), "the pick")
-                app.screen.query_one("#contexts").move_cursor(row=2)
-                await pilot.press("enter")
-                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question",
-                            timeout=60)
-                question = str(app.screen.query_one(".question", Static).render())
+                question, shown = await promote_to(pilot, app, 2, 4)
                 assert "Re-create ETL promo-md5 on second" in question
                 assert second.endpoint in question and "init code (" in question
                 assert '"name": "promo-md5"' in question  # what will be sent
-                app.screen.query_one("#ok").press()
-                await until(pilot, lambda: isinstance(app.screen, PromotedScreen)
-                            and app.screen.query("#promoted")
-                            and len(table_rows(app, "#promoted")) == 4,
-                            "the side-by-side run", timeout=60)
-                rows = {r[0]: r for r in table_rows(app, "#promoted")}
+                rows = {r[0]: r for r in shown}
                 assert {rows[f"s{i}"][3] for i in (1, 2, 3)} == {"same"}
                 assert rows["s0"][3] == "differs"
                 summary = str(app.screen.query_one("#promoted-summary", Static).render())

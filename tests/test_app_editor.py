@@ -40,10 +40,10 @@ def png(width: int, height: int) -> bytes:
 
 
 async def run_and_wait(pilot, screen: EditorScreen, number: int, objects: int,
-                       key: str = "ctrl+r") -> None:
+                       key: str = "ctrl+r", timeout: float = 60) -> None:
     await pilot.press(key)
     await until(pilot, lambda: len(screen.runs) == number
-                and len(screen.runs[-1].results) == objects, f"run {number}", timeout=60)
+                and len(screen.runs[-1].results) == objects, f"run {number}", timeout=timeout)
     await pilot.pause(0.2)
 
 

@@ -44,6 +44,8 @@ from tests.peers.kube_server import KubeApiServer
 from tests.peers.kubelet import LABEL_NAME, LABEL_NODE, LABEL_TARGET, NS
 from tests.peers.node_agent import NodeAgent
 from tests.test_app import SHARD_MD5, connected, table_rows, until
+from tests.test_app_contexts import promote_to
+from tests.test_app_editor import open_editor, run_and_wait
 from tests.test_real_differential import Step, differences, run_corpus
 
 pytestmark = pytest.mark.real
@@ -380,8 +382,6 @@ async def test_the_editor_runs_a_sample_on_real_aistore_etl(bed: RealEtlBed, ais
     """The developer's loop against real AIStore: the code goes as a runtime spec (5.0 has no
     `init code`), each sample object is transformed inline by real transformer pods, and a
     failing object shows its error and the line it failed at."""
-    from aisetl_tui.screens.editor import EditorScreen
-
     await ais.put_bytes(bucket, "zz.bad", b"bad input")
     code = tmp_path / "picky.py"
     code.write_text(PICKY)
@@ -390,16 +390,10 @@ async def test_the_editor_runs_a_sample_on_real_aistore_etl(bed: RealEtlBed, ais
     try:
         async with app.run_test(size=(140, 45)) as pilot:
             await connected(pilot, app)
-            app.run_command(f"edit {code}")
-            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
-                        and app.screen.query("#code") and app.screen.code.text == PICKY,
-                        "the editor")
-            screen: EditorScreen = app.screen
+            screen = await open_editor(pilot, app, code, PICKY)
             screen.query_one("#etl-name", Input).value = etl
             screen.query_one("#bucket", Input).value = bucket
-            await pilot.press("ctrl+r")
-            await until(pilot, lambda: screen.runs and len(screen.runs[-1].results) == 2,
-                        "the sample run", timeout=120)
+            await run_and_wait(pilot, screen, 1, 2, timeout=120)
             results = screen.runs[-1].results
             assert results["shard.in"].head == SHARD_MD5.encode()
             bad = results["zz.bad"]
@@ -419,10 +413,6 @@ async def test_promote_from_the_embedded_cluster_to_real_aistore(
     """The step to production: an ETL tried on the embedded cluster, promoted to real AIStore
     as the runtime spec it takes there, and the same sample run there, side by side."""
     from aisetl_tui.contexts import EMBEDDED, Context
-    from aisetl_tui.screens.contexts import ContextsScreen
-    from aisetl_tui.screens.dialogs import ConfirmScreen
-    from aisetl_tui.screens.editor import EditorScreen
-    from aisetl_tui.screens.promoted import PromotedScreen
 
     code = tmp_path / "md5.py"
     code.write_text(CODE.read_text())
@@ -436,31 +426,14 @@ async def test_promote_from_the_embedded_cluster_to_real_aistore(
             here = app.session.client
             await here.create_bucket(bucket)  # the same bucket and object as on real AIStore
             await here.put_bytes(bucket, "shard.in", b"some text :)\n")
-            app.run_command(f"edit {code}")
-            await until(pilot, lambda: isinstance(app.screen, EditorScreen)
-                        and app.screen.query("#code") and app.screen.code.text, "the editor")
-            editor: EditorScreen = app.screen
+            editor = await open_editor(pilot, app, code, CODE.read_text())
             editor.query_one("#etl-name", Input).value = etl
             editor.query_one("#bucket", Input).value = bucket
-            await pilot.press("ctrl+r")
-            await until(pilot, lambda: editor.runs and len(editor.runs[-1].results) == 1,
-                        "the run here", timeout=60)
-            await pilot.press("ctrl+o")
-            await until(pilot, lambda: isinstance(app.screen, ContextsScreen)
-                        and app.screen.query("#contexts"), "the pick")
-            app.screen.query_one("#contexts").move_cursor(row=2)
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question",
-                        timeout=60)
-            question = str(app.screen.query_one(".question").render())
+            await run_and_wait(pilot, editor, 1, 1)
+            question, rows = await promote_to(pilot, app, 2, 1, timeout=120)
             assert f"on real ({bed.ais.endpoint})" in question
             assert "as a runtime spec (aistorage/runtime_python" in question
-            app.screen.query_one("#ok").press()
-            await until(pilot, lambda: isinstance(app.screen, PromotedScreen)
-                        and app.screen.query("#promoted")
-                        and len(table_rows(app, "#promoted")) == 1, "the run there",
-                        timeout=120)
-            assert table_rows(app, "#promoted")[0][3] == "same"
+            assert rows[0][3] == "same"
             assert (await ais.etl_details(etl)).stage in ("", "Running")
             assert await ais.transform_object(bucket, "shard.in", etl) == SHARD_MD5.encode()
     finally:
