@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import psutil
 import pytest
 
 from backend.ais import parse_etl_error
-from backend.local import LocalCluster
+from backend.local import LocalCluster, confinement_gaps
 from tests.conftest import code_msg, spec_msg, wait_for
 from tests.test_etl_tutorial import tutorial_server_with
 
@@ -141,8 +142,9 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 
 
 async def test_the_apps_token_never_reaches_a_transformer(owned, tmp_dir) -> None:
-    """hpull sends the client on to the transformer's own server: the app's client follows
-    with its token as far as the target, and never to the transformer (user code)."""
+    """With hpull the transformer's answer goes to the client (AIStore redirects it there;
+    here the target fetches it, the transformer's network being its own): the app's token
+    goes as far as the target, and never to the transformer (user code)."""
     from backend.ais import AisClient
     from backend.local.etl import ImageRegistry
 
@@ -242,6 +244,81 @@ def test_a_transformer_sees_only_what_a_pod_would(owned, owner_file) -> None:
     assert not any(seen["writes"].values()) and not escape.exists()
     assert http.get("/v1/objects/b/o").content == b"x"  # the object is intact
     assert seen["home_writable"] and seen["home"].startswith(str(path))
+
+
+NET_PROBE = b"""import json, os, socket
+from urllib.parse import urlsplit
+
+LISTENERS = []
+
+def _connects(port):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+def transform(data):
+    ports = json.loads(data)
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", ports["bind"]))
+    listener.listen()
+    LISTENERS.append(listener)
+    reached = {name: _connects(port) for name, port in ports["reach"].items()}
+    reached["target"] = _connects(urlsplit(os.environ["AIS_TARGET_URL"]).port)
+    return json.dumps(reached).encode()
+"""
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_a_transformers_network_is_its_own(owned) -> None:
+    """Only loopback inside: the transformer reaches the targets (``AIS_TARGET_URL``, direct
+    put) and nothing else of this machine; nothing of this machine reaches it, not its own
+    server (``?etl_fqn=`` a host file) nor what it binds on 0.0.0.0, but through its
+    target."""
+    http, path = owned
+    if os.geteuid() != 0:
+        gaps = confinement_gaps()
+        assert any("network: transformers share this machine's network" in g for g in gaps)
+        return
+    with socket.socket() as server:  # a service of the machine's
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.setblocking(False)
+        bind = _free_port()
+        ports = {"bind": bind, "reach": {"server": server.getsockname()[1],
+                                         "proxy": http.base_url.port}}
+        http.put("/v1/objects/b/ports", content=json.dumps(ports)).raise_for_status()
+        assert http.put("/v1/etl", json=code_msg("net-probe", NET_PROBE, comm="hpush://")
+                        ).status_code == 200
+        try:
+            got = http.get("/v1/objects/b/ports", params={"etl_name": "net-probe"})
+            assert got.status_code == 200, got.text
+            assert got.json() == {"server": False, "proxy": False, "target": True}
+            with pytest.raises(BlockingIOError):
+                server.accept()
+            launcher = int(next(path.glob("**/etl/net-probe/pod.pid")).read_text())
+            own = int(psutil.Process(launcher).environ()["AISETL_PORT"])
+            assert _refused(bind) and _refused(own)
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://127.0.0.1:{own}/b/o", params={"etl_fqn": "/etc/hostname"})
+        finally:
+            http.delete("/v1/etl/net-probe")
+            http.delete("/v1/objects/b/ports")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 KILL_INIT = b"""import os, signal

@@ -100,17 +100,13 @@ class TargetEtlHandlers:
         if stages.strip(", ") and etl.spec.comm == HPULL:
             raise AISHTTPError(400, f"etl job {etl.spec.name}: hpull:// does not support "
                                "etl_pipeline (the client reads the transformer's answer)")
-        pipeline = self.etls.pipeline_urls(stages)
+        pipeline = self.etls.pipeline_urls(etl, stages)
         s = self.services
         meta = await s.io(s.store.head, bucket, obj)
         fqn = s.store.fqn(bucket, obj)
         etl.in_bytes += meta.size
-        if etl.spec.comm == HPULL:
-            etl.obj_count += 1
-            location = etl.comm.pull_url(bucket, obj, fqn, args)
-            return web.Response(status=307, headers={"Location": location})
         try:
-            if etl.spec.comm in (HPUSH, IO):
+            if etl.spec.comm in (HPUSH, HPULL, IO):
                 return await self._stream(request, etl, bucket, obj, fqn, args, pipeline)
             data = await etl.comm.transform(bucket, obj, fqn, args, pipeline)
         except TransformError as err:
@@ -141,7 +137,7 @@ class TargetEtlHandlers:
         """Single-object copy with transform: transform here, write where the owner is."""
         etl = self.etls.get(request.query["etl_name"])
         route = Route(etl, etl.xid, request.query.get("etl_args", ""),
-                      self.etls.pipeline_urls(request.query.get("etl_pipeline", "")))
+                      self.etls.pipeline_urls(etl, request.query.get("etl_pipeline", "")))
         s = self.services
         etl.in_bytes += (await s.io(s.store.head, bucket, obj)).size
         try:

@@ -62,14 +62,15 @@ def _error_text(body: bytes, content_type: str) -> str:
 class Communicator:
     """Sends one object at a time to one target's transformer."""
 
-    def __init__(self, spec: EtlSpec, pod: Pod, session: aiohttp.ClientSession,
-                 secret: str = "") -> None:
-        self.spec, self.pod, self.session = spec, pod, session
+    def __init__(self, spec: EtlSpec, pod: Pod, secret: str = "") -> None:
+        self.spec, self.pod = spec, pod
         self._secret = secret  # never in what a transformer's failure says (it echoes URLs)
         self._ws_idle: list[aiohttp.ClientWebSocketResponse] = []
 
     def pull_url(self, bucket: str, obj: str, fqn: str, etl_args: str) -> str:
-        """Where an hpull client is redirected to (and where the target itself GETs)."""
+        """Where the target GETs an hpull transformer's result (AIStore redirects clients
+        there; here the target answers them itself, the transformer's network being its
+        own)."""
         return f"{self.pod.url}/{escaped_uname(bucket, obj)}{_query(fqn, etl_args)}"
 
     @contextlib.asynccontextmanager
@@ -94,7 +95,7 @@ class Communicator:
                        + _query(fqn, etl_args))
                 headers["Content-Length"] = "0"
             # encoded: the URL is built quoted, so yarl need not parse and quote it again
-            request = self.session.request(method, URL(url, encoded=True), headers=headers,
+            request = self.pod.session.request(method, URL(url, encoded=True), headers=headers,
                                            timeout=aiohttp.ClientTimeout(total=limit))
             async with request as resp:
                 if resp.status >= 400:
@@ -193,7 +194,7 @@ class Communicator:
             if not ws.closed:
                 return ws
         try:
-            return await self.session.ws_connect(f"{self.pod.url}/ws", max_msg_size=0,
+            return await self.pod.session.ws_connect(f"{self.pod.url}/ws", max_msg_size=0,
                                                  autoping=False)
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: cannot open websocket to {self.pod.name}: {err}",

@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ._images import ImageRegistry, LocalImage
 from ._msgs import IO, EtlSpec
 from ._pod import Launch, PodError, free_port
+from ._podnet import SHARED_NETWORK
 from ._sandbox import Plan
 
 BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
@@ -31,10 +32,12 @@ NOBODY = 65534
 @dataclass(frozen=True)
 class Confinement:
     """What a sandboxed transformer may see of its target: the cluster's data directory is
-    hidden, but for the target's objects (read-only, for ``etl_fqn``)."""
+    hidden, but for the target's objects (read-only, for ``etl_fqn``); of this machine's
+    network, only the targets' ports (``AIS_TARGET_URL``, direct put)."""
 
     data_root: Path
     objects: Path
+    target_ports: tuple[int, ...] = ()
 
 
 def pod_plan(confine: Confinement, workdir: Path, launch: Launch, log: list[str]) -> Plan:
@@ -58,9 +61,12 @@ def pod_plan(confine: Confinement, workdir: Path, launch: Launch, log: list[str]
         log.extend(f"note: sandbox: {p} is not readable by the pod's user (nobody, uid "
                    f"{NOBODY}); make it so (chmod o+rx) if the transformer needs it"
                    for p in sorted(shown) if p and not _others_may_read(p))
+        launch.reach = list(confine.target_ports)
+    else:
+        log.append(f"note: sandbox: {SHARED_NETWORK}")
     return Plan(hide=sorted(hidden), readonly=sorted(p for p in shown if p),
                 writable=[str(home)], cwd=str(launch.cwd or home),
-                drop_to=NOBODY if root else None)
+                drop_to=NOBODY if root else None, network=root)
 
 
 def _others_may_read(path: str) -> bool:

@@ -177,18 +177,21 @@ class TargetEtls:
             raise AISHTTPError(403, f"etl job {name}: invalid ETL object access")
         return etl
 
-    def pipeline_urls(self, names: str | list[str] | None) -> list[str]:
-        """Where this target's transformers of a pipeline's next stages (``etl_pipeline``, a
-        comma-separated string or a list of ETL names) listen; each must be running."""
+    def pipeline_urls(self, first: TargetEtl, names: str | list[str] | None) -> list[str]:
+        """Where this target's transformers of a pipeline's next stages after ``first``
+        (``etl_pipeline``, a comma-separated string or a list of ETL names) listen; each must
+        be running, and each stage's transformer may now reach the next's."""
         if isinstance(names, str):
             names = names.split(",")
-        urls = []
+        urls, previous = [], first
         for name in (n.strip() for n in names or [] if n.strip()):
             etl = self.etls.get(name)
             if etl is None or etl.stage != "Running":  # AIStore's GetPipeline, word for word
                 raise AISHTTPError(404, f"[t[{self._id}],etl={_go_quote(name)}] entry not found "
                                    "in the target", "ErrETL")
+            previous.pod.reach_pod(etl.pod)
             urls.append(etl.pod.url)
+            previous = etl
         return urls
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -213,7 +216,8 @@ class TargetEtls:
         try:
             images = ImageRegistry(s.store.root.parent)
             cores = max(1, (os.cpu_count() or 1) // len(s.smap.targets))
-            confine = Confinement(s.store.root.parent, s.store.objects_dir)
+            confine = Confinement(s.store.root.parent, s.store.objects_dir,
+                                  tuple(t.port for t in s.smap.targets))
             launch = await prepare(spec, workdir, target_url, starting.notes, images, cores,
                                    confine=confine)
         except (PodError, ImageError) as err:
@@ -222,7 +226,7 @@ class TargetEtls:
         pod = Pod(starting.pod_name, launch, workdir / "pod.log", on_exit=self._pod_exited)
         pod.logs.extend(starting.notes)
         starting.pod = pod
-        etl = TargetEtl(spec, pod, Communicator(spec, pod, s.session, secret), xid, secret,
+        etl = TargetEtl(spec, pod, Communicator(spec, pod, secret), xid, secret,
                         stage="Initializing")
         etl.inline = s.xacts.add(Xaction(xid, "etl-inline", etl=spec.name))
         etl.inline.idle = True
@@ -367,7 +371,7 @@ class TargetEtls:
         """Start this target's share of offline job ``xid`` (``value``: its ``TCBMsg``)."""
         msg = decode_value(value, TCBMsg, "transform message")
         etl = self.get(msg.etl_name)
-        route = Route(etl, xid, pipeline=self.pipeline_urls(msg.pipeline), dry_run=msg.dry_run,
+        route = Route(etl, xid, pipeline=self.pipeline_urls(etl, msg.pipeline), dry_run=msg.dry_run,
                       timeout=msg.transform_timeout)
         xact = self.services.xacts.running_or_new(
             Xaction(xid, kind, src=src, dst=dst, etl=etl.spec.name,

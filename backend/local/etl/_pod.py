@@ -18,7 +18,8 @@ import psutil
 
 from .._smap import HOST
 from ._limits import Limits, PodCgroups, make_cgroups
-from ._sandbox import LAUNCHER, Plan
+from ._podnet import PodNet, host_port
+from ._sandbox import LAUNCHER, OWN_NETWORK, Plan
 
 OOM_EXIT = 137  # SIGKILL's 128 + 9, as Kubernetes reports an OOM-killed container
 LOG_LINES = 2000
@@ -82,6 +83,7 @@ class Launch:
     health_path: str = "/health"
     sandbox: Plan | None = None  # None: an ordinary process (tests of the pod machinery)
     limits: Limits = field(default_factory=Limits)
+    reach: list[int] = field(default_factory=list)  # ports of this machine it may connect to
 
 
 @dataclass
@@ -99,6 +101,8 @@ class Pod:
     _stopping: bool = False
     _ps: psutil.Process | None = None
     _cgroups: PodCgroups | None = None
+    _session: aiohttp.ClientSession | None = None
+    net: PodNet | None = None  # its own network, where the sandbox gave it one
 
     @property
     def pid_file(self) -> Path:
@@ -116,6 +120,18 @@ class Pod:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The target's connections to this transformer (inside its network, if its own)."""
+        assert self._session is not None, "the pod has not started"
+        return self._session
+
+    def reach_pod(self, other: Pod) -> None:
+        """Let this transformer connect to ``other``'s (the next stage of a pipeline)."""
+        if self.net is not None and other.net is not None:
+            port, net = other.launch.port, other.net
+            self.net.relay(port, lambda: net.connect(port))
+
     async def start(self, timeout: float) -> None:
         """Spawn the process and wait until its health check answers 200."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -124,56 +140,85 @@ class Pod:
         if self.launch.limits.any:
             self._cgroups = make_cgroups(self.name, self.launch.limits)  # a few sysfs writes
             self.logs.extend(self._cgroups.notes)
+        report = -1  # where the launcher says whether the pod got a network of its own
         if (plan := self.launch.sandbox) is not None:
             if self._cgroups is not None:
                 plan.cgroups = [str(d) for d in self._cgroups.dirs]
                 plan.memory_rlimit = self._cgroups.memory_rlimit
+            if plan.network:
+                report, plan.report_fd = os.pipe()
             argv = [*LAUNCHER, plan.to_arg(), "--", *argv]
-        self._proc = await asyncio.create_subprocess_exec(
-            *argv, env=env, cwd=self.launch.cwd,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        )
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv, env=env, cwd=self.launch.cwd,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                pass_fds=() if report < 0 else (plan.report_fd,),
+            )
+        finally:
+            if report >= 0:
+                os.close(plan.report_fd)
         self.started = time.time()
         self.pid_file.write_text(str(self._proc.pid))  # found again if this target dies
         self._reader = asyncio.create_task(self._read_logs())
         try:
+            if report >= 0:
+                await self._enter_network(report, timeout)
+            self._session = aiohttp.ClientSession(auto_decompress=False, connector=(
+                aiohttp.TCPConnector(socket_factory=self.net.socket_factory)
+                if self.net is not None else None))
             await self._wait_ready(timeout)
         except BaseException:
             await self.stop()
             raise
         self._watcher = asyncio.create_task(self._watch())
 
+    async def _enter_network(self, report: int, timeout: float) -> None:
+        """Once the launcher made the pod's network, hold it and relay, inside it, the ports
+        of this machine the pod may reach."""
+        try:
+            said = await asyncio.wait_for(asyncio.to_thread(os.read, report, 1), timeout)
+        except TimeoutError:
+            raise PodError(f"{self.name}: its sandbox was not made within {timeout:g}s",
+                           PodStatus("Waiting", "ContainerCreating", self.log_tail())) from None
+        finally:
+            os.close(report)  # (a read still waiting ends when the launcher does)
+        if said == OWN_NETWORK:
+            assert self._proc is not None
+            self.net = PodNet.of_process(self._proc.pid)
+            for port in self.launch.reach:
+                self.net.relay(port, host_port(port))
+
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         path = self.launch.health_path
         last, refused_since = "no answer", None
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            while True:
-                assert self._proc is not None
-                if self._proc.returncode is not None:
-                    await self._drain_logs()
-                    code = self._proc.returncode
-                    raise PodError(f"{self.name} {self._ended_how(code)} before it became "
-                                   "ready", PodStatus("Terminated", self._reason(code),
-                                                      self.log_tail(), code))
-                try:
-                    async with session.get(self.url + path) as resp:
-                        if resp.status == 200:
-                            return
-                        last = f"GET {path} returned {resp.status}"
-                        if resp.status in NO_SUCH_ROUTE:  # will not change: fail fast
-                            refused_since = refused_since or time.monotonic()
-                except (aiohttp.ClientError, TimeoutError):
-                    pass
-                now = time.monotonic()
-                if refused_since is not None and now - refused_since > ROUTE_GRACE:
-                    raise self._not_ready(f"is not ready: {last}; the server must answer "
-                                          f"GET {path} with 200 (the readiness probe)")
-                if now > deadline:
-                    raise self._not_ready(f"did not become ready within {timeout:g}s ({last}; "
-                                          f"the readiness probe needs 200 from GET {path})")
-                await asyncio.sleep(0.05)
+        session, probe_timeout = self.session, aiohttp.ClientTimeout(total=2)
+        while True:
+            assert self._proc is not None
+            if self._proc.returncode is not None:
+                await self._drain_logs()
+                code = self._proc.returncode
+                raise PodError(f"{self.name} {self._ended_how(code)} before it became "
+                               "ready", PodStatus("Terminated", self._reason(code),
+                                                  self.log_tail(), code))
+            try:
+                async with session.get(self.url + path, timeout=probe_timeout) as resp:
+                    if resp.status == 200:
+                        return
+                    last = f"GET {path} returned {resp.status}"
+                    if resp.status in NO_SUCH_ROUTE:  # will not change: fail fast
+                        refused_since = refused_since or time.monotonic()
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            now = time.monotonic()
+            if refused_since is not None and now - refused_since > ROUTE_GRACE:
+                raise self._not_ready(f"is not ready: {last}; the server must answer "
+                                      f"GET {path} with 200 (the readiness probe)")
+            if now > deadline:
+                raise self._not_ready(f"did not become ready within {timeout:g}s ({last}; "
+                                      f"the readiness probe needs 200 from GET {path})")
+            await asyncio.sleep(0.05)
 
     def _not_ready(self, what: str) -> PodError:
         # The server's access log of the probes says nothing the error does not.
@@ -255,6 +300,10 @@ class Pod:
         self.pid_file.unlink(missing_ok=True)
         if self._cgroups is not None:
             self._cgroups.remove()
+        if self._session is not None:
+            await self._session.close()
+        if self.net is not None:
+            await self.net.close()
         for task in (self._watcher, self._reader):
             if task is not None and not task.done():
                 task.cancel()

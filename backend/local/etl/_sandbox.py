@@ -7,7 +7,8 @@ transformer and reaps what it leaves (when the transformer ends, the pod ends, a
 every process it started, double-forked daemons too; a ``kill(1)`` from inside ends only the
 pod); its own mount view, in which the owner's files (home, temporary directories, the
 cluster's data) are hidden under empty tmpfs and only what the runtime needs comes back,
-read-only except the pod's scratch directory; an unprivileged user when the cluster runs as
+read-only except the pod's scratch directory; its own network holding only loopback, which the
+target reaches from outside (see ``_podnet``); an unprivileged user when the cluster runs as
 root; memory and CPU limits from a cgroup the target prepared (see ``_limits``).
 
 A mechanism the host does not offer (no user namespaces for a non-root owner, say) is left
@@ -25,7 +26,10 @@ import signal
 import sys
 from dataclasses import asdict, dataclass, field
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (0x00020000, 0x10000000, 0x20000000,
+                                                          0x40000000)
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+OWN_NETWORK, HOST_NETWORK = b"n", b"h"  # what the launcher reports on ``Plan.report_fd``
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
@@ -49,6 +53,8 @@ class Plan:
     drop_to: int | None = None  # uid and gid to run as (when the cluster runs as root)
     cgroups: list[str] = field(default_factory=list)
     memory_rlimit: int = 0  # bytes of address space, where no cgroup limits memory
+    network: bool = False  # a network of its own (its target must be able to enter it)
+    report_fd: int = -1  # where the launcher says whether the pod got its own network
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -77,11 +83,12 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str =
            f"mount {target}")
 
 
-def _enter_namespaces(notes: list[str]) -> bool:
-    """New mount and PID namespaces (and a user namespace when not root); False if the host
-    allows none."""
+def _enter_namespaces(plan: Plan, notes: list[str]) -> bool:
+    """New mount and PID namespaces (a network one if the plan asks, and a user namespace
+    when not root); False if the host allows none."""
     uid, gid = os.geteuid(), os.getegid()
-    flags = CLONE_NEWNS | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
+    flags = (CLONE_NEWNS | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
+             | (CLONE_NEWNET if plan.network else 0))
     try:
         _unshare(flags)
     except OSError as err:
@@ -96,6 +103,24 @@ def _enter_namespaces(notes: list[str]) -> bool:
         with open("/proc/self/gid_map", "w") as f:
             f.write(f"{gid} {gid} 1")
     return True
+
+
+def _bring_up_loopback() -> None:
+    """A new network namespace's loopback starts down."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sH22x", b"lo", 0)  # struct ifreq: name, flags
+        flags = struct.unpack("16sH22x", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+
+
+def _report_network(plan: Plan, own: bool) -> None:
+    if plan.report_fd >= 0:
+        os.write(plan.report_fd, OWN_NETWORK if own else HOST_NETWORK)
+        os.close(plan.report_fd)
 
 
 def _lay_out_view(plan: Plan) -> None:
@@ -230,14 +255,17 @@ def main() -> None:
     plan, argv = Plan.from_arg(sys.argv[1]), sys.argv[3:]
     notes: list[str] = []
     _join_cgroups(plan, notes)
-    confined = _enter_namespaces(notes)
+    confined = _enter_namespaces(plan, notes)
     for line in notes:
         print(line, flush=True)
     if confined:
         try:
             _lay_out_view(plan)
-        except OSError as err:  # half a view is no view: the pod fails, saying why
-            raise SystemExit(f"sandbox: cannot lay out the pod's files: {err}") from None
+            if plan.network:
+                _bring_up_loopback()
+        except OSError as err:  # half a sandbox is none: the pod fails, saying why
+            raise SystemExit(f"sandbox: cannot lay out the pod: {err}") from None
+    _report_network(plan, confined and plan.network)
     alive_r, alive_w = os.pipe()  # its end, once this launcher is gone: EOF
     init = os.fork()  # in the new PID namespace: PID 1
     if init == 0:

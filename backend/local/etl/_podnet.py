@@ -1,0 +1,146 @@
+"""A pod's own network, as its target reaches it: the sandbox gave the transformer a network
+namespace holding only loopback (see ``_sandbox``), so no other process of this machine can
+reach its port, and it can reach nothing of the machine's.
+
+The target makes its sockets inside that namespace (a socket stays in the namespace it was made
+in, whichever thread uses it later): the connections it opens to the transformer, and the
+listeners it relays from, inside the pod, to what a pod may reach (the targets' ports, for
+``AIS_TARGET_URL`` and direct put; a pipeline's next transformer). Entering a namespace needs
+``CAP_SYS_ADMIN``: only a cluster run as root gives transformers a network of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import socket
+from collections.abc import Awaitable, Callable
+
+from .._smap import HOST
+
+CLONE_NEWNET = 0x40000000
+SHARED_NETWORK = ("network: transformers share this machine's network (a network of their "
+                  "own needs the cluster to run as root)")
+RELAY_BUFFER = 256 * 1024
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+Connect = Callable[[], Awaitable[socket.socket]]  # a connected non-blocking socket
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+class PodNet:
+    """The network namespace of one pod (held open by ``ns_fd`` while the pod lives), and the
+    relays the target serves inside it."""
+
+    def __init__(self, ns_fd: int) -> None:
+        self.ns_fd = ns_fd
+        self._relays: dict[int, asyncio.Task] = {}  # by port: its accepting loop
+        self._tasks: set[asyncio.Task] = set()  # the connections it joins
+
+    @classmethod
+    def of_process(cls, pid: int) -> PodNet:
+        """The network namespace ``pid`` is in (the pod's launcher, once it made it)."""
+        return cls(os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+
+    def socket(self, family: int = socket.AF_INET, type_: int = socket.SOCK_STREAM,
+               proto: int = 0) -> socket.socket:
+        """A new socket in the pod's namespace (this thread enters it for the call only)."""
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(self.ns_fd)
+            try:
+                return socket.socket(family, type_, proto)
+            finally:
+                _setns(home)  # a thread left in the pod's network would be a hole: raise
+        finally:
+            os.close(home)
+
+    def socket_factory(self, addr_info: tuple) -> socket.socket:
+        """For aiohttp's connector: its connections to the transformer open inside the pod."""
+        family, type_, proto, _, _ = addr_info
+        return self.socket(family, type_, proto)
+
+    async def connect(self, port: int) -> socket.socket:
+        """A connection to ``port`` on the pod's own loopback."""
+        return await _connected(self.socket(), port)
+
+    def relay(self, port: int, connect: Connect) -> None:
+        """Listen on ``port`` of the pod's loopback and join each connection made there to
+        one that ``connect`` opens (once per port: later calls keep the first relay)."""
+        if port in self._relays:
+            return
+        listener = self.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+        listener.listen(128)
+        listener.setblocking(False)
+        self._relays[port] = asyncio.create_task(self._accept(listener, connect))
+
+    async def _accept(self, listener: socket.socket, connect: Connect) -> None:
+        loop = asyncio.get_running_loop()
+        with listener:
+            while True:
+                inside, _ = await loop.sock_accept(listener)
+                inside.setblocking(False)
+                task = asyncio.create_task(_join(inside, connect))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop relaying; the namespace goes with the pod's last process."""
+        tasks = [*self._relays.values(), *self._tasks]
+        self._relays = {}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.ns_fd >= 0:
+            os.close(self.ns_fd)
+            self.ns_fd = -1
+
+
+def host_port(port: int) -> Connect:
+    """``connect`` for a relay to ``port`` of this machine's loopback (a target's)."""
+    return lambda: _connected(socket.socket(), port)
+
+
+async def _connected(sock: socket.socket, port: int) -> socket.socket:
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, (HOST, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _join(inside: socket.socket, connect: Connect) -> None:
+    """Copy between ``inside`` and what ``connect`` opens, both ways until both sides are
+    done; then close both."""
+    with inside:
+        try:
+            outside = await connect()
+        except OSError:
+            return
+        with outside:
+            await asyncio.gather(_pump(inside, outside), _pump(outside, inside))
+
+
+async def _pump(src: socket.socket, dst: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    buffer = bytearray(RELAY_BUFFER)
+    view = memoryview(buffer)
+    try:
+        while n := await loop.sock_recv_into(src, buffer):
+            await loop.sock_sendall(dst, view[:n])
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)
