@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-Row = tuple[str, str, str, bool]  # measure, value, target, met
+Row = tuple[str, str, str, bool | None]  # measure, value, target, met (None: no target)
 
 
 def print_results(rows: list[Row]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>10}")
     for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:>12}  {target:>10}  {'PASS' if ok else 'MISS'}")
+        met = "" if ok is None else "PASS" if ok else "MISS"
+        print(f"{name:<{width}}  {value:>12}  {target:>10}  {met}".rstrip())

@@ -53,19 +53,45 @@ BUCKET = "big"
 
 
 class Terminal:
-    """One tmux session on a private server."""
+    """One tmux session on a private server, driven through a control-mode client: a key sent
+    or the screen read is a line written to it, not a tmux process started (which, polled
+    every few milliseconds, took a core of this 2-core machine from the app measured)."""
 
     def __init__(self, command: str, size: tuple[int, int] = (120, 40)) -> None:
         self.name = "bench"
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         self.started = time.perf_counter()
-        self._tmux("new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]),
-                   command)
+        subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", self.name,
+                        "-x", str(size[0]), "-y", str(size[1]), command], check=True)
+        self._control = subprocess.Popen(
+            ["tmux", "-L", SOCKET, "-C", "attach", "-t", self.name, "-f", "no-output"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self._answer("attach")  # (the attach is answered as a command too)
         self._tmux("set", "-s", "escape-time", "0")
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
-                              check=True).stdout
+        """One tmux command's output."""
+        control = self._control
+        assert control.stdin is not None
+        control.stdin.write(" ".join("'" + a.replace("'", "'\\''") + "'" for a in args) + "\n")
+        control.stdin.flush()
+        return self._answer(" ".join(args))
+
+    def _answer(self, what: str) -> str:
+        """The next command's output: its lines between ``%begin`` and ``%end``."""
+        control = self._control
+        assert control.stdout is not None
+        out: list[str] | None = None
+        while line := control.stdout.readline():
+            if out is None:  # notifications before the answer
+                out = [] if line.startswith("%begin") else None
+            elif line.startswith(("%end", "%error")):
+                if line.startswith("%error"):
+                    raise RuntimeError(f"tmux {what}: {''.join(out)}")
+                return "".join(out)
+            else:
+                out.append(line)
+        raise RuntimeError("the tmux control client ended")
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
@@ -91,6 +117,7 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        self._control.wait(timeout=10)
 
 
 def fill(cluster_dir: Path, count: int) -> None:

@@ -12,8 +12,9 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -34,7 +35,8 @@ class LineView(ScrollView, can_focus=True):
         identifies line ``i`` as drawn (the same key, the same drawing: it is reused)."""
         super().__init__(id=id)
         self._text_of, self._length_of, self._key_of = text_of, length_of, key_of
-        self._drawn: OrderedDict[Hashable, Strip] = OrderedDict()  # lines on screen, drawn
+        # lines on screen, drawn as shown: for the scroll, width and style they were drawn at
+        self._drawn: OrderedDict[Hashable, tuple[tuple[int, int, Style], Strip]] = OrderedDict()
         self.count = 0
         self.wrap = False
         self.auto_scroll = True  # to the end as lines come
@@ -42,6 +44,7 @@ class LineView(ScrollView, can_focus=True):
         self._starts: list[int] = [0]  # with wrap: the row each line starts at, then the end
         self._width = 0  # the width the starts were measured for
         self._wrapped: OrderedDict[int, list[Strip]] = OrderedDict()
+        self._base = Style()  # the view's own style, as of the frame being drawn
 
     # --- content ----------------------------------------------------------------------------
 
@@ -64,7 +67,7 @@ class LineView(ScrollView, can_focus=True):
         self.count, self._width = count, width
         self._resize()
         if self.auto_scroll:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            self.scroll_end_now()
 
     def drop_head(self, cut: int) -> None:
         """The first ``cut`` lines were let go: the rest moved up."""
@@ -74,6 +77,9 @@ class LineView(ScrollView, can_focus=True):
             base = self._starts[cut]
             self._starts = [row - base for row in self._starts[cut:]]
         self._resize()
+
+    def scroll_end_now(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     @property
     def rows(self) -> int:
@@ -95,9 +101,13 @@ class LineView(ScrollView, can_focus=True):
 
     # --- drawing ----------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base = self.rich_style  # (once a frame, not for each of its lines)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        row, width, base = scroll_y + y, self.size.width, self.rich_style
+        row, width, base = scroll_y + y, self.size.width, self._base
         if row >= self.rows:
             return Strip.blank(width, base)
         if self.wrap:
@@ -106,13 +116,15 @@ class LineView(ScrollView, can_focus=True):
             strip = rows[min(row - self._starts[index], len(rows) - 1)]
             return strip.extend_cell_length(width, base).apply_style(base)
         key = self._key_of(row)
-        if (strip := self._drawn.get(key)) is None:
+        if (drawn := self._drawn.get(key)) is None or drawn[0] != (scroll_x, width, base):
             text = self._text_of(row)
-            strip = self._drawn[key] = Strip(list(text.render(self.app.console, end="")),
-                                             text.cell_len)
+            strip = Strip(list(text.render(self.app.console, end="")), text.cell_len)
+            drawn = self._drawn[key] = (
+                (scroll_x, width, base),
+                strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base))
             while len(self._drawn) > DRAWN_CACHE:
                 self._drawn.popitem(last=False)
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+        return drawn[1]
 
     def _wrapped_rows(self, index: int) -> list[Strip]:
         if (rows := self._wrapped.get(index)) is not None:

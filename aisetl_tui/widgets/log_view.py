@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ..log_lines import (
@@ -36,6 +37,7 @@ MATCH = "black on yellow"
 CURRENT = "black on bright_green"
 STAMP_LEN = len("00:00:00.000 ")
 SINCE = ((None, "all"), (60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"))  # s cycles
+SHOW_EVERY = 0.25  # s: lines that come faster are shown together (one redraw, not one each)
 
 
 class LogView(Vertical, can_focus=True):
@@ -80,6 +82,11 @@ class LogView(Vertical, can_focus=True):
         self.shown: list[LogLine] = []
         self._sources: set[str] = set()  # of the lines shown (or let go since the last redraw)
         self._colors: dict[str, str] = {}
+        self._state = ""  # what the state line says
+        self._shown_at = 0.0  # when added lines were last shown (monotonic)
+        self._show_timer: Timer | None = None  # to show those added since, a moment later
+        # what was held before the first line not shown yet: the last line, and the seq
+        self._unshown: tuple[LogLine | None, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield LineView(self.text_of, self.length_of, self.key_of, id="log")
@@ -102,19 +109,43 @@ class LogView(Vertical, can_focus=True):
 
     def add(self, batch: Iterable[tuple[str, Iterable[str]]], *, stamped: bool = False,
             note: str = "") -> None:
-        """New lines, ``(source, lines)`` each, merged by time with those shown."""
-        seq = self.merged.seq
-        # the last line held, shown or not: with only matches on, a line filtered out is
-        # still the one new lines follow (the last shown would force a redraw every time)
-        last = self.merged.lines[-1] if self.merged.lines else None
+        """New lines, ``(source, lines)`` each, merged by time with those shown: shown now,
+        or, if lines were shown a moment ago, with those that come until ``SHOW_EVERY`` has
+        passed (a log that streams is drawn a few times a second, leaving keys the time
+        between)."""
+        if self._unshown is None:
+            # the last line held, shown or not: with only matches on, a line filtered out is
+            # still the one new lines follow (the last shown would force a redraw every time)
+            self._unshown = (self.merged.lines[-1] if self.merged.lines else None,
+                             self.merged.seq)
         now = time.time()
         for source, texts in batch:
             self.merged.add(source, texts, now, stamped=stamped, note=note)
+        if self._show_timer is None:
+            wait = self._shown_at + SHOW_EVERY - time.monotonic()
+            if wait > 0:
+                self._show_timer = self.set_timer(wait, self.show_added)
+            else:
+                self.show_added()
+
+    def show_added(self) -> None:
+        """Show the lines added and not shown yet, now."""
+        self._stop_showing()
+        self._shown_at = time.monotonic()
+        if self._unshown is None:
+            return
+        last, seq = self._unshown
+        self._unshown = None
         fresh = self.merged.appended_since(last, seq)
         if fresh is None:
             self.redraw()
         elif fresh:
             self._append(fresh)
+
+    def _stop_showing(self) -> None:
+        if self._show_timer is not None:
+            self._show_timer.stop()
+            self._show_timer = None
 
     def note(self, text: str, style: str = "dim italic") -> None:
         """The app's own words in the log (a stream ended, a reconnect), as it happens."""
@@ -124,11 +155,16 @@ class LogView(Vertical, can_focus=True):
         self.merged.clear()
         self.redraw()
 
+    def on_unmount(self) -> None:
+        self._stop_showing()
+
     # ---- drawing ----------------------------------------------------------------------------
 
     def redraw(self) -> None:
         """Draw the held lines again (a toggle, a line gone in between); the current match
         stays current and in view."""
+        self._stop_showing()
+        self._unshown = None  # (drawn from all the lines held)
         self.shown, self.matches, self._sources = [], [], set()
         self._append(self.merged.shown(self.pattern, self.only_matches), fresh=True)
         self.current = min(self.current, len(self.matches) - 1)
@@ -231,38 +267,53 @@ class LogView(Vertical, can_focus=True):
             parts.append("t: times")
         if self.merged.dropped:
             parts.append(f"the last {MAX_LINES:,} lines ({self.merged.dropped:,} older let go)")
-        self.query_one("#log-state", Static).update(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self._state:  # (it changes with each batch only while lines are let go)
+            self._state = text
+            # one row, whatever it says: no layout of the screen for it
+            self.query_one("#log-state", Static).update(text, layout=False)
 
     # ---- keys -------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        box = self.query_one("#log-search", Input)
-        box.display = True
+        box = self._show_search(True)
         box.value = self.pattern.pattern if self.pattern else ""
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        event.input.display = False
+        self._show_search(False)
         self.search(event.value)
         self.lines_view.focus()
 
     def on_key(self, event) -> None:
-        box = self.query_one("#log-search", Input)
-        if event.key == "escape" and box.has_focus:
+        if event.key == "escape" and self.query_one("#log-search", Input).has_focus:
             event.stop()
-            box.display = False
+            self._show_search(False)
             self.lines_view.focus()
+
+    def _show_search(self, on: bool) -> Input:
+        """The search box in the state line's place (the lines keep their size: no redraw
+        of all of them for a key)."""
+        box = self.query_one("#log-search", Input)
+        box.display = on
+        self.query_one("#log-state", Static).display = not on
+        return box
 
     def search(self, text: str) -> None:
         """Highlight what ``text`` finds (none: no search) and show the last match."""
-        self.pattern = search_pattern(text)
-        self.current = -1
+        self.show_added()  # (what it finds among them too)
+        before, self.pattern = self.pattern, search_pattern(text)
+        had_current, self.current = self.current >= 0, -1
         if self.only_matches:
             self.redraw()  # (which lines show depends on the pattern)
+        elif self.pattern is None:
+            self.matches = []
+            if before is not None or had_current:  # (else nothing shows differently)
+                self.lines_view.refresh()
         else:
-            self.matches = [i for i, line in enumerate(self.shown) if self.pattern
-                            and not line[NOTE] and self.pattern.search(line[TEXT])]
+            self.matches = [i for i, line in enumerate(self.shown)
+                            if not line[NOTE] and self.pattern.search(line[TEXT])]
             self.lines_view.refresh()
         if self.matches:
             self._go(len(self.matches) - 1)
@@ -313,6 +364,7 @@ class LogView(Vertical, can_focus=True):
         self.redraw()
 
     def action_save(self) -> None:
+        self.show_added()
         self.post_message(self.SaveAsked([self.plain_of(i) for i in range(len(self.shown))]))
 
     def action_timestamps(self) -> None:
@@ -323,5 +375,5 @@ class LogView(Vertical, can_focus=True):
         view = self.lines_view
         view.auto_scroll = on
         if on:
-            view.scroll_to(y=view.max_scroll_y, animate=False, immediate=True)
+            view.scroll_end_now()
         self._say_state()
