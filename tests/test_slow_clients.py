@@ -84,3 +84,27 @@ def test_trickling_and_silent_connections_are_let_go_but_a_slow_upload_is_not(
         wait_for(lambda: proxy.num_fds() <= fds_before + 5, what="the proxy's descriptors freed")
         for sock in trickling + silent:
             sock.close()
+
+
+def test_a_request_left_unfinished_does_not_hold_up_a_stop(tmp_path: Path) -> None:
+    """A stopping node gives requests under way a few seconds (SHUTDOWN_TIMEOUT), then stops
+    its jobs and transformers: within the supervisor's grace, not after its SIGKILL."""
+    from backend.local._cluster import STOP_TIMEOUT
+    from backend.local._node import SHUTDOWN_TIMEOUT
+
+    with LocalCluster(tmp_path / "c", targets=1, port=0) as cluster:
+        with httpx.Client(base_url=cluster.endpoint, headers=auth_headers(), timeout=30) as http:
+            http.post("/v1/buckets/b", json={"action": "create-bck"}).raise_for_status()
+        target = cluster.smap.targets[0]
+        # an upload whose body never comes, straight to the target
+        stalled = socket.create_connection(("127.0.0.1", target.port))
+        stalled.sendall(b"PUT /v1/objects/b/o HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"Content-Length: 1000000\r\n" +
+                        f"Authorization: {auth_headers()['Authorization']}\r\n\r\n".encode()
+                        + b"x" * 1000)
+        time.sleep(0.5)
+        started = time.monotonic()
+        cluster.stop()
+        took = time.monotonic() - started
+        stalled.close()
+    assert took < SHUTDOWN_TIMEOUT + 2 < STOP_TIMEOUT, took

@@ -28,6 +28,10 @@ PARENT_CHECK_SECONDS = 1.0
 # AIStore's ReadHeaderTimeout; above aiohttp's client keep-alive (15 s), so the nodes' own
 # kept-alive connections to each other are let go by their client side first
 IDLE_TIMEOUT = 16.0
+# How long a stopping node lets requests under way finish before it closes their connections
+# and stops its jobs and transformers: all of that within the supervisor's STOP_TIMEOUT (10 s)
+# before its SIGKILL (aiohttp's default is 60 s)
+SHUTDOWN_TIMEOUT = 3.0
 
 
 async def serve(app: web.Application, sock: socket.socket, idle_timeout: float) -> None:
@@ -37,7 +41,7 @@ async def serve(app: web.Application, sock: socket.socket, idle_timeout: float) 
     descriptor for ever) and idle kept-alive connections. A request being read or handled
     is never cut."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           keepalive_timeout=idle_timeout)
+                           keepalive_timeout=idle_timeout, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=1024).start()
     host, port = sock.getsockname()[:2]
