@@ -88,7 +88,11 @@ class PodNet:
         loop = asyncio.get_running_loop()
         with listener:
             while True:
-                inside, _ = await loop.sock_accept(listener)
+                try:
+                    inside, _ = await loop.sock_accept(listener)
+                except OSError:  # out of descriptors, say: the pod's connection waits
+                    await asyncio.sleep(0.1)
+                    continue
                 inside.setblocking(False)
                 task = asyncio.create_task(_join(inside, connect))
                 self._tasks.add(task)
