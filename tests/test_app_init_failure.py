@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from aisetl_tui.app import AisEtlApp
-from backend.ais import parse_etl_error
+from backend.ais import EtlFailure, parse_etl_error
 from backend.local import LocalCluster
 from tests.conftest import code_msg, spec_msg
 from tests.test_app import AsAnotherCluster, connected, submit_init_form, until
@@ -101,34 +101,40 @@ async def test_etl_details_say_a_failed_init_in_fields(cluster: LocalCluster, ht
 
 async def test_the_pods_screen_says_why_a_failed_etl_failed_on_its_target(
         cluster: LocalCluster, http, etl_cleanup: list[str]) -> None:
-    from aisetl_tui.screens.pods import PodsScreen
-
     etl_cleanup.append("crash-pods")
     resp = http.put("/v1/etl", json=code_msg("crash-pods", CRASHING))
     failure = parse_etl_error(resp.json()["message"])
     assert failure is not None
+    shown, text = await failed_pods_detail(cluster, "crash-pods")
+    assert shown.target == failure.target
+    assert text.startswith("ETL crash-pods failed to start: ")
+    assert f"target {failure.target}, pod crash-pods-" in text
+    assert "container crash-pods: Terminated, Error, exit code " in text
+
+
+async def failed_pods_detail(cluster: LocalCluster, etl: str) -> tuple[EtlFailure, str]:
+    """The Pods screen's failure of ``etl`` (of 2 targets), and its detail line with the
+    failing target's row selected."""
+    from aisetl_tui.screens.pods import PodsScreen
+
     app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
     async with app.run_test(size=(160, 40)) as pilot:
         await connected(pilot, app)
-        await app.push_screen(PodsScreen(only="crash-pods"))
+        await app.push_screen(PodsScreen(only=etl))
         screen = app.screen
         await until(pilot, lambda: screen.table is not None and screen.table.row_count == 2
-                    and "crash-pods" in screen._failures, "the rows and the failure")
+                    and screen._failures.get(etl) is not None, "the rows and the failure")
+        failure = screen._failures[etl]
         keys = [str(screen.table.get_row_at(i)[1]) for i in range(2)]
         screen.table.move_cursor(row=keys.index(failure.target))
         detail = screen.query_one("#pod-detail", Static)
         await until(pilot, lambda: detail.display, "the detail line")
-        text = str(detail.render())
-        assert text.startswith("ETL crash-pods failed to start: ")
-        assert f"target {failure.target}, pod crash-pods-" in text
-        assert "container crash-pods: Terminated, Error, exit code " in text
+        return failure, str(detail.render())
 
 
 async def test_the_pods_screen_says_a_pod_went_over_its_memory(
         cluster: LocalCluster, http, bucket, tmp_dir: Path, etl_cleanup: list[str]) -> None:
     """As Kubernetes would: OOMKilled, exit code 137, on the target whose pod it was."""
-    from aisetl_tui.screens.pods import PodsScreen
-
     etl_cleanup.append("oom-pods")
     hog = "S.do_PUT = lambda self: (bytearray(b'x') * (512 * 2**20), self.do_POST())\n"
     pod = tutorial_server_with(cluster, tmp_dir, "oom", hog).replace(
@@ -138,16 +144,5 @@ async def test_the_pods_screen_says_a_pod_went_over_its_memory(
     bucket.object("o").get_writer().put_content(b"x")
     assert http.get(f"/v1/objects/{bucket.name}/o",
                     params={"etl_name": "oom-pods"}).status_code >= 400
-    app = AisEtlApp(start="buckets", endpoint=cluster.endpoint)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await connected(pilot, app)
-        await app.push_screen(PodsScreen(only="oom-pods"))
-        screen = app.screen
-        await until(pilot, lambda: screen.table is not None and screen.table.row_count == 2
-                    and screen._failures.get("oom-pods") is not None, "the rows and the failure")
-        failure = screen._failures["oom-pods"]
-        keys = [str(screen.table.get_row_at(i)[1]) for i in range(2)]
-        screen.table.move_cursor(row=keys.index(failure.target))
-        detail = screen.query_one("#pod-detail", Static)
-        await until(pilot, lambda: detail.display, "the detail line")
-        assert "container oom-pods: Terminated, OOMKilled, exit code 137" in str(detail.render())
+    _failure, text = await failed_pods_detail(cluster, "oom-pods")
+    assert "container oom-pods: Terminated, OOMKilled, exit code 137" in text
