@@ -281,9 +281,9 @@ def _refused(port: int) -> bool:
 
 def test_a_transformers_network_is_its_own(owned) -> None:
     """Only loopback inside: the transformer reaches the targets (``AIS_TARGET_URL``, direct
-    put) and nothing else of this machine; nothing of this machine reaches it, not its own
-    server (``?etl_fqn=`` a host file) nor what it binds on 0.0.0.0, but through its
-    target."""
+    put) and nothing else of this machine, not another ETL's transformer (but the next stage
+    of a pipeline); nothing of this machine reaches it, not its own server (``?etl_fqn=`` a
+    host file) nor what it binds on 0.0.0.0, but through its target."""
     http, path = owned
     if os.geteuid() != 0:
         gaps = confinement_gaps()
@@ -294,25 +294,34 @@ def test_a_transformers_network_is_its_own(owned) -> None:
         server.listen()
         server.setblocking(False)
         bind = _free_port()
-        ports = {"bind": bind, "reach": {"server": server.getsockname()[1],
-                                         "proxy": http.base_url.port}}
-        http.put("/v1/objects/b/ports", content=json.dumps(ports)).raise_for_status()
-        assert http.put("/v1/etl", json=code_msg("net-probe", NET_PROBE, comm="hpush://")
-                        ).status_code == 200
+        for name, code in (("net-peer", SHOW_ENV), ("net-probe", NET_PROBE)):
+            assert http.put("/v1/etl", json=code_msg(name, code, comm="hpush://")
+                            ).status_code == 200
         try:
+            ports = {"bind": bind, "reach": {"server": server.getsockname()[1],
+                                             "proxy": http.base_url.port,
+                                             "other_etl": _pod_port(path, "net-peer")}}
+            http.put("/v1/objects/b/ports", content=json.dumps(ports)).raise_for_status()
             got = http.get("/v1/objects/b/ports", params={"etl_name": "net-probe"})
             assert got.status_code == 200, got.text
-            assert got.json() == {"server": False, "proxy": False, "target": True}
+            assert got.json() == {"server": False, "proxy": False, "other_etl": False,
+                                  "target": True}
             with pytest.raises(BlockingIOError):
                 server.accept()
-            launcher = int(next(path.glob("**/etl/net-probe/pod.pid")).read_text())
-            own = int(psutil.Process(launcher).environ()["AISETL_PORT"])
+            own = _pod_port(path, "net-probe")
             assert _refused(bind) and _refused(own)
             with pytest.raises(httpx.ConnectError):
                 httpx.get(f"http://127.0.0.1:{own}/b/o", params={"etl_fqn": "/etc/hostname"})
         finally:
-            http.delete("/v1/etl/net-probe")
+            for name in ("net-probe", "net-peer"):
+                http.delete(f"/v1/etl/{name}")
             http.delete("/v1/objects/b/ports")
+
+
+def _pod_port(path: Path, etl: str) -> int:
+    """Where the transformer of ``etl`` listens (in its own network)."""
+    launcher = int(next(path.glob(f"**/etl/{etl}/pod.pid")).read_text())
+    return int(psutil.Process(launcher).environ()["AISETL_PORT"])
 
 
 def _free_port() -> int:
