@@ -5,6 +5,7 @@ an unprivileged user, none of the owner's files, the objects read-only."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -308,6 +309,9 @@ def test_a_transformers_network_is_its_own(owned) -> None:
                                   "target": True}
             with pytest.raises(BlockingIOError):
                 server.accept()
+            logs = http.get("/v1/etl/net-probe/logs").json()  # (said to its author)
+            assert "reaches only the cluster's targets" in base64.b64decode(logs[0]["logs"]
+                                                                            ).decode()
             own = _pod_port(path, "net-probe")
             assert _refused(bind) and _refused(own)
             with pytest.raises(httpx.ConnectError):

@@ -62,6 +62,8 @@ def pod_plan(confine: Confinement, workdir: Path, launch: Launch, log: list[str]
                    f"{NOBODY}); make it so (chmod o+rx) if the transformer needs it"
                    for p in sorted(shown) if p and not _others_may_read(p))
         launch.reach = list(confine.target_ports)
+        log.append("note: network: a network of its own, in which this transformer reaches "
+                   "only the cluster's targets (a pod on Kubernetes may reach more)")
     else:
         log.append(f"note: sandbox: {SHARED_NETWORK}")
     return Plan(hide=sorted(hidden), readonly=sorted(p for p in shown if p),
