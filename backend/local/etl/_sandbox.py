@@ -84,16 +84,26 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str =
 
 
 def _enter_namespaces(plan: Plan, notes: list[str]) -> bool:
-    """New mount and PID namespaces (a network one if the plan asks, and a user namespace
-    when not root); False if the host allows none."""
+    """New mount and PID namespaces (a network one if the plan asks and the host allows:
+    else ``plan.network`` becomes False, and a user namespace when not root); False if the
+    host allows none."""
     uid, gid = os.geteuid(), os.getegid()
-    flags = (CLONE_NEWNS | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
-             | (CLONE_NEWNET if plan.network else 0))
+    flags = CLONE_NEWNS | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
     try:
-        _unshare(flags)
+        if plan.network:
+            try:
+                _unshare(flags | CLONE_NEWNET)
+            except OSError as err:
+                _unshare(flags)
+                plan.network = False
+                notes.append(f"{NOTE} network: no network namespace ({err.strerror}): the "
+                             "transformer shares this machine's network")
+        else:
+            _unshare(flags)
     except OSError as err:
+        plan.network = False
         notes.append(f"{NOTE} no namespaces ({err.strerror}): the transformer shares this "
-                     "machine's processes and files")
+                     "machine's processes, files and network")
         return False
     if uid != 0:  # the owner stays themselves inside; only the namespaces are theirs
         with open("/proc/self/setgroups", "w") as f:
@@ -265,7 +275,7 @@ def main() -> None:
                 _bring_up_loopback()
         except OSError as err:  # half a sandbox is none: the pod fails, saying why
             raise SystemExit(f"sandbox: cannot lay out the pod: {err}") from None
-    _report_network(plan, confined and plan.network)
+    _report_network(plan, plan.network)
     alive_r, alive_w = os.pipe()  # its end, once this launcher is gone: EOF
     init = os.fork()  # in the new PID namespace: PID 1
     if init == 0:
