@@ -128,6 +128,12 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             await pilot.press("t")
             first = view.plain_of(view.shown.index(saw[0]))
             assert first[:12].count(":") == 2 and first[12:].startswith(f" [{saw[0][SOURCE]}]")
+            # every line measured as drawn: its length, and the rows it wraps to
+            lines_view, plain = view.lines_view, [view.plain_of(i) for i in range(len(view.shown))]
+            assert view.lengths_of(0, len(plain)) == [len(p) for p in plain]
+            width = lines_view.scrollable_content_region.width
+            assert [lines_view.row_of(i + 1) - lines_view.row_of(i) for i in range(len(plain))] \
+                == [max(1, -(-len(p) // width)) for p in plain]
 
             # ? lists the log's keys
             await pilot.press("question_mark")

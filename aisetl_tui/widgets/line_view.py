@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from itertools import accumulate
 
 from rich.style import Style
 from rich.text import Text
@@ -28,13 +29,15 @@ class LineView(ScrollView, can_focus=True):
     DEFAULT_CSS = "LineView { height: 1fr; background: $surface; }"
     BINDINGS = scroll_bindings("lines")
 
-    def __init__(self, text_of: Callable[[int], Text], length_of: Callable[[int], int],
+    def __init__(self, text_of: Callable[[int], Text],
+                 lengths_of: Callable[[int, int], list[int]],
                  key_of: Callable[[int], Hashable], *, id: str | None = None) -> None:
-        """``text_of(i)``: line ``i`` as drawn; ``length_of(i)``: its length in characters
-        (what the view measures, for every line: it must be cheap); ``key_of(i)``: what
-        identifies line ``i`` as drawn (the same key, the same drawing: it is reused)."""
+        """``text_of(i)``: line ``i`` as drawn; ``lengths_of(start, end)``: the lengths in
+        characters of lines ``start`` to ``end`` (what the view measures, of every line: it
+        must be cheap); ``key_of(i)``: what identifies line ``i`` as drawn (the same key, the
+        same drawing: it is reused)."""
         super().__init__(id=id)
-        self._text_of, self._length_of, self._key_of = text_of, length_of, key_of
+        self._text_of, self._lengths_of, self._key_of = text_of, lengths_of, key_of
         # lines on screen, drawn as shown: for the scroll, width and style they were drawn at
         self._drawn: OrderedDict[Hashable, tuple[tuple[int, int, Style], Strip]] = OrderedDict()
         self.count = 0
@@ -58,12 +61,13 @@ class LineView(ScrollView, can_focus=True):
     def extend(self, count: int) -> None:
         """Lines were added at the end (``count`` in all now)."""
         width = self._wrap_width()
-        lengths = [self._length_of(index) for index in range(self.count, count)]
+        lengths = self._lengths_of(self.count, count)
         self._widest = max(self._widest, *lengths) if lengths else self._widest
-        if self.wrap:  # (folded every ``width`` characters, as drawn)
-            starts = self._starts
-            for length in lengths:
-                starts.append(starts[-1] + max(1, -(-length // width)))
+        if self.wrap:  # (folded every ``width`` characters, as drawn; an empty line: a row)
+            rows = accumulate([-(-length // width) or 1 for length in lengths],
+                              initial=self._starts[-1])
+            next(rows)  # (the start already there)
+            self._starts.extend(rows)
         self.count, self._width = count, width
         self._resize()
         if self.auto_scroll:
