@@ -14,33 +14,40 @@ from collections.abc import Iterator
 import pytest
 
 from backend.local.etl._podnet import PodNet, host_port
-from backend.local.etl._sandbox import CLONE_NEWNET, _bring_up_loopback, _unshare
+from backend.local.etl._sandbox import (
+    CLONE_NEWNET,
+    CLONE_NEWUSER,
+    OWN_NETWORK,
+    _bring_up_loopback,
+    _unshare,
+    serve_socket,
+)
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="entering a network namespace "
-                                "needs root (CI runs as root)")
 SIZE = 48 * 2**20
 
 
 @pytest.fixture
 def pod_net() -> Iterator[PodNet]:
-    """A process alone in a new network namespace (loopback up), as a pod's launcher is."""
-    ready_r, ready_w = os.pipe()
+    """A process alone in a new network namespace (loopback up) that makes sockets there for
+    the test, as a pod's launcher does for its target."""
+    control, theirs = socket.socketpair()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
-            _unshare(CLONE_NEWNET)
+            control.close()
+            _unshare(CLONE_NEWNET | (0 if os.geteuid() == 0 else CLONE_NEWUSER))
             _bring_up_loopback()
-            os.write(ready_w, b"n")
-            signal.pause()
+            theirs.sendall(OWN_NETWORK)
+            while serve_socket(theirs):
+                pass
         finally:
             os._exit(0)
-    os.close(ready_w)
-    assert os.read(ready_r, 1) == b"n"
-    os.close(ready_r)
-    net = PodNet.of_process(pid)
+    theirs.close()
+    assert control.recv(1) == OWN_NETWORK
     try:
-        yield net
+        yield PodNet(control)
     finally:
+        control.close()
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 

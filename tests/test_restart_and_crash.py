@@ -202,7 +202,7 @@ def test_background_start_status_stop(tmp_dir: Path) -> None:
             assert "transformers run in a pod-like sandbox\n" in status.stdout
         else:
             assert "transformers run in a pod-like sandbox; not confined by:" in status.stdout
-            assert "  - network: transformers share this machine's network" in status.stdout
+            assert "  - user: transformers run as the cluster's owner" in status.stdout
         assert Client(info.endpoint).cluster().is_ready()
     finally:
         stopped = cli("stop")

@@ -18,7 +18,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ._images import ImageRegistry, LocalImage
 from ._msgs import IO, EtlSpec
 from ._pod import Launch, PodError, free_port
-from ._podnet import SHARED_NETWORK
 from ._sandbox import Plan
 
 BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
@@ -61,14 +60,10 @@ def pod_plan(confine: Confinement, workdir: Path, launch: Launch, log: list[str]
         log.extend(f"note: sandbox: {p} is not readable by the pod's user (nobody, uid "
                    f"{NOBODY}); make it so (chmod o+rx) if the transformer needs it"
                    for p in sorted(shown) if p and not _others_may_read(p))
-        launch.reach = list(confine.target_ports)
-        log.append("note: network: a network of its own, in which this transformer reaches "
-                   "only the cluster's targets (a pod on Kubernetes may reach more)")
-    else:
-        log.append(f"note: sandbox: {SHARED_NETWORK}")
+    launch.reach = list(confine.target_ports)
     return Plan(hide=sorted(hidden), readonly=sorted(p for p in shown if p),
                 writable=[str(home)], cwd=str(launch.cwd or home),
-                drop_to=NOBODY if root else None, network=root)
+                drop_to=NOBODY if root else None, network=True)
 
 
 def _others_may_read(path: str) -> bool:

@@ -140,30 +140,31 @@ class Pod:
         if self.launch.limits.any:
             self._cgroups = make_cgroups(self.name, self.launch.limits)  # a few sysfs writes
             self.logs.extend(self._cgroups.notes)
-        report = -1  # where the launcher says whether the pod got a network of its own
+        control = theirs = None  # the launcher's word on the pod's network, and its sockets
         if (plan := self.launch.sandbox) is not None:
             if self._cgroups is not None:
                 plan.cgroups = [str(d) for d in self._cgroups.dirs]
                 plan.memory_rlimit = self._cgroups.memory_rlimit
             if plan.network:
-                report, plan.report_fd = os.pipe()
+                control, theirs = socket.socketpair()
+                plan.control_fd = theirs.fileno()
             argv = [*LAUNCHER, plan.to_arg(), "--", *argv]
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *argv, env=env, cwd=self.launch.cwd,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-                pass_fds=() if report < 0 else (plan.report_fd,),
+                pass_fds=() if theirs is None else (theirs.fileno(),),
             )
         finally:
-            if report >= 0:
-                os.close(plan.report_fd)
+            if theirs is not None:
+                theirs.close()
         self.started = time.time()
         self.pid_file.write_text(str(self._proc.pid))  # found again if this target dies
         self._reader = asyncio.create_task(self._read_logs())
         try:
-            if report >= 0:
-                await self._enter_network(report, timeout)
+            if control is not None:
+                await self._enter_network(control, timeout)
             self._session = aiohttp.ClientSession(auto_decompress=False, connector=(
                 aiohttp.TCPConnector(socket_factory=self.net.socket_factory)
                 if self.net is not None else None))
@@ -173,21 +174,24 @@ class Pod:
             raise
         self._watcher = asyncio.create_task(self._watch())
 
-    async def _enter_network(self, report: int, timeout: float) -> None:
-        """Once the launcher made the pod's network, hold it and relay, inside it, the ports
-        of this machine the pod may reach."""
+    async def _enter_network(self, control: socket.socket, timeout: float) -> None:
+        """Once the launcher made the pod's network, relay, inside it, the ports of this
+        machine the pod may reach."""
+        control.setblocking(False)
         try:
-            said = await asyncio.wait_for(asyncio.to_thread(os.read, report, 1), timeout)
+            said = await asyncio.wait_for(
+                asyncio.get_running_loop().sock_recv(control, 1), timeout)
         except TimeoutError:
+            control.close()
             raise PodError(f"{self.name}: its sandbox was not made within {timeout:g}s",
                            PodStatus("Waiting", "ContainerCreating", self.log_tail())) from None
-        finally:
-            os.close(report)  # (a read still waiting ends when the launcher does)
-        if said == OWN_NETWORK:
-            assert self._proc is not None
-            self.net = PodNet.of_process(self._proc.pid)
-            for port in self.launch.reach:
-                self.net.relay(port, host_port(port))
+        if said != OWN_NETWORK:  # (it shares this machine's; its log says why)
+            control.close()
+            return
+        control.setblocking(True)
+        self.net = PodNet(control)
+        for port in self.launch.reach:
+            self.net.relay(port, host_port(port))
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -2,66 +2,52 @@
 namespace holding only loopback (see ``_sandbox``), so no other process of this machine can
 reach its port, and it can reach nothing of the machine's.
 
-The target makes its sockets inside that namespace (a socket stays in the namespace it was made
-in, whichever thread uses it later): the connections it opens to the transformer, and the
-listeners it relays from, inside the pod, to what a pod may reach (the targets' ports, for
-``AIS_TARGET_URL`` and direct put; a pipeline's next transformer). Entering a namespace needs
-``CAP_SYS_ADMIN``: only a cluster run as root gives transformers a network of their own.
+The target gets its sockets inside that namespace from the pod's launcher, which lives in it
+(a socket stays in the namespace it was made in, whoever uses it later): the connections it
+opens to the transformer, and the listeners it relays from, inside the pod, to what a pod may
+reach (the targets' ports, for ``AIS_TARGET_URL`` and direct put; a pipeline's next
+transformer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import os
 import socket
 from collections.abc import Awaitable, Callable
 
 from .._smap import HOST
+from ._sandbox import MADE
 
-CLONE_NEWNET = 0x40000000
-SHARED_NETWORK = ("network: transformers share this machine's network (a network of their "
-                  "own needs the cluster to run as root)")
 RELAY_BUFFER = 256 * 1024
-
-_libc = ctypes.CDLL(None, use_errno=True)
+CONTROL_TIMEOUT = 5.0  # s a launcher may take to make a socket (it answers in microseconds)
 
 Connect = Callable[[], Awaitable[socket.socket]]  # a connected non-blocking socket
 
 
-def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
-
-
 class PodNet:
-    """The network namespace of one pod (held open by ``ns_fd`` while the pod lives), and the
+    """The network of one pod, reached through its launcher's ``control`` socket, and the
     relays the target serves inside it."""
 
-    def __init__(self, ns_fd: int) -> None:
-        self.ns_fd = ns_fd
+    def __init__(self, control: socket.socket) -> None:
+        control.settimeout(CONTROL_TIMEOUT)
+        self._control = control
         self._relays: dict[int, asyncio.Task] = {}  # by port: its accepting loop
         self._tasks: set[asyncio.Task] = set()  # the connections it joins
 
-    @classmethod
-    def of_process(cls, pid: int) -> PodNet:
-        """The network namespace ``pid`` is in (the pod's launcher, once it made it)."""
-        return cls(os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC))
-
     def socket(self, family: int = socket.AF_INET, type_: int = socket.SOCK_STREAM,
                proto: int = 0) -> socket.socket:
-        """A new socket in the pod's namespace (this thread enters it for the call only)."""
-        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _setns(self.ns_fd)
-            try:
-                return socket.socket(family, type_, proto)
-            finally:
-                _setns(home)  # a thread left in the pod's network would be a hole: raise
-        finally:
-            os.close(home)
+        """A new socket in the pod's network (a request to its launcher, answered at once)."""
+        if type_ != socket.SOCK_STREAM:
+            raise OSError(f"a pod's sockets are TCP streams, not type {type_}")
+        self._control.sendall(bytes([family]))
+        answer, fds, _flags, _addr = socket.recv_fds(self._control, 1, 1)
+        if answer != MADE or not fds:
+            for fd in fds:
+                socket.close(fd)
+            raise OSError(f"the pod's launcher could not make a socket of family {family}"
+                          if answer else "the pod's launcher is gone")
+        return socket.socket(family, type_, proto, fileno=fds[0])
 
     def socket_factory(self, addr_info: tuple) -> socket.socket:
         """For aiohttp's connector: its connections to the transformer open inside the pod."""
@@ -99,15 +85,14 @@ class PodNet:
                 task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        """Stop relaying; the namespace goes with the pod's last process."""
+        """Stop relaying, and hang up on the launcher; the namespace goes with the pod's
+        last process."""
         tasks = [*self._relays.values(), *self._tasks]
         self._relays = {}
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self.ns_fd >= 0:
-            os.close(self.ns_fd)
-            self.ns_fd = -1
+        self._control.close()
 
 
 def host_port(port: int) -> Connect:

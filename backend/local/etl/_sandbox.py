@@ -7,9 +7,10 @@ transformer and reaps what it leaves (when the transformer ends, the pod ends, a
 every process it started, double-forked daemons too; a ``kill(1)`` from inside ends only the
 pod); its own mount view, in which the owner's files (home, temporary directories, the
 cluster's data) are hidden under empty tmpfs and only what the runtime needs comes back,
-read-only except the pod's scratch directory; its own network holding only loopback, which the
-target reaches from outside (see ``_podnet``); an unprivileged user when the cluster runs as
-root; memory and CPU limits from a cgroup the target prepared (see ``_limits``).
+read-only except the pod's scratch directory; its own network holding only loopback, in
+which the launcher makes sockets for the target (see ``_podnet``); an unprivileged user when
+the cluster runs as root; memory and CPU limits from a cgroup the target prepared (see
+``_limits``).
 
 A mechanism the host does not offer (no user namespaces for a non-root owner, say) is left
 out: the transformer still runs, and the launcher says what was left out on its first lines
@@ -22,14 +23,17 @@ import contextlib
 import ctypes
 import json
 import os
+import select
 import signal
+import socket
 import sys
 from dataclasses import asdict, dataclass, field
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (0x00020000, 0x10000000, 0x20000000,
                                                           0x40000000)
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-OWN_NETWORK, HOST_NETWORK = b"n", b"h"  # what the launcher reports on ``Plan.report_fd``
+OWN_NETWORK, HOST_NETWORK = b"n", b"h"  # what the launcher first says on ``Plan.control_fd``
+MADE, NOT_MADE = b"s", b"e"  # its answer to the target's request for a socket
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
@@ -53,8 +57,10 @@ class Plan:
     drop_to: int | None = None  # uid and gid to run as (when the cluster runs as root)
     cgroups: list[str] = field(default_factory=list)
     memory_rlimit: int = 0  # bytes of address space, where no cgroup limits memory
-    network: bool = False  # a network of its own (its target must be able to enter it)
-    report_fd: int = -1  # where the launcher says whether the pod got its own network
+    network: bool = False  # a network of its own, holding only loopback
+    # a socket to the target: the launcher says on it whether the pod got a network of its
+    # own, then makes sockets in it for the target (one per request)
+    control_fd: int = -1
 
     def to_arg(self) -> str:
         return json.dumps(asdict(self))
@@ -127,10 +133,52 @@ def _bring_up_loopback() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
 
 
-def _report_network(plan: Plan, own: bool) -> None:
-    if plan.report_fd >= 0:
-        os.write(plan.report_fd, OWN_NETWORK if own else HOST_NETWORK)
-        os.close(plan.report_fd)
+def serve_socket(control: socket.socket) -> bool:
+    """Make a socket in this process's network (the pod's) for the target's request (a
+    byte: the address family), and hand it over; False once the target hung up. No
+    privilege is needed for it, where entering the network from outside needs
+    ``CAP_SYS_ADMIN``: an owner who is not root gets pods with a network of their own too."""
+    request = control.recv(1)
+    if not request:
+        return False
+    try:
+        made = socket.socket(request[0], socket.SOCK_STREAM)
+    except OSError:
+        control.sendall(NOT_MADE)
+        return True
+    with made:
+        socket.send_fds(control, [MADE], [made.fileno()])
+    return True
+
+
+def _serve_until_ends(init: int, control: socket.socket | None) -> None:
+    """Serve the target's requests for sockets until ``init`` ends. (In this thread: a
+    process that made a PID namespace for its children can start no thread.)"""
+    ended = os.pidfd_open(init)
+    try:
+        while True:
+            ready, _, _ = select.select([ended, *([control] if control else [])], [], [])
+            if ended in ready:
+                return
+            if control is not None and not serve_socket(control):
+                control.close()
+                control = None
+    finally:
+        os.close(ended)
+
+
+def _tell_network(plan: Plan) -> socket.socket | None:
+    """Say on the control socket whether the pod has a network of its own; the socket, to
+    serve the target's requests, if it does."""
+    if plan.control_fd < 0:
+        return None
+    control = socket.socket(fileno=plan.control_fd)
+    control.set_inheritable(False)  # (not the transformer's)
+    control.sendall(OWN_NETWORK if plan.network else HOST_NETWORK)
+    if plan.network:
+        return control
+    control.close()
+    return None
 
 
 def _lay_out_view(plan: Plan) -> None:
@@ -273,16 +321,22 @@ def main() -> None:
             _lay_out_view(plan)
             if plan.network:
                 _bring_up_loopback()
+                print("note: network: a network of its own, in which this transformer reaches "
+                      "only the cluster's targets (a pod on Kubernetes may reach more)",
+                      flush=True)
         except OSError as err:  # half a sandbox is none: the pod fails, saying why
             raise SystemExit(f"sandbox: cannot lay out the pod: {err}") from None
-    _report_network(plan, plan.network)
+    control = _tell_network(plan)
     alive_r, alive_w = os.pipe()  # its end, once this launcher is gone: EOF
     init = os.fork()  # in the new PID namespace: PID 1
     if init == 0:
         os.close(alive_w)
+        if control is not None:
+            control.close()
         _run_transformer(plan, argv, confined, alive_r)
     os.close(alive_r)
     _forward_signals(init)
+    _serve_until_ends(init, control)
     _exit_like(_wait_for(init))
 
 
