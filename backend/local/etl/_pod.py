@@ -191,7 +191,11 @@ class Pod:
         control.setblocking(True)
         self.net = PodNet(control)
         for port in self.launch.reach:
-            self.net.relay(port, host_port(port))
+            try:
+                self.net.relay(port, host_port(port))
+            except OSError as err:  # (its code took the port first, say)
+                raise PodError(f"{self.name}: cannot give it port {port} of this cluster's "
+                               f"targets in its network: {err}") from None
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
