@@ -189,7 +189,12 @@ class TargetEtls:
             if etl is None or etl.stage != "Running":  # AIStore's GetPipeline, word for word
                 raise AISHTTPError(404, f"[t[{self._id}],etl={_go_quote(name)}] entry not found "
                                    "in the target", "ErrETL")
-            previous.pod.reach_pod(etl.pod)
+            try:
+                previous.pod.reach_pod(etl.pod)
+            except OSError as err:  # (its code took the port first, say)
+                raise AISHTTPError(500, f"etl job {previous.spec.name}: its transformer cannot "
+                                   f"be given the way to the next stage, {name}: {err}",
+                                   "ErrETL") from None
             urls.append(etl.pod.url)
             previous = etl
         return urls
