@@ -128,9 +128,10 @@ class Pod:
 
     def reach_pod(self, other: Pod) -> None:
         """Let this transformer connect to ``other``'s (the next stage of a pipeline)."""
-        if self.net is not None and other.net is not None:
-            port, net = other.launch.port, other.net
-            self.net.relay(port, lambda: net.connect(port))
+        if self.net is None:
+            return  # (it shares this machine's network: it reaches the other's port)
+        port, net = other.launch.port, other.net
+        self.net.relay(port, host_port(port) if net is None else lambda: net.connect(port))
 
     async def start(self, timeout: float) -> None:
         """Spawn the process and wait until its health check answers 200."""
@@ -176,26 +177,32 @@ class Pod:
 
     async def _enter_network(self, control: socket.socket, timeout: float) -> None:
         """Once the launcher made the pod's network, relay, inside it, the ports of this
-        machine the pod may reach."""
-        control.setblocking(False)
+        machine the pod may reach; then let the launcher start the transformer."""
         try:
-            said = await asyncio.wait_for(
-                asyncio.get_running_loop().sock_recv(control, 1), timeout)
-        except TimeoutError:
-            control.close()
-            raise PodError(f"{self.name}: its sandbox was not made within {timeout:g}s",
-                           PodStatus("Waiting", "ContainerCreating", self.log_tail())) from None
-        if said != OWN_NETWORK:  # (it shares this machine's; its log says why)
-            control.close()
-            return
-        control.setblocking(True)
-        self.net = PodNet(control)
-        for port in self.launch.reach:
+            control.setblocking(False)
             try:
-                self.net.relay(port, host_port(port))
-            except OSError as err:  # (its code took the port first, say)
-                raise PodError(f"{self.name}: cannot give it port {port} of this cluster's "
-                               f"targets in its network: {err}") from None
+                said = await asyncio.wait_for(
+                    asyncio.get_running_loop().sock_recv(control, 1), timeout)
+            except TimeoutError:
+                raise PodError(f"{self.name}: its sandbox was not made within {timeout:g}s",
+                               PodStatus("Waiting", "ContainerCreating",
+                                         self.log_tail())) from None
+            if said != OWN_NETWORK:  # (it shares this machine's; its log says why)
+                control.close()
+                return
+            control.setblocking(True)
+            net = PodNet(control)
+            for port in self.launch.reach:
+                try:
+                    net.relay(port, host_port(port))
+                except OSError as err:
+                    raise PodError(f"{self.name}: cannot give it port {port} of this "
+                                   f"cluster's targets in its network: {err}") from None
+            net.ready()
+        except BaseException:
+            control.close()
+            raise
+        self.net = net
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Awaitable, Callable
 
 from .._smap import HOST
-from ._sandbox import MADE
+from ._sandbox import GO, MADE
 
-RELAY_BUFFER = 256 * 1024
+RELAY_BUFFER = 64 * 1024
+RELAYED_AT_ONCE = 64  # connections a pod may have relayed at a time (the rest wait): each
+# costs its target memory and descriptors outside the pod's limits
 CONTROL_TIMEOUT = 5.0  # s a launcher may take to make a socket (it answers in microseconds)
 
 Connect = Callable[[], Awaitable[socket.socket]]  # a connected non-blocking socket
@@ -33,7 +36,9 @@ class PodNet:
         control.settimeout(CONTROL_TIMEOUT)
         self._control = control
         self._relays: dict[int, asyncio.Task] = {}  # by port: its accepting loop
+        self._routes: dict[int, Connect] = {}  # by port: where it leads
         self._tasks: set[asyncio.Task] = set()  # the connections it joins
+        self._slots = asyncio.Semaphore(RELAYED_AT_ONCE)
 
     def socket(self, family: int = socket.AF_INET, type_: int = socket.SOCK_STREAM,
                proto: int = 0) -> socket.socket:
@@ -47,7 +52,12 @@ class PodNet:
                 socket.close(fd)
             raise OSError(f"the pod's launcher could not make a socket of family {family}"
                           if answer else "the pod's launcher is gone")
+        os.set_inheritable(fds[0], False)  # (as a socket made here would be)
         return socket.socket(family, type_, proto, fileno=fds[0])
+
+    def ready(self) -> None:
+        """Tell the launcher the relays listen: it starts the transformer."""
+        self._control.sendall(GO)
 
     def socket_factory(self, addr_info: tuple) -> socket.socket:
         """For aiohttp's connector: its connections to the transformer open inside the pod."""
@@ -60,7 +70,9 @@ class PodNet:
 
     def relay(self, port: int, connect: Connect) -> None:
         """Listen on ``port`` of the pod's loopback and join each connection made there to
-        one that ``connect`` opens (once per port: later calls keep the first relay)."""
+        one that ``connect`` opens (asked again, the port leads there from then on: the
+        port of a pod let go may be another pod's now)."""
+        self._routes[port] = connect
         if port in self._relays:
             return
         listener = self.socket()
@@ -68,21 +80,30 @@ class PodNet:
         listener.bind((HOST, port))
         listener.listen(128)
         listener.setblocking(False)
-        self._relays[port] = asyncio.create_task(self._accept(listener, connect))
+        self._relays[port] = asyncio.create_task(self._accept(listener, port))
 
-    async def _accept(self, listener: socket.socket, connect: Connect) -> None:
+    async def _accept(self, listener: socket.socket, port: int) -> None:
         loop = asyncio.get_running_loop()
         with listener:
             while True:
+                await self._slots.acquire()
                 try:
                     inside, _ = await loop.sock_accept(listener)
                 except OSError:  # out of descriptors, say: the pod's connection waits
+                    self._slots.release()
                     await asyncio.sleep(0.1)
                     continue
+                except BaseException:
+                    self._slots.release()
+                    raise
                 inside.setblocking(False)
-                task = asyncio.create_task(_join(inside, connect))
+                task = asyncio.create_task(_join(inside, self._routes[port]))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._joined)
+
+    def _joined(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
 
     async def close(self) -> None:
         """Stop relaying, and hang up on the launcher; the namespace goes with the pod's

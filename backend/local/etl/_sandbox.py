@@ -34,6 +34,7 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (0x00020000, 0x10000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 OWN_NETWORK, HOST_NETWORK = b"n", b"h"  # what the launcher first says on ``Plan.control_fd``
 MADE, NOT_MADE = b"s", b"e"  # its answer to the target's request for a socket
+GO = b"\0"  # the target's word that the pod's network is ready: start the transformer
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
@@ -133,38 +134,62 @@ def _bring_up_loopback() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
 
 
-def serve_socket(control: socket.socket) -> bool:
-    """Make a socket in this process's network (the pod's) for the target's request (a
-    byte: the address family), and hand it over; False once the target hung up. No
-    privilege is needed for it, where entering the network from outside needs
-    ``CAP_SYS_ADMIN``: an owner who is not root gets pods with a network of their own too."""
-    request = control.recv(1)
-    if not request:
-        return False
+def serve_socket(control: socket.socket) -> bytes:
+    """Answer one request of the target: for an address family (a byte), make a socket of
+    it in this process's network (the pod's) and hand it over. The request, or ``b""`` once
+    the target hung up. No privilege is needed for it, where entering the network from
+    outside needs ``CAP_SYS_ADMIN``: an owner who is not root gets pods with a network of
+    their own too."""
     try:
-        made = socket.socket(request[0], socket.SOCK_STREAM)
-    except OSError:
-        control.sendall(NOT_MADE)
-        return True
-    with made:
-        socket.send_fds(control, [MADE], [made.fileno()])
-    return True
+        request = control.recv(1)
+        if request in (b"", GO):
+            return request
+        try:
+            made = socket.socket(request[0], socket.SOCK_STREAM)
+        except OSError:
+            control.sendall(NOT_MADE)
+            return request
+        with made:
+            socket.send_fds(control, [MADE], [made.fileno()])
+        return request
+    except OSError:  # (the target went: as hung up)
+        return b""
+
+
+def _serve_until_go(control: socket.socket) -> None:
+    """Make sockets until the target says the pod's network is ready (its relays listen),
+    so the transformer never starts before what it may reach."""
+    while (request := serve_socket(control)) != GO:
+        if not request:
+            raise SystemExit("sandbox: the target went before the pod's network was ready")
 
 
 def _serve_until_ends(init: int, control: socket.socket | None) -> None:
     """Serve the target's requests for sockets until ``init`` ends. (In this thread: a
     process that made a PID namespace for its children can start no thread.)"""
-    ended = os.pidfd_open(init)
+    if control is None:
+        return  # (_wait_for waits)
     try:
-        while True:
-            ready, _, _ = select.select([ended, *([control] if control else [])], [], [])
-            if ended in ready:
+        ended: int | None = os.pidfd_open(init)
+    except OSError:  # (an old kernel, or a filter): look every half second
+        ended = None
+    try:
+        while control is not None:
+            waiting = [control] if ended is None else [ended, control]
+            ready, _, _ = select.select(waiting, [], [], 0.5 if ended is None else None)
+            if (ended in ready if ended is not None else _ended(init)):
                 return
-            if control is not None and not serve_socket(control):
+            if control in ready and not serve_socket(control):
                 control.close()
                 control = None
     finally:
-        os.close(ended)
+        if ended is not None:
+            os.close(ended)
+
+
+def _ended(pid: int) -> bool:
+    """Whether child ``pid`` ended (left to be waited for)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _tell_network(plan: Plan) -> socket.socket | None:
@@ -213,17 +238,22 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def _join_cgroups(plan: Plan, notes: list[str]) -> None:
+def _join_cgroups(plan: Plan) -> None:
+    """Join the pod's cgroups (its limits): the init, and so the transformer, not the
+    launcher, which must answer its target however hard the transformer works."""
+    notes = []
     for path in plan.cgroups:
         try:
             with open(os.path.join(path, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
+                f.write("0")  # (this process)
         except OSError as err:
             notes.append(f"{NOTE} limits of {path} not applied ({err.strerror})")
     if plan.memory_rlimit:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (plan.memory_rlimit, plan.memory_rlimit))
+    for line in notes:
+        print(line, flush=True)
 
 
 def _end_with_parent(alive_r: int) -> None:
@@ -283,6 +313,7 @@ def _wait_for(pid: int) -> int:
 def _run_transformer(plan: Plan, argv: list[str], confined: bool, alive_r: int) -> None:
     """The pod's init (PID 1 when ``confined``): start the transformer, forward signals to
     it, reap orphans, and end with it, or with the launcher (``alive_r``)."""
+    _join_cgroups(plan)
     if confined:
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -312,7 +343,6 @@ def main() -> None:
         raise SystemExit("usage: python -m backend.local.etl._sandbox PLAN -- ARGV...")
     plan, argv = Plan.from_arg(sys.argv[1]), sys.argv[3:]
     notes: list[str] = []
-    _join_cgroups(plan, notes)
     confined = _enter_namespaces(plan, notes)
     for line in notes:
         print(line, flush=True)
@@ -327,6 +357,8 @@ def main() -> None:
         except OSError as err:  # half a sandbox is none: the pod fails, saying why
             raise SystemExit(f"sandbox: cannot lay out the pod: {err}") from None
     control = _tell_network(plan)
+    if control is not None:
+        _serve_until_go(control)
     alive_r, alive_w = os.pipe()  # its end, once this launcher is gone: EOF
     init = os.fork()  # in the new PID namespace: PID 1
     if init == 0:
