@@ -263,6 +263,16 @@ def _connects(port):
     finally:
         s.close()
 
+def _connects_unix(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
 def transform(data):
     ports = json.loads(data)
     listener = socket.socket()
@@ -271,6 +281,7 @@ def transform(data):
     LISTENERS.append(listener)
     reached = {name: _connects(port) for name, port in ports["reach"].items()}
     reached["target"] = _connects(urlsplit(os.environ["AIS_TARGET_URL"]).port)
+    reached["service_socket"] = _connects_unix(ports["unix"])
     return json.dumps(reached).encode()
 """
 
@@ -283,10 +294,15 @@ def _refused(port: int) -> bool:
 def test_a_transformers_network_is_its_own(owned) -> None:
     """Only loopback inside: the transformer reaches the targets (``AIS_TARGET_URL``, direct
     put) and nothing else of this machine, not another ETL's transformer (but the next stage
-    of a pipeline); nothing of this machine reaches it, not its own server (``?etl_fqn=`` a
-    host file) nor what it binds on 0.0.0.0, but through its target."""
+    of a pipeline) nor a service's socket file; nothing of this machine reaches it, not its
+    own server (``?etl_fqn=`` a host file) nor what it binds on 0.0.0.0, but through its
+    target."""
     http, path = owned
-    with socket.socket() as server:  # a service of the machine's
+    service = Path("/run") / f"aisetl-test-{secrets.token_hex(4)}.sock"  # a service's socket
+    with socket.socket() as server, socket.socket(socket.AF_UNIX) as unix:
+        unix.bind(str(service))
+        service.chmod(0o777)  # (any user may connect: only not seeing it keeps it out)
+        unix.listen()
         server.bind(("127.0.0.1", 0))
         server.listen()
         server.setblocking(False)
@@ -295,14 +311,15 @@ def test_a_transformers_network_is_its_own(owned) -> None:
             assert http.put("/v1/etl", json=code_msg(name, code, comm="hpush://")
                             ).status_code == 200
         try:
-            ports = {"bind": bind, "reach": {"server": server.getsockname()[1],
-                                             "proxy": http.base_url.port,
-                                             "other_etl": _pod_port(path, "net-peer")}}
+            ports = {"bind": bind, "unix": str(service),
+                     "reach": {"server": server.getsockname()[1],
+                               "proxy": http.base_url.port,
+                               "other_etl": _pod_port(path, "net-peer")}}
             http.put("/v1/objects/b/ports", content=json.dumps(ports)).raise_for_status()
             got = http.get("/v1/objects/b/ports", params={"etl_name": "net-probe"})
             assert got.status_code == 200, got.text
             assert got.json() == {"server": False, "proxy": False, "other_etl": False,
-                                  "target": True}
+                                  "target": True, "service_socket": False}
             with pytest.raises(BlockingIOError):
                 server.accept()
             logs = http.get("/v1/etl/net-probe/logs").json()  # (said to its author)
@@ -316,6 +333,7 @@ def test_a_transformers_network_is_its_own(owned) -> None:
             for name in ("net-probe", "net-peer"):
                 http.delete(f"/v1/etl/{name}")
             http.delete("/v1/objects/b/ports")
+            service.unlink(missing_ok=True)
 
 
 def _pod_port(path: Path, etl: str) -> int:

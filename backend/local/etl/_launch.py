@@ -23,8 +23,11 @@ from ._sandbox import Plan
 BOOTSTRAP = [sys.executable, "-m", "backend.local.etl._bootstrap"]
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-# Where an owner keeps their files: hidden from a transformer (see _sandbox)
-OWNER_PLACES = ("/root", "/home", "/tmp", "/var/tmp", "/run/user", "/srv", "/mnt", "/media")
+# Where an owner keeps their files, and the machine its services' sockets (a network of its
+# own does not keep a transformer from a socket file, the container runtime's say): hidden
+# from a transformer (see _sandbox)
+OWNER_PLACES = ("/root", "/home", "/tmp", "/var/tmp", "/run", "/var/run", "/srv", "/mnt",
+                "/media")
 NOBODY = 65534
 
 
