@@ -33,6 +33,12 @@ def styles_of(view: LogView, index: int) -> set[str]:
     return {str(span.style) for span in view.text_of(index).spans}
 
 
+def drawn_styles(view: LogView, index: int) -> set[str]:
+    """The styles of shown line ``index`` as drawn, wrapped."""
+    return {str(segment.style) for row in view.lines_view._wrapped_rows(index)
+            for segment in row if segment.style}
+
+
 async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, client, http,
                                                      etl_cleanup, tmp_path) -> None:
     etl_cleanup.append("stamping")
@@ -125,6 +131,11 @@ async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, clie
             await pilot.press("w")
             assert view.current == 1 and CURRENT in styles_of(view, view.matches[1])
             assert view.lines_view.wrap and "wrap" in str(view.query_one("#log-state").render())
+            # wrapped lines drawn anew when the current match moves on
+            assert CURRENT in drawn_styles(view, view.matches[1])
+            await pilot.press("n")
+            assert CURRENT not in drawn_styles(view, view.matches[1])
+            assert CURRENT in drawn_styles(view, view.matches[view.current])
             await pilot.press("t")
             first = view.plain_of(view.shown.index(saw[0]))
             assert first[:12].count(":") == 2 and first[12:].startswith(f" [{saw[0][SOURCE]}]")

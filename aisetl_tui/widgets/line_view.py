@@ -46,7 +46,8 @@ class LineView(ScrollView, can_focus=True):
         self._widest = 0
         self._starts: list[int] = [0]  # with wrap: the row each line starts at, then the end
         self._width = 0  # the width the starts were measured for
-        self._wrapped: OrderedDict[int, list[Strip]] = OrderedDict()
+        # lines on screen, wrapped: by what they look like and the width they were folded at
+        self._wrapped: OrderedDict[tuple[Hashable, int], list[Strip]] = OrderedDict()
         self._base = Style()  # the view's own style, as of the frame being drawn
 
     # --- content ----------------------------------------------------------------------------
@@ -76,7 +77,6 @@ class LineView(ScrollView, can_focus=True):
     def drop_head(self, cut: int) -> None:
         """The first ``cut`` lines were let go: the rest moved up."""
         self.count -= cut
-        self._wrapped.clear()
         if self.wrap:
             base = self._starts[cut]
             self._starts = [row - base for row in self._starts[cut:]]
@@ -131,14 +131,15 @@ class LineView(ScrollView, can_focus=True):
         return drawn[1]
 
     def _wrapped_rows(self, index: int) -> list[Strip]:
-        if (rows := self._wrapped.get(index)) is not None:
-            self._wrapped.move_to_end(index)
+        key = (self._key_of(index), self._width)
+        if (rows := self._wrapped.get(key)) is not None:
+            self._wrapped.move_to_end(key)
             return rows
         console, text = self.app.console, self._text_of(index)
         lines = text.divide(range(self._width, len(text), self._width))
         rows = [Strip(list(line.render(console, end="")), line.cell_len) for line in lines] \
             or [Strip([])]
-        self._wrapped[index] = rows
+        self._wrapped[key] = rows
         while len(self._wrapped) > WRAP_CACHE:
             self._wrapped.popitem(last=False)
         return rows
