@@ -78,14 +78,18 @@ class Terminal:
         return self._answer(" ".join(args))
 
     def _answer(self, what: str) -> str:
-        """The next command's output: its lines between ``%begin`` and ``%end``."""
+        """The next command's output: its lines between ``%begin`` and the ``%end`` (or
+        ``%error``) with the same time and number (a pane's line may start with ``%end``)."""
         control = self._control
         assert control.stdout is not None
         out: list[str] | None = None
+        closing: tuple[str, str] = ("", "")
         while line := control.stdout.readline():
             if out is None:  # notifications before the answer
-                out = [] if line.startswith("%begin") else None
-            elif line.startswith(("%end", "%error")):
+                if line.startswith("%begin "):
+                    out, stamp = [], " ".join(line.split()[1:3])
+                    closing = (f"%end {stamp} ", f"%error {stamp} ")
+            elif line.startswith(closing):
                 if line.startswith("%error"):
                     raise RuntimeError(f"tmux {what}: {''.join(out)}")
                 return "".join(out)
