@@ -5,6 +5,11 @@ from __future__ import annotations
 Row = tuple[str, str, str, bool | None]  # measure, value, target, met (None: no target)
 
 
+def p99(values: list[float]) -> float:
+    """The 99th percentile of sorted ``values``: the value below which 99 % of them fall."""
+    return values[min(len(values) - 1, int(len(values) * 0.99))]
+
+
 def print_results(rows: list[Row]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"\n{'measure':<{width}}  {'value':>12}  {'target':>10}")

@@ -46,7 +46,7 @@ from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from backend.ais import AisClient, BucketSummary, ClusterMap, EtlDetails, JobSnap, Node, ObjError
 from backend.local import LocalCluster
 from backend.local._storage import ObjectStore
-from bench._table import print_results
+from bench._table import p99, print_results
 
 SOCKET = "aisetl-bench"
 BUCKET = "big"
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     lat_ms = sorted(x * 1000 for x in latencies)
     toggle_ms = sorted(x * 1000 for x in toggles)
-    p99 = lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))]
+    lat_p99 = p99(lat_ms)
     launch = statistics.median(opened["launch_s"])
     rows = [
         (f"launch → buckets table filled (median of {len(opened['launch_s'])}, "
@@ -337,8 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"app RSS after paging through all {args.objects:,}",
          f"{opened['rss_all_mb']:.0f} MB", "<= 200 MB", opened["rss_all_mb"] <= 200),
         (f"key → screen, cursor in the monitor of {args.targets} targets polling every 1 s "
-         f"({len(lat_ms)} keys, p50 {statistics.median(lat_ms):.1f} ms)", f"p99 {p99:.1f} ms",
-         "<= 50 ms", p99 <= 50),
+         f"({len(lat_ms)} keys, p50 {statistics.median(lat_ms):.1f} ms)", f"p99 {lat_p99:.1f} ms",
+         "<= 50 ms", lat_p99 <= 50),
         (f"error workbench on {args.errors:,} errors → grouped on screen (median of "
          f"{len(workbench)}, max {workbench[-1] * 1000:.0f} ms)",
          f"{statistics.median(workbench) * 1000:.0f} ms", "<= 300 ms",

@@ -32,7 +32,7 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from aisetl_tui.widgets.log_view import LogView
-from bench._table import print_results
+from bench._table import p99, print_results
 from bench.app import Terminal
 
 HELD = 100_000
@@ -151,10 +151,6 @@ def measure(presses: int) -> dict:
         term.close()
     return {"grown_mb": grown, "rss_mb": held_rss, "keys": keys, "toggles": toggles,
             "load_s": shown - term.started, "cpu": cpu}
-
-
-def p99(values: list[float]) -> float:
-    return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
 def main(argv: list[str] | None = None) -> int:
