@@ -226,10 +226,11 @@ class LogView(Vertical, can_focus=True):
         """The lengths of :meth:`plain_of` of shown lines ``start`` to ``end``, without
         building them (the view asks them of every line: one pass, no call per line)."""
         stamp = STAMP_LEN if self.timestamps else 0
+        lines = self.shown[start:end]
         prefixes = {source: stamp + (len(source) + 3 if self.sources and source else 0)
-                    for source in {line[SOURCE] for line in self.shown[start:end]}}
+                    for source in {line[SOURCE] for line in lines}}
         return [len(line[TEXT]) + (4 if line[NOTE] else prefixes[line[SOURCE]])
-                for line in self.shown[start:end]]
+                for line in lines]
 
     def plain_of(self, index: int) -> str:
         line = self.shown[index]
@@ -304,12 +305,12 @@ class LogView(Vertical, can_focus=True):
         """Highlight what ``text`` finds (none: no search) and show the last match."""
         self.show_added()  # (what it finds among them too)
         before, self.pattern = self.pattern, search_pattern(text)
-        had_current, self.current = self.current >= 0, -1
+        self.current = -1
         if self.only_matches:
             self.redraw()  # (which lines show depends on the pattern)
         elif self.pattern is None:
             self.matches = []
-            if before is not None or had_current:  # (else nothing shows differently)
+            if before is not None:  # (else nothing was highlighted, nothing shows differently)
                 self.lines_view.refresh()
         else:
             self.matches = [i for i, line in enumerate(self.shown)

@@ -96,7 +96,7 @@ class Communicator:
                 headers["Content-Length"] = "0"
             # encoded: the URL is built quoted, so yarl need not parse and quote it again
             request = self.pod.session.request(method, URL(url, encoded=True), headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=limit))
+                                               timeout=aiohttp.ClientTimeout(total=limit))
             async with request as resp:
                 if resp.status >= 400:
                     raise self._failure(resp.status, await resp.read(), resp.content_type)
@@ -195,7 +195,7 @@ class Communicator:
                 return ws
         try:
             return await self.pod.session.ws_connect(f"{self.pod.url}/ws", max_msg_size=0,
-                                                 autoping=False)
+                                                     autoping=False)
         except aiohttp.ClientError as err:
             raise TransformError(f"ETL error: cannot open websocket to {self.pod.name}: {err}",
                                  502) from None

@@ -125,7 +125,6 @@ def _enter_namespaces(plan: Plan, notes: list[str]) -> bool:
 def _bring_up_loopback() -> None:
     """A new network namespace's loopback starts down."""
     import fcntl
-    import socket
     import struct
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
