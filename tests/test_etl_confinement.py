@@ -22,6 +22,7 @@ import pytest
 
 from backend.ais import parse_etl_error
 from backend.local import LocalCluster
+from backend.local.etl._pod import free_port
 from tests.conftest import code_msg, spec_msg, wait_for
 from tests.test_etl_tutorial import tutorial_server_with
 
@@ -306,7 +307,7 @@ def test_a_transformers_network_is_its_own(owned) -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         server.setblocking(False)
-        bind = _free_port()
+        bind = free_port()
         for name, code in (("net-peer", SHOW_ENV), ("net-probe", NET_PROBE)):
             assert http.put("/v1/etl", json=code_msg(name, code, comm="hpush://")
                             ).status_code == 200
@@ -340,12 +341,6 @@ def _pod_port(path: Path, etl: str) -> int:
     """Where the transformer of ``etl`` listens (in its own network)."""
     launcher = int(next(path.glob(f"**/etl/{etl}/pod.pid")).read_text())
     return int(psutil.Process(launcher).environ()["AISETL_PORT"])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 KILL_INIT = b"""import os, signal
