@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 Row = tuple[str, str, str, bool | None]  # measure, value, target, met (None: no target)
 
 
 def p99(values: list[float]) -> float:
-    """The 99th percentile of sorted ``values``: the value below which 99 % of them fall."""
-    return values[min(len(values) - 1, int(len(values) * 0.99))]
+    """The 99th percentile of sorted ``values`` (nearest rank): the smallest value that at
+    least 99 % of them do not exceed. Of 100 values, the second highest."""
+    return values[math.ceil(len(values) * 0.99) - 1]
 
 
 def print_results(rows: list[Row]) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import shutil
 import statistics
 import subprocess
@@ -54,8 +55,9 @@ BUCKET = "big"
 
 class Terminal:
     """One tmux session on a private server, driven through a control-mode client: a key sent
-    or the screen read is a line written to it, not a tmux process started (which, polled
-    every few milliseconds, took a core of this 2-core machine from the app measured)."""
+    or the screen read is a line written to it, not a tmux process started. The screen is read
+    again only when tmux says the app wrote to it (its ``%output`` notifications), not polled:
+    reading it every few milliseconds took CPU of this 2-core machine from the app measured."""
 
     def __init__(self, command: str, size: tuple[int, int] = (120, 40)) -> None:
         self.name = "bench"
@@ -63,29 +65,46 @@ class Terminal:
         self.started = time.perf_counter()
         subprocess.run(["tmux", "-L", SOCKET, "new-session", "-d", "-s", self.name,
                         "-x", str(size[0]), "-y", str(size[1]), command], check=True)
-        self._control = subprocess.Popen(
-            ["tmux", "-L", SOCKET, "-C", "attach", "-t", self.name, "-f", "no-output"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self._control = subprocess.Popen(["tmux", "-L", SOCKET, "-C", "attach", "-t", self.name],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._read = b""  # read from the control client, not yet taken as lines
         self._answer("attach")  # (the attach is answered as a command too)
         self._tmux("set", "-s", "escape-time", "0")
 
     def _tmux(self, *args: str) -> str:
         """One tmux command's output."""
-        control = self._control
-        assert control.stdin is not None
-        control.stdin.write(" ".join("'" + a.replace("'", "'\\''") + "'" for a in args) + "\n")
-        control.stdin.flush()
+        stdin = self._control.stdin
+        assert stdin is not None
+        line = " ".join("'" + a.replace("'", "'\\''") + "'" for a in args) + "\n"
+        stdin.write(line.encode())
+        stdin.flush()
         return self._answer(" ".join(args))
+
+    def _line(self, timeout: float | None = None) -> str | None:
+        """The control client's next line, or None if none came within ``timeout`` s."""
+        stdout = self._control.stdout
+        assert stdout is not None
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        while b"\n" not in self._read:
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0 or not select.select([stdout], [], [], left)[0]:
+                    return None
+            chunk = os.read(stdout.fileno(), 1 << 16)
+            if not chunk:
+                raise RuntimeError("the tmux control client ended")
+            self._read += chunk
+        line, self._read = self._read.split(b"\n", 1)
+        return line.decode(errors="replace")
 
     def _answer(self, what: str) -> str:
         """The next command's output: its lines between ``%begin`` and the ``%end`` (or
-        ``%error``) with the same time and number (a pane's line may start with ``%end``)."""
-        control = self._control
-        assert control.stdout is not None
+        ``%error``) with the same time and number (a pane's line may start with ``%end``).
+        Notifications before it (the app's output among them) are what it already shows."""
         out: list[str] | None = None
         closing: tuple[str, str] = ("", "")
-        while line := control.stdout.readline():
-            if out is None:  # notifications before the answer
+        while (line := self._line()) is not None:
+            if out is None:
                 if line.startswith("%begin "):
                     out, stamp = [], " ".join(line.split()[1:3])
                     closing = (f"%end {stamp} ", f"%error {stamp} ")
@@ -94,22 +113,29 @@ class Terminal:
                     raise RuntimeError(f"tmux {what}: {''.join(out)}")
                 return "".join(out)
             else:
-                out.append(line)
+                out.append(line + "\n")
         raise RuntimeError("the tmux control client ended")
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", self.name)
+    def screen(self, styled: bool = False) -> str:
+        """What the pane shows (``styled``: with its colours, as escape sequences)."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", self.name)
 
     def keys(self, *keys: str) -> float:
         self._tmux("send-keys", "-t", self.name, *keys)
         return time.perf_counter()
 
-    def wait(self, predicate, timeout: float = 30.0) -> float:
+    def wait(self, predicate, timeout: float = 30.0, styled: bool = False) -> float:
+        """When the screen came to satisfy ``predicate`` (given it as :meth:`screen` reads it)."""
         deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            if predicate(self.screen()):
-                return time.perf_counter()
-            time.sleep(0.002)
+        while not predicate(self.screen(styled)):
+            self._await_output(deadline)
+        return time.perf_counter()
+
+    def _await_output(self, deadline: float) -> None:
+        """Until tmux says the app wrote to the pane: the screen changes only then."""
+        while (line := self._line(deadline - time.perf_counter())) is not None:
+            if line.startswith("%output "):
+                return
         raise RuntimeError(f"the screen never showed what was expected:\n{self.screen()}")
 
     def app_process(self) -> psutil.Process:
@@ -250,17 +276,12 @@ def key_latencies(targets: int, presses: int) -> tuple[list[float], list[float]]
         term.wait(lambda s: "t00Target" in s and "obj/s  total" in s)
         time.sleep(2.5)  # a few polls in, the chart and table are full
 
-        def styled() -> str:
-            return term._tmux("capture-pane", "-e", "-p", "-t", term.name)
-
         moves = []
         for i in range(presses):
             key, want = ("Down", "t01Target") if i % 2 == 0 else ("Up", "t00Target")
             start = term.keys(key)
-            while cursor_row(styled()) != want:
-                if time.perf_counter() - start > 10:
-                    raise RuntimeError(f"the cursor never reached {want}")
-            moves.append(time.perf_counter() - start)
+            moves.append(term.wait(lambda s, want=want: cursor_row(s) == want, timeout=10,
+                                   styled=True) - start)
             time.sleep(0.03)
         toggles = []
         for i in range(presses // 4):

@@ -96,6 +96,7 @@ class FloorApp(App):
 
     def on_mount(self) -> None:
         self.query_one("#text").focus()
+        self.call_after_refresh(gc.freeze)  # as the app does once its first screen is up
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)

@@ -189,3 +189,37 @@ async def test_s_shows_only_the_last_minutes() -> None:
                             else "all", sum(not ln[NOTE] for ln in view.shown)))
         assert windows == [("1m", 1), ("5m", 1), ("15m", 2), ("1h", 2), ("all", 2)]
         assert any(ln[NOTE] for ln in view.shown)
+
+
+async def test_searching_draws_no_line_again_unless_the_search_changes_them() -> None:
+    """``/`` moves the focus to the search box and Enter back: the lines look the same with
+    or without focus, so neither draws them again (a screen of them took most of a key's
+    time while following); a search that highlights draws them, and so does its end."""
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="targets", id="logs")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", [f"line {n}" for n in range(200)])])
+        view.focus()
+        await pilot.pause()
+        drawn: list[int] = []
+        lines = view.lines_view
+        render_line = lines.render_line
+        lines.render_line = lambda y: drawn.append(y) or render_line(y)
+        for key in ("slash", "enter", "slash", "escape"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert drawn == []
+        assert lines.has_focus
+        await pilot.press("slash", "1", "9", "9", "enter")
+        await pilot.pause()
+        assert len(drawn) >= 18  # (a screen of lines, the matches highlighted)
+        drawn.clear()
+        await pilot.press("slash", "backspace", "backspace", "backspace", "enter")
+        await pilot.pause()
+        assert len(drawn) >= 18 and view.pattern is None

@@ -15,6 +15,7 @@ from itertools import accumulate
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -102,6 +103,22 @@ class LineView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.wrap and self._wrap_width() != self._width:
             self.reset(self.count)
+
+    # --- focus ------------------------------------------------------------------------------
+    # Textual redraws a widget whose focus changes; these lines look the same either way, and
+    # redrawing a screen of them made ``/`` (focus to the search box) and Enter slow.
+
+    def _on_focus(self, event: events.Focus) -> None:
+        event.prevent_default()
+        self.has_focus = True
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
 
     # --- drawing ----------------------------------------------------------------------------
 

@@ -285,13 +285,17 @@ class LogView(Vertical, can_focus=True):
         event.stop()
         self._show_search(False)
         self.search(event.value)
-        self.lines_view.focus()
+        self._focus_lines()
 
     def on_key(self, event) -> None:
         if event.key == "escape" and self.query_one("#log-search", Input).has_focus:
             event.stop()
             self._show_search(False)
-            self.lines_view.focus()
+            self._focus_lines()
+
+    def _focus_lines(self) -> None:
+        """Focus back on the lines, without ``focus()``'s redraw of them all."""
+        self.screen.set_focus(self.lines_view)
 
     def _show_search(self, on: bool) -> Input:
         """The search box in the state line's place (the lines keep their size: no redraw
@@ -303,15 +307,16 @@ class LogView(Vertical, can_focus=True):
 
     def search(self, text: str) -> None:
         """Highlight what ``text`` finds (none: no search) and show the last match."""
+        if self.pattern is None and not text:
+            return  # (no search before, none now: nothing shows differently)
         self.show_added()  # (what it finds among them too)
-        before, self.pattern = self.pattern, search_pattern(text)
+        self.pattern = search_pattern(text)
         self.current = -1
         if self.only_matches:
             self.redraw()  # (which lines show depends on the pattern)
-        elif self.pattern is None:
+        elif self.pattern is None:  # (a search before: its highlights go)
             self.matches = []
-            if before is not None:  # (else nothing was highlighted, nothing shows differently)
-                self.lines_view.refresh()
+            self.lines_view.refresh()
         else:
             self.matches = [i for i, line in enumerate(self.shown)
                             if not line[NOTE] and self.pattern.search(line[TEXT])]
