@@ -70,6 +70,8 @@ class Terminal:
         self._read = b""  # read from the control client, not yet taken as lines
         self._answer("attach")  # (the attach is answered as a command too)
         self._tmux("set", "-s", "escape-time", "0")
+        self._server = psutil.Process(int(self._tmux("display", "-p", "#{pid}")))
+        self._socket = Path(self._tmux("display", "-p", "#{socket_path}").strip())
 
     def _tmux(self, *args: str) -> str:
         """One tmux command's output."""
@@ -147,7 +149,9 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
-        self._control.wait(timeout=10)
+        self._control.communicate(timeout=10)  # (what it still writes read: it can end)
+        self._server.wait(timeout=10)  # (a new server on the socket while it ends: refused)
+        self._socket.unlink(missing_ok=True)
 
 
 def fill(cluster_dir: Path, count: int) -> None:

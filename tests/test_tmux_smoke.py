@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -62,13 +64,15 @@ def test_app_in_tmux(cluster: LocalCluster, client) -> None:
         tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            sessions = subprocess.run(["tmux", "has-session", "-t", session],
+            sessions = subprocess.run(["tmux", "-L", SOCKET, "has-session", "-t", session],
                                       capture_output=True)
             if sessions.returncode != 0:
-                break  # the app quit and its session closed
+                break  # the app quit and its session closed (and with it the server)
             time.sleep(0.1)
         else:
             raise AssertionError("q did not quit the app")
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        (Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / SOCKET).unlink(
+            missing_ok=True)
         client.bucket("tmux-smoke").delete(missing_ok=True)
