@@ -32,18 +32,22 @@ START_TIMEOUT = 60.0
 
 
 def _cluster_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--targets", type=int, default=2, help="number of targets (default 2)")
-    parser.add_argument("--port", type=int, default=None,
+    """The embedded cluster's options, at ``cluster`` and at each of its actions; none has a
+    default there (argparse would let an action's default undo the same option given before
+    the action's name: ``cluster --data D start``), they are set once in :func:`build_parser`."""
+    given = argparse.SUPPRESS
+    parser.add_argument("--targets", type=int, default=given, help="number of targets (default 2)")
+    parser.add_argument("--port", type=int, default=given,
                         help="proxy port (default 8080, or any free port if 8080 is taken)")
-    parser.add_argument("--data", type=Path, default=None,
+    parser.add_argument("--data", type=Path, default=given,
                         help=f"data directory (default {default_data_dir()})")
-    parser.add_argument("--fsync-put", action="store_true",
+    parser.add_argument("--fsync-put", action="store_true", default=given,
                         help="fsync every PUT (AIStore's Fsync-PUT feature; off by default, "
                              "as in AIStore)")
-    parser.add_argument("--promote-root", type=Path, default=None,
+    parser.add_argument("--promote-root", type=Path, default=given,
                         help="the only tree files may be promoted from (default "
                              "/var/lib/ais/promote, as AIStore)")
-    parser.add_argument("--no-auth", action="store_true",
+    parser.add_argument("--no-auth", action="store_true", default=given,
                         help="serve every local user without a token (by default every "
                              f"request needs the one in {default_token_path()})")
 
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Kubernetes context of the kubeconfig (default: its current one)")
     parser.add_argument("--namespace", default=None,
                         help="Kubernetes namespace of AIStore's pods (default: the context's)")
+    parser.set_defaults(port=None, fsync_put=False, promote_root=None, no_auth=False)
     sub = parser.add_subparsers(dest="command")
     cluster = sub.add_parser("cluster", help="run the embedded AIStore-compatible cluster")
     _cluster_args(cluster)
@@ -85,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     remove = image_actions.add_parser("rm", help="forget a local image")
     remove.add_argument("tag")
     for p in image_actions.choices.values():
-        p.add_argument("--data", type=Path, default=None, help="the cluster's data directory")
+        p.add_argument("--data", type=Path, default=argparse.SUPPRESS,
+                       help="the cluster's data directory")
     return parser
 
 

@@ -2,7 +2,8 @@
 
 A line's time is the one it starts with (Kubernetes' ``timestamps=true`` RFC 3339 prefix, or a
 logger's ``2026-12-02 00:35:11,962``); a line without one (a traceback's) keeps the time of its
-source's line before it, or when it was read. Equal times keep the order lines came in.
+source's line before it; a source's first lines without one, the time of the first line after
+them that has one (else when they were read). Equal times keep the order lines came in.
 """
 
 from __future__ import annotations
@@ -58,12 +59,15 @@ class MergedLog:
         """Add ``source``'s new lines, read at ``read_at``. ``stamped``: each line starts with
         its time and a space (Kubernetes' ``timestamps=true``), taken off the text. ``note``:
         the lines are the app's own words (in this style), at ``read_at``."""
-        for text in texts:
-            when = line_time(text)
+        texts = list(texts)
+        times = [line_time(text) for text in texts]
+        # a source's first lines without a time (a pod's start) go with the first that has one
+        first = next((when for when in times if when is not None), read_at)
+        for text, when in zip(texts, times, strict=True):
             if stamped and when is not None:
                 text = text.partition(" ")[2]
             if when is None:
-                when = read_at if note else self._last.get(source, read_at)
+                when = read_at if note else self._last.get(source, first)
             self._last[source] = when
             self._seq += 1
             line = (when, self._seq, source, text, note)

@@ -20,3 +20,24 @@ def test_textual_draws_up_to_240_frames_a_second_unless_the_user_says() -> None:
                              check=True, timeout=30,
                              env=env if setting is None else {**env, "TEXTUAL_FPS": setting})
         assert out.stdout.strip() == expected
+
+
+def test_cluster_options_count_wherever_they_are_given() -> None:
+    """Before or after the action's name, or before ``cluster``: an action's own defaults
+    once undid ``cluster --data D --targets 3 start`` (started 2 targets in the default
+    directory)."""
+    from pathlib import Path
+
+    from aisetl_tui.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["cluster", "--data", "/d", "--targets", "3", "--no-auth", "start"],
+                 ["cluster", "start", "--data", "/d", "--targets", "3", "--no-auth"],
+                 ["--data", "/d", "--targets", "3", "cluster", "--no-auth", "start"]):
+        args = parser.parse_args(argv)
+        assert (args.data, args.targets, args.no_auth) == (Path("/d"), 3, True), argv
+    args = parser.parse_args(["cluster", "status"])
+    assert (args.data, args.targets, args.port, args.no_auth, args.fsync_put,
+            args.promote_root) == (None, 2, None, False, False, None)
+    for argv in (["--data", "/d", "image", "ls"], ["image", "ls", "--data", "/d"]):
+        assert parser.parse_args(argv).data == Path("/d"), argv

@@ -31,6 +31,20 @@ def test_sources_merge_by_time_and_untimed_lines_stay_with_theirs() -> None:
                           ("t1", "2026-12-02 00:00:05,000 a5")]
 
 
+def test_a_sources_first_untimed_lines_go_with_its_first_timed_one() -> None:
+    """A pod's first lines (the cluster's notes at its start) have no time: they go before
+    the pod's first timed line, not at the time the log was read (after every other pod's)."""
+    read_at = datetime(2026, 12, 2, 0, 10).timestamp()
+    log = MergedLog()
+    log.add("t1", ["2026-12-02 00:00:02,000 a2", "2026-12-02 00:00:06,000 a6"], read_at)
+    log.add("t2", ["note: network: its own", "2026-12-02 00:00:04,000 b4"], read_at)
+    log.add("t3", ["nothing timed at all"], read_at)
+    assert texts(log) == [("t1", "2026-12-02 00:00:02,000 a2"), ("t2", "note: network: its own"),
+                          ("t2", "2026-12-02 00:00:04,000 b4"),
+                          ("t1", "2026-12-02 00:00:06,000 a6"), ("t3", "nothing timed at all")]
+    assert log.lines[-1][WHEN] == read_at
+
+
 def test_what_the_view_may_append_and_when_it_must_redraw() -> None:
     log = MergedLog()
     log.add("t1", ["2026-12-02 00:00:05,000 late"], read_at=0)
