@@ -223,3 +223,35 @@ async def test_searching_draws_no_line_again_unless_the_search_changes_them() ->
         await pilot.press("slash", "backspace", "backspace", "backspace", "enter")
         await pilot.pause()
         assert len(drawn) >= 18 and view.pattern is None
+
+
+async def test_a_match_past_the_right_edge_is_scrolled_into_view() -> None:
+    """At 80 columns a target's prefix and a logger's time leave the end of most lines out of
+    view: the current match is scrolled to, and back when the next one is at the start."""
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="targets", id="logs")
+
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", ["2026-12-02 00:00:00,500 needle near the start " + "x" * 100,
+                          "2026-12-02 00:00:01,000 - Demo - ERROR - " + "y" * 80 + " needle"])])
+        view.focus()
+        await pilot.pause()
+        await pilot.press("slash", *"needle", "enter")
+        await pilot.pause()
+        lines, width = view.lines_view, view.lines_view.scrollable_content_region.width
+
+        def in_view(index: int) -> bool:
+            text = view.plain_of(index)
+            start = text.index("needle")
+            x = lines.scroll_offset.x
+            return x <= start and start + len("needle") <= x + width
+
+        assert view.current == 1 and in_view(1) and lines.scroll_offset.x > 0
+        await pilot.press("n")  # (round to the first: at the start of its line)
+        await pilot.pause()
+        assert view.current == 0 and in_view(0) and lines.scroll_offset.x == 0

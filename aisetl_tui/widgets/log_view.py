@@ -225,12 +225,16 @@ class LogView(Vertical, can_focus=True):
     def lengths_of(self, start: int, end: int) -> list[int]:
         """The lengths of :meth:`plain_of` of shown lines ``start`` to ``end``, without
         building them (the view asks them of every line: one pass, no call per line)."""
-        stamp = STAMP_LEN if self.timestamps else 0
         lines = self.shown[start:end]
-        prefixes = {source: stamp + (len(source) + 3 if self.sources and source else 0)
+        prefixes = {source: self._prefix_length(source)
                     for source in {line[SOURCE] for line in lines}}
         return [len(line[TEXT]) + (4 if line[NOTE] else prefixes[line[SOURCE]])
                 for line in lines]
+
+    def _prefix_length(self, source: str) -> int:
+        """The length of what a line of ``source`` is prefixed with (its time, its source)."""
+        return (STAMP_LEN if self.timestamps else 0) + (
+            len(source) + 3 if self.sources and source else 0)
 
     def plain_of(self, index: int) -> str:
         line = self.shown[index]
@@ -343,11 +347,24 @@ class LogView(Vertical, can_focus=True):
         self._say_state()
 
     def _center_current(self) -> None:
+        """The current match's line in the middle of the view, and the match itself in view
+        (scrolled to, if it is past the right edge: at 80 columns most are)."""
         if 0 <= self.current < len(self.matches):
             view = self.lines_view
-            row = view.row_of(self.matches[self.current])
-            view.scroll_to(y=max(0, row - view.size.height // 2), animate=False,
-                           immediate=True)
+            index = self.matches[self.current]
+            x = view.scroll_offset.x
+            line = self.shown[index]
+            if not view.wrap and self.pattern and (found := self.pattern.search(line[TEXT])):
+                start = self._prefix_length(line[SOURCE]) + found.start()
+                end = start + len(found.group())
+                width = view.scrollable_content_region.width
+                if end <= width:
+                    x = 0  # (the line from its start)
+                elif start < x or end > x + width:
+                    # a third of the way in, the whole match shown (its start if it is wider)
+                    x = min(start, max(end - width, start - width // 3))
+            view.scroll_to(x=x, y=max(0, view.row_of(index) - view.size.height // 2),
+                           animate=False, immediate=True)
 
     def _measure_again(self) -> None:
         """The same lines, drawn wider or narrower (wrap, times): measured again, the
