@@ -52,7 +52,7 @@ class FeedApp(App):
     """One log view: 100,000 lines, then more every 0.1 s."""
 
     def compose(self) -> ComposeResult:
-        yield LogView(sources="targets", id="view")
+        yield LogView(sources="target", id="view")
 
     def on_mount(self) -> None:
         gc.freeze()  # as the app does once its first screen is up

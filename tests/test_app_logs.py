@@ -168,7 +168,7 @@ async def test_s_shows_only_the_last_minutes() -> None:
 
     class Host(App):
         def compose(self) -> ComposeResult:
-            yield LogView(sources="targets", id="logs")
+            yield LogView(sources="target", id="logs")
 
     def stamp(ago: timedelta) -> str:
         return (datetime.now() - ago).strftime("%Y-%m-%d %H:%M:%S,000")
@@ -199,7 +199,7 @@ async def test_searching_draws_no_line_again_unless_the_search_changes_them() ->
 
     class Host(App):
         def compose(self) -> ComposeResult:
-            yield LogView(sources="targets", id="logs")
+            yield LogView(sources="target", id="logs")
 
     app = Host()
     async with app.run_test(size=(100, 20)) as pilot:
@@ -232,7 +232,7 @@ async def test_a_match_past_the_right_edge_is_scrolled_into_view() -> None:
 
     class Host(App):
         def compose(self) -> ComposeResult:
-            yield LogView(sources="targets", id="logs")
+            yield LogView(sources="target", id="logs")
 
     app = Host()
     async with app.run_test(size=(60, 12)) as pilot:
@@ -255,3 +255,47 @@ async def test_a_match_past_the_right_edge_is_scrolled_into_view() -> None:
         await pilot.press("n")  # (round to the first: at the start of its line)
         await pilot.pause()
         assert view.current == 0 and in_view(0) and lines.scroll_offset.x == 0
+
+
+async def test_the_current_match_stays_itself_when_the_lines_shown_change() -> None:
+    """``s`` narrows the lines to a window, and a clear empties them: the match shown stays the
+    current one while it is there, else the next one, and the count says so ("901 of 24
+    matching" was seen)."""
+    from datetime import datetime, timedelta
+
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="target", id="logs")
+
+    def stamp(ago: timedelta) -> str:
+        return (datetime.now() - ago).strftime("%Y-%m-%d %H:%M:%S,000")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", [f"{stamp(timedelta(minutes=30 - n))} hit {n}" for n in range(10)]
+                   + [f"{stamp(timedelta(seconds=30))} hit recent"])])
+        view.focus()
+        await pilot.pause()
+        await pilot.press("slash", *"hit", "enter", "N", "N")  # (the 9th of 11)
+        await pilot.pause()
+
+        def state() -> str:
+            return str(view.query_one("#log-state").render())
+
+        current = view.shown[view.matches[view.current]]
+        assert "/hit: 9 of 11 matching" in state() and current[TEXT].endswith("hit 8")
+        await pilot.press("s")  # (the last minute: only the recent one)
+        await pilot.pause()
+        assert "/hit: 1 of 1 matching" in state() and "of 1 target ·" in state()
+        for _ in range(4):  # (5m, 15m, 1h, all: the one shown stays current)
+            await pilot.press("s")
+        await pilot.pause()
+        assert "/hit: 11 of 11 matching" in state()
+        await pilot.press("N", "N")
+        view.clear()  # (the logs screens' ``c``)
+        await pilot.pause()
+        assert "/hit: 0 matching" in state() and " of 0 matching" not in state()
+        assert "0 lines of 0 targets" in state()

@@ -45,7 +45,10 @@ def test_trickling_and_silent_connections_are_let_go_but_a_slow_upload_is_not(
         silent = [socket.create_connection((host, int(port))) for _ in range(100)]
         for sock in trickling:
             sock.sendall(b"GET /v1/health HTTP/1.1\r\n")
-        wait_for(lambda: proxy.num_fds() >= fds_before + 200, what="the connections held")
+        # all held by the proxy, or (a machine slow enough to take the timeout to accept them)
+        # the first already let go
+        wait_for(lambda: proxy.num_fds() >= fds_before + 200 or closed_by_server(silent[0]),
+                 what="the connections accepted")
 
         # a slow upload through the same proxy, sent for twice the timeout
         with httpx.Client(base_url=cluster.endpoint, headers=auth_headers(),

@@ -106,7 +106,7 @@ class KubeLogsScreen(AppScreen):
         self._start()
 
     def compose_body(self) -> ComposeResult:
-        yield LogView(sources="targets" if self.what else "", id="logs")
+        yield LogView(sources="target" if self.what else "", id="logs")
 
     @property
     def log_view(self) -> LogView:

@@ -52,7 +52,7 @@ class LogsScreen(PollingScreen):
         self._seen: dict[str, list[str]] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield LogView(sources="targets", id="logs")
+        yield LogView(sources="target", id="logs")
 
     def title_text(self) -> str:
         return f"logs {self.etl}"

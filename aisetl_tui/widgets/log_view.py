@@ -6,6 +6,7 @@ says when older ones were let go."""
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Iterable
@@ -30,6 +31,7 @@ from ..log_lines import (
     MergedLog,
     search_pattern,
 )
+from ..rates import plural
 from .line_view import LineView
 
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "red"]
@@ -68,7 +70,7 @@ class LogView(Vertical, can_focus=True):
             self.lines = lines
 
     def __init__(self, *, sources: str = "", id: str | None = None) -> None:
-        """``sources``: what the lines come from ("targets"), each line prefixed by its
+        """``sources``: what the lines come from ("target"), each line prefixed by its
         source; none: one source, no prefix."""
         super().__init__(id=id)
         self.merged = MergedLog(MAX_LINES)
@@ -165,10 +167,17 @@ class LogView(Vertical, can_focus=True):
         stays current and in view."""
         self._stop_showing()
         self._unshown = None  # (drawn from all the lines held)
+        current = self.shown[self.matches[self.current]] if 0 <= self.current < len(
+            self.matches) else None
         self.shown, self.matches, self._sources = [], [], set()
         self._append(self.merged.shown(self.pattern, self.only_matches), fresh=True)
-        self.current = min(self.current, len(self.matches) - 1)
+        if current is None or not self.matches:
+            self.current = -1
+        else:  # the same match, or (gone: out of the window, cleared) the next one there is
+            at = bisect.bisect_left(self.shown, current)
+            self.current = min(bisect.bisect_left(self.matches, at), len(self.matches) - 1)
         self._center_current()
+        self._say_state()
 
     def _append(self, lines: list[LogLine], fresh: bool = False) -> None:
         seconds = SINCE[self.since][0]
@@ -259,8 +268,8 @@ class LogView(Vertical, can_focus=True):
             where = f"{self.current + 1} of " if self.current >= 0 else ""
             parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching "
                          "(n/N next/previous, m only these)")
-        parts += [f"{len(self.shown):,} lines" + (f" of {len(self._sources)} {self.sources}"
-                                                   if self.sources else ""),
+        parts += [plural(len(self.shown), "line") + (
+                      f" of {plural(len(self._sources), self.sources)}" if self.sources else ""),
                   "following" if self.following else "paused"]
         if self.only_matches:
             parts.append("only matches")
