@@ -130,6 +130,8 @@ async def test_the_workbench_says_how_many_failures_aistore_did_not_list(tmp_dir
             await connected(pilot, app)
             xid = await app.session.client.start_bucket_transform("src", "dst", "picky-etl",
                                                                   continue_on_error=True)
+            app.session.remember_job(xid, "picky-etl", "src", "dst",
+                                     options={"continue_on_error": True})
             app.push_screen(JobMonitorScreen(xid))
             await until(pilot, lambda: app.screen.finished, "the job to end", timeout=90)
             await pilot.press("e")
@@ -141,3 +143,19 @@ async def test_the_workbench_says_how_many_failures_aistore_did_not_list(tmp_dir
             await pilot.press("f")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             assert "leaves 144" in str(app.screen.question)
+            shown = str(app.screen.query_one(".question").render())  # (no markup of names)
+            assert all(f"t[{t.daemon_id}]" in shown for t in cluster.smap.targets), shown
+
+            # a second retry while the first's job idles: AIStore adds it to that job
+            await pilot.click("#ok")
+            await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
+                        and app.screen.xid != xid, "the retry's monitor")
+            retry = app.screen.xid
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "the workbench")
+            await pilot.press("f")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.click("#ok")
+            await until(pilot, lambda: any(f"added the 256 objects to job {retry}" in n.message
+                                           for n in app._notifications), "the join said")
+            assert app.session.jobs[retry].parent == xid

@@ -10,7 +10,6 @@ import importlib
 import threading
 from pathlib import Path
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -36,6 +35,7 @@ from ..etl_code import (
     missing_imports,
     source_of,
 )
+from ..markup import escape
 from ..rates import human_bytes
 from ..sample_run import (
     Comparison,

@@ -30,6 +30,7 @@ from ..error_groups import (
     object_name,
     split_name,
 )
+from ..markup import escape
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
@@ -258,13 +259,13 @@ class ErrorsScreen(PollingScreen):
         pipeline = list(options.pop("pipeline", None) or (record.pipeline if record else ()))
         note = cap_note(len(self.errors), self.reported)
         question = (f"Transform the [b]{len(names):,}[/b] failed objects{which} of "
-                    f"ais://{self.src} again with ETL [b]{self.etl}[/b] into "
-                    f"ais://{self.dst}?")
+                    f"ais://{escape(self.src)} again with ETL [b]{escape(self.etl)}[/b] into "
+                    f"ais://{escape(self.dst)}?")
         if not record:
             question += "\nThis job was not started here: its options are not known, and " \
                         "the objects keep their names."
-        if note:
-            question += f"\n{note}."
+        if note:  # (it names targets: t[fVYEJcXn] is no markup)
+            question += f"\n{escape(note)}."
         self.app.push_screen(ConfirmScreen(question, "Retry"), lambda ok: self.run_worker(
             self._start_retry(names, options, pipeline), group="mutate") if ok else None)
 
@@ -278,9 +279,17 @@ class ErrorsScreen(PollingScreen):
         except AisError as err:
             self.notify(str(err), severity="error", timeout=10)
             return
-        self.session.remember_job(xid, self.etl, self.src, self.dst, pipeline=pipeline,
-                                  options=options, parent=self.xid)
-        self.notify(f"job {xid} retries {len(names):,} objects of job {self.xid}")
+        if (joined := self.session.jobs.get(xid)) is not None:
+            # AIStore adds a list to the same buckets' job still running (idle for a minute
+            # after its last list): one job, its counts those of both
+            earlier = f"a retry of {joined.parent}" if joined.parent else "an earlier request"
+            self.notify(f"AIStore added the {len(names):,} objects to job {xid}, still running "
+                        f"from {earlier}: its counts and rates are those of both",
+                        severity="warning", timeout=15)
+        else:
+            self.session.remember_job(xid, self.etl, self.src, self.dst, pipeline=pipeline,
+                                      options=options, parent=self.xid)
+            self.notify(f"job {xid} retries {len(names):,} objects of job {self.xid}")
         if self.open_job is not None:
             self.open_job(xid)
 

@@ -12,7 +12,6 @@ import re
 import sys
 from pathlib import Path
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
@@ -34,6 +33,7 @@ from backend.kube import KubeClient, KubeError
 
 from ..etl_code import CodeOptions, code_msg
 from ..init_steps import InitStep, ais_step, kube_step
+from ..markup import escape
 from ..session import UsesSession
 from ..widgets.form_status import FormStatus
 from ._base import EndsWorkersFirst

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from backend.ais import AisError, ObjectEntry
 
+from ..markup import escape
 from ..rates import human_bytes, plural
 from ..widgets.table import Table
 from ._base import AppScreen
