@@ -108,6 +108,12 @@ class MergedLog:
         return [ln for ln in self.lines if ln[NOTE] or pattern.search(ln[TEXT])]
 
 
+def mention_pattern(name: str) -> str:
+    """A search for the lines that mention object ``name``: by its last part, as a logger
+    often writes it (``obj-7.txt`` of ``data/obj-7.txt``), not inside a longer name."""
+    return rf"(?<![\w.-]){re.escape(name.rsplit('/', 1)[-1])}(?![\w-]|\.\w)"
+
+
 def search_pattern(text: str) -> re.Pattern[str] | None:
     """What ``/`` searches for: a case-insensitive regular expression, or the text itself
     when it is not one (``[`` alone)."""

@@ -11,7 +11,7 @@ import httpx
 from textual.widgets import Input
 
 from aisetl_tui.app import AisEtlApp
-from aisetl_tui.log_lines import TEXT
+from aisetl_tui.log_lines import TEXT, mention_pattern
 from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen
 from aisetl_tui.screens.errors import ErrorsScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
@@ -80,10 +80,16 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             await pilot.press("l")
             await until(pilot, lambda: isinstance(app.screen, LogsScreen)
                         and app.screen.log_view.matches, "the log searched for the object")
-            assert app.screen.log_view.pattern.pattern == chosen
-            shown = [line[TEXT] for line in app.screen.log_view.shown]
+            log = app.screen.log_view
+            assert log.pattern.pattern == mention_pattern(chosen)
+            shown = [line[TEXT] for line in log.shown]
             assert any(f"transforming /src/{chosen} failed: ValueError" in t for t in shown)
-            await pilot.press("escape")
+            await pilot.pause()
+            top, height = log.lines_view.scroll_offset.y, log.lines_view.size.height
+            assert top <= log.row_of(log.matches[log.current]) < top + height  # in view
+            await pilot.press("escape")  # (back where it was: in the objects)
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "back")
+            assert app.screen.object_table.has_focus
 
             # the failed objects become good; retry them all, and only them
             for i in [*range(0, 40, 5), 7]:

@@ -299,3 +299,29 @@ async def test_the_current_match_stays_itself_when_the_lines_shown_change() -> N
         await pilot.pause()
         assert "/hit: 0 matching" in state() and " of 0 matching" not in state()
         assert "0 lines of 0 targets" in state()
+
+
+async def test_a_search_made_as_the_view_opens_shows_its_match() -> None:
+    """The workbench's ``l`` opens the logs searched for an object before the view was laid
+    out: the match must still be scrolled to (it stayed at the top: "2 of 2 matching" with
+    neither in view)."""
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="target", id="logs")
+
+        def on_mount(self) -> None:
+            view = self.query_one(LogView)
+            view.add([("T1", [f"2026-12-02 00:{n // 60:02}:{n % 60:02},000 line {n}"
+                              for n in range(300)])])
+            view.search("line 200$")
+
+    app = Host()
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        view = app.query_one(LogView)
+        lines = view.lines_view
+        assert view.matches == [200] and view.current == 0
+        top = lines.scroll_offset.y
+        assert top <= 200 < top + lines.size.height

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aisetl_tui.log_lines import NOTE, SOURCE, TEXT, WHEN, MergedLog, line_time, search_pattern
+from aisetl_tui.log_lines import (
+    NOTE,
+    SOURCE,
+    TEXT,
+    WHEN,
+    MergedLog,
+    line_time,
+    mention_pattern,
+    search_pattern,
+)
 
 
 def test_times_lines_start_with() -> None:
@@ -82,3 +91,16 @@ def test_search_and_only_matching_lines() -> None:
     assert len(log.shown(pattern, only_matches=False)) == 4
     assert search_pattern("[").pattern == r"\["  # not a regular expression: the text itself
     assert search_pattern("") is None
+
+
+def test_an_objects_mentions_are_found_by_its_last_part_not_inside_longer_names() -> None:
+    pattern = search_pattern(mention_pattern("data/obj-00047.txt"))
+    assert pattern is not None
+    found = [t for t in ["transforming /src/data/obj-00047.txt failed: ValueError",
+                         "checksum mismatch for object obj-00047.txt: want 3",
+                         "failed on obj-00047.txt.",
+                         "sub-obj-00047.txt", "obj-00047.txt.bak", "obj-000470.txt"]
+             if pattern.search(t)]
+    assert found == ["transforming /src/data/obj-00047.txt failed: ValueError",
+                     "checksum mismatch for object obj-00047.txt: want 3",
+                     "failed on obj-00047.txt."]

@@ -82,7 +82,11 @@ class AppScreen(EndsWorkersFirst, UsesSession, Screen):
         yield KeysFooter()
 
     def on_screen_resume(self) -> None:
-        self.focus_main()
+        """Back on this screen: the focus where it was (the objects of the workbench, not its
+        groups), or on the main widget the first time or if that one is hidden now."""
+        focused = self.focused
+        if focused is None or not focused.display or focused.id == "filter":
+            self.focus_main()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -4,7 +4,6 @@ followed live; searchable (see :class:`~aisetl_tui.widgets.log_view.LogView`).""
 from __future__ import annotations
 
 import asyncio
-import re
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +12,7 @@ from textual.screen import Screen
 from backend.ais import AisClient, AisError, EtlLogs
 from backend.kube import KubeError
 
-from ..log_lines import MAX_LINES
+from ..log_lines import MAX_LINES, mention_pattern
 from ..logtail import new_lines
 from ..session import Session
 from ..widgets.log_view import LogView
@@ -76,7 +75,7 @@ class LogsScreen(PollingScreen):
             self._seen[entry.target_id] = lines
         self.log_view.add(batch)
         if self.find and any(lines for _target, lines in batch):
-            self.log_view.search(re.escape(self.find))
+            self.log_view.search(mention_pattern(self.find))
             if not self.log_view.matches:
                 self.notify(f"the transformers' logs do not mention {self.find!r}",
                             severity="warning")

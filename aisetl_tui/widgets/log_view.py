@@ -360,6 +360,9 @@ class LogView(Vertical, can_focus=True):
         (scrolled to, if it is past the right edge: at 80 columns most are)."""
         if 0 <= self.current < len(self.matches):
             view = self.lines_view
+            if not view.size.height:  # (not laid out yet: a search as the screen opens)
+                self.call_after_refresh(self._center_current)
+                return
             index = self.matches[self.current]
             x = view.scroll_offset.x
             line = self.shown[index]
