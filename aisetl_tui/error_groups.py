@@ -128,7 +128,12 @@ def errors_csv(errors: Iterable[ObjError], where: Where = named_target) -> str:
     return out.getvalue()
 
 
-def errors_json(errors: Iterable[ObjError], where: Where = named_target) -> str:
-    return json.dumps([{"object": err.obj_name, "ecode": err.ecode, "target": where(err),
-                        "pattern": error_pattern(err.message), "message": err.message}
-                       for err in errors], indent=1) + "\n"
+def errors_json(errors: Iterable[ObjError], where: Where = named_target,
+                about: Mapping[str, object] | None = None) -> str:
+    """The errors as a list, or, with ``about`` (the job, its ETL, how many failed and how
+    many are listed), an object of those facts with the list as its ``errors``."""
+    listed = [{"object": err.obj_name, "ecode": err.ecode, "target": where(err),
+               "pattern": error_pattern(err.message), "message": err.message}
+              for err in errors]
+    return json.dumps(listed if about is None else {**about, "errors": listed},
+                      indent=1) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from .rates import human_bytes
 from .widgets.chart import node_colour
 
 KEPT = 200  # reports kept in the state directory (the oldest go)
+_XID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CHART_W, CHART_H, PAD = 720, 240, 40
 
 
@@ -24,12 +26,20 @@ def state_dir() -> Path:
     return Path(base) / "aisetl-tui" / "jobs"
 
 
+def _kept_path(xid: str, where: Path | None) -> Path:
+    """Where job ``xid``'s report is kept. A job ID is the cluster's word: one that is not an
+    ID's letters (``../``) is refused, so it cannot name a file elsewhere."""
+    if not _XID.fullmatch(xid):
+        raise ValueError(f"not a job ID: {xid!r}")
+    return (where or state_dir()) / f"{xid}.json"
+
+
 def keep(report: dict[str, Any], where: Path | None = None) -> Path:
     """Save ``report`` (a job's summary) among the kept ones, and let the oldest go past
     :data:`KEPT`. Written whole or not at all."""
-    where = where or state_dir()
+    path = _kept_path(report["xid"], where)
+    where = path.parent
     where.mkdir(parents=True, exist_ok=True)
-    path = where / f"{report['xid']}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report))
     tmp.replace(path)
@@ -50,6 +60,24 @@ def kept_reports(where: Path | None = None) -> dict[str, dict[str, Any]]:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return reports
+
+
+def kept_report(xid: str, where: Path | None = None) -> dict[str, Any] | None:
+    """Job ``xid``'s kept report, if there is one that can be read."""
+    try:
+        report = json.loads(_kept_path(xid, where).read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("xid") == xid else None
+
+
+EXPORT_QUESTION = "Export the job's report (HTML, or JSON for a .json name) to:"
+
+
+def report_file(report: dict[str, Any], path: Path) -> str:
+    """What an export of ``report`` to ``path`` writes: JSON for a ``.json`` name, else
+    the HTML page."""
+    return report_json(report) if path.suffix.lower() == ".json" else report_html(report)
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -104,7 +132,8 @@ def report_html(report: dict[str, Any]) -> str:
     """One page: what the job was and did, per node, its errors by kind, the chart."""
     r = report
     took = f"{r['seconds']:,.1f} s" if r.get("seconds") is not None else "(still running)"
-    facts = [("job", f"{r['kind']}[{r['xid']}]"), ("ETL", r.get("etl") or "?"),
+    retry = [("retry of", r["parent"])] if r.get("parent") else []
+    facts = [("job", f"{r['kind']}[{r['xid']}]"), *retry, ("ETL", r.get("etl") or "?"),
              ("from → to", f"ais://{r['src']} → ais://{r['dst']}"), ("state", r["state"]),
              ("started", r["started"]), ("ended", r.get("ended") or ""), ("took", took),
              ("objects", f"{r['objects']:,} ({r['failed']:,} failed)"),
@@ -123,7 +152,10 @@ def report_html(report: dict[str, Any]) -> str:
     errors = "".join(
         f"<tr><td>{e['count']:,}</td><td>{escape(e['pattern'])}</td>"
         f"<td>{escape(', '.join(e['examples']))}</td></tr>" for e in r["errors"])
-    errors_part = (f"<h2>Errors by kind</h2><table><tr><th>count</th><th>error</th>"
+    unlisted = r["failed"] - sum(e["count"] for e in r["errors"])
+    note = (f"<p>{unlisted:,} of the {r['failed']:,} failures are not listed: AIStore lists "
+            "at most 128 per target.</p>") if errors and unlisted > 0 else ""
+    errors_part = (f"<h2>Errors by kind</h2>{note}<table><tr><th>count</th><th>error</th>"
                    f"<th>for example</th></tr>{errors}</table>") if errors else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -130,6 +130,10 @@ class JobView:
         # each node's share of the source, once listed (None: not yet, or too many objects)
         self.shares: dict[str, SourceShare] | None = None
         self.etl_shown = ""  # the ETL (and its pipeline) as the caption names it
+        self.parent = ""  # the job this one retries the failures of
+        # kept from when the job was watched (its report): each node's objects/s per sample
+        self.kept_history: dict[str, list[float]] = {}
+        self.kept_seconds_per_sample = 0.0
         self.snaps: list[JobSnap] = []  # the last poll's
         self.done = Counters(0, 0)  # all nodes' output so far
         # each node's most done so far: a target that restarts loses its counters (or drops
@@ -138,7 +142,8 @@ class JobView:
         self.lost: set[str] = set()  # nodes whose counters went back or went away
         self.errors: list[ObjError] = []
         self._grouped: tuple[list[ObjError] | None, list[ErrorGroup]] = (None, [])
-        self._error_seen: dict[str, float] = {}  # object name -> when first seen failing
+        # object name -> when first seen failing (the app's, shared by the job's screens)
+        self.error_seen: dict[str, float] = {}
         self._wall = 0.0  # the last poll's wall clock
         self._idle_since: datetime | None = None  # first seen done and idle: its end, as shown
         self.slow: set[str] = set()
@@ -227,7 +232,7 @@ class JobView:
         ends = [s.ended for s in snaps if s.ended] or ([self._idle_since] if self._idle_since
                                                         else [])
         return {
-            "xid": self.xid, "kind": first.kind, "etl": self.etl_shown,
+            "xid": self.xid, "kind": first.kind, "etl": self.etl_shown, "parent": self.parent,
             "src": first.src, "dst": first.dst,
             "state": "aborted" if "aborted" in states else ("finished" if ended else "running"),
             "started": min(s.started for s in snaps).isoformat(),
@@ -242,7 +247,8 @@ class JobView:
                        "bytes_read": round(f.read), "objects_per_s": f.rate.objs_per_s,
                        "read_bytes_per_s": f.read_rate} for t, f in nodes.items()],
             "slowest": min(working, key=lambda t: nodes[t].rate.objs_per_s, default=""),
-            "errors": [{"pattern": g.pattern, "count": g.count, "examples": g.examples}
+            "errors": [{"pattern": g.pattern, "count": g.count, "examples": g.examples,
+                        "first_seen": datetime.fromtimestamp(g.first_seen, UTC).isoformat()}
                        for g in self.error_groups()],
             "throughput": {"unit": "objects/s",
                            "seconds_per_sample": self.tracker.seconds_per_sample,
@@ -322,7 +328,8 @@ class JobView:
         kind = DISPLAY_KIND.get(first.kind, first.kind)
         return Text.assemble((f"{kind}[{self.xid}] ", "bold"),
                              f"ais://{first.src} => ais://{first.dst}",
-                             f"   ETL {self.etl_shown}" if self.etl_shown else "")
+                             f"   ETL {self.etl_shown}" if self.etl_shown else "",
+                             f" · retry of {self.parent}" if self.parent else "")
 
     def _overall(self, state: str, nodes: dict[str, Figures], total: Figures) -> Text:
         total_objs, total_bytes = self.job_totals or (None, None)
@@ -395,7 +402,9 @@ class JobView:
 
         def history(target: str) -> list[float]:
             factor = self._mean_size(target) / 1e6 if by_bytes else 1.0
-            return [r.objs_per_s * factor for r in self.tracker.nodes[target].history]
+            seen = [r.objs_per_s for r in self.tracker.nodes[target].history]
+            kept = self.kept_history.get(target, [])  # (a job watched before it ended)
+            return [v * factor for v in (kept if len(kept) > len(seen) else seen)]
 
         names = sorted(self.tracker.nodes)
         banded = names if len(names) <= MAX_BANDS else sorted(
@@ -413,14 +422,18 @@ class JobView:
             series["others"] = _sum_aligned([history(t) for t in rest])
             legend.append((f"{len(rest)} others {number(sum(map(value, rest)))}",
                            node_colour(len(banded))))
-        return ChartData(series, "MB/s in" if by_bytes else "obj/s",
-                         self.tracker.seconds_per_sample), legend
+        per_sample = self.kept_seconds_per_sample if self.kept_history and not any(
+            len(n.history) > 1 for n in self.tracker.nodes.values()) else \
+            self.tracker.seconds_per_sample
+        return ChartData(series, "MB/s in" if by_bytes else "obj/s", per_sample), legend
 
     def error_groups(self) -> list[ErrorGroup]:
         """The errors grouped (every frame asks: grouped once per fetch)."""
         if self._grouped[0] is not self.errors:
-            self._grouped = (self.errors, group_errors(self.errors, self._error_seen,
-                                                       self._wall))
+            # errors first seen after the job ended (opened then) failed by its end at latest
+            ends = [s.ended.timestamp() for s in self.snaps if s.ended]
+            now = min(self._wall, max(ends)) if self.ended and ends else self._wall
+            self._grouped = (self.errors, group_errors(self.errors, self.error_seen, now))
         return self._grouped[1]
 
     def _errors_text(self) -> Text | None:

@@ -55,6 +55,9 @@ class Session:
         self.supports_init_code = False  # AIStore 5.0 has no ``init code``; ours does
         self.jobs: dict[str, JobRecord] = {}
         self.stopped_etls: set[str] = set()  # stopped here: shown as Stopped, not Aborted
+        # per job ID (or "inline:<etl>"): object name -> when first seen failing; the monitor
+        # and the workbench share it, so a group's "first seen" is the same on both
+        self.error_seen: dict[str, dict[str, float]] = {}
         self.kube_arg = kube
         self.kube_context, self.kube_namespace = kube_context, kube_namespace
         self.kube: KubeClient | None = kube if isinstance(kube, KubeClient) else None

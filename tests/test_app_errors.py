@@ -5,6 +5,7 @@ and the errors exported."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import httpx
@@ -146,6 +147,12 @@ async def test_the_workbench_says_how_many_failures_aistore_did_not_list(tmp_dir
             caption = str(app.screen.query_one("#caption").render())
             assert "400 objects failed and 256 are listed" in caption, caption
             assert "leaves 144" in caption
+            exported = tmp_dir / "errors.json"
+            await export_to(pilot, app, exported)
+            about = json.loads(exported.read_text())
+            assert (about["job"], about["etl"], about["src"], about["failed"],
+                    about["listed"], len(about["errors"])) == (xid, "picky-etl", "src", 400,
+                                                               256, 256)
             await pilot.press("f")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
             assert "leaves 144" in str(app.screen.question)

@@ -79,6 +79,9 @@ class ErrorsScreen(PollingScreen):
         yield Static("", id="detail")
 
     def on_mount(self) -> None:
+        # when each object was first seen failing, as the job's monitor saw it too
+        self.first_seen = self.session.error_seen.setdefault(self.xid or f"inline:{self.etl}",
+                                                            {})
         if self.known is not None and self.known[0]:
             self.render_data(self.known)
         else:
@@ -297,10 +300,16 @@ class ErrorsScreen(PollingScreen):
         """Every error of the job (not only the filtered groups), to a new file: JSON if
         its name ends in .json, else CSV."""
         errors = list(self.errors)
+        about = {"job": self.xid or None, "etl": self.etl, "src": self.src or None,
+                 "dst": self.dst or None, "listed": len(errors),
+                 # (AIStore lists at most 128 per target; each target counts them all)
+                 "failed": max(sum(self.reported.values()), len(errors)),
+                 "exported": datetime.now().astimezone().isoformat(timespec="seconds")}
 
         def render(path: Path) -> str:
-            export = errors_json if path.suffix.lower() == ".json" else errors_csv
-            return export(errors, self.where)
+            if path.suffix.lower() == ".json":
+                return errors_json(errors, self.where, about)
+            return errors_csv(errors, self.where)
 
         self.save_as(f"Export the {len(errors):,} errors (CSV, or JSON for a .json name) to:",
                      f"aisetl-errors-{self.xid or self.etl}.csv", render,

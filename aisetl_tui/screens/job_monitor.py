@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
+from functools import partial
 
 from rich.text import Text
 from textual import work
@@ -50,6 +50,9 @@ class JobMonitorScreen(PollingScreen):
         self._shown: dict[str, str] = {}  # what the caption and errors say now (repainted
         # only on a change: polled every second, they change far less often)
         self.out_of_reach = False  # the last poll failed to reach the cluster
+        self.watched = False  # seen running: what it reports at its end is whole
+        self.kept: dict | None = None  # its report as kept when it was watched
+        self._kept_read = False
         self.buckets = ("", "")  # the job's source and destination, once a target says
 
     def compose_body(self) -> ComposeResult:
@@ -69,11 +72,21 @@ class JobMonitorScreen(PollingScreen):
         self.query_one("#nodes", LiveTable).focus()
 
     def on_mount(self) -> None:
+        self.view.error_seen = self.session.error_seen.setdefault(self.xid, {})
         record = self.session.jobs.get(self.xid)
         if record is not None:
             self.etl, self.view.etl_shown = record.etl, record.chain
-            if record.parent:
-                self.view.etl_shown += f" · retry of {record.parent}"
+            self.view.parent = record.parent
+
+    def _use_kept(self, kept: dict) -> None:
+        """The report kept when this job was watched (before the app's restart, or by an
+        earlier monitor): its throughput history, and what an export gives once it ended."""
+        self.kept = kept
+        throughput = kept.get("throughput") or {}
+        self.view.kept_history = throughput.get("nodes") or {}
+        self.view.kept_seconds_per_sample = throughput.get("seconds_per_sample") or 1.0
+        if not self.view.etl_shown and kept.get("etl"):
+            self.view.etl_shown, self.view.parent = kept["etl"], kept.get("parent", "")
 
     @property
     def prefix(self) -> str:
@@ -83,6 +96,10 @@ class JobMonitorScreen(PollingScreen):
     # --- polling ----------------------------------------------------------------------------
 
     async def fetch(self, client: AisClient) -> Poll:
+        if not self._kept_read:  # (before the first poll's end: kept, or not, for sure)
+            self._kept_read = True
+            if (kept := await asyncio.to_thread(job_report.kept_report, self.xid)) is not None:
+                self._use_kept(kept)
         snaps = await client.job_snaps(self.xid)
         when = time.monotonic()
         if snaps and not self.buckets[0]:
@@ -198,13 +215,16 @@ class JobMonitorScreen(PollingScreen):
         errors.display = frame.errors is not None
         if frame.errors is not None and self._changed("errors", frame.errors):
             errors.update(frame.errors)
-        if frame.ended and not self.finished:
+        if not frame.ended:
+            self.watched = True
+        elif not self.finished:
             self.finished = True
             self.refresh_bindings()
-            report = {**self.view.summary(), "endpoint": self.client.endpoint
-                      if self.client else ""}
-            self.run_worker(lambda: job_report.keep(report), thread=True, group="keep",
-                            exit_on_error=False)
+            if self.watched or self.kept is None:  # (never a watched run's with less)
+                report = {**self.view.summary(), "endpoint": self.client.endpoint
+                          if self.client else ""}
+                self.run_worker(lambda: job_report.keep(report), thread=True, group="keep",
+                                exit_on_error=False)
 
     def _changed(self, part: str, text: Text) -> bool:
         """Whether ``part`` now says something else than it did (and remember it)."""
@@ -232,14 +252,11 @@ class JobMonitorScreen(PollingScreen):
     def action_export(self) -> None:
         """The job's report, as it stands, to a new file: a self-contained HTML page (its
         chart drawn as SVG), or JSON for a ``.json`` name."""
-        report = self.view.summary()
-
-        def render(path: Path) -> str:
-            return job_report.report_json(report) if path.suffix.lower() == ".json" \
-                else job_report.report_html(report)
-
-        self.save_as("Export the job's report (HTML, or JSON for a .json name) to:",
-                     f"aisetl-job-{self.xid}.html", render, f"job {self.xid}'s report")
+        # opened after it ended: its throughput is in what was kept when it was watched
+        report = self.kept if self.finished and not self.watched and self.kept \
+            else self.view.summary()
+        self.save_as(job_report.EXPORT_QUESTION, f"aisetl-job-{self.xid}.html",
+                     partial(job_report.report_file, report), f"job {self.xid}'s report")
 
     def action_errors(self) -> None:
         """The error workbench of this job; a retry it starts opens its own monitor."""

@@ -1,9 +1,11 @@
-"""Transform jobs, running and finished; Enter re-opens a job's monitor."""
+"""Transform jobs, running and finished; Enter re-opens a job's monitor, ``x`` exports the
+report kept of a job the app watched to its end."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -41,6 +43,11 @@ def ended_text(ended: datetime | None, now: datetime) -> str:
     return local.strftime("%H:%M:%S" if local.date() == now.date() else "%b %d %H:%M")
 
 
+def retry_kind(kind: str, parent: str) -> str:
+    """The KIND column: a retry of another job's failures says whose."""
+    return f"{kind} ↳ retry of {parent}" if parent else kind
+
+
 def by_recency(jobs: list[JobStatus]) -> list[JobStatus]:
     """Running jobs first, then those that ended, the latest first."""
     epoch = datetime.min.replace(tzinfo=UTC)
@@ -54,6 +61,7 @@ class JobsScreen(TableScreen):
     EMPTY = ("no transform jobs yet", ())
     BINDINGS = [
         Binding("enter", "open", "Monitor", id="jobs.open"),
+        Binding("x", "export", "Export report", id="jobs.export"),
         Binding("slash", "filter", "Filter", id="jobs.filter"),
         Binding("ctrl+r", "refresh", "Refresh", id="jobs.refresh"),
     ]
@@ -94,20 +102,21 @@ class JobsScreen(TableScreen):
         self.learned = {x: b for x, b in (self.learned | learned).items() if x in listed}
         rows = {}
         now = datetime.now().astimezone()
+        kept = self.kept or {}
         for job in jobs:
-            record = self.session.jobs.get(job.xid)
+            record, report = self.session.jobs.get(job.xid), kept.get(job.xid, {})
             etl, src, dst = ((record.chain, record.src, record.dst) if record
                              else self.learned.get(job.xid, ("", "", "")))
-            kind = f"{job.kind} ↳ retry of {record.parent}" if record and record.parent \
-                else job.kind
-            rows[job.xid] = (job.xid, kind, etl, src, dst, job_state(job),
+            parent = record.parent if record else report.get("parent", "")
+            rows[job.xid] = (job.xid, retry_kind(job.kind, parent),
+                             etl or report.get("etl", ""), src, dst, job_state(job),
                              ended_text(job.ended, now))
-        for xid, report in sorted((self.kept or {}).items(), key=lambda kv: kv[1]["started"],
-                                  reverse=True):
+        for xid, report in sorted(kept.items(), key=lambda kv: kv[1]["started"], reverse=True):
             if xid not in rows:  # the cluster forgot it (a restart): what was kept of it
                 ended = datetime.fromisoformat(report["ended"]) if report.get("ended") else None
-                rows[xid] = (xid, report["kind"], report.get("etl", ""), report["src"],
-                             report["dst"], Text(f"{report['state']} · kept", style="dim"),
+                rows[xid] = (xid, retry_kind(report["kind"], report.get("parent", "")),
+                             report.get("etl", ""), report["src"], report["dst"],
+                             Text(f"{report['state']} · kept", style="dim"),
                              ended_text(ended, now))
         self.table.sync(rows)
         self.hint_if_empty()
@@ -121,7 +130,21 @@ class JobsScreen(TableScreen):
         if xid is None:
             return
         if xid in (self.kept or {}) and xid not in self._listed:
-            self.notify(f"the cluster no longer knows job {xid}; what was kept of it: "
-                        f"{job_report.state_dir() / f'{xid}.json'}", timeout=10)
+            self.notify(f"the cluster no longer knows job {xid}: x exports what was kept of it "
+                        "(its report, HTML or JSON)", timeout=10)
             return
         self.app.push_screen(JobMonitorScreen(xid))
+
+    def action_export(self) -> None:
+        """The report kept of the highlighted job (the app keeps one for each job its monitor
+        saw end), to a new file: HTML, or JSON for a ``.json`` name."""
+        xid = self.table.selected_key
+        if xid is None:
+            return
+        report = job_report.kept_report(xid)  # (a small file: read here, written in a thread)
+        if report is None:
+            self.notify(f"no report of job {xid} is kept: one is once its monitor (Enter) "
+                        "sees it end", severity="warning", timeout=10)
+            return
+        self.save_as(job_report.EXPORT_QUESTION, f"aisetl-job-{xid}.html",
+                     partial(job_report.report_file, report), f"job {xid}'s report")
