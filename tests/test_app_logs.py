@@ -325,3 +325,27 @@ async def test_a_search_made_as_the_view_opens_shows_its_match() -> None:
         assert view.matches == [200] and view.current == 0
         top = lines.scroll_offset.y
         assert top <= 200 < top + lines.size.height
+
+
+async def test_esc_ends_a_search_before_it_leaves() -> None:
+    """As with every filter of the app: the first Esc ends the search (and only-matches with
+    it), the next one goes back."""
+    from textual.app import App, ComposeResult
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="target", id="logs")
+
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", [f"line {n}" for n in range(30)])])
+        view.focus()
+        await pilot.pause()
+        await pilot.press("slash", *"line 1", "enter", "m")
+        await pilot.pause()
+        assert len(view.shown) == 11 and view.only_matches
+        await pilot.press("escape")
+        await pilot.pause()
+        assert view.pattern is None and not view.only_matches and len(view.shown) == 30
+        assert view.check_action("end_search", ()) is False  # (the next Esc: the screen's)

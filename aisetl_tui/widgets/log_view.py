@@ -59,6 +59,8 @@ class LogView(Vertical, can_focus=True):
         Binding("t", "timestamps", "Timestamps", id="log.timestamps", show=False),
         Binding("s", "since", "Since", id="log.since", show=False),
         Binding("ctrl+s", "save", "Save", id="log.save", show=False),
+        # with a search on, Esc ends it; without, it goes to the screen (back)
+        Binding("escape", "end_search", "End the search", id="log.end_search", show=False),
     ]
 
     class SaveAsked(Message):
@@ -336,6 +338,17 @@ class LogView(Vertical, can_focus=True):
             self.lines_view.refresh()
         if self.matches:
             self._go(len(self.matches) - 1)
+        self._say_state()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "end_search":
+            return self.pattern is not None
+        return True
+
+    def action_end_search(self) -> None:
+        """The search ends, and with it only-matches: every line again, none highlighted."""
+        self.search("")
+        self.only_matches = False
         self._say_state()
 
     def action_next_match(self) -> None:
