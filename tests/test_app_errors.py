@@ -74,6 +74,19 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             assert sorted(r[0] for r in table_rows(app, "#objects")) == \
                 [f"o{i:02}" for i in range(0, 40, 5)]
 
+            # a filter: only its groups, and the objects of the one highlighted now
+            await pilot.press("slash", *"Memory")
+            await until(pilot, lambda: len(table_rows(app, "#groups")) == 1, "the filter")
+            assert [r[0] for r in table_rows(app, "#objects")] == ["o07"]
+            caption = str(app.screen.query_one("#caption").render())
+            assert "9 errors on 9 objects in 2 groups (1 shown: /Memory)" in caption, caption
+            await pilot.press("enter", "escape")  # (applied, then cleared)
+            await until(pilot, lambda: len(table_rows(app, "#groups")) == 2, "all again")
+            assert [r[3] for r in table_rows(app, "#groups")] == [  # (in their order)
+                "ValueError: cannot take <n> bad bytes", "MemoryError: too big"]
+            await pilot.press("up")  # (from the group highlighted, the MemoryError's)
+            await until(pilot, lambda: len(table_rows(app, "#objects")) == 8, "its objects")
+
             # the log at the highlighted object: the transformer's line about it, found
             await pilot.press("enter", "down")  # into the objects, to the second one
             chosen = app.screen.error.obj_name.removeprefix("ais://src/")
@@ -88,7 +101,8 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             await pilot.pause()
             top, height = log.lines_view.scroll_offset.y, log.lines_view.size.height
             assert top <= log.row_of(log.matches[log.current]) < top + height  # in view
-            await pilot.press("escape")  # (back where it was: in the objects)
+            await pilot.press("escape", "escape")  # (the search ends, then back where it
+            # was: in the objects)
             await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "back")
             assert app.screen.object_table.has_focus
 

@@ -31,6 +31,7 @@ from ..error_groups import (
     split_name,
 )
 from ..markup import escape
+from ..rates import noun_for
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
 from .dialogs import ConfirmScreen
@@ -113,6 +114,8 @@ class ErrorsScreen(PollingScreen):
 
     def apply_filter(self, text: str) -> None:
         self.group_table.set_filter(text)
+        self._caption()
+        self._show_objects()  # (of the group highlighted now: the one before may be gone)
 
     # --- data -------------------------------------------------------------------------------
 
@@ -175,10 +178,14 @@ class ErrorsScreen(PollingScreen):
 
     def _caption(self) -> None:
         failed = len({e.obj_name for e in self.errors})
-        text = Text.assemble((f"{len(self.errors):,}", "bold"), " errors on ",
-                             (f"{failed:,}", "bold"), " objects in ",
-                             (f"{len(self.groups):,}", "bold"), " groups",
-                             f" · ETL {self.etl}")
+        table = self.group_table
+        shown = f" ({table.shown:,} shown: /{table.filter_text})" if table.filter_text else ""
+        text = Text()
+        for n, noun, after in ((len(self.errors), "error", " on "), (failed, "object", " in "),
+                               (len(self.groups), "group", shown)):
+            text.append(f"{n:,}", style="bold")
+            text.append(f" {noun_for(n, noun)}{after}")
+        text.append(f" · ETL {self.etl}")
         if self.xid:
             text.append(f" · {self.src or '?'} => {self.dst or '?'}")
         if note := cap_note(len(self.errors), self.reported):

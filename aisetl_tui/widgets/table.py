@@ -171,7 +171,20 @@ class KeyedTable(Table):
                           reverse=self.sort_reverse)
             elif added and self.sort_rows:
                 self.sort(self._columns[0], key=lambda cell: str(cell).lower())
+            elif added and [r.key.value for r in self.ordered_rows] != list(wanted):
+                self._reorder(wanted)
         self.post_message(self.Synced())
+
+    def _reorder(self, wanted: Mapping[str, Sequence[Cell]]) -> None:
+        """The rows again in the order given: rows added come last, and one that was not
+        last (back through a cleared filter) must go to its place. The cursor stays on its
+        row."""
+        selected = self.selected_key
+        self.clear()
+        for key, row in wanted.items():
+            self.add_row(*row, key=key)
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(selected))
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
