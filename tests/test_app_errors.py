@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 import httpx
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from aisetl_tui.app import AisEtlApp
 from aisetl_tui.log_lines import TEXT, mention_pattern
-from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen
+from aisetl_tui.screens.dialogs import ConfirmScreen, PromptScreen, TextScreen
 from aisetl_tui.screens.errors import ErrorsScreen
 from aisetl_tui.screens.job_monitor import JobMonitorScreen
 from aisetl_tui.screens.logs import LogsScreen
@@ -105,6 +105,13 @@ async def test_the_workbench_groups_retries_only_the_failures_and_exports(tmp_di
             # was: in the objects)
             await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "back")
             assert app.screen.object_table.has_focus
+            await pilot.press("v")  # the whole error, to scroll
+            await until(pilot, lambda: isinstance(app.screen, TextScreen), "the whole error")
+            assert str(app.screen.query_one("#text", Static).render()) == \
+                next(e.message for e in app.screen_stack[-2].errors
+                     if e.obj_name == f"ais://src/{chosen}")
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, ErrorsScreen), "back again")
 
             # the failed objects become good; retry them all, and only them
             for i in [*range(0, 40, 5), 7]:

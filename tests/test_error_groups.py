@@ -69,3 +69,18 @@ def test_errors_export_as_csv_and_json() -> None:
     assert rows[1]["pattern"] == "TimeoutError: <n>s"
     assert [(e["object"], e["message"]) for e in json.loads(errors_json(errors))] == \
         [(e.obj_name, e.message) for e in errors]
+
+
+def test_an_errors_pane_keeps_the_end_of_its_traceback_and_says_what_it_leaves_out() -> None:
+    from aisetl_tui.screens.errors import detail_text
+
+    frames = [f'  File "/x/frame{i}.py", line {i}, in f{i}\n    call_{i}()' for i in range(6)]
+    message = "Traceback (most recent call last):\n" + "\n".join(frames) + \
+        "\nValueError: bad record at byte 280"
+    error = ObjError("ais://src/a", message, 500)
+    text = detail_text(error, width=30, rows=9).plain.splitlines()
+    assert text[:2] == ["ais://src/a  [500]", "ValueError: bad record at byte 280"]
+    assert text[2] == "… 10 lines before (v: the whole error)"  # (of 13: 3 fit)
+    assert text[3:] == ["    call_4()", '  File "/x/frame5.py", line 5, in f5', "    call_5()"]
+    whole = detail_text(error, width=200, rows=20).plain
+    assert "…" not in whole and "Traceback" in whole

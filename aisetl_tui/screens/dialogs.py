@@ -1,4 +1,5 @@
-"""Small modal dialogs: confirm (Cancel focused, as k9s learned) and a validated prompt."""
+"""Small modal dialogs: confirm (Cancel focused, as k9s learned), a validated prompt, and a
+text to read whole."""
 
 from __future__ import annotations
 
@@ -65,4 +66,28 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(value)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextScreen(ModalScreen[None]):
+    """A text too long for its place (an error's whole traceback), to read and scroll; Esc
+    closes it."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="dialog.close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_line, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog text-dialog"):
+            yield Static(self.title_line, classes="question", markup=False)
+            with VerticalScroll(classes="text-scroll"):
+                yield Static(self.text, markup=False, id="text")
+            yield Static("↑↓ PgUp PgDn: scroll · Esc: close", classes="text-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(".text-scroll", VerticalScroll).focus()
+
+    def action_close(self) -> None:
         self.dismiss(None)

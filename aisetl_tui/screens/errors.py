@@ -34,10 +34,13 @@ from ..markup import escape
 from ..rates import noun_for
 from ..widgets.table import KeyedTable
 from ._base import PollingScreen
-from .dialogs import ConfirmScreen
+from .dialogs import ConfirmScreen, TextScreen
 from .logs import LogsScreen
 
 MAX_OBJECTS_SHOWN = 100  # rows of the objects table, at most (the group holds them all)
+
+
+DETAIL_ROWS = 9  # the error pane's rows (its max-height in app.tcss)
 
 
 class ErrorsScreen(PollingScreen):
@@ -47,6 +50,7 @@ class ErrorsScreen(PollingScreen):
     BINDINGS = [
         Binding("enter", "objects", "Objects", id="errors.objects"),
         Binding("l", "log", "Log at object", id="errors.log"),
+        Binding("v", "view_error", "Whole error", id="errors.view"),
         Binding("r", "retry", "Retry group", id="errors.retry"),
         Binding("f", "retry_all", "Retry all failed", id="errors.retry_all"),
         Binding("x", "export", "Export", id="errors.export"),
@@ -222,14 +226,15 @@ class ErrorsScreen(PollingScreen):
 
     def _show_detail(self) -> None:
         error = self.error or (self.group.errors[0] if self.group else None)
-        self.query_one("#detail", Static).update(detail_text(error) if error else "")
+        detail = self.query_one("#detail", Static)
+        detail.update(detail_text(error, detail.content_size.width) if error else "")
 
     # --- keys -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "retry_all") and not (self.xid and self.src and self.dst):
             return False  # inline errors, or a job whose buckets are unknown
-        if action in ("objects", "log", "retry") and self.group is None:
+        if action in ("objects", "log", "view_error", "retry") and self.group is None:
             return None  # shown dimmed: there is no group (yet)
         return super().check_action(action, parameters)
 
@@ -249,6 +254,13 @@ class ErrorsScreen(PollingScreen):
         error = self.error or (self.group.errors[0] if self.group else None)
         if error is not None:
             self.app.push_screen(LogsScreen(self.etl, find=object_name(error.obj_name)))
+
+    def action_view_error(self) -> None:
+        """The highlighted object's error whole (its pane shows the end of it), to scroll."""
+        error = self.error or (self.group.errors[0] if self.group else None)
+        if error is not None:
+            self.app.push_screen(TextScreen(f"{error.obj_name}  [{error.ecode}]",
+                                            error.message))
 
     def action_retry(self) -> None:
         if self.group is not None:
@@ -323,15 +335,32 @@ class ErrorsScreen(PollingScreen):
                      f"{len(errors):,} errors")
 
 
-def detail_text(error: ObjError, context: int = 6) -> Text:
-    """One error whole, as far as it fits: the object, what went wrong, then the last lines
-    before it (a traceback ends in the user's code)."""
+def detail_text(error: ObjError, width: int = 0, rows: int = DETAIL_ROWS) -> Text:
+    """One error, its end as far as it fits in ``rows`` rows of ``width`` (0: not known):
+    the object, what went wrong, then the lines before it, the nearest first to stay (a
+    traceback ends in the user's code); ``v`` shows it whole."""
+    def taken(line: str) -> int:  # rows a line takes, folded at the width
+        return max(1, -(-len(line) // width)) if width else 1
+
     lines = [line for line in error.message.splitlines() if line.strip()]
     telling = error_line(error.message)
-    before = lines[:-1][-context:] if lines and lines[-1].strip() == telling else lines[-context:]
-    text = Text.assemble((error.obj_name, "bold"), f"  [{error.ecode}]\n", (telling, "red"))
-    if before:
-        text.append("\n" + "\n".join(before), style="dim")
+    before = lines[:-1] if lines and lines[-1].strip() == telling else lines
+    head = f"{error.obj_name}  [{error.ecode}]"
+    left = rows - taken(head) - taken(telling)
+    if sum(map(taken, before)) > left:
+        left -= 1  # (for the row that says more is there)
+    shown: list[str] = []
+    for line in reversed(before):
+        if taken(line) > left:
+            break
+        shown.insert(0, line)
+        left -= taken(line)
+    text = Text.assemble((head, "bold"), "\n", (telling, "red"))
+    if len(shown) < len(before):
+        text.append(f"\n… {len(before) - len(shown)} lines before (v: the whole error)",
+                    style="italic")
+    if shown:
+        text.append("\n" + "\n".join(shown), style="dim")
     return text
 
 
