@@ -349,3 +349,28 @@ async def test_esc_ends_a_search_before_it_leaves() -> None:
         await pilot.pause()
         assert view.pattern is None and not view.only_matches and len(view.shown) == 30
         assert view.check_action("end_search", ()) is False  # (the next Esc: the screen's)
+
+
+async def test_at_80_columns_the_state_line_keeps_the_modes() -> None:
+    """The search's key hint, then the end of a long pattern, give way: the modes on (wrap,
+    the since-window) must show, and the line fits."""
+    from textual.app import App, ComposeResult
+
+    from aisetl_tui.log_lines import mention_pattern
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield LogView(sources="target", id="logs")
+
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        view = app.query_one(LogView)
+        view.add([("T1", [f"transforming data/obj-{n:05}.txt" for n in range(50)])])
+        view.focus()
+        view.search(mention_pattern("data/obj-00047.txt"))
+        await pilot.press("w", "s")
+        await pilot.pause()
+        state = str(view.query_one("#log-state").render())
+        assert len(state) <= 80 and "1 of 1 matching" in state, state
+        assert state.endswith("paused · since 1m (s) · wrap") and "…" in state, state
+        assert "n/N next" not in state

@@ -154,7 +154,7 @@ async def test_the_monitor_keeps_and_exports_the_report_and_jobs_lists_it_later(
                 r[0] == "gone-job-1" and r[5] == "finished · kept"
                 for r in table_rows(app, "#jobs")), "the kept job listed")
             rows = {r[0]: r for r in table_rows(app, "#jobs")}
-            assert rows["gone-job-1"][1:3] == ["etl-bck ↳ retry of first-job-1", name]
+            assert rows["gone-job-1"][1:3] == ["↳ retry of first-job-1", name]
             assert rows[xid][2] == name
             app.screen.table.move_cursor(row=[r[0] for r in table_rows(app, "#jobs")]
                                          .index("gone-job-1"))

@@ -44,8 +44,9 @@ def ended_text(ended: datetime | None, now: datetime) -> str:
 
 
 def retry_kind(kind: str, parent: str) -> str:
-    """The KIND column: a retry of another job's failures says whose."""
-    return f"{kind} ↳ retry of {parent}" if parent else kind
+    """The KIND column: a retry of another job's failures says whose (its kind, a list
+    transform, would take the width of the STATE column at 80 columns)."""
+    return f"↳ retry of {parent}" if parent else kind
 
 
 def by_recency(jobs: list[JobStatus]) -> list[JobStatus]:

@@ -109,6 +109,9 @@ class LogView(Vertical, can_focus=True):
     def on_focus(self) -> None:
         self.lines_view.focus()
 
+    def on_resize(self) -> None:
+        self._say_state()  # (what fits on its line)
+
     # ---- feeding ----------------------------------------------------------------------------
 
     def add(self, batch: Iterable[tuple[str, Iterable[str]]], *, stamped: bool = False,
@@ -265,25 +268,39 @@ class LogView(Vertical, can_focus=True):
         return parts
 
     def _say_state(self) -> None:
-        parts = []
+        """The state line: the search, the lines and every mode on. Too long for the view's
+        width (80 columns), the search's key hint goes, then the end of a long pattern: the
+        modes must show."""
+        hint, pattern, found = " (n/N next/previous, m only these)", "", ""
         if self.pattern is not None:  # first: at 80 columns the end may not show
             where = f"{self.current + 1} of " if self.current >= 0 else ""
-            parts.append(f"/{self.pattern.pattern}: {where}{len(self.matches)} matching "
-                         "(n/N next/previous, m only these)")
-        parts += [plural(len(self.shown), "line") + (
-                      f" of {plural(len(self._sources), self.sources)}" if self.sources else ""),
-                  "following" if self.following else "paused"]
+            pattern, found = self.pattern.pattern, f"{where}{len(self.matches)} matching"
+        lines = plural(len(self.shown), "line")
+        of = f" of {plural(len(self._sources), self.sources)}" if self.sources else ""
+        modes = ["following" if self.following else "paused"]
         if self.only_matches:
-            parts.append("only matches")
+            modes.append("only matches")
         if self.since:
-            parts.append(f"since {SINCE[self.since][1]} (s)")
+            modes.append(f"since {SINCE[self.since][1]} (s)")
         if self.lines_view.wrap:
-            parts.append("wrap")
+            modes.append("wrap")
         if self.timestamps:
-            parts.append("t: times")
+            modes.append("t: times")
         if self.merged.dropped:
-            parts.append(f"the last {MAX_LINES:,} lines ({self.merged.dropped:,} older let go)")
-        text = " · ".join(parts)
+            modes.append(f"the last {MAX_LINES:,} lines ({self.merged.dropped:,} older let go)")
+
+        def line() -> str:
+            search = [f"/{pattern}: {found}{hint}"] if found else []
+            return " · ".join([*search, lines + of, *modes])
+
+        width = self.size.width or 10_000
+        if found and len(line()) > width:
+            hint = ""
+        if len(line()) > width:
+            of = ""
+        if found and (over := len(line()) - width) > 0:
+            pattern = pattern[:max(8, len(pattern) - over - 1)] + "…"
+        text = line()
         if text != self._state:  # (it changes with each batch only while lines are let go)
             self._state = text
             # one row, whatever it says: no layout of the screen for it
