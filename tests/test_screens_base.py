@@ -59,3 +59,17 @@ async def test_a_replaced_fetch_schedules_no_other() -> None:
         # Only the new fetch: the cancelled one used to arm the timer for yet another.
         assert screen.loads == loads + 1
 
+
+
+def test_a_new_files_place_is_checked_and_said_in_words(tmp_path) -> None:
+    from aisetl_tui.screens._base import _new_file_problem
+
+    (tmp_path / "taken.csv").write_text("")
+    (tmp_path / "afile").write_text("")
+    assert _new_file_problem("") == "a file name is needed"
+    assert _new_file_problem(str(tmp_path / "taken.csv")).endswith("exists: name a new file")
+    assert _new_file_problem(str(tmp_path / "nodir" / "e.json")) == \
+        f"{tmp_path / 'nodir'} does not exist"
+    assert _new_file_problem(str(tmp_path / "afile" / "e.json")) == \
+        f"{tmp_path / 'afile'} is not a directory"
+    assert _new_file_problem(str(tmp_path / "new.csv")) is None

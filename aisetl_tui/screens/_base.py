@@ -52,6 +52,8 @@ def _new_file_problem(text: str) -> str | None:
     path = Path(text).expanduser()
     if path.exists():
         return f"{path} exists: name a new file"
+    if not path.parent.exists():
+        return f"{path.parent} does not exist"
     if not path.parent.is_dir():
         return f"{path.parent} is not a directory"
     return None

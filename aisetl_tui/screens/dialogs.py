@@ -27,6 +27,8 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(self.confirm_label, id="ok", variant="error")
+            yield Static(f"Tab: to {self.confirm_label} · Enter: the one focused · Esc: cancel",
+                         classes="text-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
