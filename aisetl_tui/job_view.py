@@ -228,7 +228,6 @@ class JobView:
                                                                      key=lambda s: s.target_id)}
         total = self._total_figures(nodes, ended)
         states = {snap_state(s) for s in snaps}
-        working = [t for t, f in nodes.items() if f.written.objs]
         ends = [s.ended for s in snaps if s.ended] or ([self._idle_since] if self._idle_since
                                                         else [])
         return {
@@ -246,7 +245,7 @@ class JobView:
             "nodes": [{"target": t, "objects": f.written.objs, "bytes_written": f.written.bytes,
                        "bytes_read": round(f.read), "objects_per_s": f.rate.objs_per_s,
                        "read_bytes_per_s": f.read_rate} for t, f in nodes.items()],
-            "slowest": min(working, key=lambda t: nodes[t].rate.objs_per_s, default=""),
+            "slowest": _slowest(nodes),
             "errors": [{"pattern": g.pattern, "count": g.count, "examples": g.examples,
                         "first_seen": datetime.fromtimestamp(g.first_seen, UTC).isoformat()}
                        for g in self.error_groups()],
@@ -343,20 +342,17 @@ class JobView:
         rates = (f"{total.rate.objs_per_s:,.0f} obj/s · in {total.read_rate / 1e6:,.1f} MB/s"
                  f" · out {total.rate.bytes_per_s / 1e6:,.1f} MB/s")
         if state == "running":
-            head += f" · ETA {human_duration(eta_seconds(p, total.rate.objs_per_s))}"
+            when = f" · ETA {human_duration(eta_seconds(p, total.rate.objs_per_s))}"
             if self.slow:
                 rates += f" · slow: {', '.join(sorted(self.slow))}"
         else:  # the job's own time, average rates, and its slowest node
-            head += f" in {human_elapsed(self._ran_for(self.snaps))}"
+            when = f" in {human_elapsed(self._ran_for(self.snaps))}"
             rates = f"average {rates}"
-            working = [t for t, f in nodes.items() if f.written.objs]  # had objects to do
-            slowest = min(working, key=lambda t: nodes[t].rate.objs_per_s, default="")
-            fastest = max((nodes[t].rate.objs_per_s for t in working), default=0.0)
-            if slowest and nodes[slowest].rate.objs_per_s < SLOWEST_SHARE * fastest:
+            if slowest := _slowest(nodes):
                 rates += (f" · slowest {slowest} "
                           f"({nodes[slowest].rate.objs_per_s:,.0f} obj/s)")
-        # The state first: on a narrow terminal the line wraps, and the state must not be lost.
-        text = Text.assemble((state, STATE_STYLE.get(state, "red")), f" · {head}\n{rates}")
+        # The state and its time first: a line too long for the terminal loses its end.
+        text = Text.assemble((state, STATE_STYLE.get(state, "red")), f"{when} · {head}\n{rates}")
         if self.lost:
             whose = "its" if len(self.lost) == 1 else "their"
             text.append(f"\n{', '.join(sorted(self.lost))} lost {whose} counters (restarted?):"
@@ -456,6 +452,16 @@ class JobView:
         if len(groups) > ERROR_KINDS_SHOWN:
             text.append(f"\n  … {len(groups) - ERROR_KINDS_SHOWN} more kinds", style="dim")
         return text
+
+
+def _slowest(nodes: dict[str, Figures]) -> str:
+    """The node with objects to do that went slowest, if well behind the fastest ("": none
+    was)."""
+    working = [t for t, f in nodes.items() if f.written.objs]
+    slowest = min(working, key=lambda t: nodes[t].rate.objs_per_s, default="")
+    fastest = max((nodes[t].rate.objs_per_s for t in working), default=0.0)
+    return slowest if slowest and nodes[slowest].rate.objs_per_s < SLOWEST_SHARE * fastest \
+        else ""
 
 
 def _sum_aligned(histories: list[list[float]]) -> list[float]:

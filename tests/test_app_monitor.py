@@ -40,8 +40,8 @@ async def test_monitor_reads_writes_and_groups_errors(cluster: LocalCluster, htt
             text = str(screen.query_one("#overall-text", Label).render())
             # 40 done, 4 of them failed; 40 read, 1,000 bytes each (exact: all listed, all
             # done); 36 written, 4 bytes each
-            assert text.startswith("finished · 40 / 40 objects (4 failed) · read 39.1 KiB · "
-                                   "wrote 144 B in "), text
+            assert text.startswith("finished in "), text
+            assert " · 40 / 40 objects (4 failed) · read 39.1 KiB · wrote 144 B\n" in text
             errors = str(screen.query_one("#errors", Static).render()).splitlines()
             assert errors[1].split()[:1] == ["4"]
             assert "ValueError: bad first byte in <n> bytes" in errors[1]

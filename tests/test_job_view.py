@@ -35,8 +35,8 @@ def test_running_rates_from_measured_time_and_an_eta() -> None:
     assert frame.state == "running" and (frame.bar_total, frame.bar_done) == (400, 100)
     overall = frame.overall.plain.splitlines()
     # 100 objects in 2.0 s measured (not the nominal 1 s interval): 50 obj/s, 300 left: 6 s
-    assert overall[0] == ("running · 100 / 400 objects · read ~390.6 KiB · wrote 97.7 KiB"
-                          " · ETA 6s")
+    assert overall[0] == ("running · ETA 6s · 100 / 400 objects · read ~390.6 KiB · wrote "
+                          "97.7 KiB")
     assert overall[1] == "50 obj/s · in 0.2 MB/s · out 0.1 MB/s"
     # per node: objects, obj/s, read (estimated at the source's mean size until all are done)
     assert cells(view, "T1")[2:5] == ["40", "20", "~156.2 KiB"]
@@ -68,7 +68,7 @@ def test_exact_reads_once_a_share_is_done_and_the_summary_of_an_ended_job() -> N
     assert frame.ended and frame.state == "finished"
     lines = frame.overall.plain.splitlines()
     # the job's own time (first start to last end), exact reads, averages, the slowest node
-    assert lines[0] == ("finished · 30 / 30 objects · read 29.3 KiB · wrote 29.3 KiB in 10s")
+    assert lines[0] == ("finished in 10s · 30 / 30 objects · read 29.3 KiB · wrote 29.3 KiB")
     assert lines[1] == ("average 3 obj/s · in 0.0 MB/s · out 0.0 MB/s · slowest T2 (2 obj/s)")
     assert cells(view, "T1")[1:5] == ["████████ 100%", "10", "5", "4.9 KiB"]
     assert frame.legend[0][0] == "average 3"
@@ -96,7 +96,8 @@ def test_an_aborted_job_and_what_was_last_seen() -> None:
     view.add(Poll(0.0, [snap("T1", 5, ended_after=1.0, aborted=True, err="aborted by user"),
                         snap("T2", 7, ended_after=1.0, aborted=True)], None))
     frame = view.frame()
-    assert frame.state == "aborted" and frame.overall.plain.startswith("aborted · 12 / 50 ")
+    assert frame.state == "aborted" and frame.overall.plain.startswith("aborted in ")
+    assert " · 12 / 50 objects" in frame.overall.plain
     assert view.last_seen() == "last seen: 12 of 50 objects, 11.7 KiB"
 
 
@@ -135,7 +136,7 @@ def test_a_list_job_is_done_once_idle_on_every_node() -> None:
     assert frame.state == "finished" and frame.ended
     lines = frame.overall.plain.splitlines()
     # a list job does some of its source: the source's count is no total (sizes only)
-    assert lines[0] == "finished · 100 objects · read ~97.7 KiB · wrote 97.7 KiB in 4.0s"
+    assert lines[0] == "finished in 4.0s · 100 objects · read ~97.7 KiB · wrote 97.7 KiB"
     assert (frame.bar_total, frame.bar_done) == (1, 1)
     assert lines[1].startswith("average 25 obj/s")
     assert lines[2].startswith("idle: AIStore keeps the job a minute")
