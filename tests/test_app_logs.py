@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
 from aisetl_tui.app import AisEtlApp
@@ -37,6 +40,22 @@ def drawn_styles(view: LogView, index: int) -> set[str]:
     """The styles of shown line ``index`` as drawn, wrapped."""
     return {str(segment.style) for row in view.lines_view._wrapped_rows(index)
             for segment in row if segment.style}
+
+
+class LogHost(App):
+    """One log view of targets' lines and nothing else; ``opening`` is done to it as the
+    app mounts."""
+
+    def __init__(self, opening: Callable[[LogView], None] | None = None) -> None:
+        super().__init__()
+        self.opening = opening
+
+    def compose(self) -> ComposeResult:
+        yield LogView(sources="target", id="logs")
+
+    def on_mount(self) -> None:
+        if self.opening is not None:
+            self.opening(self.query_one(LogView))
 
 
 async def test_logs_merge_targets_by_time_and_search(cluster: LocalCluster, client, http,
@@ -164,16 +183,10 @@ async def test_s_shows_only_the_last_minutes() -> None:
     stay, and the state line says the window."""
     from datetime import datetime, timedelta
 
-    from textual.app import App, ComposeResult
-
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
     def stamp(ago: timedelta) -> str:
         return (datetime.now() - ago).strftime("%Y-%m-%d %H:%M:%S,000")
 
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(100, 20)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", [f"{stamp(timedelta(minutes=10))} ten minutes ago",
@@ -195,13 +208,7 @@ async def test_searching_draws_no_line_again_unless_the_search_changes_them() ->
     """``/`` moves the focus to the search box and Enter back: the lines look the same with
     or without focus, so neither draws them again (a screen of them took most of a key's
     time while following); a search that highlights draws them, and so does its end."""
-    from textual.app import App, ComposeResult
-
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(100, 20)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", [f"line {n}" for n in range(200)])])
@@ -228,13 +235,7 @@ async def test_searching_draws_no_line_again_unless_the_search_changes_them() ->
 async def test_a_match_past_the_right_edge_is_scrolled_into_view() -> None:
     """At 80 columns a target's prefix and a logger's time leave the end of most lines out of
     view: the current match is scrolled to, and back when the next one is at the start."""
-    from textual.app import App, ComposeResult
-
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(60, 12)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", ["2026-12-02 00:00:00,500 needle near the start " + "x" * 100,
@@ -263,16 +264,10 @@ async def test_the_current_match_stays_itself_when_the_lines_shown_change() -> N
     matching" was seen)."""
     from datetime import datetime, timedelta
 
-    from textual.app import App, ComposeResult
-
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
     def stamp(ago: timedelta) -> str:
         return (datetime.now() - ago).strftime("%Y-%m-%d %H:%M:%S,000")
 
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(100, 20)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", [f"{stamp(timedelta(minutes=30 - n))} hit {n}" for n in range(10)]
@@ -305,19 +300,12 @@ async def test_a_search_made_as_the_view_opens_shows_its_match() -> None:
     """The workbench's ``l`` opens the logs searched for an object before the view was laid
     out: the match must still be scrolled to (it stayed at the top: "2 of 2 matching" with
     neither in view)."""
-    from textual.app import App, ComposeResult
+    def opening(view: LogView) -> None:
+        view.add([("T1", [f"2026-12-02 00:{n // 60:02}:{n % 60:02},000 line {n}"
+                          for n in range(300)])])
+        view.search("line 200$")
 
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
-        def on_mount(self) -> None:
-            view = self.query_one(LogView)
-            view.add([("T1", [f"2026-12-02 00:{n // 60:02}:{n % 60:02},000 line {n}"
-                              for n in range(300)])])
-            view.search("line 200$")
-
-    app = Host()
+    app = LogHost(opening)
     async with app.run_test(size=(80, 20)) as pilot:
         await pilot.pause()
         view = app.query_one(LogView)
@@ -330,13 +318,7 @@ async def test_a_search_made_as_the_view_opens_shows_its_match() -> None:
 async def test_esc_ends_a_search_before_it_leaves() -> None:
     """As with every filter of the app: the first Esc ends the search (and only-matches with
     it), the next one goes back."""
-    from textual.app import App, ComposeResult
-
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(100, 20)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", [f"line {n}" for n in range(30)])])
@@ -354,15 +336,9 @@ async def test_esc_ends_a_search_before_it_leaves() -> None:
 async def test_at_80_columns_the_state_line_keeps_the_modes() -> None:
     """The search's key hint, then the end of a long pattern, give way: the modes on (wrap,
     the since-window) must show, and the line fits."""
-    from textual.app import App, ComposeResult
-
     from aisetl_tui.log_lines import mention_pattern
 
-    class Host(App):
-        def compose(self) -> ComposeResult:
-            yield LogView(sources="target", id="logs")
-
-    app = Host()
+    app = LogHost()
     async with app.run_test(size=(80, 12)) as pilot:
         view = app.query_one(LogView)
         view.add([("T1", [f"transforming data/obj-{n:05}.txt" for n in range(50)])])
