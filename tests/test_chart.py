@@ -56,3 +56,10 @@ def test_a_chart_without_data_draws_axes_only() -> None:
     lines = lines_of(chart, 30, 6)
     assert len(lines) == 6 and lines[-1].endswith("now")
     assert all(set(line[8:]) <= {" "} for line in lines[1:-1])
+
+
+def test_axis_numbers_are_short_and_a_small_axis_keeps_its_quarters() -> None:
+    from aisetl_tui.widgets.chart import short_number
+
+    assert [short_number(v) for v in (0.25, 0.5, 0.75, 1, 2.5, 950, 1200, 35_000, 2.5e6)] == \
+        ["0.25", "0.5", "0.75", "1", "2.5", "950", "1.2k", "35k", "2.5M"]  # (0.25 was "0.2")

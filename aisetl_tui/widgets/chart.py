@@ -39,12 +39,15 @@ def nice_top(value: float) -> float:
 
 
 def short_number(value: float) -> str:
-    """``950``, ``1.2k``, ``35k``, ``2.5M``: at most five characters."""
+    """``950``, ``1.2k``, ``35k``, ``2.5M``, ``0.75``: at most five characters (a quarter of a
+    small axis is not rounded to ``0.2``)."""
     for divisor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if value >= divisor:
             scaled = value / divisor
             return f"{scaled:.1f}{suffix}" if scaled < 10 else f"{scaled:.0f}{suffix}"
-    return f"{value:.1f}" if 0 < value < 10 and value != int(value) else f"{value:.0f}"
+    if 0 < value < 10 and value != int(value):
+        return f"{value:.2f}".rstrip("0")
+    return f"{value:.0f}"
 
 
 def ago(seconds: float) -> str:
