@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -139,13 +140,17 @@ class JobsScreen(TableScreen):
     def action_export(self) -> None:
         """The report kept of the highlighted job (the app keeps one for each job its monitor
         saw end), to a new file: HTML, or JSON for a ``.json`` name."""
-        xid = self.table.selected_key
-        if xid is None:
-            return
-        report = job_report.kept_report(xid)  # (a small file: read here, written in a thread)
+        if (xid := self.table.selected_key) is not None:
+            self._export(xid)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, xid: str) -> None:
+        report = job_report.kept_report(xid)
         if report is None:
-            self.notify(f"no report of job {xid} is kept: one is once its monitor (Enter) "
-                        "sees it end", severity="warning", timeout=10)
+            self.app.call_from_thread(
+                self.notify, f"no report of job {xid} is kept: one is once its monitor "
+                "(Enter) sees it end", severity="warning", timeout=10)
             return
-        self.save_as(job_report.EXPORT_QUESTION, f"aisetl-job-{xid}.html",
-                     partial(job_report.report_file, report), f"job {xid}'s report")
+        self.app.call_from_thread(
+            self.save_as, job_report.EXPORT_QUESTION, f"aisetl-job-{xid}.html",
+            partial(job_report.report_file, report), f"job {xid}'s report")
