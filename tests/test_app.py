@@ -152,8 +152,8 @@ async def test_tutorial_through_the_app(cluster: LocalCluster, client: Client, t
             text = str(monitor.query_one("#overall-text", Label).render())
             # ended: what it read (13 B, exactly: the listing placed the one object) and
             # wrote, the job's own time and its average rates, not rates winding down to zero
-            assert re.fullmatch(r"finished · 1 / 1 object · read 13 B · wrote 32 B in "
-                                r"[\d.]+m?s\naverage [1-9][\d,]* obj/s · in \d+\.\d MB/s · "
+            assert re.fullmatch(r"finished in [\d.]+m?s · 1 / 1 object · read 13 B · wrote "
+                                r"32 B\naverage [1-9][\d,]* obj/s · in \d+\.\d MB/s · "
                                 r"out \d+\.\d MB/s", text), text
             rows = [[str(c) for c in row] for row in monitor.query_one("#nodes", LiveTable).rows]
             assert {r[0] for r in rows[:-1]} == {t.daemon_id for t in cluster.smap.targets}
@@ -277,7 +277,7 @@ async def test_job_over_an_empty_bucket_ends_with_a_full_bar(cluster: LocalClust
             await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
                         and app.screen.finished, "the job to finish")
             assert app.screen.query_one("#progress", ProgressBar).percentage == 1
-            assert re.fullmatch(r"finished · 0 / 0 objects · read 0 B · wrote 0 B in [\d.]+m?s"
+            assert re.fullmatch(r"finished in [\d.]+m?s · 0 / 0 objects · read 0 B · wrote 0 B"
                                 r"\naverage 0 obj/s · in 0\.0 MB/s · out 0\.0 MB/s",
                                 str(app.screen.query_one("#overall-text", Label).render()))
     finally:

@@ -246,7 +246,7 @@ async def test_tutorial_through_the_app_on_real_aistore_etl(bed: RealEtlBed, ais
                 await until(pilot, lambda: isinstance(app.screen, JobMonitorScreen)
                             and app.screen.finished, "the job to finish", timeout=60)
                 text = str(app.screen.query_one("#overall-text", Label).render())
-                assert text.startswith("finished · 1 / 1 object"), text
+                assert text.startswith("finished in ") and " · 1 / 1 object" in text, text
                 assert await ais.get_object(f"{bucket}-out", "shard.in") == SHARD_MD5.encode()
 
                 # the transformer pods, as the real API server has them
