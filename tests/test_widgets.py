@@ -141,3 +141,24 @@ async def test_form_status_shows_error_text_as_written() -> None:
         assert str(status.render()) == "ETL error: [Errno 2] No such file: '/x/[red]'"
         status.error("")
         assert str(status.render()) == ""
+
+
+async def test_a_live_tables_columns_that_fit_are_settled_before_values_widen() -> None:
+    """Room kept for a column's values: at 34 columns, READ goes at once, not when its
+    values grow wide enough to push it out (it showed at 7 % of a job and went at 31 %)."""
+    from aisetl_tui.widgets.live_table import Column
+
+    class ReservedApp(App):
+        def compose(self) -> ComposeResult:
+            yield LiveTable([Column("NAME", width=8), Column("READ", "right", drop=1, width=10),
+                             Column("STATE", width=12)], id="t")
+
+    app = ReservedApp()
+    async with app.run_test(size=(34, 10)) as pilot:
+        table = app.query_one(LiveTable)
+        heads = []
+        for read in ("1 B", "~999.9 KiB"):
+            table.sync({"a": ("node-a", read, "running")})
+            await pilot.pause()
+            heads.append(table.render_line(0).text.split())
+        assert heads == [["NAME", "STATE"], ["NAME", "STATE"]]

@@ -62,9 +62,11 @@ class JobMonitorScreen(PollingScreen):
             yield Label("", id="overall-text")
         yield LiveTable([Column("TARGET"), Column("PROGRESS", drop=2),
                          Column("OBJECTS", "right"), Column("OBJ/S", "right"),
-                         Column("READ", "right", drop=3), Column("IN MB/S", "right"),
-                         Column("WRITTEN", "right", drop=3), Column("OUT MB/S", "right", drop=1),
-                         Column("STATE")], id="nodes")
+                         Column("READ", "right", drop=3, width=len("~999.9 KiB")),
+                         Column("IN MB/S", "right"),
+                         Column("WRITTEN", "right", drop=3, width=len("999.9 KiB")),
+                         Column("OUT MB/S", "right", drop=1),
+                         Column("STATE", width=len("running slow"))], id="nodes")
         yield RateChart(id="chart")
         yield Static("", id="errors")
 
