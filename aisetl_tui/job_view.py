@@ -396,11 +396,14 @@ class JobView:
         def number(v: float) -> str:
             return f"{v:,.1f}" if by_bytes else f"{v:,.0f}"
 
+        # opened after it ended (a sample each): the history kept when it was watched
+        kept = self.kept_history if not any(
+            len(n.history) > 1 for n in self.tracker.nodes.values()) else {}
+
         def history(target: str) -> list[float]:
             factor = self._mean_size(target) / 1e6 if by_bytes else 1.0
-            seen = [r.objs_per_s for r in self.tracker.nodes[target].history]
-            kept = self.kept_history.get(target, [])  # (a job watched before it ended)
-            return [v * factor for v in (kept if len(kept) > len(seen) else seen)]
+            rates = kept.get(target) or [r.objs_per_s for r in self.tracker.nodes[target].history]
+            return [v * factor for v in rates]
 
         names = sorted(self.tracker.nodes)
         banded = names if len(names) <= MAX_BANDS else sorted(
@@ -418,10 +421,9 @@ class JobView:
             series["others"] = _sum_aligned([history(t) for t in rest])
             legend.append((f"{len(rest)} others {number(sum(map(value, rest)))}",
                            node_colour(len(banded))))
-        per_sample = self.kept_seconds_per_sample if self.kept_history and not any(
-            len(n.history) > 1 for n in self.tracker.nodes.values()) else \
-            self.tracker.seconds_per_sample
-        return ChartData(series, "MB/s in" if by_bytes else "obj/s", per_sample), legend
+        return ChartData(series, "MB/s in" if by_bytes else "obj/s",
+                         self.kept_seconds_per_sample if kept else
+                         self.tracker.seconds_per_sample), legend
 
     def error_groups(self) -> list[ErrorGroup]:
         """The errors grouped (every frame asks: grouped once per fetch)."""

@@ -38,8 +38,6 @@ from .dialogs import ConfirmScreen, TextScreen
 from .logs import LogsScreen
 
 MAX_OBJECTS_SHOWN = 100  # rows of the objects table, at most (the group holds them all)
-
-
 DETAIL_ROWS = 9  # the error pane's rows (its max-height in app.tcss)
 
 
@@ -208,6 +206,12 @@ class ErrorsScreen(PollingScreen):
             return None
         return next((e for e in group.errors if e.obj_name == key), None)
 
+    @property
+    def error_shown(self) -> ObjError | None:
+        """The error the pane shows (and ``l`` and ``v`` act on): the highlighted object's,
+        else its group's first."""
+        return self.error or (self.group.errors[0] if self.group else None)
+
     @on(DataTable.RowHighlighted, "#groups")
     def _group_highlighted(self) -> None:
         self._show_objects()
@@ -225,7 +229,7 @@ class ErrorsScreen(PollingScreen):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        error = self.error or (self.group.errors[0] if self.group else None)
+        error = self.error_shown
         detail = self.query_one("#detail", Static)
         detail.update(detail_text(error, detail.content_size.width) if error else "")
 
@@ -251,13 +255,13 @@ class ErrorsScreen(PollingScreen):
     def action_log(self) -> None:
         """The transformer log of the ETL, searched for the object: its lines highlighted,
         the view at the last one."""
-        error = self.error or (self.group.errors[0] if self.group else None)
+        error = self.error_shown
         if error is not None:
             self.app.push_screen(LogsScreen(self.etl, find=object_name(error.obj_name)))
 
     def action_view_error(self) -> None:
         """The highlighted object's error whole (its pane shows the end of it), to scroll."""
-        error = self.error or (self.group.errors[0] if self.group else None)
+        error = self.error_shown
         if error is not None:
             self.app.push_screen(TextScreen(f"{error.obj_name}  [{error.ecode}]",
                                             error.message))
